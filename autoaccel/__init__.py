@@ -1,0 +1,55 @@
+"""autoaccel: a transparent accelerator for numeric Python.
+
+Run ``python -m autoaccel app.py`` (or ``import autoaccel.install`` first thing in a program)
+and the modules named in the configuration are rewritten as they are imported: each function
+gets a call-counting trampoline, and hot functions are compiled with Numba, validated against
+the original on real calls, and promoted only when they are measurably faster.
+
+Public API: :func:`install`, :func:`stats`, :func:`load_config`, :class:`Config`,
+:class:`Installation`, :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from autoaccel._config import Config, load_config
+from autoaccel._hook import Installation, install_hook
+from autoaccel._report import stats
+from autoaccel._version import __version__
+from autoaccel.errors import AutoaccelError, ConfigError
+
+
+def install(config: Config | None = None, **overrides: Any) -> Installation:
+    """Install the import hook so that selected modules imported from now on are accelerated.
+
+    Args:
+        config: the configuration; when omitted it is discovered from the working directory
+            (``python_optimizer.toml`` or ``[tool.autoaccel]``), with ``AUTOACCEL_*``
+            environment variables applied.
+        **overrides: field values of :class:`Config` that take precedence (e.g.
+            ``modules=["myapp.kernels"]``, ``min_calls=5``); used only when ``config`` is
+            omitted.
+
+    Returns:
+        An :class:`Installation`; its ``uninstall()`` removes the hook and may be called twice.
+
+    Raises:
+        ConfigError: the configuration file or an override is invalid.
+    """
+    if config is None:
+        config = load_config(search_from=[Path.cwd()], overrides=overrides)
+    return install_hook(config)
+
+
+__all__ = [
+    "AutoaccelError",
+    "Config",
+    "ConfigError",
+    "Installation",
+    "__version__",
+    "install",
+    "load_config",
+    "stats",
+]

@@ -1,0 +1,115 @@
+"""Exact comparison of results, argument copies, and result-type adapters for validation.
+
+Why this design: a variant is promoted only after its answers were *identical* to the
+original's on real calls: same type (``np.float64`` is not ``float``), same dtype and shape,
+same values with NaN equal to NaN and ``-0.0`` distinct from ``0.0``, and the same writes to
+its array arguments. Numba returns Python scalars where CPython code often returns NumPy
+scalars (``a[0]`` of an array), so validation may learn an *adapter* that converts the
+variant's result back to the exact type the original returned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Adapter = Callable[[Any], Any]
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def copy_value(value: Any) -> Any:
+    """A copy deep enough that writes to it cannot reach ``value`` (arrays, tuples of them)."""
+    if isinstance(value, np.ndarray):
+        return _copy_array(value)
+    if isinstance(value, tuple):
+        return tuple(copy_value(item) for item in value)
+    return value
+
+
+def _copy_array(array: np.ndarray) -> np.ndarray:
+    """A copy with the same contiguity, so it matches the same compiled signature."""
+    if array.flags.c_contiguous or array.flags.f_contiguous or array.ndim == 0:
+        copy = array.copy(order="K")
+    else:
+        # A strided view into a buffer twice as wide keeps the copy non-contiguous ('A').
+        buffer = np.empty((*array.shape[:-1], array.shape[-1] * 2), dtype=array.dtype)
+        copy = buffer[..., ::2]
+        copy[...] = array
+    copy.flags.writeable = array.flags.writeable
+    return copy
+
+
+def _same_float(a: Any, b: Any) -> bool:
+    if isinstance(a, (complex, np.complexfloating)):
+        return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return bool(a == b) and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def _same_float_array(x: np.ndarray, y: np.ndarray) -> bool:
+    return bool(np.array_equal(x, y, equal_nan=True)) and bool(
+        np.array_equal(np.signbit(x), np.signbit(y))
+    )
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype.kind == "c":
+        return _same_float_array(a.real, b.real) and _same_float_array(a.imag, b.imag)
+    if a.dtype.kind == "f":
+        return _same_float_array(a, b)
+    return bool(np.array_equal(a, b))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are indistinguishable to the user's program.
+
+    Args:
+        a, b: results or arguments: scalars, NumPy arrays of any shape, tuples of those.
+    """
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return _same_array(a, b)
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, (float, complex, np.floating, np.complexfloating)):
+        return _same_float(a, b)
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _tuple_adapter(adapters: tuple[Adapter | None, ...]) -> Adapter:
+    def adapt(result: tuple) -> tuple:
+        return tuple(x if f is None else f(x) for f, x in zip(adapters, result, strict=False))
+
+    return adapt
+
+
+def learn_adapter(original: Any, variant: Any) -> Adapter | None:
+    """The conversion that turns ``variant``'s result type into ``original``'s, if needed.
+
+    Returns:
+        ``None`` when the types already agree, else a callable (a NumPy scalar type, or a
+        per-item converter for tuples).
+
+    Raises:
+        ValueError: no conversion makes the types agree.
+    """
+    if type(original) is type(variant):
+        if isinstance(original, tuple) and len(original) == len(variant):
+            inner = tuple(learn_adapter(o, v) for o, v in zip(original, variant, strict=False))
+            return None if all(f is None for f in inner) else _tuple_adapter(inner)
+        return None
+    if isinstance(original, np.generic) and isinstance(variant, _PY_SCALARS):
+        return type(original)
+    raise ValueError(
+        f"returns {type(variant).__name__} where the original returns {type(original).__name__}"
+    )

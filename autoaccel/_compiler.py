@@ -1,0 +1,272 @@
+"""The Numba CPU back-end: build a variant for one signature of a trampolined function.
+
+Why this design: Numba compiles a function together with everything it calls, but it cannot
+call plain Python functions. So before compiling, the function's globals are screened (cheap,
+no Numba import) and a private copy of its globals dict is made in which each helper from an
+accelerated module is replaced by a Numba dispatcher built the same way, recursively. Numba
+freezes every global it reads at compile time (catalogue row 27); the values it froze are kept
+as a *snapshot* that the variant checks before each call. The variant is compiled explicitly
+for one signature (``Dispatcher.compile``), so a compile error can never be mistaken for an
+exception of the user's code. ``numba`` is imported only when the first variant is built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dis
+import re
+import threading
+import time
+import types
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autoaccel._config import JitOptions
+
+if TYPE_CHECKING:
+    from autoaccel._trampoline import Trampoline
+
+_ABSENT = object()
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SAFE_MODULE_ROOTS = ("numpy", "math", "cmath", "numba", "operator")
+_ALLOWED_DTYPE_KINDS = "biufc"
+
+_BUSY = threading.local()
+_compute_fingerprint: Any = None
+
+# (globals dict, name, value Numba froze): the variant is valid while each entry holds.
+Snapshot = tuple[tuple[dict, str, Any], ...]
+
+
+class Rejection(Exception):
+    """A variant cannot be built or used; ``str(exc)`` is the reason for the report."""
+
+
+def argument_refusal(args: tuple) -> str | None:
+    """Why these argument values cannot be passed to a variant, or ``None``.
+
+    Runs before Numba is imported. Accepted: bool, int, float, complex, NumPy numeric
+    scalars, numeric NumPy arrays, and tuples of those.
+    """
+    for value in args:
+        reason = _value_refusal(value)
+        if reason:
+            return reason
+    return None
+
+
+def _value_refusal(value: Any) -> str | None:
+    if isinstance(value, (bool, int, float, complex)):
+        return None
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in _ALLOWED_DTYPE_KINDS and not value.dtype.fields:
+            return None
+        return f"takes an array of dtype {value.dtype}, which is not numeric"
+    if isinstance(value, (np.number, np.bool_)):
+        return None
+    if isinstance(value, tuple):
+        return next(filter(None, map(_value_refusal, value)), None)
+    if isinstance(value, list):
+        return "takes a list (Numba converts it to a reflected list) [23]"
+    return f"takes a {type(value).__name__} argument, which Numba cannot use exactly"
+
+
+def global_names(code: types.CodeType) -> list[str]:
+    """Names ``code`` loads with LOAD_GLOBAL, in first-use order, without repeats."""
+    names = dict.fromkeys(
+        ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"
+    )
+    return list(names)
+
+
+def _module_root(value: Any) -> str:
+    return (getattr(value, "__module__", None) or "").split(".")[0]
+
+
+def _global_refusal(name: str, value: Any) -> str | None:
+    """Why global ``name`` = ``value`` cannot be frozen into a variant, or ``None``."""
+    if isinstance(value, types.ModuleType):
+        if value.__name__ in ("random", "numpy.random"):
+            return f"draws random numbers through {name} (Numba has its own generator) [34]"
+        return None
+    if isinstance(value, (bool, int, float, complex, str, np.number, np.bool_, type(None))):
+        return None
+    if isinstance(value, np.ndarray):
+        if value.flags.writeable:
+            return f"reads global array {name}, which Numba would freeze as a constant [27]"
+        return None
+    if isinstance(value, tuple):
+        return next(filter(None, (_global_refusal(name, item) for item in value)), None)
+    if isinstance(value, (types.BuiltinFunctionType, np.ufunc)):
+        return None
+    if isinstance(value, type) and issubclass(value, (np.generic, bool, int, float, complex)):
+        return None
+    if _module_root(value) in _SAFE_MODULE_ROOTS:
+        return None
+    if isinstance(value, types.FunctionType):
+        return f"calls {name}, a Python function outside the accelerated modules"
+    return f"reads global {name} of type {type(value).__name__}, which Numba cannot freeze"
+
+
+class Compiled:
+    """A Numba dispatcher over a trampolined function's original code.
+
+    Attributes:
+        dispatcher: the ``numba.core.registry.CPUDispatcher``.
+        snapshot: every global the function or its helpers read, with the value Numba froze.
+    """
+
+    __slots__ = ("dispatcher", "snapshot")
+
+    def __init__(self, dispatcher: Any, snapshot: Snapshot) -> None:
+        self.dispatcher = dispatcher
+        self.snapshot = snapshot
+
+
+def snapshot_changed(snapshot: Snapshot) -> str | None:
+    """The first global whose value differs from the frozen one, or ``None`` if all hold."""
+    for namespace, name, value in snapshot:
+        if namespace.get(name, _ABSENT) is not value:
+            return name
+    return None
+
+
+def build(trampoline: Trampoline, options: JitOptions, lookup: Any, active: tuple = ()) -> Compiled:
+    """A dispatcher for ``trampoline``'s function with helpers resolved, reusing a valid one.
+
+    Args:
+        trampoline: the function's trampoline (original code, globals, static reason).
+        options: ``numba.njit`` options.
+        lookup: ``lookup(function) -> Trampoline | None`` for helper functions.
+        active: trampolines being built up the call chain (mutual recursion is refused).
+
+    Raises:
+        Rejection: a global cannot be frozen, or a helper cannot be compiled.
+    """
+    cached = trampoline.compiled
+    if cached is not None and snapshot_changed(cached.snapshot) is None:
+        return cached
+    if trampoline in active:
+        raise Rejection("is recursive through its helpers [30]")
+    namespace = trampoline.globals
+    overlay = dict(namespace)
+    entries: list[tuple[dict, str, Any]] = []
+    for name in global_names(trampoline.code):
+        value = namespace.get(name, _ABSENT)
+        if value is _ABSENT:
+            continue  # a builtin; the refused ones were caught by the static guards
+        entries.append((namespace, name, value))
+        helper = lookup(value) if isinstance(value, types.FunctionType) else None
+        if helper is not None:
+            if helper.refusal:
+                raise Rejection(f"calls {name}, which cannot be compiled: {helper.refusal}")
+            compiled = build(helper, options, lookup, (*active, trampoline))
+            overlay[name] = compiled.dispatcher
+            entries.extend(compiled.snapshot)
+            continue
+        reason = _global_refusal(name, value)
+        if reason:
+            raise Rejection(reason)
+    function = types.FunctionType(trampoline.code, overlay, trampoline.code.co_name)
+    trampoline.compiled = Compiled(_njit(function, options), tuple(entries))
+    return trampoline.compiled
+
+
+@contextlib.contextmanager
+def compiling() -> Iterator[None]:
+    """Marks this thread as compiling, so the import hook leaves Numba's own imports alone."""
+    _BUSY.active = True
+    try:
+        yield
+    finally:
+        _BUSY.active = False
+
+
+def is_compiling() -> bool:
+    """Whether this thread is inside :func:`compiling`."""
+    return getattr(_BUSY, "active", False)
+
+
+def _load_fingerprint() -> None:
+    global _compute_fingerprint
+    from numba._dispatcher import compute_fingerprint
+
+    _compute_fingerprint = compute_fingerprint
+
+
+def _njit(function: types.FunctionType, options: JitOptions) -> Any:
+    import numba
+
+    return numba.njit(
+        fastmath=options.fastmath,
+        parallel=options.parallel,
+        boundscheck=options.boundscheck,
+        nogil=options.nogil,
+    )(function)
+
+
+def numba_signature(args: tuple) -> tuple:
+    """Numba's types for ``args`` (``numba.typeof`` of each).
+
+    Raises:
+        Rejection: a value has no Numba type (e.g. an int beyond 64 bits).
+    """
+    import numba
+
+    try:
+        return tuple(numba.typeof(value) for value in args)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise Rejection(f"an argument has no Numba type: {exc}") from None
+
+
+def summarize_error(exc: BaseException) -> str:
+    """The first informative line of a Numba error, for the report (at most 200 chars)."""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()]
+    useful = [line for line in lines if line and not line.startswith(("Failed in", "During:"))]
+    text = useful[0] if useful else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def compile_signature(compiled: Compiled, signature: tuple) -> float:
+    """Compile ``compiled``'s dispatcher for exactly ``signature``; return seconds spent.
+
+    Raises:
+        Rejection: Numba refused the function for these types (reason summarized).
+    """
+    start = time.perf_counter()
+    try:
+        compiled.dispatcher.compile(signature)
+    except Exception as exc:  # any Numba failure means "stay plain Python"
+        raise Rejection(f"Numba cannot compile it: {summarize_error(exc)}") from None
+    return time.perf_counter() - start
+
+
+def describe(signature: Iterable[Any]) -> str:
+    """``"(float64[::1], int64)"``-style text for a Numba signature."""
+    return "(" + ", ".join(map(str, signature)) + ")"
+
+
+def fingerprint(args: tuple) -> tuple:
+    """Per-argument type fingerprints as Numba's C dispatcher computes them.
+
+    Arrays differ by dtype, ndim, layout and writability. Values Numba cannot fingerprint
+    (e.g. str) fall back to their Numba type. Called only for hot signatures, so
+    Numba is imported at the first call.
+    """
+    if _compute_fingerprint is None:
+        _load_fingerprint()
+    try:
+        return tuple(map(_compute_fingerprint, args))
+    except (NotImplementedError, ValueError, OverflowError):
+        return tuple(_fallback_fingerprint(value) for value in args)
+
+
+def _fallback_fingerprint(value: Any) -> Any:
+    import numba
+
+    try:
+        return numba.typeof(value)
+    except Exception:  # no Numba type: the key just has to be stable and hashable
+        return type(value)

@@ -1,0 +1,327 @@
+"""Configuration: one table of options, discovery of the project's file, and precedence.
+
+Why this design: as in coverage.py's ``config.py``, every option is one row of ``OPTIONS``
+(key, type, default, meaning), and precedence is written out once, in :func:`load_config`:
+defaults, then the file, then ``AUTOACCEL_*`` environment variables, then explicit arguments.
+The file is ``python_optimizer.toml`` (keys at top level, as ``ruff.toml`` does) or the
+``[tool.autoaccel]`` table of ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+import re
+import sys
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from autoaccel.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_FILENAME = "python_optimizer.toml"
+
+# Modules autoaccel must never rewrite: itself and the libraries it compiles with.
+ALWAYS_EXCLUDED = ("autoaccel", "autoaccel.*", "numba", "numba.*", "llvmlite", "llvmlite.*")
+
+_PATTERN_RE = re.compile(r"^[A-Za-z_*?\[][\w*?\[\]!.]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionOverride:
+    """Per-function settings from ``[functions."module.qualname"]``.
+
+    ``None`` means "use the global value".
+    """
+
+    enabled: bool = True
+    min_calls: int | None = None
+    min_gain: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class JitOptions:
+    """Options passed to ``numba.njit`` for every variant (the ``[jit]`` table).
+
+    ``fastmath`` and ``parallel`` change floating-point results, so both are off by default;
+    ``boundscheck`` is on by default so an out-of-range index raises ``IndexError`` as in
+    CPython instead of reading garbage (shared/numba-divergences.md, row 18).
+    """
+
+    fastmath: bool = False
+    parallel: bool = False
+    boundscheck: bool = True
+    nogil: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The settings in force for one process.
+
+    Attributes:
+        modules: module names or glob patterns (``fnmatch``) selecting modules to rewrite;
+            ``"__main__"`` selects the script run by ``python -m autoaccel``.
+        exclude: patterns removed from the selection.
+        min_calls: calls with one argument-type signature before a variant is tried.
+        min_gain: speed-up ratio (original time / variant time) a variant must reach.
+        validation_calls: real calls on which a new variant is checked against the original
+            and both are timed before the promotion decision.
+        jit: options for ``numba.njit``.
+        functions: overrides keyed by ``"module.qualname"``.
+        report: print a table of decisions on stderr at exit.
+        report_json: write the decisions as JSON to this path at exit.
+        enabled: ``False`` turns autoaccel off entirely (``AUTOACCEL_DISABLE=1``).
+        source: the file the settings came from, or ``None`` for defaults only.
+    """
+
+    modules: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    min_calls: int = 20
+    min_gain: float = 1.2
+    validation_calls: int = 3
+    jit: JitOptions = JitOptions()
+    functions: Mapping[str, FunctionOverride] = dataclasses.field(default_factory=dict)
+    report: bool = False
+    report_json: str | None = None
+    enabled: bool = True
+    source: Path | None = None
+
+    def selects(self, module_name: str) -> bool:
+        """Whether ``module_name`` (a dotted name) is rewritten under this configuration."""
+        if not self.enabled:
+            return False
+        if _matches(module_name, ALWAYS_EXCLUDED + self.exclude):
+            return False
+        return _matches(module_name, self.modules)
+
+    def override(self, qualified_name: str) -> FunctionOverride:
+        """The per-function settings for ``"module.qualname"`` (defaults when none given)."""
+        return self.functions.get(qualified_name, _NO_OVERRIDE)
+
+
+_NO_OVERRIDE = FunctionOverride()
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+# One row per top-level option: (key, python type, meaning). Defaults live on Config.
+OPTIONS: tuple[tuple[str, type, str], ...] = (
+    ("modules", list, "module names or glob patterns to accelerate"),
+    ("exclude", list, "module names or glob patterns never to accelerate"),
+    ("min_calls", int, "calls with one signature before a variant is tried"),
+    ("min_gain", float, "speed-up a variant must reach to be promoted"),
+    ("validation_calls", int, "calls comparing a new variant with the original"),
+    ("report", bool, "print a table of decisions on stderr at exit"),
+    ("report_json", str, "write the decisions as JSON to this file at exit"),
+)
+JIT_OPTIONS: tuple[tuple[str, type], ...] = (
+    ("fastmath", bool),
+    ("parallel", bool),
+    ("boundscheck", bool),
+    ("nogil", bool),
+)
+FUNCTION_OPTIONS: tuple[tuple[str, type], ...] = (
+    ("enabled", bool),
+    ("min_calls", int),
+    ("min_gain", float),
+)
+
+
+def find_config_file(start_dirs: list[Path]) -> Path | None:
+    """The nearest configuration file above any of ``start_dirs``, searched in order.
+
+    In each directory ``python_optimizer.toml`` wins over ``pyproject.toml``; a
+    ``pyproject.toml`` without a ``[tool.autoaccel]`` table is skipped.
+
+    Raises:
+        ConfigError: a ``pyproject.toml`` on the way is not valid TOML.
+    """
+    for start in start_dirs:
+        for directory in (start, *start.parents):
+            candidate = directory / CONFIG_FILENAME
+            if candidate.is_file():
+                return candidate
+            pyproject = directory / "pyproject.toml"
+            if pyproject.is_file() and "autoaccel" in _read_toml(pyproject).get("tool", {}):
+                return pyproject
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+
+
+def read_config_table(path: Path) -> dict[str, Any]:
+    """The raw autoaccel table of ``path`` (whole file, or ``[tool.autoaccel]``).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not TOML, or has no autoaccel table.
+    """
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("autoaccel")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: has no [tool.autoaccel] table")
+        return table
+    return data
+
+
+def _check_type(where: str, key: str, value: Any, expected: type) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (expected is int and isinstance(value, bool)) or not isinstance(value, expected):
+        raise ConfigError(
+            f"{where}: key '{key}' must be {expected.__name__}, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    return value
+
+
+def _check_patterns(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
+    for item in value:
+        if not isinstance(item, str) or not _PATTERN_RE.match(item):
+            raise ConfigError(
+                f"{where}: key '{key}' has {item!r}, which is not a module name or glob "
+                "pattern (examples: 'myapp.kernels', 'myapp.sim.*', '__main__')"
+            )
+    return tuple(value)
+
+
+def _check_range(where: str, key: str, value: float, low: float) -> None:
+    if value < low:
+        raise ConfigError(f"{where}: key '{key}' must be >= {low}, got {value!r}")
+
+
+def _parse_table(
+    where: str, table: Mapping[str, Any], options: tuple[tuple[str, type], ...]
+) -> dict[str, Any]:
+    known = dict(options)
+    parsed = {}
+    for key, value in table.items():
+        if key not in known:
+            warnings.warn(f"{where}: unknown key '{key}' ignored", stacklevel=3)
+            continue
+        parsed[key] = _check_type(where, key, value, known[key])
+    return parsed
+
+
+def _parse_top_level(where: str, table: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated ``Config`` fields from one source (file table or environment)."""
+    plain = {k: v for k, v in table.items() if k not in ("jit", "functions")}
+    fields = _parse_table(where, plain, tuple((key, kind) for key, kind, _ in OPTIONS))
+    for key in ("modules", "exclude"):
+        if key in fields:
+            fields[key] = _check_patterns(where, key, fields[key])
+    for key, low in (("min_calls", 1), ("min_gain", 0.0), ("validation_calls", 1)):
+        if key in fields:
+            _check_range(where, key, fields[key], low)
+    if "jit" in table:
+        jit = _check_type(where, "jit", table["jit"], dict)
+        fields["jit"] = _parse_table(f"{where} [jit]", jit, JIT_OPTIONS)
+    if "functions" in table:
+        functions = _check_type(where, "functions", table["functions"], dict)
+        fields["functions"] = {
+            name: FunctionOverride(
+                **_parse_table(
+                    f'{where} [functions."{name}"]',
+                    _check_type(where, f"functions.{name}", body, dict),
+                    FUNCTION_OPTIONS,
+                )
+            )
+            for name, body in functions.items()
+        }
+    return fields
+
+
+def _environment_fields(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``AUTOACCEL_MODULES=a,b``, ``AUTOACCEL_MIN_CALLS=5``... parsed like file values."""
+    table: dict[str, Any] = {}
+    for key, kind, _ in OPTIONS:
+        raw = environ.get(f"AUTOACCEL_{key.upper()}")
+        if raw is None:
+            continue
+        try:
+            table[key] = _parse_environment_value(raw, kind)
+        except ValueError:
+            raise ConfigError(
+                f"environment variable AUTOACCEL_{key.upper()}: {raw!r} is not a valid "
+                f"{kind.__name__}"
+            ) from None
+    return _parse_top_level("environment", table)
+
+
+def _parse_environment_value(raw: str, kind: type) -> Any:
+    if kind is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(raw)
+        return lowered in ("1", "true", "yes", "on")
+    return kind(raw)
+
+
+def _merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    merged = {**base, **layer}
+    if "jit" in base and "jit" in layer:
+        merged["jit"] = {**base["jit"], **layer["jit"]}
+    return merged
+
+
+def load_config(
+    *,
+    config_file: Path | None = None,
+    search_from: list[Path] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    default_modules: tuple[str, ...] = (),
+) -> Config:
+    """Build the configuration in force, in precedence order.
+
+    Args:
+        config_file: an explicit file (``--config``); else ``AUTOACCEL_CONFIG``; else the
+            nearest file found above ``search_from`` (directories, searched in order).
+        search_from: directories to start discovery from; defaults to the working directory.
+        environ: the environment to read (defaults to ``os.environ``).
+        overrides: already-parsed field values from command-line arguments (highest).
+        default_modules: the selection used when no file names ``modules`` (the CLI passes
+            ``("__main__",)`` so a script with no config accelerates itself).
+
+    Returns:
+        The frozen :class:`Config`.
+
+    Raises:
+        ConfigError: bad file, key, type or value; the message names each of them.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("AUTOACCEL_DISABLE", "") not in ("", "0"):
+        return Config(enabled=False)
+    path = config_file or (
+        Path(environ["AUTOACCEL_CONFIG"]) if environ.get("AUTOACCEL_CONFIG") else None
+    )
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    if path is None:
+        path = find_config_file(search_from or [Path.cwd()])
+    fields: dict[str, Any] = {"modules": default_modules}
+    if path is not None:
+        fields = _merge(fields, _parse_top_level(str(path), read_config_table(path)))
+    fields = _merge(fields, _environment_fields(environ))
+    fields = _merge(fields, dict(overrides or {}))
+    fields["jit"] = JitOptions(**fields.get("jit", {}))
+    return Config(source=path, **fields)

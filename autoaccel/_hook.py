@@ -1,0 +1,144 @@
+"""The import hook: a ``sys.meta_path`` finder and a loader that rewrites selected modules.
+
+Why this design (after typeguard's and pytest's hooks): the finder bails out on a cheap,
+cached name check; for a selected module it asks the normal ``PathFinder`` (a class
+attribute, so tests can replace it) for the spec and only swaps in its own loader. The loader
+is a ``SourceFileLoader`` whose ``exec_module`` runs the rewritten code; the plain ``.pyc``
+cache is read and written as usual, because the rewriting needs live objects (the module's
+globals) and happens after the code is loaded. The finder is inserted just before
+``PathFinder``, so hooks that were installed earlier (pytest's assertion rewriter among them)
+keep their priority. While autoaccel compiles, the finder claims nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+import warnings
+from collections.abc import Sequence
+from types import CodeType, ModuleType
+from typing import Any
+
+from autoaccel._compiler import is_compiling
+from autoaccel._config import Config
+from autoaccel._guards import static_refusal
+from autoaccel._rewriter import rewrite_module
+from autoaccel._trampoline import MISS, Trampoline
+
+_LOCK = threading.Lock()
+
+
+def accelerate_code(code: CodeType, module_name: str, namespace: dict, config: Config) -> CodeType:
+    """``code`` (a module's code) with every eligible function given a trampoline.
+
+    Args:
+        code: the module's top-level code object.
+        module_name: the module's ``__name__`` (``"__main__"`` for a script).
+        namespace: the dict the code will run in (the module's globals).
+        config: the configuration in force.
+
+    Returns:
+        The rewritten code; statically refused functions stay unchanged but are recorded.
+    """
+
+    def make(function_code: CodeType, reassigned: frozenset) -> Trampoline | None:
+        refusal = static_refusal(function_code, reassigned)
+        trampoline = Trampoline(module_name, function_code, namespace, config, refusal)
+        return trampoline if trampoline.armed else None
+
+    try:
+        return rewrite_module(code, make, MISS)
+    except Exception as exc:  # a bug of ours must never break the user's import
+        warnings.warn(
+            f"autoaccel: {module_name} runs unaccelerated: rewriting failed: {exc!r}", stacklevel=2
+        )
+        return code
+
+
+class AccelLoader(importlib.machinery.SourceFileLoader):
+    """Loads a selected module's source and runs it with trampolines in its functions."""
+
+    def __init__(self, fullname: str, path: str, config: Config) -> None:
+        super().__init__(fullname, path)
+        self.config = config
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Run the module's rewritten code in ``module.__dict__``."""
+        code = self.get_code(module.__name__)
+        if code is None:
+            raise ImportError(f"cannot load code for {module.__name__!r}", name=module.__name__)
+        exec(accelerate_code(code, module.__name__, module.__dict__, self.config), module.__dict__)
+
+
+class AccelFinder(importlib.abc.MetaPathFinder):
+    """Claims modules selected by the configuration; all others pass through untouched."""
+
+    path_finder: Any = importlib.machinery.PathFinder
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.matched: set[str] = set()
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        """A spec with an :class:`AccelLoader` for a selected source module, else ``None``."""
+        if is_compiling() or not self.config.selects(fullname):
+            return None
+        spec = self.path_finder.find_spec(fullname, path, target)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return None
+        spec.loader = AccelLoader(fullname, spec.loader.path, self.config)
+        self.matched.add(fullname)
+        return spec
+
+
+class Installation:
+    """A handle on an installed hook; also a context manager that uninstalls on exit.
+
+    Attributes:
+        config: the configuration the hook uses.
+        finder: the :class:`AccelFinder` on ``sys.meta_path``.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.finder = AccelFinder(config)
+
+    def _insert(self) -> None:
+        with _LOCK:
+            position = next(
+                (i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder),
+                len(sys.meta_path),
+            )
+            sys.meta_path.insert(position, self.finder)
+
+    def uninstall(self) -> None:
+        """Remove the finder from ``sys.meta_path``; safe to call more than once.
+
+        Modules already imported keep their trampolines.
+        """
+        with _LOCK:
+            if self.finder in sys.meta_path:
+                sys.meta_path.remove(self.finder)
+
+    def __enter__(self) -> Installation:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.uninstall()
+
+
+def install_hook(config: Config) -> Installation:
+    """Install a finder for ``config`` (nothing when ``config.enabled`` is false)."""
+    installation = Installation(config)
+    if config.enabled:
+        installation._insert()
+        if config.report or config.report_json:
+            from autoaccel._report import emit_at_exit
+
+            atexit.register(emit_at_exit, config, installation.finder)
+    return installation

@@ -1,0 +1,115 @@
+"""The report: what autoaccel did with each function, and why, as data, a table, or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from typing import Any, TextIO
+
+from autoaccel._config import Config
+from autoaccel._trampoline import Trampoline, registry
+from autoaccel._version import __version__
+
+
+def _count(counter: Any) -> int:
+    # itertools.count has no public getter; its repr is documented as "count(N)".
+    return int(repr(counter)[len("count(") : -1])
+
+
+def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
+    if trampoline.variants():
+        return "promoted", None
+    if trampoline.refusal:
+        return "rejected", trampoline.refusal
+    if trampoline.failures:
+        signature, reason = list(trampoline.failures.values())[-1]
+        return "rejected", f"{signature}: {reason}"
+    seen = trampoline.max_signature_calls()
+    return (
+        "interpreted",
+        f"not hot: at most {seen} calls with one signature (min_calls {trampoline.min_calls})",
+    )
+
+
+def function_stats(trampoline: Trampoline) -> dict[str, Any]:
+    """One function's entry of :func:`stats`."""
+    state, reason = _state_and_reason(trampoline)
+    return {
+        "name": trampoline.name,
+        "calls": _count(trampoline.calls),
+        "state": state,
+        "reason": reason,
+        "variants": [
+            {
+                "signature": variant.signature,
+                "target": "cpu",
+                "speedup": round(variant.speedup, 3),
+                "compile_seconds": round(variant.compile_seconds, 4),
+                "from_cache": False,
+                "calls": _count(variant.calls),
+            }
+            for variant in trampoline.variants()
+        ],
+    }
+
+
+def stats() -> dict[str, Any]:
+    """Decisions so far for every function autoaccel rewrote in this process.
+
+    Returns:
+        ``{"autoaccel": version, "functions": [{"name": "module.qualname", "calls": int,
+        "state": "promoted" | "interpreted" | "rejected", "reason": str | None,
+        "variants": [{"signature": str, "target": "cpu", "speedup": float (ratio),
+        "compile_seconds": float (seconds), "from_cache": bool, "calls": int}]}]}``.
+        ``calls`` counts calls seen while the function was trampolined (a statically
+        rejected or disarmed function is no longer counted).
+    """
+    return {"autoaccel": __version__, "functions": [function_stats(t) for t in registry()]}
+
+
+def format_table(data: dict[str, Any]) -> str:
+    """The report as a plain-text table, promoted functions first."""
+    order = {"promoted": 0, "rejected": 1, "interpreted": 2}
+    rows = sorted(data["functions"], key=lambda f: (order[f["state"]], -f["calls"]))
+    lines = [
+        f"autoaccel {data['autoaccel']} report",
+        f"{'function':<44} {'calls':>9}  state        detail",
+    ]
+    for entry in rows:
+        if entry["variants"]:
+            detail = "; ".join(
+                f"{v['signature']} {v['speedup']:.2f}x, compiled in {v['compile_seconds']:.2f} s"
+                for v in entry["variants"]
+            )
+        else:
+            detail = entry["reason"] or ""
+        lines.append(f"{entry['name']:<44} {entry['calls']:>9}  {entry['state']:<12} {detail}")
+    return "\n".join(lines)
+
+
+def write(config: Config, stream: TextIO | None = None) -> None:
+    """Print the table and/or write the JSON file that ``config`` asks for."""
+    data = stats()
+    if config.report:
+        print(format_table(data), file=stream or sys.stderr)
+    if config.report_json:
+        with open(config.report_json, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+
+
+def emit_at_exit(config: Config, finder: Any) -> None:
+    """The exit handler: warn about patterns that selected nothing, then write the report."""
+    for pattern in config.modules:
+        if not any(config.selects(name) and _fnmatch(name, pattern) for name in finder.matched):
+            warnings.warn(
+                f"autoaccel: modules pattern {pattern!r} matched no imported module", stacklevel=1
+            )
+    write(config)
+
+
+def _fnmatch(name: str, pattern: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, pattern)

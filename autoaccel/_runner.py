@@ -1,0 +1,94 @@
+"""Run a script or a module as ``__main__``, rewritten when ``__main__`` is selected.
+
+Why this design: ``runpy`` compiles the code itself, so it cannot run rewritten code. This
+module does what ``python script.py`` and ``python -m module`` do (fresh ``__main__`` module,
+``sys.argv``, ``sys.path[0]``, ``__spec__``), with the code passed through the hook's
+rewriter first. Frames of autoaccel are removed from the traceback of an uncaught exception
+so it reads as under plain Python.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import types
+from pathlib import Path
+
+from autoaccel._config import Config
+from autoaccel._hook import AccelFinder, accelerate_code
+
+
+def _main_module(path: str | None, spec: importlib.machinery.ModuleSpec | None) -> types.ModuleType:
+    module = types.ModuleType("__main__")
+    module.__dict__.update({"__file__": path, "__spec__": spec})
+    if spec is not None:
+        module.__loader__ = spec.loader
+        module.__package__ = spec.parent
+    else:
+        module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path) if path else None
+        module.__package__ = None
+    if path is None:
+        del module.__file__
+    sys.modules["__main__"] = module
+    return module
+
+
+def _execute(
+    code: types.CodeType,
+    module: types.ModuleType,
+    config: Config,
+    finder: AccelFinder,
+    real_name: str,
+) -> None:
+    if config.selects("__main__") or config.selects(real_name):
+        finder.matched.add("__main__")
+        code = accelerate_code(code, "__main__", module.__dict__, config)
+    exec(code, module.__dict__)
+
+
+def run_path(path: str, argv: list[str], config: Config, finder: AccelFinder) -> None:
+    """Run the script at ``path`` as ``python path argv...`` would.
+
+    Raises:
+        FileNotFoundError: the script does not exist.
+        SyntaxError: the script does not compile.
+        BaseException: whatever the script raises (``SystemExit`` included).
+    """
+    source = Path(path).read_bytes()
+    code = compile(source, path, "exec", dont_inherit=True)
+    sys.argv[:] = [path, *argv]
+    sys.path[0] = os.path.dirname(os.path.abspath(path))
+    module = _main_module(path, None)
+    _execute(code, module, config, finder, "__main__")
+
+
+def run_module(name: str, argv: list[str], config: Config, finder: AccelFinder) -> None:
+    """Run module ``name`` (a package runs its ``__main__``) as ``python -m name`` would.
+
+    Raises:
+        ImportError: no such module, or it has no code.
+        BaseException: whatever the module raises.
+    """
+    sys.path[0] = os.getcwd()
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.submodule_search_locations is not None:
+        name = f"{name}.__main__"
+        spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"No module named {name}", name=name)
+    code = spec.loader.get_code(name)  # type: ignore[attr-defined]
+    if code is None:
+        raise ImportError(f"module {name} has no code to run", name=name)
+    sys.argv[:] = [spec.origin or name, *argv]
+    module = _main_module(spec.origin, spec)
+    _execute(code, module, config, finder, name)
+
+
+def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """``tb`` without its leading autoaccel frames."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(package):
+        tb = tb.tb_next
+    return tb

@@ -1,0 +1,207 @@
+"""The trampoline: per-function call counting, dispatch to promoted variants, deoptimization.
+
+Why this design: one :class:`Trampoline` is embedded as a constant in each rewritten function's
+code (see :mod:`autoaccel._rewriter`). Its ``armed`` flag is the only thing a disarmed
+function pays for. While armed, ``enter`` receives the bound arguments and returns either the
+result of a variant or :data:`MISS`, which makes the prologue fall through to the original
+body, so the original runs in its own frame with its own traceback.
+
+Calls are counted per tuple of argument types (cheap, no Numba import). Once one such
+signature reaches ``min_calls`` it is *hot*: from then on calls with it are keyed exactly as
+Numba's dispatcher sees them (dtype, ndim, layout, writability) and each exact key is
+compiled, trialled and promoted or rejected once (:mod:`autoaccel._promotion`). A key that
+failed is never tried again; a function that has no promoted variant when one fails is
+disarmed for the rest of the process. As in Numba's dispatcher, one lock orders compilation,
+and a compile in progress makes other calls run the original rather than wait.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import types
+from typing import Any
+
+from autoaccel import _compiler
+from autoaccel._config import Config
+from autoaccel._promotion import Trial, Variant
+
+logger = logging.getLogger("autoaccel")
+
+
+class _Miss:
+    """The sentinel ``enter`` returns to mean: run the original body."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<autoaccel MISS>"
+
+
+MISS = _Miss()
+# One compilation at a time, process-wide; busy means "run the original this time".
+_COMPILE_LOCK = threading.RLock()
+_REGISTRY: list[Trampoline] = []
+_BY_CODE: dict[int, Trampoline] = {}
+
+
+class Trampoline:
+    """Per-function acceleration state, shared by every function object made from one code.
+
+    Args:
+        module: the defining module's ``__name__``.
+        code: the function's original code object (before the prologue is added).
+        namespace: the module's globals dict.
+        config: the configuration in force.
+        refusal: the static guard's reason never to compile, or ``None``.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        code: types.CodeType,
+        namespace: dict,
+        config: Config,
+        refusal: str | None,
+    ) -> None:
+        self.name = f"{module}.{getattr(code, 'co_qualname', code.co_name)}"
+        self.code = code
+        self.globals = namespace
+        override = config.override(self.name)
+        self.refusal = refusal if override.enabled else "disabled in the configuration"
+        self.armed = self.refusal is None
+        self.min_calls = override.min_calls or config.min_calls
+        self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
+        self.config = config
+        self.compiled: _compiler.Compiled | None = None
+        self.calls = itertools.count()
+        self.failures: dict[Any, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        self._counts: dict[tuple, int] = {}
+        self._hot: set[tuple] = set()
+        self._variants: dict[tuple, Variant] = {}
+        self._trials: dict[tuple, Trial] = {}
+        self._invalidations = 0
+        self._original = types.FunctionType(code, namespace, code.co_name)
+        _REGISTRY.append(self)
+        _BY_CODE[id(code)] = self
+
+    def enter(self, *args: Any) -> Any:
+        """Called by the prologue with the bound arguments; a result, or :data:`MISS`."""
+        next(self.calls)
+        types_ = tuple(map(type, args))
+        if types_ not in self._hot:
+            with self._lock:
+                count = self._counts[types_] = self._counts.get(types_, 0) + 1
+            if count < self.min_calls:
+                return MISS
+            reason = _compiler.argument_refusal(args)
+            if reason:  # decided without importing Numba
+                self._fail((types_, None), _describe_key((types_,)), reason)
+                return MISS
+            self._hot.add(types_)
+        key = (types_, _compiler.fingerprint(args))
+        variant = self._variants.get(key)
+        if variant is not None:
+            return self._run_variant(key, variant, args)
+        if key in self.failures:
+            return MISS
+        trial = self._trials.get(key) or self._start_trial(key, args)
+        if trial is None:
+            return MISS
+        try:
+            return trial.call(self._original, args)
+        finally:
+            self._conclude(key, trial)
+
+    def _run_variant(self, key: tuple, variant: Variant, args: tuple) -> Any:
+        changed = _compiler.snapshot_changed(variant.compiled.snapshot)
+        if changed is not None:
+            self._invalidate(key, changed)
+            return MISS
+        try:
+            result = variant.compiled.dispatcher(*args)
+        except Exception:  # the original raises its own error, with its own traceback
+            return MISS
+        next(variant.calls)
+        return result if variant.adapter is None else variant.adapter(result)
+
+    def _start_trial(self, key: tuple, args: tuple) -> Trial | None:
+        if not _COMPILE_LOCK.acquire(blocking=False):
+            return None
+        try:
+            if key in self._trials or key in self.failures or key in self._variants:
+                return self._trials.get(key)
+            reason = _compiler.argument_refusal(args)
+            if reason:
+                raise _compiler.Rejection(reason)
+            with _compiler.compiling():
+                compiled = _compiler.build(self, self.config.jit, lookup)
+                signature = _compiler.numba_signature(args)
+                seconds = _compiler.compile_signature(compiled, signature)
+            trial = self._trials[key] = Trial(compiled, _compiler.describe(signature), seconds)
+            logger.info("%s: compiled %s in %.3f s", self.name, trial.signature, seconds)
+            return trial
+        except _compiler.Rejection as exc:
+            self._fail(key, _describe_key(key), str(exc))
+            return None
+        finally:
+            _COMPILE_LOCK.release()
+
+    def _conclude(self, key: tuple, trial: Trial) -> None:
+        verdict = trial.verdict(self.config.validation_calls, self.min_gain)
+        if verdict is None:
+            return
+        with self._lock:
+            if self._trials.pop(key, None) is None:
+                return  # another thread concluded it
+        promote, reason = verdict
+        if promote:
+            self._variants[key] = trial.promote()
+            logger.info("%s%s: promoted, %s", self.name, trial.signature, reason)
+        else:
+            self._fail(key, trial.signature, reason)
+
+    def _fail(self, key: tuple, signature: str, reason: str) -> None:
+        self.failures[key] = (signature, reason)
+        logger.info("%s%s: rejected, %s", self.name, signature, reason)
+        if not self._variants:
+            self.armed = False  # nothing promoted: back to (almost) zero cost
+
+    def _invalidate(self, key: tuple, name: str) -> None:
+        self._variants.pop(key, None)
+        self._invalidations += 1
+        self.compiled = None
+        reason = f"global {name} changed after compiling; the variant was dropped"
+        if self._invalidations > 1:
+            self._fail(key, _describe_key(key), reason + " twice, so it is no longer compiled")
+        else:
+            self._hot.discard(key[0])
+            self._counts.pop(key[0], None)
+            logger.info("%s: %s", self.name, reason)
+
+    def variants(self) -> list[Variant]:
+        """The promoted variants, in promotion order."""
+        return list(self._variants.values())
+
+    def max_signature_calls(self) -> int:
+        """The most calls counted for one argument-type signature before it became hot."""
+        return max(self._counts.values(), default=0)
+
+
+def _describe_key(key: tuple) -> str:
+    return "(" + ", ".join(t.__name__ for t in key[0]) + ")"
+
+
+def lookup(function: types.FunctionType) -> Trampoline | None:
+    """The trampoline of a function from an accelerated module, or ``None``."""
+    for const in function.__code__.co_consts:
+        if isinstance(const, Trampoline):
+            return const
+    return _BY_CODE.get(id(function.__code__))
+
+
+def registry() -> list[Trampoline]:
+    """Every trampoline created in this process, in creation order."""
+    return list(_REGISTRY)

@@ -1,0 +1,19 @@
+"""Errors autoaccel raises to its users.
+
+Acceleration failures are never raised: they are recorded as a rejection reason and the plain
+function keeps running. Only bad input from the user (a broken configuration) is an error.
+"""
+
+from __future__ import annotations
+
+
+class AutoaccelError(Exception):
+    """Base class of every error autoaccel raises on purpose."""
+
+
+class ConfigError(AutoaccelError):
+    """A configuration file, key or value is invalid.
+
+    The message names the file (or environment variable), the key and the offending value,
+    and says what would be accepted.
+    """
