@@ -70,13 +70,14 @@ def same(a: Any, b: Any) -> bool:
     """Whether ``a`` and ``b`` are indistinguishable to the user's program.
 
     Args:
-        a, b: results or arguments: scalars, NumPy arrays of any shape, tuples of those.
+        a, b: results or arguments: scalars, NumPy arrays of any shape, tuples or lists of
+            those.
     """
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray):
         return _same_array(a, b)
-    if isinstance(a, tuple):
+    if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, (float, complex, np.floating, np.complexfloating)):
         return _same_float(a, b)

@@ -244,16 +244,16 @@ def workload():
     global _WORKLOAD_DATA
     if _WORKLOAD_DATA is None:
         rng = np.random.default_rng(4242)
-        L = 32
+        L = 48
         n = L * L
         draws = [(rng.integers(0, L, size=n), rng.integers(0, L, size=n), rng.random(n))
-                 for _ in range(20)]
+                 for _ in range(120)]
         spins = np.where(rng.random((L, L)) < 0.5, -1, 1).astype(np.int64)
         accept_prob = np.array([1.0, math.exp(-4.0 / 2.3), math.exp(-8.0 / 2.3)])
-        normals = rng.standard_normal((500, 32))
-        pos = rng.normal(0.0, 1.0, size=(32, 3))
-        vel = rng.normal(0.0, 0.3, size=(32, 3))
-        mass = rng.uniform(0.5, 1.5, size=32) / 32
+        normals = rng.standard_normal((1000, 32))
+        pos = rng.normal(0.0, 1.0, size=(48, 3))
+        vel = rng.normal(0.0, 0.3, size=(48, 3))
+        mass = rng.uniform(0.5, 1.5, size=48) / 48
         _WORKLOAD_DATA = (spins, draws, accept_prob, normals, pos, vel, mass)
     spins0, draws, accept_prob, normals, pos0, vel0, mass = _WORKLOAD_DATA
     spins = spins0.copy()
@@ -265,7 +265,7 @@ def workload():
     pos = pos0.copy()
     vel = vel0.copy()
     acc = nbody_accelerations(pos, mass, 1.0, 0.05)
-    for _ in range(10):
+    for _ in range(60):
         acc = leapfrog_step(pos, vel, acc, mass, 0.002, 1.0, 0.05)
         nbody_energy(pos, vel, mass, 1.0, 0.05)
 

@@ -226,7 +226,7 @@ def workload():
     """One kernel-only batch (no printing) for steady-state benchmarking."""
     global _WORKLOAD_PRICES
     if _WORKLOAD_PRICES is None:
-        _WORKLOAD_PRICES = make_prices(20_000, 7)
+        _WORKLOAD_PRICES = make_prices(40_000, 7)
     x = _WORKLOAD_PRICES
     for params in PARAM_SETS:
         fa, sa, window, n_er, kf, ks, period = params

@@ -273,7 +273,7 @@ def workload():
     """One kernel-only batch (no printing) for steady-state benchmarking."""
     global _WORKLOAD_SKUS
     if _WORKLOAD_SKUS is None:
-        _WORKLOAD_SKUS = make_skus(np.random.default_rng(5), 6, 730)
+        _WORKLOAD_SKUS = make_skus(np.random.default_rng(5), 24, 1095)
     for sku in _WORKLOAD_SKUS:
         for a in ALPHAS:
             for b in BETAS:

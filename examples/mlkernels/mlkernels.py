@@ -265,7 +265,7 @@ def workload():
     global _WORKLOAD_DATA
     if _WORKLOAD_DATA is None:
         rng = np.random.default_rng(99)
-        x, truth = make_blobs(rng, 1500, 5, 4)
+        x, truth = make_blobs(rng, 3000, 5, 4)
         centers = x[:5].copy()
         w1 = rng.normal(0.0, 0.5, size=(4, 16))
         b1 = np.zeros(16)
@@ -273,7 +273,7 @@ def workload():
         b2 = np.zeros(5)
         _WORKLOAD_DATA = (x, truth, centers, w1, b1, w2, b2)
     x, truth, centers, w1, b1, w2, b2 = _WORKLOAD_DATA
-    for _ in range(5):
+    for _ in range(12):
         labels, _inertia = kmeans_assign(x, centers)
         centers, _counts, _shift = kmeans_update(x, labels, centers)
     h = relu(dense_forward(x, w1, b1))
@@ -282,9 +282,9 @@ def workload():
     cross_entropy(probs, truth, 1e-12)
     mse(probs, one_hot(truth, 5))
     accuracy(probs, truth)
-    sub = x[:300]
+    sub = x[:400]
     dist = pairwise_distances(sub, sub)
-    cluster_spread(dist, labels[:300], 5)
+    cluster_spread(dist, labels[:400], 5)
 
 
 def parse_args(argv):

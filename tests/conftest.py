@@ -1,0 +1,75 @@
+"""Shared fixtures: import isolation and modules written to ``tmp_path``."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoaccel import Config, install
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def isolated_imports():
+    """Restore ``sys.meta_path``, ``sys.modules`` and ``sys.path`` after the test."""
+    meta_path, modules, path = list(sys.meta_path), dict(sys.modules), list(sys.path)
+    yield
+    sys.meta_path[:] = meta_path
+    for name in set(sys.modules) - set(modules):
+        del sys.modules[name]
+    sys.modules.update(modules)
+    sys.path[:] = path
+    importlib.invalidate_caches()
+
+
+@pytest.fixture
+def accelerated(tmp_path, isolated_imports):
+    """``accelerated(source, name=..., **config) -> module``: write, hook, import.
+
+    The module is written to ``tmp_path`` under a name unique to the test, imported with
+    the hook installed for that name only, and the hook is removed again.
+    """
+    counter = iter(range(1000))
+
+    def load(source: str, name: str | None = None, **settings: Any):
+        name = name or f"aa_mod_{os.getpid()}_{id(tmp_path)}_{next(counter)}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        if str(tmp_path) not in sys.path:
+            sys.path.insert(0, str(tmp_path))
+        settings.setdefault("min_calls", 1)
+        settings.setdefault("min_gain", 0.0)
+        with install(Config(modules=(name,), **settings)):
+            return importlib.import_module(name)
+
+    return load
+
+
+def run_python(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    stdin: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """Run ``python *args`` in a subprocess with the repository importable."""
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), environment.get("PYTHONPATH")])
+    )
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
