@@ -1,0 +1,60 @@
+"""Exact comparison and result adapters used by validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autoaccel._compare import copy_value, learn_adapter, same
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (1.0, 1.0, True),
+        (float("nan"), float("nan"), True),
+        (0.0, -0.0, False),
+        (1, 1.0, False),
+        (np.float64(1.0), 1.0, False),
+        (True, 1, False),
+        (complex(1, float("nan")), complex(1, float("nan")), True),
+        ((1, 2.0), (1, 2.0), True),
+        ((1, 2.0), (1, 2), False),
+        ([1.0, 2.0], [1.0, 2], False),
+        (np.array([1.0, np.nan]), np.array([1.0, np.nan]), True),
+        (np.array([0.0]), np.array([-0.0]), False),
+        (np.array([1, 2]), np.array([1.0, 2.0]), False),
+        (np.zeros((2, 3)), np.zeros((3, 2)), False),
+        (np.array([1 + 1j, np.nan]), np.array([1 + 1j, np.nan]), True),
+        ("a", "a", True),
+        (None, None, True),
+    ],
+)
+def test_same(a, b, expected):
+    assert same(a, b) is expected
+
+
+def test_copy_keeps_layout_and_is_independent():
+    base = np.arange(12.0).reshape(3, 4)
+    for array in (base, np.asfortranarray(base), base[:, ::2]):
+        copy = copy_value(array)
+        assert copy.flags.c_contiguous == array.flags.c_contiguous
+        assert copy.flags.f_contiguous == array.flags.f_contiguous
+        copy[...] = -1
+        assert not np.shares_memory(copy, array)
+    nested = copy_value((base, 2))
+    assert nested[0] is not base and nested[1] == 2
+
+
+def test_adapter_restores_numpy_scalar_types():
+    assert learn_adapter(1.0, 2.0) is None
+    adapter = learn_adapter(np.float64(1.0), 1.0)
+    assert type(adapter(3.0)) is np.float64
+    tuple_adapter = learn_adapter((np.int64(1), 2.0), (1, 2.0))
+    result = tuple_adapter((4, 5.0))
+    assert type(result[0]) is np.int64 and type(result[1]) is float
+
+
+def test_adapter_refuses_unrelated_types():
+    with pytest.raises(ValueError, match="returns float where the original returns int"):
+        learn_adapter(1, 1.0)

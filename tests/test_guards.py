@@ -1,0 +1,96 @@
+"""Static guards: each refusal is found in the bytecode, with a reason a user understands."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from autoaccel._guards import reassigned_globals, static_refusal
+
+
+def _code(source: str, name: str = "f"):
+    module = compile(textwrap.dedent(source), "<test>", "exec")
+    namespace: dict = {}
+    exec(module, namespace)
+    return module, namespace[name].__code__
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("def f(n):\n    yield n\n", "generator"),
+        ("async def f(n):\n    return n\n", "generator or coroutine"),
+        ("def f(*args):\n    return args\n", "*args"),
+        ("def f(**kw):\n    return kw\n", "*args or **kwargs"),
+        ("def f(a, *, c=2):\n    return a + c\n", "keyword-only"),
+        (
+            "def f(x):\n    try:\n        return 1 / x\n    except ZeroDivisionError:\n        return 0.0\n",
+            "try/except",
+        ),
+        ("def f(x):\n    with x:\n        return 1\n", "try/except, with"),
+        ("def f(x):\n    print(x)\n", "prints"),
+        ("def f(x):\n    return hash(x)\n", "hash"),
+        ("def f(x):\n    return {x, 1}\n", "set"),
+        ("def f(x):\n    return set([x])\n", "set"),
+        ("def f(x):\n    return f'{x}'\n", "f-string"),
+        ("def f(x):\n    return str(x)\n", "strings"),
+        ("def f(x):\n    return round(x, 2)\n", "round() with ndigits"),
+        ("def f(x):\n    return {'a': x}\n", "dict"),
+        ("def f(n):\n    return 1 if n < 1 else n * f(n - 1)\n", "recursive"),
+        ("def f(x):\n    global G\n    G = x\n", "assigns a module global"),
+        ("def f(x):\n    import math\n    return math.sqrt(x)\n", "imports"),
+        ("def f(x):\n    return (lambda y: y)(x)\n", "nested function"),
+    ],
+)
+def test_refusals(source, reason):
+    _, code = _code(source)
+    refusal = static_refusal(code, frozenset())
+    assert refusal is not None and reason in refusal
+
+
+def test_closures_are_refused():
+    _, outer = _code("def f(x):\n    def g():\n        return x\n    return g\n")
+    assert "closure" in static_refusal(outer, frozenset())
+    inner = next(c for c in outer.co_consts if hasattr(c, "co_code"))
+    assert "closure over x" in static_refusal(inner, frozenset())
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(a, n):\n    s = 0.0\n    for i in range(n):\n        s += a[i]\n    return s\n",
+        "def f(x):\n    return round(x)\n",
+        "def f(x):\n    return round(max(x, 1, 3))\n",
+        "import math\ndef f(x):\n    return math.sqrt(x) + abs(x)\n",
+    ],
+)
+def test_numeric_code_passes(source):
+    _, code = _code(source)
+    assert static_refusal(code, frozenset()) is None
+
+
+def test_reading_a_reassigned_global_is_refused():
+    module, code = _code("T = 1\nT = 2\ndef f(x):\n    return x * T\n")
+    reassigned = reassigned_globals(module)
+    assert "T" in reassigned
+    assert static_refusal(code, reassigned) == "reads global T, which the module reassigns [27]"
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "expected"),
+    [
+        ("A = 1\n", "A", False),
+        ("A = 1\nA = 2\n", "A", True),
+        ("for A in range(3):\n    pass\n", "A", True),
+        ("A = 0\nwhile A < 3:\n    A += 1\n", "A", True),
+        ("A = 1\ndel A\n", "A", True),
+        ("A = 1\ndef g():\n    global A\n    A = 5\n", "A", True),
+        ("import math\n", "math", False),
+        ("def f():\n    pass\n", "f", False),
+        ("def f():\n    pass\ndef f():\n    pass\n", "f", True),
+    ],
+)
+def test_reassigned_globals(source, name, expected):
+    module = compile(source, "<test>", "exec")
+    assert (name in reassigned_globals(module)) is expected

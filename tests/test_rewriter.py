@@ -1,0 +1,120 @@
+"""The rewriter: prologues reach every function, and functions stay themselves."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from autoaccel._trampoline import Trampoline, lookup
+
+SOURCE = '''
+import functools
+import numpy as np
+
+REGISTRY = {}
+
+def register(fn):
+    REGISTRY[fn.__name__] = fn
+    return fn
+
+@register
+def scaled(a, factor=2.0):
+    """Multiply in a loop."""
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        out[i] = a[i] * factor
+    return out
+
+def apply(a, fn=scaled):
+    return fn(a)
+
+class Ops:
+    def method(self, x):
+        return x + 1
+
+    @staticmethod
+    def static(a):
+        s = 0.0
+        for i in range(a.shape[0]):
+            s += a[i]
+        return s
+
+    @classmethod
+    def klass(cls, x):
+        return x * 3
+
+def outer(a):
+    def inner(b):
+        return b + 1
+    return inner(a)
+'''
+
+
+def _trampoline(function) -> Trampoline | None:
+    return next((c for c in function.__code__.co_consts if isinstance(c, Trampoline)), None)
+
+
+def test_module_and_class_functions_get_a_trampoline(accelerated):
+    mod = accelerated(SOURCE)
+    for function in (mod.scaled, mod.apply, mod.Ops.method, mod.Ops.static, mod.Ops.klass.__func__):
+        assert _trampoline(function) is not None, function
+
+
+def test_functions_keep_name_docstring_signature_and_source(accelerated):
+    mod = accelerated(SOURCE)
+    assert mod.scaled.__name__ == "scaled"
+    assert mod.scaled.__qualname__ == "scaled"
+    assert mod.Ops.static.__qualname__ == "Ops.static"
+    assert mod.scaled.__doc__ == "Multiply in a loop."
+    assert str(inspect.signature(mod.scaled)) == "(a, factor=2.0)"
+    assert "for i in range(a.shape[0])" in inspect.getsource(mod.scaled)
+
+
+def test_references_captured_at_import_reach_the_accelerated_function(accelerated):
+    mod = accelerated(SOURCE, min_calls=2)
+    a = np.arange(5.0)
+    assert mod.REGISTRY["scaled"] is mod.scaled
+    assert mod.apply.__defaults__[0] is mod.scaled
+    for _ in range(6):
+        np.testing.assert_array_equal(mod.REGISTRY["scaled"](a), a * 2.0)
+    assert lookup(mod.scaled).variants(), "calls through the registry promote the same function"
+
+
+def test_defaults_and_keywords_are_bound_before_the_prologue(accelerated):
+    mod = accelerated(SOURCE, min_calls=1)
+    a = np.arange(4.0)
+    for _ in range(5):
+        np.testing.assert_array_equal(mod.scaled(a), a * 2.0)
+        np.testing.assert_array_equal(mod.scaled(a, factor=3.0), a * 3.0)
+    mod.scaled.__defaults__ = (10.0,)
+    np.testing.assert_array_equal(mod.scaled(a), a * 10.0)
+
+
+def test_methods_static_and_class_methods_still_work(accelerated):
+    mod = accelerated(SOURCE)
+    ops = mod.Ops()
+    for _ in range(5):
+        assert ops.method(1) == 2
+        assert mod.Ops.static(np.ones(3)) == 3.0
+        assert mod.Ops.klass(2) == 6
+        assert mod.outer(1) == 2
+
+
+def test_nested_function_is_refused_by_its_parent_but_rewritten_itself(accelerated):
+    mod = accelerated(SOURCE)
+    assert lookup(mod.outer).refusal == "defines a nested function or lambda"
+    assert mod.outer(3) == 4
+
+
+def test_unmatched_modules_are_not_rewritten(tmp_path, isolated_imports):
+    import importlib
+    import sys
+
+    from autoaccel import Config, install
+
+    (tmp_path / "plainmod.py").write_text("def f(x):\n    return x\n")
+    sys.path.insert(0, str(tmp_path))
+    with install(Config(modules=("other",))):
+        mod = importlib.import_module("plainmod")
+    assert _trampoline(mod.f) is None

@@ -1,0 +1,195 @@
+"""Counting, promotion, rejection and dispatch through the trampoline."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from autoaccel._trampoline import lookup
+
+KERNELS = """
+import numpy as np
+
+SCALE = 3.0
+
+def total(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
+    return s
+
+def helper(x):
+    return x * SCALE
+
+def uses_helper(a):
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        out[i] = helper(a[i])
+    return out
+
+def first(a):
+    return a[0]
+
+def add_one_inplace(a):
+    for i in range(a.shape[0]):
+        a[i] += 1.0
+
+def divide(a, b):
+    return a / b
+
+def tiny(x):
+    return x
+"""
+
+
+def _calls(function, *args, n=6):
+    return [function(*args) for _ in range(n)]
+
+
+def test_hot_function_is_promoted_and_gives_the_same_answers(accelerated):
+    mod = accelerated(KERNELS, min_calls=2)
+    a = np.linspace(0.0, 1.0, 1000)
+    expected = np.float64(0.0)
+    for x in a:
+        expected += x
+    results = _calls(mod.total, a)
+    trampoline = lookup(mod.total)
+    assert [v.signature for v in trampoline.variants()] == ["(array(float64, 1d, C))"]
+    assert all(type(r) is np.float64 for r in results), "np.float64 result type kept"
+    assert results == [expected] * len(results)
+
+
+def test_calls_are_counted_per_signature_before_promotion(accelerated):
+    mod = accelerated(KERNELS, min_calls=5)
+    for _ in range(4):
+        mod.tiny(1)
+        mod.tiny(1.5)
+    trampoline = lookup(mod.tiny)
+    assert trampoline.max_signature_calls() == 4
+    assert not trampoline.variants() and not trampoline.failures
+
+
+def test_helper_functions_compile_with_their_caller(accelerated):
+    mod = accelerated(KERNELS, min_calls=1)
+    a = np.arange(10.0)
+    for result in _calls(mod.uses_helper, a):
+        np.testing.assert_array_equal(result, a * 3.0)
+    assert lookup(mod.uses_helper).variants()
+
+
+def test_reassigning_a_global_from_outside_drops_the_variant(accelerated):
+    mod = accelerated(KERNELS, min_calls=1)
+    a = np.arange(10.0)
+    _calls(mod.uses_helper, a)
+    assert lookup(mod.uses_helper).variants()
+    mod.SCALE = 5.0
+    np.testing.assert_array_equal(mod.uses_helper(a), a * 5.0)
+    assert not lookup(mod.uses_helper).variants()
+    for result in _calls(mod.uses_helper, a):
+        np.testing.assert_array_equal(result, a * 5.0)
+
+
+def test_numpy_scalar_result_type_is_kept(accelerated):
+    mod = accelerated(KERNELS, min_calls=1)
+    ints = np.arange(5)
+    results = _calls(mod.first, ints)
+    assert all(type(r) is np.int64 and r == 0 for r in results)
+
+
+def test_argument_writes_happen_once_and_match(accelerated):
+    mod = accelerated(KERNELS, min_calls=1)
+    a = np.zeros(4)
+    for _ in range(6):
+        mod.add_one_inplace(a)
+    np.testing.assert_array_equal(a, np.full(4, 6.0))
+    assert lookup(mod.add_one_inplace).variants()
+
+
+def test_exception_from_a_variant_is_the_originals(accelerated):
+    mod = accelerated(KERNELS, min_calls=1)
+    for _ in range(5):
+        assert mod.divide(1.0, 2.0) == 0.5
+    assert lookup(mod.divide).variants()
+    with pytest.raises(ZeroDivisionError, match="float division by zero"):
+        mod.divide(1.0, 0.0)
+
+
+def test_new_argument_types_after_promotion_run_the_original_until_hot(accelerated):
+    mod = accelerated(KERNELS, min_calls=3)
+    _calls(mod.divide, 1.0, 2.0)
+    assert mod.divide(7, 2) == 3.5
+    assert type(mod.divide(7, 2)) is float
+    assert len(lookup(mod.divide).variants()) == 1
+
+
+def test_too_little_gain_rejects_and_disarms(accelerated):
+    mod = accelerated(KERNELS, min_calls=1, min_gain=1000.0)
+    _calls(mod.tiny, 1.0)
+    trampoline = lookup(mod.tiny)
+    assert not trampoline.variants()
+    ((signature, reason),) = trampoline.failures.values()
+    assert "below min_gain 1000" in reason
+    assert trampoline.armed is False
+    assert mod.tiny(2.0) == 2.0
+
+
+def test_unsupported_arguments_are_refused_without_compiling(accelerated):
+    mod = accelerated(KERNELS, min_calls=1)
+    assert mod.tiny("text") == "text"
+    assert mod.tiny("text") == "text"
+    ((_, reason),) = lookup(mod.tiny).failures.values()
+    assert reason == "takes a str argument, which Numba cannot use exactly"
+    assert lookup(mod.tiny).compiled is None
+
+
+def test_numba_compile_error_is_a_rejection_not_an_exception(accelerated):
+    mod = accelerated(
+        """
+        import numpy as np
+
+        class Box:
+            pass
+
+        def make(x):
+            return Box()
+        """,
+        min_calls=1,
+    )
+    assert type(mod.make(1.0)).__name__ == "Box"
+    assert type(mod.make(1.0)).__name__ == "Box"
+    ((_, reason),) = lookup(mod.make).failures.values()
+    assert "Box" in reason
+
+
+def test_per_function_override_disables(accelerated, tmp_path):
+    from autoaccel._config import FunctionOverride
+
+    name = "aa_override_mod"
+    mod = accelerated(
+        KERNELS, name=name, functions={f"{name}.total": FunctionOverride(enabled=False)}
+    )
+    _calls(mod.total, np.ones(3))
+    assert lookup(mod.total).refusal == "disabled in the configuration"
+    assert not lookup(mod.total).variants()
+
+
+def test_threads_get_correct_results_while_promotion_happens(accelerated):
+    mod = accelerated(KERNELS, min_calls=3)
+    a = np.linspace(0.0, 1.0, 5000)
+    expected = sum(a.tolist())
+    errors = []
+
+    def work():
+        for _ in range(40):
+            if mod.total(a) != expected:
+                errors.append("wrong")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(lookup(mod.total).variants()) == 1
