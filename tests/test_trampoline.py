@@ -130,6 +130,7 @@ def test_too_little_gain_rejects_and_disarms(accelerated):
     trampoline = lookup(mod.tiny)
     assert not trampoline.variants()
     ((signature, reason),) = trampoline.failures.values()
+    assert signature == "(float64)"
     assert "below min_gain 1000" in reason
     assert trampoline.armed is False
     assert mod.tiny(2.0) == 2.0
