@@ -11,7 +11,6 @@ answer during a trial. The variant is promoted only if every answer matched and
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,7 +49,6 @@ class Variant:
         self.signature = signature
         self.speedup = speedup
         self.compile_seconds = compile_seconds
-        self.calls = itertools.count()
 
 
 class Trial:

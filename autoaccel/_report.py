@@ -47,7 +47,6 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
                 "speedup": round(variant.speedup, 3),
                 "compile_seconds": round(variant.compile_seconds, 4),
                 "from_cache": False,
-                "calls": _count(variant.calls),
             }
             for variant in trampoline.variants()
         ],
@@ -61,7 +60,7 @@ def stats() -> dict[str, Any]:
         ``{"autoaccel": version, "functions": [{"name": "module.qualname", "calls": int,
         "state": "promoted" | "interpreted" | "rejected", "reason": str | None,
         "variants": [{"signature": str, "target": "cpu", "speedup": float (ratio),
-        "compile_seconds": float (seconds), "from_cache": bool, "calls": int}]}]}``.
+        "compile_seconds": float (seconds), "from_cache": bool}]}]}``.
         ``calls`` counts calls seen while the function was trampolined (a statically
         rejected or disarmed function is no longer counted).
     """

@@ -92,19 +92,35 @@ class Trampoline:
         next(self.calls)
         types_ = tuple(map(type, args))
         if types_ not in self._hot:
-            with self._lock:
-                count = self._counts[types_] = self._counts.get(types_, 0) + 1
-            if count < self.min_calls:
-                return MISS
-            reason = _compiler.argument_refusal(args)
-            if reason:  # decided without importing Numba
-                self._fail((types_, None), _describe_key((types_,)), reason)
-                return MISS
-            self._hot.add(types_)
-        key = (types_, _compiler.fingerprint(args))
+            return self._count(types_, args)
+        key = types_ + _compiler.fingerprint(args)
         variant = self._variants.get(key)
-        if variant is not None:
-            return self._run_variant(key, variant, args)
+        if variant is None:
+            return self._try_promotion(key, args)
+        snapshot = variant.compiled.snapshot
+        changed = _compiler.snapshot_changed(snapshot) if snapshot else None
+        if changed is not None:
+            self._invalidate(key, changed)
+            return MISS
+        try:
+            result = variant.compiled.dispatcher(*args)
+        except Exception:  # the original raises its own error, with its own traceback
+            return MISS
+        return result if variant.adapter is None else variant.adapter(result)
+
+    def _count(self, types_: tuple, args: tuple) -> Any:
+        with self._lock:
+            count = self._counts[types_] = self._counts.get(types_, 0) + 1
+        if count < self.min_calls or types_ in self.failures:
+            return MISS
+        reason = _compiler.argument_refusal(args)
+        if reason:  # decided without importing Numba
+            self._fail(types_, _describe_types(types_), reason)
+            return MISS
+        self._hot.add(types_)
+        return self._try_promotion(types_ + _compiler.fingerprint(args), args)
+
+    def _try_promotion(self, key: tuple, args: tuple) -> Any:
         if key in self.failures:
             return MISS
         trial = self._trials.get(key) or self._start_trial(key, args)
@@ -114,18 +130,6 @@ class Trampoline:
             return trial.call(self._original, args)
         finally:
             self._conclude(key, trial)
-
-    def _run_variant(self, key: tuple, variant: Variant, args: tuple) -> Any:
-        changed = _compiler.snapshot_changed(variant.compiled.snapshot)
-        if changed is not None:
-            self._invalidate(key, changed)
-            return MISS
-        try:
-            result = variant.compiled.dispatcher(*args)
-        except Exception:  # the original raises its own error, with its own traceback
-            return MISS
-        next(variant.calls)
-        return result if variant.adapter is None else variant.adapter(result)
 
     def _start_trial(self, key: tuple, args: tuple) -> Trial | None:
         if not _COMPILE_LOCK.acquire(blocking=False):
@@ -144,7 +148,7 @@ class Trampoline:
             logger.info("%s: compiled %s in %.3f s", self.name, trial.signature, seconds)
             return trial
         except _compiler.Rejection as exc:
-            self._fail(key, _describe_key(key), str(exc))
+            self._fail(key, _describe_types(key[: len(args)]), str(exc))
             return None
         finally:
             _COMPILE_LOCK.release()
@@ -175,10 +179,11 @@ class Trampoline:
         self.compiled = None
         reason = f"global {name} changed after compiling; the variant was dropped"
         if self._invalidations > 1:
-            self._fail(key, _describe_key(key), reason + " twice, so it is no longer compiled")
+            self._fail(key, "", reason + " twice, so it is no longer compiled")
         else:
-            self._hot.discard(key[0])
-            self._counts.pop(key[0], None)
+            types_ = key[: len(key) // 2]
+            self._hot.discard(types_)
+            self._counts.pop(types_, None)
             logger.info("%s: %s", self.name, reason)
 
     def variants(self) -> list[Variant]:
@@ -190,8 +195,8 @@ class Trampoline:
         return max(self._counts.values(), default=0)
 
 
-def _describe_key(key: tuple) -> str:
-    return "(" + ", ".join(t.__name__ for t in key[0]) + ")"
+def _describe_types(types_: tuple) -> str:
+    return "(" + ", ".join(t.__name__ for t in types_) + ")"
 
 
 def lookup(function: types.FunctionType) -> Trampoline | None:
