@@ -16,7 +16,6 @@ import time
 import numba
 import numpy as np
 
-
 # ---------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------
@@ -120,9 +119,9 @@ def rsi(x, period):
     for i in range(period + 1, n):
         d = x[i] - x[i - 1]
         g = d if d > 0.0 else 0.0
-        l = -d if d < 0.0 else 0.0
+        lo = -d if d < 0.0 else 0.0
         gain = (gain * (period - 1) + g) / period
-        loss = (loss * (period - 1) + l) / period
+        loss = (loss * (period - 1) + lo) / period
         out[i] = _rsi_value(gain, loss)
     return out
 

@@ -18,12 +18,11 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List
 
 import numba
 import numpy as np
-
 
 # ---------------------------------------------------------------------------
 # Numeric kernels
@@ -131,14 +130,14 @@ class Ledger:
     fulfilled: int = 0
     partial: int = 0
     rejected: int = 0
-    by_category: Dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    log: List[str] = field(default_factory=list)
+    by_category: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    log: list[str] = field(default_factory=list)
 
 
 class Warehouse:
     def __init__(self, skus):
         self.skus = {s.code: s for s in skus}
-        self.stock = {s.code: int(round(s.reorder_point + s.order_qty)) for s in skus}
+        self.stock = {s.code: round(s.reorder_point + s.order_qty) for s in skus}
         self.on_order = Counter()
         self.ledger = Ledger()
 
@@ -158,7 +157,7 @@ class Warehouse:
         self.on_order[code] -= qty
 
 
-def customer_orders(rng: random.Random, skus: List[Sku], days: int) -> Iterator[Event]:
+def customer_orders(rng: random.Random, skus: list[Sku], days: int) -> Iterator[Event]:
     """Generator of customer order events."""
     names = ["acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell"]
     mean_demand = {sku.code: float(sku.history.mean()) for sku in skus}
@@ -176,7 +175,7 @@ def customer_orders(rng: random.Random, skus: List[Sku], days: int) -> Iterator[
 
 def run_event_simulation(warehouse: Warehouse, rng: random.Random, days: int) -> Ledger:
     ledger = warehouse.ledger
-    events: List[Event] = []
+    events: list[Event] = []
     for ev in customer_orders(rng, list(warehouse.skus.values()), days):
         heapq.heappush(events, ev)
     seq = 10 ** 9
@@ -204,7 +203,7 @@ def run_event_simulation(warehouse: Warehouse, rng: random.Random, days: int) ->
                 ledger.rejected += 1
             ledger.lost_sales += (exc.requested - exc.available) * sku.unit_price
         if warehouse.needs_reorder(ev.sku):
-            qty = int(round(sku.order_qty))
+            qty = round(sku.order_qty)
             warehouse.on_order[ev.sku] += qty
             seq += 1
             heapq.heappush(events, Event(ev.day + sku.lead_time, seq, "arrival", ev.sku, qty))

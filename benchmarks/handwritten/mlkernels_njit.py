@@ -17,7 +17,6 @@ import time
 import numba
 import numpy as np
 
-
 # ---------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------
@@ -241,7 +240,7 @@ def kmeans(x, k, iters, rng):
     labels, inertia = kmeans_assign(x, centers)
     n_iter = 0
     for _ in range(iters):
-        centers, counts, shift = kmeans_update(x, labels, centers)
+        centers, counts, _shift = kmeans_update(x, labels, centers)
         labels, inertia = kmeans_assign(x, centers)
         n_iter += 1
     return centers, labels, inertia, counts, n_iter
@@ -313,8 +312,8 @@ def parse_args(argv):
             opts[key] = int(argv[i + 1])
             i += 2
         else:
-            raise SystemExit(("usage: mlkernels.py [--datasets D] [--points N] [--iters I]"
-                             " [--subsets S] [--batch B] [--seed S]"))
+            raise SystemExit("usage: mlkernels.py [--datasets D] [--points N] [--iters I]"
+                             " [--subsets S] [--batch B] [--seed S]")
     return opts
 
 

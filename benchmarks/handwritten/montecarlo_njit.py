@@ -20,7 +20,6 @@ import time
 import numba
 import numpy as np
 
-
 # ---------------------------------------------------------------------------
 # Ising model kernels
 # ---------------------------------------------------------------------------
@@ -49,10 +48,7 @@ def ising_sweep(spins, rows, cols, uniforms, accept_prob):
         j = cols[t]
         s = spins[i, j]
         delta = 2 * s * _neighbour_sum(spins, i, j)
-        if delta <= 0:
-            spins[i, j] = -s
-            accepted += 1
-        elif uniforms[t] < accept_prob[delta // 4]:
+        if delta <= 0 or uniforms[t] < accept_prob[delta // 4]:
             spins[i, j] = -s
             accepted += 1
     return accepted
