@@ -26,7 +26,7 @@ from autoaccel._compiler import is_compiling
 from autoaccel._config import Config
 from autoaccel._guards import static_refusal
 from autoaccel._rewriter import rewrite_module
-from autoaccel._trampoline import MISS, Trampoline
+from autoaccel._trampoline import MISS, Trampoline, register
 
 _LOCK = threading.Lock()
 
@@ -44,18 +44,23 @@ def accelerate_code(code: CodeType, module_name: str, namespace: dict, config: C
         The rewritten code; statically refused functions stay unchanged but are recorded.
     """
 
+    created: list[Trampoline] = []
+
     def make(function_code: CodeType, reassigned: frozenset) -> Trampoline | None:
         refusal = static_refusal(function_code, reassigned)
         trampoline = Trampoline(module_name, function_code, namespace, config, refusal)
+        created.append(trampoline)
         return trampoline if trampoline.armed else None
 
     try:
-        return rewrite_module(code, make, MISS)
+        rewritten = rewrite_module(code, make, MISS)
     except Exception as exc:  # a bug of ours must never break the user's import
         warnings.warn(
             f"autoaccel: {module_name} runs unaccelerated: rewriting failed: {exc!r}", stacklevel=2
         )
         return code
+    register(created)
+    return rewritten
 
 
 class AccelLoader(importlib.machinery.SourceFileLoader):

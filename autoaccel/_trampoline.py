@@ -83,9 +83,9 @@ class Trampoline:
         self._variants: dict[tuple, Variant] = {}
         self._trials: dict[tuple, Trial] = {}
         self._invalidations = 0
-        self._original = types.FunctionType(code, namespace, code.co_name)
-        _REGISTRY.append(self)
-        _BY_CODE[id(code)] = self
+        # The original body without the prologue, called during trials. Refused functions
+        # (closures among them) never run trials, and could not be rebuilt without cells.
+        self._original = None if self.refusal else types.FunctionType(code, namespace, code.co_name)
 
     def enter(self, *args: Any) -> Any:
         """Called by the prologue with the bound arguments; a result, or :data:`MISS`."""
@@ -126,6 +126,7 @@ class Trampoline:
         trial = self._trials.get(key) or self._start_trial(key, args)
         if trial is None:
             return MISS
+        assert self._original is not None, "refused functions have no prologue"
         try:
             return trial.call(self._original, args)
         finally:
@@ -205,6 +206,12 @@ def lookup(function: types.FunctionType) -> Trampoline | None:
         if isinstance(const, Trampoline):
             return const
     return _BY_CODE.get(id(function.__code__))
+
+
+def register(trampolines: list[Trampoline]) -> None:
+    """Make ``trampolines`` visible to :func:`registry` and :func:`lookup` (one module's)."""
+    _REGISTRY.extend(trampolines)
+    _BY_CODE.update((id(t.code), t) for t in trampolines)
 
 
 def registry() -> list[Trampoline]:

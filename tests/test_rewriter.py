@@ -118,3 +118,26 @@ def test_unmatched_modules_are_not_rewritten(tmp_path, isolated_imports):
     with install(Config(modules=("other",))):
         mod = importlib.import_module("plainmod")
     assert _trampoline(mod.f) is None
+
+
+def test_super_and_closures_are_left_plain_and_work(accelerated):
+    mod = accelerated(
+        """
+        class Base(Exception):
+            def __init__(self, item):
+                super().__init__(f"missing {item}")
+                self.item = item
+
+        def counter():
+            count = 0
+            def bump():
+                nonlocal count
+                count += 1
+                return count
+            return bump
+        """
+    )
+    assert str(mod.Base("x")) == "missing x"
+    bump = mod.counter()
+    assert [bump(), bump()] == [1, 2]
+    assert "closure over __class__" in lookup(mod.Base.__init__).refusal
