@@ -111,17 +111,24 @@ def _global_refusal(name: str, value: Any) -> str | None:
 
 
 class Compiled:
-    """A Numba dispatcher over a trampolined function's original code.
+    """Numba dispatchers over a trampolined function's original code.
 
     Attributes:
-        dispatcher: the ``numba.core.registry.CPUDispatcher``.
+        dispatcher: the dispatcher other compiled functions call it through (as a helper);
+            Numba compiles it for whatever types those callers pass.
+        entry: the dispatcher the trampoline calls; compiled only explicitly, for validated
+            signatures, and never implicitly (``disable_compile``), so a call with other
+            types raises ``TypeError`` instead of running unvalidated code.
         snapshot: every global the function or its helpers read, with the value Numba froze.
     """
 
-    __slots__ = ("dispatcher", "snapshot")
+    __slots__ = ("dispatcher", "entry", "snapshot")
 
-    def __init__(self, dispatcher: Any, snapshot: Snapshot) -> None:
-        self.dispatcher = dispatcher
+    def __init__(
+        self, function: types.FunctionType, options: JitOptions, snapshot: Snapshot
+    ) -> None:
+        self.dispatcher = _njit(function, options)
+        self.entry = _njit(function, options)
         self.snapshot = snapshot
 
 
@@ -170,7 +177,7 @@ def build(trampoline: Trampoline, options: JitOptions, lookup: Any, active: tupl
         if reason:
             raise Rejection(reason)
     function = types.FunctionType(trampoline.code, overlay, trampoline.code.co_name)
-    trampoline.compiled = Compiled(_njit(function, options), tuple(entries))
+    trampoline.compiled = Compiled(function, options, tuple(entries))
     return trampoline.compiled
 
 
@@ -230,14 +237,15 @@ def summarize_error(exc: BaseException) -> str:
 
 
 def compile_signature(compiled: Compiled, signature: tuple) -> float:
-    """Compile ``compiled``'s dispatcher for exactly ``signature``; return seconds spent.
+    """Compile ``compiled.entry`` for exactly ``signature``; return seconds spent.
 
     Raises:
         Rejection: Numba refused the function for these types (reason summarized).
     """
     start = time.perf_counter()
     try:
-        compiled.dispatcher.compile(signature)
+        compiled.entry.compile(signature)
+        compiled.entry.disable_compile()  # Numba requires one signature before disabling
     except Exception as exc:  # any Numba failure means "stay plain Python"
         raise Rejection(f"Numba cannot compile it: {summarize_error(exc)}") from None
     return time.perf_counter() - start

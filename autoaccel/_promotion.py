@@ -13,42 +13,75 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from autoaccel._compare import Adapter, copy_value, learn_adapter, same
-from autoaccel._compiler import Compiled
+from autoaccel._compiler import Compiled, snapshot_changed
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
 _MAX_TRIAL_FACTOR = 10
 
 
+class Signal:
+    """What :meth:`Variant.run` returns instead of a result when it could not serve a call."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<autoaccel {self.name}>"
+
+
+MISS = Signal("MISS")  # run the original body (also what the prologue tests for)
+NO_MATCH = Signal("NO_MATCH")  # no validated signature matches these argument types
+STALE = Signal("STALE")  # a global the variant froze has changed
+
+
+class Promotion(NamedTuple):
+    """One promoted signature, for the report."""
+
+    signature: str
+    speedup: float
+    compile_seconds: float
+
+
 class Variant:
-    """A promoted variant: compiled code for one exact dispatch key.
+    """Promoted code for one argument-type pattern: the entry dispatcher and result adapters.
+
+    Several validated signatures (say float64 and int64 arrays) share one variant, since the
+    entry dispatcher holds them all and matches argument types in C.
 
     Attributes:
-        compiled: the dispatcher and its frozen-globals snapshot.
-        adapter: converts the variant's result to the original's type, or ``None``.
-        signature: the Numba signature as text, e.g. ``"(array(float64, 1d, C), int64)"``.
-        speedup: measured original time / variant time (ratio).
-        compile_seconds: time spent compiling (seconds).
-        calls: an ``itertools.count`` of calls served (atomic under the GIL).
+        compiled: the dispatchers and the frozen-globals snapshot.
+        adapters: Python type of a raw variant result -> converter to the type the original
+            returns (``None``: no conversion).
     """
 
-    __slots__ = ("adapter", "calls", "compile_seconds", "compiled", "signature", "speedup")
+    __slots__ = ("adapters", "compiled")
 
-    def __init__(
-        self,
-        compiled: Compiled,
-        adapter: Adapter | None,
-        signature: str,
-        speedup: float,
-        compile_seconds: float,
-    ) -> None:
+    def __init__(self, compiled: Compiled) -> None:
         self.compiled = compiled
-        self.adapter = adapter
-        self.signature = signature
-        self.speedup = speedup
-        self.compile_seconds = compile_seconds
+        self.adapters: dict[type, Adapter | None] = {}
+
+    def accepts(self, raw_type: type, adapter: Adapter | None) -> bool:
+        """Record ``adapter`` for results of ``raw_type``; ``False`` if one differs already."""
+        return self.adapters.setdefault(raw_type, adapter) is adapter
+
+    def run(self, args: tuple) -> Any:
+        """The result for ``args``, or a :class:`Signal` (never raises)."""
+        snapshot = self.compiled.snapshot
+        if snapshot and snapshot_changed(snapshot) is not None:
+            return STALE
+        try:
+            result = self.compiled.entry(*args)
+        except TypeError:  # no matching signature, or the code raised TypeError itself
+            return NO_MATCH
+        except Exception:  # the original raises its own error, with its own traceback
+            return MISS
+        adapter = self.adapters.get(type(result))
+        return result if adapter is None else adapter(result)
 
 
 class Trial:
@@ -61,6 +94,7 @@ class Trial:
         "compiled",
         "failure",
         "original_seconds",
+        "raw_type",
         "signature",
         "variant_seconds",
     )
@@ -72,6 +106,7 @@ class Trial:
         self.original_seconds: list[float] = []
         self.variant_seconds: list[float] = []
         self.adapter: Adapter | None = None
+        self.raw_type: type = type(None)
         self.failure: str | None = None
         self.calls = 0
 
@@ -81,7 +116,7 @@ class Trial:
         copies = tuple(copy_value(a) for a in args)
         start = time.perf_counter()
         try:
-            variant_result, variant_error = self.compiled.dispatcher(*copies), None
+            variant_result, variant_error = self.compiled.entry(*copies), None
         except Exception as exc:  # compared with the original's outcome below
             variant_result, variant_error = None, exc
         middle = time.perf_counter()
@@ -93,10 +128,13 @@ class Trial:
         end = time.perf_counter()
         if variant_error is not None:
             self.failure = f"raised {type(variant_error).__name__} where the original returned"
-        else:
+            return result
+        try:
             self._check_result(result, variant_result, args, copies)
-            self.variant_seconds.append(middle - start)
-            self.original_seconds.append(end - middle)
+        except Exception as exc:  # a comparison that fails is a mismatch, never the user's error
+            self.failure = f"its result could not be compared: {exc!r}"
+        self.variant_seconds.append(middle - start)
+        self.original_seconds.append(end - middle)
         return result
 
     def _check_raised(self, original_error: BaseException, variant_error: Exception | None) -> None:
@@ -107,13 +145,14 @@ class Trial:
 
     def _check_result(self, result: Any, variant_result: Any, args: tuple, copies: tuple) -> None:
         try:
-            if self.adapter is None and not self.variant_seconds:
+            if not self.variant_seconds:
                 self.adapter = learn_adapter(result, variant_result)
+                self.raw_type = type(variant_result)
         except ValueError as exc:
             self.failure = str(exc)
             return
         adapted = variant_result if self.adapter is None else self.adapter(variant_result)
-        if not same(result, adapted):
+        if type(variant_result) is not self.raw_type or not same(result, adapted):
             self.failure = "answered differently from the original on a real call"
         elif not all(map(same, args, copies)):
             self.failure = "wrote its arguments differently from the original"
@@ -135,8 +174,6 @@ class Trial:
         """Best original time / best variant time over the trial (ratio)."""
         return min(self.original_seconds) / max(min(self.variant_seconds), 1e-9)
 
-    def promote(self) -> Variant:
-        """The :class:`Variant` this trial validated."""
-        return Variant(
-            self.compiled, self.adapter, self.signature, self.speedup(), self.compile_seconds
-        )
+    def promotion(self) -> Promotion:
+        """The report record of this trial's promotion."""
+        return Promotion(self.signature, self.speedup(), self.compile_seconds)

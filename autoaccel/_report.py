@@ -18,7 +18,7 @@ def _count(counter: Any) -> int:
 
 
 def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
-    if trampoline.variants():
+    if trampoline.promotions:
         return "promoted", None
     if trampoline.refusal:
         return "rejected", trampoline.refusal
@@ -48,7 +48,7 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
                 "compile_seconds": round(variant.compile_seconds, 4),
                 "from_cache": False,
             }
-            for variant in trampoline.variants()
+            for variant in trampoline.promotions
         ],
     }
 

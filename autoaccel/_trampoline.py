@@ -25,21 +25,11 @@ from typing import Any
 
 from autoaccel import _compiler
 from autoaccel._config import Config
-from autoaccel._promotion import Trial, Variant
+from autoaccel._promotion import MISS, NO_MATCH, STALE, Promotion, Signal, Trial, Variant
 
 logger = logging.getLogger("autoaccel")
 
 
-class _Miss:
-    """The sentinel ``enter`` returns to mean: run the original body."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<autoaccel MISS>"
-
-
-MISS = _Miss()
 # One compilation at a time, process-wide; busy means "run the original this time".
 _COMPILE_LOCK = threading.RLock()
 _REGISTRY: list[Trampoline] = []
@@ -81,6 +71,7 @@ class Trampoline:
         self._counts: dict[tuple, int] = {}
         self._hot: set[tuple] = set()
         self._variants: dict[tuple, Variant] = {}
+        self.promotions: list[Promotion] = []
         self._trials: dict[tuple, Trial] = {}
         self._invalidations = 0
         # The original body without the prologue, called during trials. Refused functions
@@ -91,22 +82,31 @@ class Trampoline:
         """Called by the prologue with the bound arguments; a result, or :data:`MISS`."""
         next(self.calls)
         types_ = tuple(map(type, args))
+        variant = self._variants.get(types_)
+        if variant is None:
+            return self._enter_slow(types_, args)
+        result = variant.run(args)
+        if result.__class__ is Signal:
+            return self._enter_slow(types_, args) if result is NO_MATCH else self._signalled(result)
+        return result
+
+    def _signalled(self, signal: Signal) -> Signal:
+        if signal is STALE:
+            self._invalidate()
+        return MISS
+
+    def _enter_slow(self, types_: tuple, args: tuple) -> Any:
+        """Counting, exact-key dispatch (tuples, demoted patterns), and promotion."""
         if types_ not in self._hot:
             return self._count(types_, args)
         key = types_ + _compiler.fingerprint(args)
         variant = self._variants.get(key)
         if variant is None:
             return self._try_promotion(key, args)
-        snapshot = variant.compiled.snapshot
-        changed = _compiler.snapshot_changed(snapshot) if snapshot else None
-        if changed is not None:
-            self._invalidate(key, changed)
-            return MISS
-        try:
-            result = variant.compiled.dispatcher(*args)
-        except Exception:  # the original raises its own error, with its own traceback
-            return MISS
-        return result if variant.adapter is None else variant.adapter(result)
+        if self._variants.get(types_) is variant:
+            return MISS  # the fast path matched but the code itself raised TypeError
+        result = variant.run(args)
+        return result if result.__class__ is not Signal else self._signalled(result)
 
     def _count(self, types_: tuple, args: tuple) -> Any:
         with self._lock:
@@ -151,6 +151,10 @@ class Trampoline:
         except _compiler.Rejection as exc:
             self._fail(key, _describe_types(key[: len(args)]), str(exc))
             return None
+        except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
+            logger.debug("%s: internal error while compiling", self.name, exc_info=True)
+            self._fail(key, _describe_types(key[: len(args)]), f"internal error: {exc!r}")
+            return None
         finally:
             _COMPILE_LOCK.release()
 
@@ -163,33 +167,50 @@ class Trampoline:
                 return  # another thread concluded it
         promote, reason = verdict
         if promote:
-            self._variants[key] = trial.promote()
-            logger.info("%s%s: promoted, %s", self.name, trial.signature, reason)
+            self._promote(key, trial, reason)
         else:
             self._fail(key, trial.signature, reason)
+
+    def _promote(self, key: tuple, trial: Trial, reason: str) -> None:
+        types_ = key[: len(key) // 2]
+        variant = self._variants.get(types_) or Variant(trial.compiled)
+        if variant.compiled is not trial.compiled or not variant.accepts(
+            trial.raw_type, trial.adapter
+        ):
+            self._fail(
+                key, trial.signature, "its result type conflicts with another promoted signature"
+            )
+            return
+        self._variants[key] = variant
+        if tuple not in types_ and not any(k[: len(types_)] == types_ for k in self.failures):
+            self._variants[types_] = variant  # fast path: Numba's dispatcher matches the rest
+        self.promotions.append(trial.promotion())
+        logger.info("%s%s: promoted, %s", self.name, trial.signature, reason)
 
     def _fail(self, key: tuple, signature: str, reason: str) -> None:
         self.failures[key] = (signature, reason)
         logger.info("%s%s: rejected, %s", self.name, signature, reason)
-        if not self._variants:
+        # A failed signature must not reach the shared entry dispatcher through the fast
+        # path (its no-match error costs ~15 us a call): keep exact-key dispatch only.
+        self._variants.pop(key[: len(key) // 2], None)
+        if not self.promotions:
             self.armed = False  # nothing promoted: back to (almost) zero cost
 
-    def _invalidate(self, key: tuple, name: str) -> None:
-        self._variants.pop(key, None)
-        self._invalidations += 1
-        self.compiled = None
-        reason = f"global {name} changed after compiling; the variant was dropped"
+    def _invalidate(self) -> None:
+        """A frozen global changed: drop every variant; recompile once, then give up."""
+        name = _compiler.snapshot_changed(self.compiled.snapshot) if self.compiled else None
+        reason = f"global {name} changed after compiling"
+        with self._lock:
+            self._variants.clear()
+            self._hot.clear()
+            self._counts.clear()
+            self.promotions.clear()
+            self.compiled = None
+            self._invalidations += 1
         if self._invalidations > 1:
-            self._fail(key, "", reason + " twice, so it is no longer compiled")
+            self._fail((), "", reason + " again, so it is no longer compiled")
         else:
-            types_ = key[: len(key) // 2]
-            self._hot.discard(types_)
-            self._counts.pop(types_, None)
-            logger.info("%s: %s", self.name, reason)
-
-    def variants(self) -> list[Variant]:
-        """The promoted variants, in promotion order."""
-        return list(self._variants.values())
+            logger.info("%s: %s; variants dropped", self.name, reason)
 
     def max_signature_calls(self) -> int:
         """The most calls counted for one argument-type signature before it became hot."""

@@ -61,7 +61,7 @@ def main() -> None:
     trampoline.min_calls = 1
     for _ in range(10):
         counting.total(array)
-    assert trampoline.variants(), "the kernel should have been promoted"
+    assert trampoline.promotions, "the kernel should have been promoted"
     handwritten = numba.njit(namespace["total"])
     handwritten(array)
     results["promoted kernel, 100 float64"] = _ns(counting.total, array) - base

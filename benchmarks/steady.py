@@ -29,7 +29,9 @@ def _load(mode: str, example: str):
         import autoaccel
         from autoaccel import load_config
 
-        settings = load_config(config_file=path.parent / "python_optimizer.toml", overrides={"modules": [path.stem]})
+        settings = load_config(
+            config_file=path.parent / "python_optimizer.toml", overrides={"modules": [path.stem]}
+        )
         autoaccel.install(settings)
     return importlib.import_module(path.stem)
 

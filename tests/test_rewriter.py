@@ -78,7 +78,7 @@ def test_references_captured_at_import_reach_the_accelerated_function(accelerate
     assert mod.apply.__defaults__[0] is mod.scaled
     for _ in range(6):
         np.testing.assert_array_equal(mod.REGISTRY["scaled"](a), a * 2.0)
-    assert lookup(mod.scaled).variants(), "calls through the registry promote the same function"
+    assert lookup(mod.scaled).promotions, "calls through the registry promote the same function"
 
 
 def test_defaults_and_keywords_are_bound_before_the_prologue(accelerated):

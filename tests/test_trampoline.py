@@ -56,7 +56,7 @@ def test_hot_function_is_promoted_and_gives_the_same_answers(accelerated):
         expected += x
     results = _calls(mod.total, a)
     trampoline = lookup(mod.total)
-    assert [v.signature for v in trampoline.variants()] == ["(array(float64, 1d, C))"]
+    assert [v.signature for v in trampoline.promotions] == ["(array(float64, 1d, C))"]
     assert all(type(r) is np.float64 for r in results), "np.float64 result type kept"
     assert results == [expected] * len(results)
 
@@ -68,7 +68,7 @@ def test_calls_are_counted_per_signature_before_promotion(accelerated):
         mod.tiny(1.5)
     trampoline = lookup(mod.tiny)
     assert trampoline.max_signature_calls() == 4
-    assert not trampoline.variants() and not trampoline.failures
+    assert not trampoline.promotions and not trampoline.failures
 
 
 def test_helper_functions_compile_with_their_caller(accelerated):
@@ -76,17 +76,17 @@ def test_helper_functions_compile_with_their_caller(accelerated):
     a = np.arange(10.0)
     for result in _calls(mod.uses_helper, a):
         np.testing.assert_array_equal(result, a * 3.0)
-    assert lookup(mod.uses_helper).variants()
+    assert lookup(mod.uses_helper).promotions
 
 
 def test_reassigning_a_global_from_outside_drops_the_variant(accelerated):
     mod = accelerated(KERNELS, min_calls=1)
     a = np.arange(10.0)
     _calls(mod.uses_helper, a)
-    assert lookup(mod.uses_helper).variants()
+    assert lookup(mod.uses_helper).promotions
     mod.SCALE = 5.0
     np.testing.assert_array_equal(mod.uses_helper(a), a * 5.0)
-    assert not lookup(mod.uses_helper).variants()
+    assert not lookup(mod.uses_helper).promotions
     for result in _calls(mod.uses_helper, a):
         np.testing.assert_array_equal(result, a * 5.0)
 
@@ -104,14 +104,14 @@ def test_argument_writes_happen_once_and_match(accelerated):
     for _ in range(6):
         mod.add_one_inplace(a)
     np.testing.assert_array_equal(a, np.full(4, 6.0))
-    assert lookup(mod.add_one_inplace).variants()
+    assert lookup(mod.add_one_inplace).promotions
 
 
 def test_exception_from_a_variant_is_the_originals(accelerated):
     mod = accelerated(KERNELS, min_calls=1)
     for _ in range(5):
         assert mod.divide(1.0, 2.0) == 0.5
-    assert lookup(mod.divide).variants()
+    assert lookup(mod.divide).promotions
     with pytest.raises(ZeroDivisionError, match="float division by zero"):
         mod.divide(1.0, 0.0)
 
@@ -121,14 +121,14 @@ def test_new_argument_types_after_promotion_run_the_original_until_hot(accelerat
     _calls(mod.divide, 1.0, 2.0)
     assert mod.divide(7, 2) == 3.5
     assert type(mod.divide(7, 2)) is float
-    assert len(lookup(mod.divide).variants()) == 1
+    assert len(lookup(mod.divide).promotions) == 1
 
 
 def test_too_little_gain_rejects_and_disarms(accelerated):
     mod = accelerated(KERNELS, min_calls=1, min_gain=1000.0)
     _calls(mod.tiny, 1.0)
     trampoline = lookup(mod.tiny)
-    assert not trampoline.variants()
+    assert not trampoline.promotions
     ((signature, reason),) = trampoline.failures.values()
     assert signature == "(float64)"
     assert "below min_gain 1000" in reason
@@ -173,7 +173,7 @@ def test_per_function_override_disables(accelerated, tmp_path):
     )
     _calls(mod.total, np.ones(3))
     assert lookup(mod.total).refusal == "disabled in the configuration"
-    assert not lookup(mod.total).variants()
+    assert not lookup(mod.total).promotions
 
 
 def test_threads_get_correct_results_while_promotion_happens(accelerated):
@@ -193,4 +193,4 @@ def test_threads_get_correct_results_while_promotion_happens(accelerated):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(lookup(mod.total).variants()) == 1
+    assert len(lookup(mod.total).promotions) == 1
