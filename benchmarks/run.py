@@ -81,7 +81,7 @@ def whole_process(example: str, runs: int, report: Path) -> dict:
 
 def steady_state(example: str) -> dict:
     result = {}
-    for mode in MODES:
+    for mode in (*MODES, "autoaccel-nobc"):
         output = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "steady.py"), mode, example],
             capture_output=True,
@@ -128,14 +128,15 @@ def markdown(results: dict) -> str:
         "",
         "Steady state (seconds per `workload()` call after warm-up, median of 5):",
         "",
-        "| example | plain | autoaccel | hand-written njit | plain / autoaccel | autoaccel / njit |",
-        "|---|---|---|---|---|---|",
+        "| example | plain | autoaccel | autoaccel, boundscheck off | hand-written njit | plain / autoaccel | autoaccel / njit | boundscheck off / njit |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["examples"].items():
         s = r["steady"]
         lines.append(
-            f"| {name} | {s['plain']:.4f} | {s['autoaccel']:.4f} | {s['njit']:.4f} | "
-            f"{_ratio(s['plain'], s['autoaccel'])} | {_ratio(s['autoaccel'], s['njit'])} |"
+            f"| {name} | {s['plain']:.4f} | {s['autoaccel']:.4f} | {s['autoaccel-nobc']:.4f} | "
+            f"{s['njit']:.4f} | {_ratio(s['plain'], s['autoaccel'])} | "
+            f"{_ratio(s['autoaccel'], s['njit'])} | {_ratio(s['autoaccel-nobc'], s['njit'])} |"
         )
     lines += [
         "",

@@ -1,7 +1,8 @@
 """Steady-state kernel time of one example in one mode, printed as JSON on stdout.
 
 Usage: ``python benchmarks/steady.py MODE EXAMPLE`` with MODE one of ``plain``,
-``autoaccel``, ``njit``. The example module is imported (not run as a script) and its
+``autoaccel``, ``autoaccel-nobc`` (the example's config with ``[jit] boundscheck = false``,
+as the hand-written versions have), ``njit``. The example module is imported (not run as a script) and its
 ``workload()`` (a fixed batch of kernel calls) is called ``--warmup`` times, so that
 autoaccel has counted, compiled, validated and promoted, then timed ``--repeat`` times.
 """
@@ -25,20 +26,21 @@ def _load(mode: str, example: str):
     else:
         path = ROOT / "examples" / example / f"{example}.py"
     sys.path.insert(0, str(path.parent))
-    if mode == "autoaccel":
+    if mode.startswith("autoaccel"):
         import autoaccel
         from autoaccel import load_config
 
-        settings = load_config(
-            config_file=path.parent / "python_optimizer.toml", overrides={"modules": [path.stem]}
-        )
-        autoaccel.install(settings)
+        overrides: dict = {"modules": [path.stem]}
+        if mode == "autoaccel-nobc":
+            overrides["jit"] = {"boundscheck": False}
+        config = path.parent / "python_optimizer.toml"
+        autoaccel.install(load_config(config_file=config, overrides=overrides))
     return importlib.import_module(path.stem)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["plain", "autoaccel", "njit"])
+    parser.add_argument("mode", choices=["plain", "autoaccel", "autoaccel-nobc", "njit"])
     parser.add_argument("example")
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=5)
@@ -53,7 +55,7 @@ def main() -> None:
         module.workload()
         times.append(time.perf_counter() - start)
     promoted = 0
-    if options.mode == "autoaccel":
+    if options.mode.startswith("autoaccel"):
         import autoaccel
 
         promoted = sum(f["state"] == "promoted" for f in autoaccel.stats()["functions"])
