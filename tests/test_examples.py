@@ -1,0 +1,54 @@
+"""Every example prints the same under autoaccel as under plain Python, with kernels promoted.
+
+These run real programs in subprocesses (reduced sizes), so they are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import REPO, run_python
+
+# (example, reduced-size arguments, functions that must be promoted)
+EXAMPLES = [
+    (
+        "indicators",
+        ["--n", "60000", "--chunk", "3000"],
+        {"__main__.ema", "__main__.kama", "__main__.rsi"},
+    ),
+    (
+        "mlkernels",
+        ["--datasets", "6", "--points", "400", "--iters", "8"],
+        {"__main__.pairwise_distances", "__main__.kmeans_assign"},
+    ),
+    (
+        "montecarlo",
+        ["--L", "16", "--sweeps", "60", "--paths", "200"],
+        {"__main__.ising_sweep", "__main__.price_paths"},
+    ),
+    (
+        "mixed",
+        ["--skus", "30", "--days", "400", "--sim_days", "120"],
+        {"__main__.holt_forecast", "__main__.simulate_policy"},
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("example", "args", "hot"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_example_output_is_identical_and_kernels_are_promoted(example, args, hot, tmp_path):
+    script = REPO / "examples" / example / f"{example}.py"
+    plain = run_python(str(script), *args)
+    assert plain.returncode == 0, plain.stderr
+    report = tmp_path / "report.json"
+    accelerated = run_python("-m", "autoaccel", "--report-json", str(report), str(script), *args)
+    assert accelerated.returncode == 0, accelerated.stderr
+    assert accelerated.stdout == plain.stdout
+    functions = {f["name"]: f for f in json.loads(report.read_text())["functions"]}
+    promoted = {name for name, f in functions.items() if f["state"] == "promoted"}
+    assert hot <= promoted, {name: functions[name]["reason"] for name in hot - promoted}
+    for name in promoted:
+        assert all(v["speedup"] >= 1.2 for v in functions[name]["variants"])
+    rejected = [f for f in functions.values() if f["state"] == "rejected"]
+    assert all(f["reason"] for f in rejected), "every rejection names its reason"
