@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from autoaccel.errors import ConfigError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autoaccel",
+        allow_abbrev=False,
         description="Run a Python program with its hot numeric functions compiled by Numba "
         "when that gives the same answers faster.",
         epilog="Without a config file the script's own functions are accelerated. "
@@ -60,6 +62,8 @@ def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
         arg = argv[index]
         if arg == "-m":
             return argv[: index + 2], argv[index + 2 :]
+        if arg.startswith("-m") and not arg.startswith("--"):  # -mMODULE, as python accepts
+            return argv[: index + 1], argv[index + 1 :]
         if arg in options_taking_value:
             index += 2
         elif arg.startswith("-"):
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:
         raise
     except FileNotFoundError as exc:
-        if options.target and exc.filename == options.target:
+        if options.target and os.path.abspath(str(exc.filename)) == os.path.abspath(options.target):
             print(
                 f"{sys.executable}: can't open file {options.target!r}: [Errno {exc.errno}] {exc.strerror}",
                 file=sys.stderr,
@@ -115,4 +119,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_uncaught(exc: BaseException) -> None:
-    sys.excepthook(type(exc), exc, _runner.user_traceback(exc.__traceback__))
+    traceback = _runner.user_traceback(exc.__traceback__)
+    sys.excepthook(type(exc), exc.with_traceback(traceback), traceback)

@@ -202,8 +202,17 @@ def _check_patterns(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
+_RANGES = (("min_calls", 1), ("min_gain", 0.0), ("validation_calls", 1))
+
+
+def _check_ranges(where: str, fields: Mapping[str, Any]) -> None:
+    for key, low in _RANGES:
+        if key in fields:
+            _check_range(where, key, fields[key], low)
+
+
 def _check_range(where: str, key: str, value: float, low: float) -> None:
-    if value < low:
+    if not value >= low:  # also rejects NaN
         raise ConfigError(f"{where}: key '{key}' must be >= {low}, got {value!r}")
 
 
@@ -227,42 +236,45 @@ def _parse_top_level(where: str, table: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("modules", "exclude"):
         if key in fields:
             fields[key] = _check_patterns(where, key, fields[key])
-    for key, low in (("min_calls", 1), ("min_gain", 0.0), ("validation_calls", 1)):
-        if key in fields:
-            _check_range(where, key, fields[key], low)
+    _check_ranges(where, fields)
     if "jit" in table:
         jit = _check_type(where, "jit", table["jit"], dict)
         fields["jit"] = _parse_table(f"{where} [jit]", jit, JIT_OPTIONS)
     if "functions" in table:
         functions = _check_type(where, "functions", table["functions"], dict)
         fields["functions"] = {
-            name: FunctionOverride(
-                **_parse_table(
-                    f'{where} [functions."{name}"]',
-                    _check_type(where, f"functions.{name}", body, dict),
-                    FUNCTION_OPTIONS,
-                )
-            )
-            for name, body in functions.items()
+            name: _function_override(where, name, body) for name, body in functions.items()
         }
     return fields
 
 
+def _function_override(where: str, name: str, body: Any) -> FunctionOverride:
+    table_where = f'{where} [functions."{name}"]'
+    table = _check_type(where, f"functions.{name}", body, dict)
+    fields = _parse_table(table_where, table, FUNCTION_OPTIONS)
+    _check_ranges(table_where, fields)
+    return FunctionOverride(**fields)
+
+
 def _environment_fields(environ: Mapping[str, str]) -> dict[str, Any]:
     """``AUTOACCEL_MODULES=a,b``, ``AUTOACCEL_MIN_CALLS=5``... parsed like file values."""
-    table: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
     for key, kind, _ in OPTIONS:
-        raw = environ.get(f"AUTOACCEL_{key.upper()}")
-        if raw is None:
-            continue
-        try:
-            table[key] = _parse_environment_value(raw, kind)
-        except ValueError:
-            raise ConfigError(
-                f"environment variable AUTOACCEL_{key.upper()}: {raw!r} is not a valid "
-                f"{kind.__name__}"
-            ) from None
-    return _parse_top_level("environment", table)
+        variable = f"AUTOACCEL_{key.upper()}"
+        if variable in environ:
+            value = _environment_value(environ, variable, kind)
+            fields.update(_parse_top_level(f"environment variable {variable}", {key: value}))
+    return fields
+
+
+def _environment_value(environ: Mapping[str, str], variable: str, kind: type) -> Any:
+    raw = environ[variable]
+    try:
+        return _parse_environment_value(raw, kind)
+    except ValueError:
+        raise ConfigError(
+            f"environment variable {variable}: {raw!r} is not a valid {kind.__name__}"
+        ) from None
 
 
 def _parse_environment_value(raw: str, kind: type) -> Any:
@@ -309,7 +321,9 @@ def load_config(
         ConfigError: bad file, key, type or value; the message names each of them.
     """
     environ = os.environ if environ is None else environ
-    if environ.get("AUTOACCEL_DISABLE", "") not in ("", "0"):
+    if environ.get("AUTOACCEL_DISABLE", "").strip() and _environment_value(
+        environ, "AUTOACCEL_DISABLE", bool
+    ):
         return Config(enabled=False)
     path = config_file or (
         Path(environ["AUTOACCEL_CONFIG"]) if environ.get("AUTOACCEL_CONFIG") else None
@@ -322,6 +336,6 @@ def load_config(
     if path is not None:
         fields = _merge(fields, _parse_top_level(str(path), read_config_table(path)))
     fields = _merge(fields, _environment_fields(environ))
-    fields = _merge(fields, dict(overrides or {}))
+    fields = _merge(fields, _parse_top_level("arguments", overrides or {}))
     fields["jit"] = JitOptions(**fields.get("jit", {}))
     return Config(source=path, **fields)

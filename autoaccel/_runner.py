@@ -14,10 +14,11 @@ import importlib.util
 import os
 import sys
 import types
-from pathlib import Path
 
 from autoaccel._config import Config
 from autoaccel._hook import AccelFinder, accelerate_code
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _main_module(path: str | None, spec: importlib.machinery.ModuleSpec | None) -> types.ModuleType:
@@ -56,11 +57,13 @@ def run_path(path: str, argv: list[str], config: Config, finder: AccelFinder) ->
         SyntaxError: the script does not compile.
         BaseException: whatever the script raises (``SystemExit`` included).
     """
-    source = Path(path).read_bytes()
-    code = compile(source, path, "exec", dont_inherit=True)
+    with open(path, "rb") as handle:
+        source = handle.read()
+    absolute = os.path.abspath(path)  # as CPython 3.9+ sets __file__ and code filenames
+    code = compile(source, absolute, "exec", dont_inherit=True)
     sys.argv[:] = [path, *argv]
-    sys.path[0] = os.path.dirname(os.path.abspath(path))
-    module = _main_module(path, None)
+    sys.path[0] = os.path.dirname(absolute)
+    module = _main_module(absolute, None)
     _execute(code, module, config, finder, "__main__")
 
 
@@ -86,9 +89,30 @@ def run_module(name: str, argv: list[str], config: Config, finder: AccelFinder) 
     _execute(code, module, config, finder, name)
 
 
+def _is_autoaccel(tb: types.TracebackType) -> bool:
+    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE)
+
+
 def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
-    """``tb`` without its leading autoaccel frames."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(package):
+    """``tb`` as plain Python would show it: no autoaccel frames, no prologue frames.
+
+    A prologue frame is a user function's frame stopped on its ``def`` line while it
+    calls into autoaccel (the trampoline ran the original body in a frame of its own).
+    """
+    entries = []
+    while tb is not None:
+        entries.append(tb)
         tb = tb.tb_next
-    return tb
+    kept = [
+        entry
+        for index, entry in enumerate(entries)
+        if not _is_autoaccel(entry)
+        and not (
+            index + 1 < len(entries)
+            and _is_autoaccel(entries[index + 1])
+            and entry.tb_lineno == entry.tb_frame.f_code.co_firstlineno
+        )
+    ]
+    for entry, following in zip(kept, [*kept[1:], None], strict=True):
+        entry.tb_next = following
+    return kept[0] if kept else None
