@@ -116,13 +116,15 @@ class Compiled:
     Attributes:
         dispatcher: the dispatcher other compiled functions call it through (as a helper);
             Numba compiles it for whatever types those callers pass.
-        entry: the dispatcher the trampoline calls; compiled only explicitly, for validated
-            signatures, and never implicitly (``disable_compile``), so a call with other
-            types raises ``TypeError`` instead of running unvalidated code.
+        entry: the dispatcher the trampoline calls; compiled only explicitly, one signature
+            at a time, and otherwise compile-disabled, so a call with other types raises
+            ``TypeError`` instead of running unvalidated code.
         snapshot: every global the function or its helpers read, with the value Numba froze.
+        validated: the signatures of ``entry`` that passed a trial and were promoted.
+        compiling: ``True`` while ``entry`` accepts a new signature.
     """
 
-    __slots__ = ("dispatcher", "entry", "snapshot")
+    __slots__ = ("compiling", "dispatcher", "entry", "snapshot", "validated")
 
     def __init__(
         self, function: types.FunctionType, options: JitOptions, snapshot: Snapshot
@@ -130,6 +132,14 @@ class Compiled:
         self.dispatcher = _njit(function, options)
         self.entry = _njit(function, options)
         self.snapshot = snapshot
+        # True while ``entry`` accepts new signatures: callers must not use it then, or
+        # Numba could compile and run an unvalidated specialization for them.
+        self.compiling = False
+        self.validated: set[str] = set()  # signatures (as described) promoted after trial
+
+    def unvalidated(self) -> int:
+        """How many signatures compiled into ``entry`` were not (yet) validated."""
+        return len(self.entry.signatures) - len(self.validated)
 
 
 def snapshot_changed(snapshot: Snapshot) -> str | None:
@@ -243,11 +253,17 @@ def compile_signature(compiled: Compiled, signature: tuple) -> float:
         Rejection: Numba refused the function for these types (reason summarized).
     """
     start = time.perf_counter()
+    entry = compiled.entry
+    compiled.compiling = True
     try:
-        compiled.entry.compile(signature)
-        compiled.entry.disable_compile()  # Numba requires one signature before disabling
+        entry.disable_compile(False)
+        entry.compile(signature)
     except Exception as exc:  # any Numba failure means "stay plain Python"
         raise Rejection(f"Numba cannot compile it: {summarize_error(exc)}") from None
+    finally:
+        if entry.signatures:  # Numba asserts there is one before compiling can be disabled
+            entry.disable_compile()
+        compiled.compiling = False
     return time.perf_counter() - start
 
 

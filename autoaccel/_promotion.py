@@ -71,6 +71,8 @@ class Variant:
 
     def run(self, args: tuple) -> Any:
         """The result for ``args``, or a :class:`Signal` (never raises)."""
+        if self.compiled.compiling:
+            return MISS
         snapshot = self.compiled.snapshot
         if snapshot and snapshot_changed(snapshot) is not None:
             return STALE

@@ -7,12 +7,14 @@ result of a variant or :data:`MISS`, which makes the prologue fall through to th
 body, so the original runs in its own frame with its own traceback.
 
 Calls are counted per tuple of argument types (cheap, no Numba import). Once one such
-signature reaches ``min_calls`` it is *hot*: from then on calls with it are keyed exactly as
-Numba's dispatcher sees them (dtype, ndim, layout, writability) and each exact key is
-compiled, trialled and promoted or rejected once (:mod:`autoaccel._promotion`). A key that
-failed is never tried again; a function that has no promoted variant when one fails is
-disarmed for the rest of the process. As in Numba's dispatcher, one lock orders compilation,
-and a compile in progress makes other calls run the original rather than wait.
+signature reaches ``min_calls`` it is *hot*: its calls are keyed exactly (types plus Numba's
+type fingerprints: dtype, ndim, layout, writability) and each exact key is compiled, trialled
+and promoted or rejected once (:mod:`autoaccel._promotion`). Promoted calls are found by the
+tuple of argument types alone and handed to a compile-disabled Numba dispatcher, whose C
+code matches the rest against the validated signatures. A key that failed is never tried
+again; a function that has no promoted variant when one fails is disarmed for the rest of
+the process. As in Numba's dispatcher, one lock orders compilation, and a compile in
+progress makes other calls run the original rather than wait.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class Trampoline:
         override = config.override(self.name)
         self.refusal = refusal if override.enabled else "disabled in the configuration"
         self.armed = self.refusal is None
-        self.min_calls = override.min_calls or config.min_calls
+        self.min_calls = config.min_calls if override.min_calls is None else override.min_calls
         self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
         self.config = config
         self.compiled: _compiler.Compiled | None = None
@@ -70,7 +72,10 @@ class Trampoline:
         self._lock = threading.Lock()
         self._counts: dict[tuple, int] = {}
         self._hot: set[tuple] = set()
-        self._variants: dict[tuple, Variant] = {}
+        # Promoted variants by exact key (types + fingerprints), and the fast path by argument
+        # types alone, which exists only while the entry dispatcher holds nothing unvalidated.
+        self._exact: dict[tuple, Variant] = {}
+        self._fast: dict[tuple, Variant] = {}
         self.promotions: list[Promotion] = []
         self._trials: dict[tuple, Trial] = {}
         self._invalidations = 0
@@ -82,7 +87,7 @@ class Trampoline:
         """Called by the prologue with the bound arguments; a result, or :data:`MISS`."""
         next(self.calls)
         types_ = tuple(map(type, args))
-        variant = self._variants.get(types_)
+        variant = self._fast.get(types_)
         if variant is None:
             return self._enter_slow(types_, args)
         result = variant.run(args)
@@ -100,10 +105,10 @@ class Trampoline:
         if types_ not in self._hot:
             return self._count(types_, args)
         key = types_ + _compiler.fingerprint(args)
-        variant = self._variants.get(key)
+        variant = self._exact.get(key)
         if variant is None:
             return self._try_promotion(key, args)
-        if self._variants.get(types_) is variant:
+        if self._fast.get(types_) is variant:
             return MISS  # the fast path matched but the code itself raised TypeError
         result = variant.run(args)
         return result if result.__class__ is not Signal else self._signalled(result)
@@ -115,7 +120,7 @@ class Trampoline:
             return MISS
         reason = _compiler.argument_refusal(args)
         if reason:  # decided without importing Numba
-            self._fail(types_, _describe_types(types_), reason)
+            self._fail(types_, types_, reason)
             return MISS
         self._hot.add(types_)
         return self._try_promotion(types_ + _compiler.fingerprint(args), args)
@@ -136,24 +141,26 @@ class Trampoline:
         if not _COMPILE_LOCK.acquire(blocking=False):
             return None
         try:
-            if key in self._trials or key in self.failures or key in self._variants:
+            if key in self._trials or key in self.failures or key in self._exact:
                 return self._trials.get(key)
             reason = _compiler.argument_refusal(args)
             if reason:
                 raise _compiler.Rejection(reason)
+            self._fast = {}  # the entry dispatcher is about to accept a new signature
             with _compiler.compiling():
                 compiled = _compiler.build(self, self.config.jit, lookup)
                 signature = _compiler.numba_signature(args)
                 seconds = _compiler.compile_signature(compiled, signature)
             trial = self._trials[key] = Trial(compiled, _compiler.describe(signature), seconds)
+            self._refresh_fast_path()
             logger.info("%s: compiled %s in %.3f s", self.name, trial.signature, seconds)
             return trial
         except _compiler.Rejection as exc:
-            self._fail(key, _describe_types(key[: len(args)]), str(exc))
+            self._fail(key, key[: len(args)], str(exc))
             return None
         except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
             logger.debug("%s: internal error while compiling", self.name, exc_info=True)
-            self._fail(key, _describe_types(key[: len(args)]), f"internal error: {exc!r}")
+            self._fail(key, key[: len(args)], f"internal error: {exc!r}")
             return None
         finally:
             _COMPILE_LOCK.release()
@@ -169,46 +176,66 @@ class Trampoline:
         if promote:
             self._promote(key, trial, reason)
         else:
-            self._fail(key, trial.signature, reason)
+            self._fail(key, key[: len(key) // 2], reason, trial.signature)
 
     def _promote(self, key: tuple, trial: Trial, reason: str) -> None:
         types_ = key[: len(key) // 2]
-        variant = self._variants.get(types_) or Variant(trial.compiled)
+        variant = next(iter(self._exact.values()), None) or Variant(trial.compiled)
         if variant.compiled is not trial.compiled or not variant.accepts(
             trial.raw_type, trial.adapter
         ):
-            self._fail(
-                key, trial.signature, "its result type conflicts with another promoted signature"
-            )
+            reason = "its result type conflicts with another promoted signature"
+            self._fail(key, types_, reason, trial.signature)
             return
-        self._variants[key] = variant
-        if tuple not in types_ and not any(k[: len(types_)] == types_ for k in self.failures):
-            self._variants[types_] = variant  # fast path: Numba's dispatcher matches the rest
+        self._exact[key] = variant
+        variant.compiled.validated.add(trial.signature)
+        self._refresh_fast_path()
         self.promotions.append(trial.promotion())
         logger.info("%s%s: promoted, %s", self.name, trial.signature, reason)
 
-    def _fail(self, key: tuple, signature: str, reason: str) -> None:
+    def _refresh_fast_path(self) -> None:
+        """Dispatch by argument types alone only when Numba's C matching is safe.
+
+        That is when every signature compiled into the entry dispatcher was validated: an
+        unvalidated one (a pending trial, a rejected variant) could otherwise be reached by
+        a call whose exact key differs. Tuples are always keyed exactly, because Numba
+        converts between tuple element types.
+        """
+        compiled = self.compiled
+        if compiled is None or compiled.compiling or compiled.unvalidated():
+            self._fast = {}
+            return
+        self._fast = {
+            key[: len(key) // 2]: variant
+            for key, variant in self._exact.items()
+            if tuple not in key[: len(key) // 2]
+        }
+
+    def _fail(self, key: tuple, types_: tuple, reason: str, signature: str = "") -> None:
+        """Record that ``key`` (argument types ``types_``) is never to be tried again."""
+        signature = signature or _describe_types(types_)
         self.failures[key] = (signature, reason)
         logger.info("%s%s: rejected, %s", self.name, signature, reason)
-        # A failed signature must not reach the shared entry dispatcher through the fast
-        # path (its no-match error costs ~15 us a call): keep exact-key dispatch only.
-        self._variants.pop(key[: len(key) // 2], None)
-        if not self.promotions:
-            self.armed = False  # nothing promoted: back to (almost) zero cost
+        self._refresh_fast_path()
+        if not self.promotions and not self._trials:
+            self.armed = False  # nothing promoted or pending: back to (almost) zero cost
 
     def _invalidate(self) -> None:
         """A frozen global changed: drop every variant; recompile once, then give up."""
-        name = _compiler.snapshot_changed(self.compiled.snapshot) if self.compiled else None
-        reason = f"global {name} changed after compiling"
         with self._lock:
-            self._variants.clear()
+            if self.compiled is None:
+                return  # another thread invalidated first
+            name = _compiler.snapshot_changed(self.compiled.snapshot)
+            self._exact.clear()
+            self._fast = {}
             self._hot.clear()
             self._counts.clear()
             self.promotions.clear()
             self.compiled = None
             self._invalidations += 1
+        reason = f"global {name} changed after compiling"
         if self._invalidations > 1:
-            self._fail((), "", reason + " again, so it is no longer compiled")
+            self._fail((), (), reason + " again, so it is no longer compiled")
         else:
             logger.info("%s: %s; variants dropped", self.name, reason)
 

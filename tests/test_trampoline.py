@@ -194,3 +194,48 @@ def test_threads_get_correct_results_while_promotion_happens(accelerated):
         thread.join()
     assert errors == []
     assert len(lookup(mod.total).promotions) == 1
+
+
+def test_each_array_signature_is_validated_on_its_own(accelerated):
+    mod = accelerated(KERNELS, min_calls=2)
+    arrays = [np.linspace(0.0, 1.0, 50), np.arange(50), np.linspace(0.0, 1.0, 100)[::2]]
+    expected = []
+    for array in arrays:
+        value = np.float64(0.0) if array.dtype.kind == "f" else 0.0
+        for x in array:
+            value += x
+        expected.append(value)
+    for _ in range(6):
+        for array, value in zip(arrays, expected, strict=True):
+            result = mod.total(array)
+            assert result == value and type(result) is type(value)
+    signatures = sorted(p.signature for p in lookup(mod.total).promotions)
+    assert signatures == [
+        "(array(float64, 1d, A))",
+        "(array(float64, 1d, C))",
+        "(array(int64, 1d, C))",
+    ]
+
+
+def test_a_rejected_signature_never_runs_compiled_beside_a_promoted_one(accelerated):
+    mod = accelerated(
+        """
+        def cubes(a):
+            s = 0
+            for i in range(a.shape[0]):
+                s += int(a[i]) ** 3
+            return s
+        """,
+        min_calls=2,
+    )
+    floats = np.full(3, 2.0)
+    big = np.full(3, 2**40, dtype=np.int64)
+    for _ in range(6):
+        assert mod.cubes(floats) == 24
+    for _ in range(6):
+        assert mod.cubes(big) == 3 * 2**120  # int64 would wrap around
+        assert mod.cubes(floats) == 24
+    trampoline = lookup(mod.cubes)
+    assert [p.signature for p in trampoline.promotions] == ["(array(float64, 1d, C))"]
+    ((_, reason),) = trampoline.failures.values()
+    assert reason == "answered differently from the original on a real call"
