@@ -7,6 +7,7 @@ and runs a moving-average crossover backtest on each chunk.
 
 Usage: python indicators.py [--n N_PRICES] [--chunk CHUNK] [--seed SEED]
 """
+
 import math
 import sys
 import time
@@ -16,6 +17,7 @@ import numpy as np
 # ---------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------
+
 
 def ema(x, alpha):
     """Exponential moving average with smoothing factor ``alpha``."""
@@ -209,8 +211,12 @@ def analyse_chunk(chunk, params):
     pnl, trades, max_dd, equity = crossover_backtest(chunk, fast, slow, strength, 0.0005)
     pnl_k, trades_k, dd_k, _ = crossover_backtest(chunk, adaptive, mean, strength, 0.0005)
     return {
-        "pnl": pnl, "trades": trades, "max_dd": max_dd,
-        "pnl_kama": pnl_k, "trades_kama": trades_k, "max_dd_kama": dd_k,
+        "pnl": pnl,
+        "trades": trades,
+        "max_dd": max_dd,
+        "pnl_kama": pnl_k,
+        "trades_kama": trades_k,
+        "max_dd_kama": dd_k,
         "z_extreme": int(np.sum(np.abs(z[window:]) > 2.0)),
         "rsi_mean": float(np.mean(strength[period:])),
         "equity_end": float(equity[-1]),
@@ -267,7 +273,7 @@ def main(argv=None):
         rsi_means = []
         z_extreme = 0
         for start in range(0, prices.shape[0], chunk):
-            seg = prices[start:start + chunk]
+            seg = prices[start : start + chunk]
             if seg.shape[0] < 100:
                 continue
             r = analyse_chunk(seg, params)

@@ -10,6 +10,7 @@
 
 Usage: python mixed.py [--skus N] [--days D] [--sim_days S] [--seed SEED]
 """
+
 import heapq
 import math
 import random
@@ -24,6 +25,7 @@ import numpy as np
 # ---------------------------------------------------------------------------
 # Numeric kernels
 # ---------------------------------------------------------------------------
+
 
 def holt_forecast(demand, alpha, beta, horizon):
     """Holt's linear trend smoothing.
@@ -85,6 +87,7 @@ def simulate_policy(demand, reorder_point, order_qty, lead_time, holding_cost, s
 # ---------------------------------------------------------------------------
 # Domain objects (plain Python)
 # ---------------------------------------------------------------------------
+
 
 class OutOfStock(Exception):
     def __init__(self, sku, requested, available):
@@ -173,7 +176,7 @@ def run_event_simulation(warehouse: Warehouse, rng: random.Random, days: int) ->
     events: list[Event] = []
     for ev in customer_orders(rng, list(warehouse.skus.values()), days):
         heapq.heappush(events, ev)
-    seq = 10 ** 9
+    seq = 10**9
     while events:
         ev = heapq.heappop(events)
         sku = warehouse.skus[ev.sku]
@@ -221,15 +224,19 @@ def make_skus(rng, n_skus, days):
         trend = float(rng.normal(0.0, 0.01))
         season = float(rng.uniform(0.0, 0.4))
         t = np.arange(days)
-        lam = base * np.maximum(0.2, 1.0 + trend * t / 30.0 + season * np.sin(2 * np.pi * t / 365.0))
+        lam = base * np.maximum(
+            0.2, 1.0 + trend * t / 30.0 + season * np.sin(2 * np.pi * t / 365.0)
+        )
         history = rng.poisson(lam).astype(np.float64)
-        skus.append(Sku(
-            code=f"SKU-{k:03d}",
-            category=CATEGORIES[k % len(CATEGORIES)],
-            unit_price=round(float(rng.uniform(2.0, 80.0)), 2),
-            lead_time=int(rng.integers(2, 12)),
-            history=history,
-        ))
+        skus.append(
+            Sku(
+                code=f"SKU-{k:03d}",
+                category=CATEGORIES[k % len(CATEGORIES)],
+                unit_price=round(float(rng.uniform(2.0, 80.0)), 2),
+                lead_time=int(rng.integers(2, 12)),
+                history=history,
+            )
+        )
     return skus
 
 
@@ -256,7 +263,9 @@ def tune_policy(sku, rmse):
     for z in safety_grid:
         s = lead_demand + z * rmse * math.sqrt(sku.lead_time)
         for q in qty_grid:
-            cost, short, orders = simulate_policy(sku.history, s, q, sku.lead_time, holding, penalty)
+            cost, short, orders = simulate_policy(
+                sku.history, s, q, sku.lead_time, holding, penalty
+            )
             results.append((cost, s, q, short, orders))
     results.sort(key=lambda r: (r[0], r[1], r[2]))
     cost, s, q, short, orders = results[0]
@@ -280,8 +289,14 @@ def workload():
         mean_daily = float(sku.history.mean())
         for z in (0.0, 1.0, 2.0, 3.0):
             for d in (3, 7, 14, 30):
-                simulate_policy(sku.history, mean_daily * (sku.lead_time + z), mean_daily * d,
-                                sku.lead_time, 0.1, 5.0)
+                simulate_policy(
+                    sku.history,
+                    mean_daily * (sku.lead_time + z),
+                    mean_daily * d,
+                    sku.lead_time,
+                    0.1,
+                    5.0,
+                )
 
 
 def parse_args(argv):
@@ -311,13 +326,17 @@ def main(argv=None):
     t1 = time.perf_counter()
 
     print(f"Planned {len(plans)} SKUs over {opts['days']} days of history")
-    print(f"{'sku':8s} {'cat':8s} {'lead':>4s} {'alpha':>5s} {'beta':>5s} "
-          f"{'rmse':>9s} {'s':>10s} {'Q':>10s} {'cost':>14s} {'short':>9s} {'orders':>6s}")
+    print(
+        f"{'sku':8s} {'cat':8s} {'lead':>4s} {'alpha':>5s} {'beta':>5s} "
+        f"{'rmse':>9s} {'s':>10s} {'Q':>10s} {'cost':>14s} {'short':>9s} {'orders':>6s}"
+    )
     for p in sorted(plans, key=lambda p: (-p["cost"], p["sku"].code))[:15]:
         s = p["sku"]
-        print(f"{s.code:8s} {s.category:8s} {s.lead_time:4d} {s.alpha:5.2f} {s.beta:5.2f} "
-              f"{p['rmse']:9.4f} {s.reorder_point:10.4f} {s.order_qty:10.4f} "
-              f"{p['cost']:14.4f} {p['short']:9.1f} {p['orders']:6d}")
+        print(
+            f"{s.code:8s} {s.category:8s} {s.lead_time:4d} {s.alpha:5.2f} {s.beta:5.2f} "
+            f"{p['rmse']:9.4f} {s.reorder_point:10.4f} {s.order_qty:10.4f} "
+            f"{p['cost']:14.4f} {p['short']:9.1f} {p['orders']:6d}"
+        )
     per_cat = defaultdict(list)
     for p in plans:
         per_cat[p["sku"].category].append(p["cost"])

@@ -8,6 +8,7 @@ cluster statistics computed from a pairwise-distance matrix.
 Usage: python mlkernels.py [--datasets D] [--points N] [--iters I]
                           [--subsets S] [--batch B] [--seed S]
 """
+
 import math
 import sys
 import time
@@ -17,6 +18,7 @@ import numpy as np
 # ---------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------
+
 
 def pairwise_distances(a, b):
     """Euclidean distance matrix between the rows of ``a`` and ``b``."""
@@ -210,6 +212,7 @@ def cluster_spread(dist, labels, k):
 # Driver
 # ---------------------------------------------------------------------------
 
+
 def make_blobs(rng, n, k, d):
     centers = rng.uniform(-10.0, 10.0, size=(k, d))
     truth = rng.integers(0, k, size=n)
@@ -239,8 +242,8 @@ def score_network(x, labels, k, rng, hidden, batch):
     totals = {"ce": 0.0, "mse": 0.0, "acc": 0.0, "ce_gated": 0.0, "mse_gated": 0.0}
     n_batches = 0
     for start in range(0, x.shape[0], batch):
-        xb = x[start:start + batch]
-        yb = labels[start:start + batch]
+        xb = x[start : start + batch]
+        yb = labels[start : start + batch]
         pre = dense_forward(xb, w1, b1)
         h = relu(pre)
         gate = sigmoid(pre)
@@ -295,8 +298,10 @@ def parse_args(argv):
             opts[key] = int(argv[i + 1])
             i += 2
         else:
-            raise SystemExit("usage: mlkernels.py [--datasets D] [--points N] [--iters I]"
-                             " [--subsets S] [--batch B] [--seed S]")
+            raise SystemExit(
+                "usage: mlkernels.py [--datasets D] [--points N] [--iters I]"
+                " [--subsets S] [--batch B] [--seed S]"
+            )
     return opts
 
 
@@ -322,10 +327,14 @@ def main(argv=None):
         net = score_network(x, truth, k, rng, 16, opts["batch"])
         print(f"dataset {ds}: k={k} d={d} iters={n_iter} inertia={inertia:.8f}")
         print(f"  cluster sizes: {sorted(int(c) for c in counts)}")
-        print(f"  intra={intra_sum / n_sub:.8f} inter={inter_sum / n_sub:.8f}"
-              f" center-dist-sum={float(np.sum(cross)):.8f}")
-        print(f"  net: ce={net['ce']:.10f} mse={net['mse']:.10f} acc={net['acc']:.4f}"
-              f" ce_gated={net['ce_gated']:.10f} mse_gated={net['mse_gated']:.10f}")
+        print(
+            f"  intra={intra_sum / n_sub:.8f} inter={inter_sum / n_sub:.8f}"
+            f" center-dist-sum={float(np.sum(cross)):.8f}"
+        )
+        print(
+            f"  net: ce={net['ce']:.10f} mse={net['mse']:.10f} acc={net['acc']:.4f}"
+            f" ce_gated={net['ce_gated']:.10f} mse_gated={net['mse_gated']:.10f}"
+        )
     print(f"elapsed {time.perf_counter() - t0:.2f}s", file=sys.stderr)
 
 

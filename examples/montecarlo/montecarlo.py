@@ -11,6 +11,7 @@ kernels as arrays; the kernels themselves are deterministic.
 Usage: python montecarlo.py [--L L] [--sweeps S] [--batches B] [--paths P]
                             [--steps T] [--bodies N] [--nsteps K] [--seed SEED]
 """
+
 import math
 import sys
 import time
@@ -20,6 +21,7 @@ import numpy as np
 # ---------------------------------------------------------------------------
 # Ising model kernels
 # ---------------------------------------------------------------------------
+
 
 def _neighbour_sum(spins, i, j):
     L = spins.shape[0]
@@ -69,6 +71,7 @@ def ising_observables(spins):
 # Option pricing kernel
 # ---------------------------------------------------------------------------
 
+
 def price_paths(s0, rate, sigma, dt, strike, barrier, normals):
     """Simulate GBM paths from pre-drawn normals (paths x steps).
 
@@ -106,6 +109,7 @@ def price_paths(s0, rate, sigma, dt, strike, barrier, normals):
 # ---------------------------------------------------------------------------
 # N-body kernels
 # ---------------------------------------------------------------------------
+
 
 def nbody_accelerations(pos, mass, g, eps):
     n = pos.shape[0]
@@ -160,6 +164,7 @@ def nbody_energy(pos, vel, mass, g, eps):
 # Drivers
 # ---------------------------------------------------------------------------
 
+
 def run_ising(rng, L, sweeps, temperatures):
     results = []
     n = L * L
@@ -181,8 +186,7 @@ def run_ising(rng, L, sweeps, temperatures):
                 e_sum += e
                 m_sum += m
                 measured += 1
-        results.append((temp, e_sum / measured, m_sum / measured,
-                        accepted_total / (sweeps * n)))
+        results.append((temp, e_sum / measured, m_sum / measured, accepted_total / (sweeps * n)))
     return results
 
 
@@ -232,8 +236,10 @@ def workload():
         rng = np.random.default_rng(4242)
         L = 48
         n = L * L
-        draws = [(rng.integers(0, L, size=n), rng.integers(0, L, size=n), rng.random(n))
-                 for _ in range(120)]
+        draws = [
+            (rng.integers(0, L, size=n), rng.integers(0, L, size=n), rng.random(n))
+            for _ in range(120)
+        ]
         spins = np.where(rng.random((L, L)) < 0.5, -1, 1).astype(np.int64)
         accept_prob = np.array([1.0, math.exp(-4.0 / 2.3), math.exp(-8.0 / 2.3)])
         normals = rng.standard_normal((1000, 32))
@@ -257,8 +263,16 @@ def workload():
 
 
 def parse_args(argv):
-    opts = {"L": 48, "sweeps": 300, "batches": 64, "paths": 1000, "steps": 32,
-            "bodies": 64, "nsteps": 400, "seed": 777}
+    opts = {
+        "L": 48,
+        "sweeps": 300,
+        "batches": 64,
+        "paths": 1000,
+        "steps": 32,
+        "bodies": 64,
+        "nsteps": 400,
+        "seed": 777,
+    }
     i = 0
     while i < len(argv):
         key = argv[i].lstrip("-")
@@ -266,8 +280,10 @@ def parse_args(argv):
             opts[key] = int(argv[i + 1])
             i += 2
         else:
-            raise SystemExit("usage: montecarlo.py [--L L] [--sweeps S] [--batches B] [--paths P]"
-                             " [--steps T] [--bodies N] [--nsteps K] [--seed SEED]")
+            raise SystemExit(
+                "usage: montecarlo.py [--L L] [--sweeps S] [--batches B] [--paths P]"
+                " [--steps T] [--bodies N] [--nsteps K] [--seed SEED]"
+            )
     return opts
 
 
@@ -277,15 +293,21 @@ def main(argv=None):
     rng = np.random.default_rng(opts["seed"])
 
     print(f"Ising model L={opts['L']} sweeps={opts['sweeps']}")
-    for temp, e, m, acc_rate in run_ising(rng, opts["L"], opts["sweeps"], [1.5, 2.0, 2.27, 2.6, 3.5]):
+    for temp, e, m, acc_rate in run_ising(
+        rng, opts["L"], opts["sweeps"], [1.5, 2.0, 2.27, 2.6, 3.5]
+    ):
         print(f"  T={temp:.2f}  <e>={e:.10f}  <|m|>={m:.10f}  accept={acc_rate:.8f}")
     t1 = time.perf_counter()
 
     print(f"Options: {opts['batches']} batches x {opts['paths']} paths x {opts['steps']} steps")
-    for strike, (mean, stderr) in run_options(rng, opts["batches"], opts["paths"], opts["steps"]).items():
-        print(f"  K={strike:.0f}  european={float(mean[0]):.8f}+-{float(stderr[0]):.8f}"
-              f"  asian={float(mean[1]):.8f}+-{float(stderr[1]):.8f}"
-              f"  barrier={float(mean[2]):.8f}+-{float(stderr[2]):.8f}")
+    for strike, (mean, stderr) in run_options(
+        rng, opts["batches"], opts["paths"], opts["steps"]
+    ).items():
+        print(
+            f"  K={strike:.0f}  european={float(mean[0]):.8f}+-{float(stderr[0]):.8f}"
+            f"  asian={float(mean[1]):.8f}+-{float(stderr[1]):.8f}"
+            f"  barrier={float(mean[2]):.8f}+-{float(stderr[2]):.8f}"
+        )
     t2 = time.perf_counter()
 
     pos, vel, energies = run_nbody(rng, opts["bodies"], opts["nsteps"])
@@ -294,8 +316,11 @@ def main(argv=None):
     print(f"  E0={energies[0]:.12f}  E_end={energies[-1]:.12f}  rel.drift={drift:.6e}")
     print(f"  pos checksum={float(np.sum(pos))!r}  vel checksum={float(np.sum(vel))!r}")
     t3 = time.perf_counter()
-    print(f"elapsed ising={t1 - t0:.2f}s options={t2 - t1:.2f}s nbody={t3 - t2:.2f}s "
-          f"total={t3 - t0:.2f}s", file=sys.stderr)
+    print(
+        f"elapsed ising={t1 - t0:.2f}s options={t2 - t1:.2f}s nbody={t3 - t2:.2f}s "
+        f"total={t3 - t0:.2f}s",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":
