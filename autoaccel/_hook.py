@@ -1,7 +1,7 @@
 """The import hook: a ``sys.meta_path`` finder and a loader that rewrites selected modules.
 
-Why this design (after typeguard's and pytest's hooks): the finder bails out on a cheap,
-cached name check; for a selected module it asks the normal ``PathFinder`` (a class
+Why this design (after typeguard's and pytest's hooks): the finder bails out on a cheap
+name check; for a selected module it asks the normal ``PathFinder`` (a class
 attribute, so tests can replace it) for the spec and only swaps in its own loader. The loader
 is a ``SourceFileLoader`` whose ``exec_module`` runs the rewritten code; the plain ``.pyc``
 cache is read and written as usual, because the rewriting needs live objects (the module's

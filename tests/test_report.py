@@ -1,0 +1,53 @@
+"""The report: states, reasons, the table, and the documented config example."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from conftest import REPO
+
+from autoaccel import _config
+from autoaccel._report import format_table, stats
+
+
+def test_stats_and_table_name_each_state_and_reason(accelerated):
+    mod = accelerated(
+        """
+        def total(a):
+            s = 0.0
+            for i in range(a.shape[0]):
+                s += a[i]
+            return s
+
+        def words(n):
+            yield n
+
+        def cold(x):
+            return x
+        """,
+        min_calls=2,
+    )
+    for _ in range(5):
+        mod.total(np.ones(8))
+    mod.cold(1)
+    entries = {
+        f["name"].split(".")[-1]: f
+        for f in stats()["functions"]
+        if f["name"].startswith(mod.__name__)
+    }
+    assert entries["total"]["state"] == "promoted" and entries["total"]["calls"] == 5
+    assert entries["total"]["variants"][0]["signature"] == "(array(float64, 1d, C))"
+    assert entries["words"]["state"] == "rejected" and "generator" in entries["words"]["reason"]
+    assert entries["cold"]["state"] == "interpreted"
+    assert "1 calls with one signature (min_calls 2)" in entries["cold"]["reason"]
+    table = format_table(stats())
+    assert re.search(rf"{mod.__name__}\.total\s+5\s+promoted\s+\(array\(float64, 1d, C\)\)", table)
+
+
+def test_the_config_example_documents_every_key():
+    text = (REPO / "python_optimizer.toml.example").read_text()
+    keys = [key for key, _, _ in _config.OPTIONS]
+    keys += [key for key, _ in _config.JIT_OPTIONS] + [key for key, _ in _config.FUNCTION_OPTIONS]
+    for key in keys:
+        assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{key} is not documented"
