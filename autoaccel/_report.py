@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 import warnings
@@ -101,14 +102,8 @@ def write(config: Config, stream: TextIO | None = None) -> None:
 def emit_at_exit(config: Config, finder: Any) -> None:
     """The exit handler: warn about patterns that selected nothing, then write the report."""
     for pattern in config.modules:
-        if not any(config.selects(name) and _fnmatch(name, pattern) for name in finder.matched):
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in finder.matched):
             warnings.warn(
                 f"autoaccel: modules pattern {pattern!r} matched no imported module", stacklevel=1
             )
     write(config)
-
-
-def _fnmatch(name: str, pattern: str) -> bool:
-    import fnmatch
-
-    return fnmatch.fnmatchcase(name, pattern)
