@@ -51,3 +51,14 @@ def test_the_config_example_documents_every_key():
     keys += [key for key, _ in _config.JIT_OPTIONS] + [key for key, _ in _config.FUNCTION_OPTIONS]
     for key in keys:
         assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{key} is not documented"
+
+
+def test_a_modules_pattern_that_matched_nothing_is_named_at_exit(tmp_path):
+    from conftest import run_python
+
+    (tmp_path / "python_optimizer.toml").write_text('modules = ["__main__", "nosuchpkg.*"]\n')
+    (tmp_path / "app.py").write_text("print('ok')\n")
+    result = run_python("-m", "autoaccel", "--report", "app.py", cwd=tmp_path)
+    assert result.stdout == "ok\n"
+    assert "modules pattern 'nosuchpkg.*' matched no imported module" in result.stderr
+    assert "modules pattern '__main__'" not in result.stderr
