@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from conftest import REPO
+from conftest import REPO, run_python
 
 from autoaccel import _config
 from autoaccel._report import format_table, stats
@@ -54,8 +54,6 @@ def test_the_config_example_documents_every_key():
 
 
 def test_a_modules_pattern_that_matched_nothing_is_named_at_exit(tmp_path):
-    from conftest import run_python
-
     (tmp_path / "python_optimizer.toml").write_text('modules = ["__main__", "nosuchpkg.*"]\n')
     (tmp_path / "app.py").write_text("print('ok')\n")
     result = run_python("-m", "autoaccel", "--report", "app.py", cwd=tmp_path)
