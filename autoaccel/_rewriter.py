@@ -59,12 +59,11 @@ def _substitute(instr: Instr, constants: dict[str, Any], lineno: int) -> list:
     name: Any = (
         arg[1] if isinstance(arg, tuple) and len(arg) == 2 and isinstance(arg[1], str) else arg
     )
+    location = InstrLocation(lineno, lineno, None, None)
     if instr.name == "LOAD_GLOBAL" and name in constants:
-        load = [
-            Instr("LOAD_CONST", constants[name], location=InstrLocation(lineno, lineno, None, None))
-        ]
+        load = [Instr("LOAD_CONST", constants[name], location=location)]
         if isinstance(arg, tuple) and arg[0]:
-            load.insert(0, Instr("PUSH_NULL", location=InstrLocation(lineno, lineno, None, None)))
+            load.insert(0, Instr("PUSH_NULL", location=location))
         return load
     if isinstance(arg, str) and arg == _RESULT:
         arg = RESULT_LOCAL
@@ -73,7 +72,7 @@ def _substitute(instr: Instr, constants: dict[str, Any], lineno: int) -> list:
     copy = instr.copy()
     if arg is not instr.arg:
         copy.arg = arg
-    copy.location = InstrLocation(lineno, lineno, None, None)
+    copy.location = location
     return [copy]
 
 
