@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoaccel._config import JitOptions
+from autoaccel._variant_code import checked_code
 
 if TYPE_CHECKING:
     from autoaccel._trampoline import Trampoline
@@ -186,7 +187,9 @@ def build(trampoline: Trampoline, options: JitOptions, lookup: Any, active: tupl
         reason = _global_refusal(name, value)
         if reason:
             raise Rejection(reason)
-    function = types.FunctionType(trampoline.code, overlay, trampoline.code.co_name)
+    code, stand_ins = checked_code(trampoline.code, namespace)
+    overlay.update(stand_ins)
+    function = types.FunctionType(code, overlay, trampoline.code.co_name)
     trampoline.compiled = Compiled(function, options, tuple(entries))
     return trampoline.compiled
 
@@ -252,13 +255,18 @@ def compile_signature(compiled: Compiled, signature: tuple) -> float:
     Raises:
         Rejection: Numba refused the function for these types (reason summarized).
     """
+    from autoaccel import _checked_ops
+
     start = time.perf_counter()
     entry = compiled.entry
     compiled.compiling = True
+    _checked_ops.refusals.clear()
     try:
         entry.disable_compile(False)
         entry.compile(signature)
     except Exception as exc:  # any Numba failure means "stay plain Python"
+        if _checked_ops.refusals:
+            raise Rejection(_checked_ops.refusals[-1]) from None
         raise Rejection(f"Numba cannot compile it: {summarize_error(exc)}") from None
     finally:
         if entry.signatures:  # Numba asserts there is one before compiling can be disabled

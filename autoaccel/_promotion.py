@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from autoaccel._compare import Adapter, copy_value, learn_adapter, same
 from autoaccel._compiler import Compiled, snapshot_changed
+from autoaccel.errors import Deoptimize
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
 _MAX_TRIAL_FACTOR = 10
@@ -86,6 +87,11 @@ class Variant:
         return result if adapter is None else adapter(result)
 
 
+def _deoptimized(error: Exception | None) -> bool:
+    """Whether the variant gave up on a call on purpose (a checked operation's guard)."""
+    return isinstance(error, Deoptimize)
+
+
 class Trial:
     """Validation and timing of one compiled, not yet promoted variant."""
 
@@ -128,6 +134,8 @@ class Trial:
             self._check_raised(exc, variant_error)
             raise
         end = time.perf_counter()
+        if _deoptimized(variant_error):
+            return result  # this call is outside what the variant answers; not a mismatch
         if variant_error is not None:
             self.failure = f"raised {type(variant_error).__name__} where the original returned"
             return result
@@ -142,6 +150,8 @@ class Trial:
     def _check_raised(self, original_error: BaseException, variant_error: Exception | None) -> None:
         # Raising variants are fine only when the original raises the same type: in service
         # a raising variant hands the call back to the original, which raises its own error.
+        if _deoptimized(variant_error):
+            return
         if variant_error is None or type(variant_error) is not type(original_error):
             self.failure = f"the original raised {type(original_error).__name__} but the variant did not do the same"
 
@@ -169,7 +179,7 @@ class Trial:
                 return True, f"measured speed-up {speedup:.2f}x"
             return False, f"measured speed-up {speedup:.2f}x is below min_gain {min_gain:g}"
         if self.calls >= needed * _MAX_TRIAL_FACTOR:
-            return False, "raised on nearly every validation call, so it was never timed"
+            return False, "gave up or raised on nearly every validation call, so it was never timed"
         return None
 
     def speedup(self) -> float:

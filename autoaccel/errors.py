@@ -17,3 +17,12 @@ class ConfigError(AutoaccelError):
     The message names the file (or environment variable), the key and the offending value,
     and says what would be accepted.
     """
+
+
+class Deoptimize(Exception):
+    """Raised inside compiled code when Numba's answer could differ from CPython's.
+
+    Internal: the checked operations (:mod:`autoaccel._checked_ops`) raise it, and the
+    trampoline answers by running the original function on the same call. It never reaches
+    the user's program.
+    """

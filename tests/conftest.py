@@ -15,16 +15,22 @@ import pytest
 from autoaccel import Config, install
 
 REPO = Path(__file__).resolve().parent.parent
+_INFRASTRUCTURE = {"numba", "llvmlite", "autoaccel"}
 
 
 @pytest.fixture
 def isolated_imports():
-    """Restore ``sys.meta_path``, ``sys.modules`` and ``sys.path`` after the test."""
+    """Restore ``sys.meta_path``, ``sys.modules`` and ``sys.path`` after the test.
+
+    Numba, llvmlite and autoaccel's own modules stay loaded: a second copy of Numba in one
+    process would not know the first one's registered extensions.
+    """
     meta_path, modules, path = list(sys.meta_path), dict(sys.modules), list(sys.path)
     yield
     sys.meta_path[:] = meta_path
     for name in set(sys.modules) - set(modules):
-        del sys.modules[name]
+        if name.partition(".")[0] not in _INFRASTRUCTURE:
+            del sys.modules[name]
     sys.modules.update(modules)
     sys.path[:] = path
     importlib.invalidate_caches()

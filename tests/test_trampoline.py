@@ -237,5 +237,4 @@ def test_a_rejected_signature_never_runs_compiled_beside_a_promoted_one(accelera
         assert mod.cubes(floats) == 24
     trampoline = lookup(mod.cubes)
     assert [p.signature for p in trampoline.promotions] == ["(array(float64, 1d, C))"]
-    ((_, reason),) = trampoline.failures.values()
-    assert reason == "answered differently from the original on a real call"
+    assert not trampoline.failures, "calls the int64 variant would get wrong run the original"

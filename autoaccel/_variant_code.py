@@ -1,0 +1,149 @@
+"""The variant's code: the original bytecode with checked operations swapped in.
+
+Why this design: Numba compiles from bytecode, so the cheapest place to make it use the
+checked operations of :mod:`autoaccel._checked_ops` is the code object it is given. Each
+``BINARY_OP`` among ``+ - * / ** <<`` (and their in-place forms), each unary ``-`` and ``~``,
+and each call of ``int``, ``round`` or a ``math`` function becomes a call of a stand-in
+global (``__aa_add__``, ``__aa_math_sqrt__``...), which the compiler puts in the variant's
+private globals. The original function's code is never changed; only the copy Numba sees.
+Uses the ``bytecode`` library (the same as :mod:`autoaccel._rewriter`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import sys
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from bytecode import BinaryOp, Bytecode, Instr
+
+_NEEDS_PRECALL = sys.version_info < (3, 12)
+_LHS, _RHS = "__aa_lhs", "__aa_rhs"
+
+_OPERATIONS = {
+    BinaryOp.ADD: ("add", False),
+    BinaryOp.SUBTRACT: ("sub", False),
+    BinaryOp.MULTIPLY: ("mul", False),
+    BinaryOp.TRUE_DIVIDE: ("truediv", False),
+    BinaryOp.POWER: ("pow", False),
+    BinaryOp.LSHIFT: ("lshift", False),
+    BinaryOp.INPLACE_ADD: ("add", True),
+    BinaryOp.INPLACE_SUBTRACT: ("sub", True),
+    BinaryOp.INPLACE_MULTIPLY: ("mul", True),
+    BinaryOp.INPLACE_TRUE_DIVIDE: ("truediv", True),
+    BinaryOp.INPLACE_POWER: ("pow", True),
+    BinaryOp.INPLACE_LSHIFT: ("lshift", True),
+}
+_UNARY = {"UNARY_NEGATIVE": "negative", "UNARY_INVERT": "invert"}
+
+
+def checked_code(code: types.CodeType, namespace: dict) -> tuple[types.CodeType, dict]:
+    """``code`` calling checked operations, and the globals those calls need.
+
+    Args:
+        code: a function's original code object.
+        namespace: the function's globals (to resolve ``int``, ``math`` and ``from math
+            import sqrt`` to the objects they name at compile time).
+
+    Returns:
+        ``(new code, {global name: checked stand-in})``.
+    """
+    from autoaccel import _checked_ops  # imports Numba; only reached when compiling
+
+    rewriter = _Rewriter(namespace, _checked_ops.BINARY, _checked_ops.CALLS, _checked_ops)
+    bytecode = Bytecode.from_code(code)
+    rewritten = list(rewriter.rewrite(list(bytecode)))
+    bytecode.clear()
+    bytecode.extend(rewritten)
+    return bytecode.to_code(), rewriter.needed
+
+
+class _Rewriter:
+    """One pass over a function's instructions, collecting the stand-ins it uses."""
+
+    def __init__(
+        self,
+        namespace: dict,
+        binary: dict[tuple[str, bool], Callable[..., Any]],
+        calls: dict[int, Callable[..., Any]],
+        ops: Any,
+    ) -> None:
+        self.namespace = namespace
+        self.binary = binary
+        self.calls = calls
+        self.ops = ops
+        self.needed: dict[str, Callable[..., Any]] = {}
+
+    def rewrite(self, instructions: list[Any]) -> Iterator[Any]:
+        skip = False
+        for index, ins in enumerate(instructions):
+            if skip:
+                skip = False
+                continue
+            if not isinstance(ins, Instr):
+                yield ins
+            elif ins.name == "BINARY_OP" and ins.arg in _OPERATIONS:
+                yield from self._call(self.binary[_OPERATIONS[ins.arg]], ins, (_RHS, _LHS))
+            elif ins.name in _UNARY:
+                yield from self._call(getattr(self.ops, _UNARY[ins.name]), ins, (_LHS,))
+            elif ins.name == "LOAD_GLOBAL":
+                following = instructions[index + 1] if index + 1 < len(instructions) else None
+                replacement, skip = self._load_global(ins, following)
+                yield replacement
+            else:
+                yield ins
+
+    def _stand_in(self, function: Callable[..., Any]) -> str:
+        name = f"__aa_{function.__name__}__"
+        self.needed[name] = function
+        return name
+
+    def _call(self, function: Callable[..., Any], ins: Instr, stored: tuple) -> Iterator[Instr]:
+        """Pop the operands into temporaries and call ``function`` on them, in order."""
+        location = ins.location
+        for name in stored:
+            yield Instr("STORE_FAST", name, location=location)
+        yield Instr("LOAD_GLOBAL", (True, self._stand_in(function)), location=location)
+        for name in reversed(stored):
+            yield Instr("LOAD_FAST", name, location=location)
+        if _NEEDS_PRECALL:
+            yield Instr("PRECALL", len(stored), location=location)
+        yield Instr("CALL", len(stored), location=location)
+
+    def _resolve(self, name: str) -> Any:
+        if name in self.namespace:
+            return self.namespace[name]
+        return getattr(builtins, name, None)
+
+    def _load_global(self, ins: Instr, following: Any) -> tuple[Instr, bool]:
+        """``int(...)``/``sqrt(...)`` or ``math.sqrt(...)`` as a stand-in call, else ``ins``."""
+        push_null, name = ins.arg
+        value = self._resolve(name)
+        if push_null:
+            checked = self.calls.get(id(value))
+            if checked is None:
+                return ins, False
+            return self._renamed(ins, checked), False
+        if value is math and _is_method_load(following):
+            checked = self.calls.get(id(getattr(math, _method_name(following), None)))
+            if checked is not None:
+                return self._renamed(ins, checked), True
+        return ins, False
+
+    def _renamed(self, ins: Instr, checked: Callable[..., Any]) -> Instr:
+        return Instr("LOAD_GLOBAL", (True, self._stand_in(checked)), location=ins.location)
+
+
+def _is_method_load(ins: Any) -> bool:
+    if not isinstance(ins, Instr):
+        return False
+    if ins.name == "LOAD_METHOD":  # Python 3.11
+        return True
+    return ins.name == "LOAD_ATTR" and isinstance(ins.arg, tuple) and ins.arg[0]
+
+
+def _method_name(ins: Instr) -> str:
+    return ins.arg if isinstance(ins.arg, str) else ins.arg[1]
