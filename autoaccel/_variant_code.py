@@ -85,8 +85,9 @@ class _Rewriter:
                 continue
             if not isinstance(ins, Instr):
                 yield ins
-            elif ins.name == "BINARY_OP" and ins.arg in _OPERATIONS:
-                yield from self._call(self.binary[_OPERATIONS[ins.arg]], ins, (_RHS, _LHS))
+            elif ins.name == "BINARY_OP" and _argument(ins) in _OPERATIONS:
+                operation = _OPERATIONS[_argument(ins)]
+                yield from self._call(self.binary[operation], ins, (_RHS, _LHS))
             elif ins.name in _UNARY:
                 yield from self._call(getattr(self.ops, _UNARY[ins.name]), ins, (_LHS,))
             elif ins.name == "LOAD_GLOBAL":
@@ -120,7 +121,7 @@ class _Rewriter:
 
     def _load_global(self, ins: Instr, following: Any) -> tuple[Instr, bool]:
         """``int(...)``/``sqrt(...)`` or ``math.sqrt(...)`` as a stand-in call, else ``ins``."""
-        push_null, name = ins.arg
+        push_null, name = _argument(ins)
         value = self._resolve(name)
         if push_null:
             checked = self.calls.get(id(value))
@@ -142,8 +143,14 @@ def _is_method_load(ins: Any) -> bool:
         return False
     if ins.name == "LOAD_METHOD":  # Python 3.11
         return True
-    return ins.name == "LOAD_ATTR" and isinstance(ins.arg, tuple) and ins.arg[0]
+    return ins.name == "LOAD_ATTR" and isinstance(ins.arg, tuple) and bool(ins.arg[0])
 
 
 def _method_name(ins: Instr) -> str:
-    return ins.arg if isinstance(ins.arg, str) else ins.arg[1]
+    arg = _argument(ins)
+    return arg if isinstance(arg, str) else arg[1]
+
+
+def _argument(ins: Instr) -> Any:
+    """The instruction's argument, whose type depends on the opcode."""
+    return ins.arg
