@@ -29,6 +29,16 @@ def copy_value(value: Any) -> Any:
     return value
 
 
+def restore_value(target: Any, saved: Any) -> None:
+    """Write ``saved`` (from :func:`copy_value`) back into the arrays of ``target``."""
+    if isinstance(target, np.ndarray):
+        if target.flags.writeable:
+            np.copyto(target, saved)
+    elif isinstance(target, tuple):
+        for item, item_saved in zip(target, saved, strict=True):
+            restore_value(item, item_saved)
+
+
 def _copy_array(array: np.ndarray) -> np.ndarray:
     """A copy with the same contiguity, so it matches the same compiled signature."""
     if array.flags.c_contiguous or array.flags.f_contiguous or array.ndim == 0:

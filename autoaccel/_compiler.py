@@ -123,9 +123,22 @@ class Compiled:
         snapshot: every global the function or its helpers read, with the value Numba froze.
         validated: the signatures of ``entry`` that passed a trial and were promoted.
         compiling: ``True`` while ``entry`` accepts a new signature.
+        written: positions of arguments some compiled signature may write (restored from
+            copies when a call is handed back to the original).
+        ambiguous_constants, ambiguous_arguments: what some signature may return as is,
+            whose CPython type can differ from the unified one (see ``_typed_checks``).
     """
 
-    __slots__ = ("compiling", "dispatcher", "entry", "snapshot", "validated")
+    __slots__ = (
+        "ambiguous_arguments",
+        "ambiguous_constants",
+        "compiling",
+        "dispatcher",
+        "entry",
+        "snapshot",
+        "validated",
+        "written",
+    )
 
     def __init__(
         self, function: types.FunctionType, options: JitOptions, snapshot: Snapshot
@@ -137,6 +150,17 @@ class Compiled:
         # Numba could compile and run an unvalidated specialization for them.
         self.compiling = False
         self.validated: set[str] = set()  # signatures (as described) promoted after trial
+        self.written: tuple[int, ...] = ()
+        self.ambiguous_constants: tuple[Any, ...] = ()
+        self.ambiguous_arguments: tuple[int, ...] = ()
+
+    def add_inspection(self, inspection: Any) -> None:
+        """Widen the run-time guards with what one more compiled signature needs."""
+        self.written = tuple(sorted({*self.written, *inspection.written}))
+        self.ambiguous_constants = (*self.ambiguous_constants, *inspection.ambiguous_constants)
+        self.ambiguous_arguments = tuple(
+            sorted({*self.ambiguous_arguments, *inspection.ambiguous_arguments})
+        )
 
     def unvalidated(self) -> int:
         """How many signatures compiled into ``entry`` were not (yet) validated."""
@@ -250,12 +274,13 @@ def summarize_error(exc: BaseException) -> str:
 
 
 def compile_signature(compiled: Compiled, signature: tuple) -> float:
-    """Compile ``compiled.entry`` for exactly ``signature``; return seconds spent.
+    """Compile ``compiled.entry`` for exactly ``signature`` and inspect it; return seconds.
 
     Raises:
-        Rejection: Numba refused the function for these types (reason summarized).
+        Rejection: Numba refused the function for these types (reason summarized), or the
+            typed IR shows an operation whose result would differ (``_typed_checks``).
     """
-    from autoaccel import _checked_ops
+    from autoaccel import _checked_ops, _typed_checks
 
     start = time.perf_counter()
     entry = compiled.entry
@@ -272,6 +297,10 @@ def compile_signature(compiled: Compiled, signature: tuple) -> float:
         if entry.signatures:  # Numba asserts there is one before compiling can be disabled
             entry.disable_compile()
         compiled.compiling = False
+    inspection = _typed_checks.inspect_variant(entry, signature)
+    if inspection.refusal:
+        raise Rejection(inspection.refusal)
+    compiled.add_inspection(inspection)
     return time.perf_counter() - start
 
 

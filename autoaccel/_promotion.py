@@ -15,12 +15,20 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from autoaccel._compare import Adapter, copy_value, learn_adapter, same
+import numpy as np
+
+from autoaccel._compare import Adapter, copy_value, learn_adapter, restore_value, same
 from autoaccel._compiler import Compiled, snapshot_changed
 from autoaccel.errors import Deoptimize
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
 _MAX_TRIAL_FACTOR = 10
+
+try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - NumPy 1.x
+    _ERRSTATE = None
+_last_errstate: list[Any] = [None, True]
 
 
 class Signal:
@@ -71,20 +79,73 @@ class Variant:
         return self.adapters.setdefault(raw_type, adapter) is adapter
 
     def run(self, args: tuple) -> Any:
-        """The result for ``args``, or a :class:`Signal` (never raises)."""
-        if self.compiled.compiling:
+        """The result for ``args``, or a :class:`Signal` (never raises).
+
+        Whenever the call is handed back (a :class:`Signal`), the arguments the variant may
+        have written hold their values from before the call again.
+        """
+        compiled = self.compiled
+        if compiled.compiling:
             return MISS
-        snapshot = self.compiled.snapshot
-        if snapshot and snapshot_changed(snapshot) is not None:
+        if compiled.snapshot and snapshot_changed(compiled.snapshot) is not None:
             return STALE
-        try:
-            result = self.compiled.entry(*args)
-        except TypeError:  # no matching signature, or the code raised TypeError itself
-            return NO_MATCH
-        except Exception:  # the original raises its own error, with its own traceback
+        if not numpy_errors_ignored():
             return MISS
+        saved = [copy_value(args[i]) for i in compiled.written]
+        try:
+            result = compiled.entry(*args)
+        except TypeError:  # no matching signature, or the code raised TypeError itself
+            return _restored(args, compiled.written, saved, NO_MATCH)
+        except Exception:  # the original raises its own error, with its own traceback
+            return _restored(args, compiled.written, saved, MISS)
         adapter = self.adapters.get(type(result))
-        return result if adapter is None else adapter(result)
+        if adapter is not None:
+            result = adapter(result)
+        if _ambiguous(result, args, compiled):
+            return _restored(args, compiled.written, saved, MISS)
+        return result
+
+
+def _restored(args: tuple, written: tuple[int, ...], saved: list, signal: Signal) -> Signal:
+    for position, value in zip(written, saved, strict=True):
+        restore_value(args[position], value)
+    return signal
+
+
+def _ambiguous(result: Any, args: tuple, compiled: Compiled) -> bool:
+    """Whether CPython could return this value with another type (rows 11 and 12).
+
+    True when ``result`` equals a constant or argument that the function can return
+    unchanged and whose type differs from ``result``'s: which path CPython took decides
+    the type, so the original has to answer.
+    """
+    kind = type(result)
+    for constant in compiled.ambiguous_constants:
+        if type(constant) is not kind and constant == result:
+            return True
+    for position in compiled.ambiguous_arguments:
+        value = args[position]
+        if type(value) is not kind and value == result:
+            return True
+    return False
+
+
+def numpy_errors_ignored() -> bool:
+    """Whether NumPy's floating-point error handling is in a state Numba matches.
+
+    Numba ignores ``np.seterr`` (catalogue row 10). Under ``"warn"`` or ``"ignore"`` the
+    values agree (the warning is not repeated); under ``"raise"``, ``"call"``, ``"print"``
+    or ``"log"`` the original has to run. The check costs one ContextVar read while the
+    state is unchanged (NumPy 2 keeps it in ``numpy._core._ufunc_config``); otherwise it
+    reads ``np.geterr()``.
+    """
+    state = _ERRSTATE.get() if _ERRSTATE is not None else None
+    if state is not None and state is _last_errstate[0]:
+        return _last_errstate[1]
+    quiet = all(mode in ("warn", "ignore") for mode in np.geterr().values())
+    if state is not None:
+        _last_errstate[:] = [state, quiet]
+    return quiet
 
 
 def _deoptimized(error: Exception | None) -> bool:
