@@ -121,6 +121,12 @@ def _int_truediv(a, b):
     return a / b
 
 
+def _int_floordiv(a, b):
+    if b == -1 and a == _INT64_MIN:
+        raise Deoptimize("int64 floor division overflows")
+    return a // b
+
+
 def _int_pow(a, b):
     if b < 0:
         raise Deoptimize("int ** negative int is a float in CPython")
@@ -161,6 +167,7 @@ _INT_IMPLS: dict[str, Callable[..., Any]] = {
     "sub": _int_sub,
     "mul": _int_mul,
     "truediv": _int_truediv,
+    "floordiv": _int_floordiv,
     "pow": _int_pow,
     "lshift": _int_lshift,
 }

@@ -2,7 +2,7 @@
 
 Why this design: Numba compiles from bytecode, so the cheapest place to make it use the
 checked operations of :mod:`autoaccel._checked_ops` is the code object it is given. Each
-``BINARY_OP`` among ``+ - * / ** <<`` (and their in-place forms), each unary ``-`` and ``~``,
+``BINARY_OP`` among ``+ - * / // ** <<`` (and their in-place forms), each unary ``-`` and ``~``,
 and each call of ``int``, ``round`` or a ``math`` function becomes a call of a stand-in
 global (``__aa_add__``, ``__aa_math_sqrt__``...), which the compiler puts in the variant's
 private globals. The original function's code is never changed; only the copy Numba sees.
@@ -30,12 +30,14 @@ _OPERATIONS = {
     BinaryOp.TRUE_DIVIDE: ("truediv", False),
     BinaryOp.POWER: ("pow", False),
     BinaryOp.LSHIFT: ("lshift", False),
+    BinaryOp.FLOOR_DIVIDE: ("floordiv", False),
     BinaryOp.INPLACE_ADD: ("add", True),
     BinaryOp.INPLACE_SUBTRACT: ("sub", True),
     BinaryOp.INPLACE_MULTIPLY: ("mul", True),
     BinaryOp.INPLACE_TRUE_DIVIDE: ("truediv", True),
     BinaryOp.INPLACE_POWER: ("pow", True),
     BinaryOp.INPLACE_LSHIFT: ("lshift", True),
+    BinaryOp.INPLACE_FLOOR_DIVIDE: ("floordiv", True),
 }
 _UNARY = {"UNARY_NEGATIVE": "negative", "UNARY_INVERT": "invert"}
 
@@ -120,33 +122,42 @@ class _Rewriter:
         return getattr(builtins, name, None)
 
     def _load_global(self, ins: Instr, following: Any) -> tuple[Instr, bool]:
-        """``int(...)``/``sqrt(...)`` or ``math.sqrt(...)`` as a stand-in call, else ``ins``."""
+        """``int(...)``/``sqrt(...)`` or ``math.sqrt(...)`` as a stand-in call, else ``ins``.
+
+        Returns the instruction to emit and whether it replaces ``following`` too.
+        """
         push_null, name = _argument(ins)
         value = self._resolve(name)
-        if push_null:
-            checked = self.calls.get(id(value))
-            if checked is None:
-                return ins, False
-            return self._renamed(ins, checked), False
-        if value is math and _is_method_load(following):
-            checked = self.calls.get(id(getattr(math, _method_name(following), None)))
+        if value is math and _is_call_attribute(push_null, following):
+            checked = self.calls.get(id(getattr(math, _attribute_name(following), None)))
             if checked is not None:
                 return self._renamed(ins, checked), True
-        return ins, False
+        checked = self.calls.get(id(value)) if push_null else None
+        if checked is None:
+            return ins, False
+        return self._renamed(ins, checked), False
 
     def _renamed(self, ins: Instr, checked: Callable[..., Any]) -> Instr:
         return Instr("LOAD_GLOBAL", (True, self._stand_in(checked)), location=ins.location)
 
 
-def _is_method_load(ins: Any) -> bool:
+def _is_call_attribute(null_pushed: bool, ins: Any) -> bool:
+    """Whether ``ins`` loads a module attribute to be called.
+
+    3.11 emits ``LOAD_GLOBAL (NULL + math); LOAD_ATTR sqrt`` for a global module and
+    ``LOAD_METHOD sqrt`` for a local one; 3.12 emits ``LOAD_ATTR (True, "sqrt")``.
+    """
     if not isinstance(ins, Instr):
         return False
-    if ins.name == "LOAD_METHOD":  # Python 3.11
+    arg = _argument(ins)
+    if null_pushed:
+        return ins.name == "LOAD_ATTR" and isinstance(arg, str)
+    if ins.name == "LOAD_METHOD":
         return True
-    return ins.name == "LOAD_ATTR" and isinstance(ins.arg, tuple) and bool(ins.arg[0])
+    return ins.name == "LOAD_ATTR" and isinstance(arg, tuple) and bool(arg[0])
 
 
-def _method_name(ins: Instr) -> str:
+def _attribute_name(ins: Instr) -> str:
     arg = _argument(ins)
     return arg if isinstance(arg, str) else arg[1]
 
