@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numba
+import numpy as np
 from numba import types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
@@ -172,7 +173,15 @@ _INT_IMPLS: dict[str, Callable[..., Any]] = {
     "lshift": _int_lshift,
 }
 
-_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "pow": "**", "lshift": "<<"}
+_SYMBOLS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "pow": "**",
+    "lshift": "<<",
+}
 
 
 def _plain(operation: str, inplace: bool) -> Callable[..., Any]:
@@ -238,6 +247,88 @@ def _negative(a):
     if a == _INT64_MIN:
         raise Deoptimize("int64 negation overflows")
     return -a
+
+
+def _compare_impl(operation: str, a, b):
+    function = getattr(operator, operation)
+    left, right = _scalar(a), _scalar(b)
+    if left is None or right is None:
+        return lambda a, b: function(a, b)  # arrays compare elementwise alike
+    if isinstance(left, types.Float) and isinstance(right, types.Float) and left != right:
+        _refuse(f"compares {left} with {right}: NumPy 2 rounds to the smaller type [8]")
+    if isinstance(left, types.Integer) and isinstance(right, types.Float):
+        return _exact_compare(function, 0)
+    if isinstance(left, types.Float) and isinstance(right, types.Integer):
+        return _exact_compare(function, 1)
+    return lambda a, b: function(a, b)
+
+
+def _exact_compare(function, integer_side: int):
+    """CPython compares int with float exactly; Numba rounds the int to float (row 6)."""
+
+    def impl(a, b):
+        integer = a if integer_side == 0 else b
+        if abs(integer) > _FLOAT_EXACT_INT:
+            raise Deoptimize("int above 2**53 compared with a float")
+        return function(a, b)
+
+    return impl
+
+
+def _make_compare(operation: str):
+    def stub(a, b):
+        raise NotImplementedError("a Numba-only stand-in for an operator")
+
+    stub.__name__ = stub.__qualname__ = operation
+
+    @overload(stub)
+    def typer(a, b):
+        return _compare_impl(operation, a, b)
+
+    return stub
+
+
+COMPARE = {
+    operation: _make_compare(operation) for operation in ("lt", "le", "eq", "ne", "gt", "ge")
+}
+
+
+def _float_max(a):
+    value = a.max()
+    if value == 0.0:
+        raise Deoptimize("a zero maximum: which signed zero is an implementation detail")
+    return value
+
+
+def _float_min(a):
+    value = a.min()
+    if value == 0.0:
+        raise Deoptimize("a zero minimum: which signed zero is an implementation detail")
+    return value
+
+
+def array_max(a):
+    """Stand-in for ``a.max()`` and ``np.max(a)`` (compiled code only)."""
+    raise NotImplementedError("a Numba-only stand-in for a call")
+
+
+def array_min(a):
+    """Stand-in for ``a.min()`` and ``np.min(a)`` (compiled code only)."""
+    raise NotImplementedError("a Numba-only stand-in for a call")
+
+
+@overload(array_max)
+def _max_typer(a):
+    if isinstance(a, types.Array) and isinstance(a.dtype, types.Float):
+        return _float_max  # NumPy and Numba may return different signed zeros (row 20)
+    return lambda a: np.max(a)
+
+
+@overload(array_min)
+def _min_typer(a):
+    if isinstance(a, types.Array) and isinstance(a.dtype, types.Float):
+        return _float_min
+    return lambda a: np.min(a)
 
 
 def negative(a):
@@ -369,6 +460,10 @@ def _build_calls() -> dict[int, Callable[..., Any]]:
         id(int): _make_call("int", _float_to_int(int), 1),
         id(round): _make_call("round", _float_to_int(round), 1),
     }
+    for function in (np.max, np.amax):
+        calls[id(function)] = array_max
+    for function in (np.min, np.amin):
+        calls[id(function)] = array_min
     for name in _MATH_INT:
         function = getattr(math, name)
         calls[id(function)] = _make_call(f"math_{name}", _float_to_int(function), 1)
@@ -380,3 +475,4 @@ def _build_calls() -> dict[int, Callable[..., Any]]:
 
 BINARY = _build_binary()
 CALLS = _build_calls()
+METHODS = {"max": array_max, "min": array_min}  # zero-argument methods replaced

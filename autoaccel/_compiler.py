@@ -37,8 +37,10 @@ _ALLOWED_DTYPE_KINDS = "biufc"
 _BUSY = threading.local()
 _compute_fingerprint: Any = None
 
-# (globals dict, name, value Numba froze): the variant is valid while each entry holds.
-Snapshot = tuple[tuple[dict, str, Any], ...]
+# (owner, name, value Numba froze): the variant is valid while each entry holds. The owner
+# is a globals dict (keyed by name), or an object whose attribute ``name`` is checked: a
+# helper's ``__code__``, a read-only global array's ``flags.writeable``.
+Snapshot = tuple[tuple[Any, str, Any], ...]
 
 
 class Rejection(Exception):
@@ -167,10 +169,24 @@ class Compiled:
         return len(self.entry.signatures) - len(self.validated)
 
 
+class _Flags:
+    """A live view of an array's ``writeable`` flag (``ndarray.flags`` is a copy)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    @property
+    def writeable(self) -> bool:
+        return bool(self.array.flags.writeable)
+
+
 def snapshot_changed(snapshot: Snapshot) -> str | None:
     """The first global whose value differs from the frozen one, or ``None`` if all hold."""
-    for namespace, name, value in snapshot:
-        if namespace.get(name, _ABSENT) is not value:
+    for owner, name, value in snapshot:
+        current = owner.get(name, _ABSENT) if type(owner) is dict else getattr(owner, name)
+        if current is not value:
             return name
     return None
 
@@ -194,20 +210,24 @@ def build(trampoline: Trampoline, options: JitOptions, lookup: Any, active: tupl
         raise Rejection("is recursive through its helpers [30]")
     namespace = trampoline.globals
     overlay = dict(namespace)
-    entries: list[tuple[dict, str, Any]] = []
+    entries: list[tuple[Any, str, Any]] = []
     for name in global_names(trampoline.code):
         value = namespace.get(name, _ABSENT)
-        if value is _ABSENT:
-            continue  # a builtin; the refused ones were caught by the static guards
+        # A builtin is recorded as absent: a module global of that name later shadows it.
         entries.append((namespace, name, value))
+        if value is _ABSENT:
+            continue  # the refused builtins were caught by the static guards
         helper = lookup(value) if isinstance(value, types.FunctionType) else None
         if helper is not None:
             if helper.refusal:
                 raise Rejection(f"calls {name}, which cannot be compiled: {helper.refusal}")
             compiled = build(helper, options, lookup, (*active, trampoline))
             overlay[name] = compiled.dispatcher
+            entries.append((value, "__code__", value.__code__))
             entries.extend(compiled.snapshot)
             continue
+        if isinstance(value, np.ndarray):
+            entries.append((_Flags(value), "writeable", False))
         reason = _global_refusal(name, value)
         if reason:
             raise Rejection(reason)

@@ -12,13 +12,12 @@ Uses the ``bytecode`` library (the same as :mod:`autoaccel._rewriter`).
 from __future__ import annotations
 
 import builtins
-import math
 import sys
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bytecode import BinaryOp, Bytecode, Instr
+from bytecode import BinaryOp, Bytecode, Compare, Instr
 
 _NEEDS_PRECALL = sys.version_info < (3, 12)
 _LHS, _RHS = "__aa_lhs", "__aa_rhs"
@@ -40,6 +39,15 @@ _OPERATIONS = {
     BinaryOp.INPLACE_FLOOR_DIVIDE: ("floordiv", True),
 }
 _UNARY = {"UNARY_NEGATIVE": "negative", "UNARY_INVERT": "invert"}
+_COMPARISONS = {
+    Compare.LT: "lt",
+    Compare.LE: "le",
+    Compare.EQ: "eq",
+    Compare.NE: "ne",
+    Compare.GT: "gt",
+    Compare.GE: "ge",
+}
+_MODULES = ("math", "numpy")
 
 
 def checked_code(code: types.CodeType, namespace: dict) -> tuple[types.CodeType, dict]:
@@ -55,7 +63,7 @@ def checked_code(code: types.CodeType, namespace: dict) -> tuple[types.CodeType,
     """
     from autoaccel import _checked_ops  # imports Numba; only reached when compiling
 
-    rewriter = _Rewriter(namespace, _checked_ops.BINARY, _checked_ops.CALLS, _checked_ops)
+    rewriter = _Rewriter(namespace, _checked_ops)
     bytecode = Bytecode.from_code(code)
     rewritten = list(rewriter.rewrite(list(bytecode)))
     bytecode.clear()
@@ -66,36 +74,34 @@ def checked_code(code: types.CodeType, namespace: dict) -> tuple[types.CodeType,
 class _Rewriter:
     """One pass over a function's instructions, collecting the stand-ins it uses."""
 
-    def __init__(
-        self,
-        namespace: dict,
-        binary: dict[tuple[str, bool], Callable[..., Any]],
-        calls: dict[int, Callable[..., Any]],
-        ops: Any,
-    ) -> None:
+    def __init__(self, namespace: dict, ops: Any) -> None:
         self.namespace = namespace
-        self.binary = binary
-        self.calls = calls
         self.ops = ops
         self.needed: dict[str, Callable[..., Any]] = {}
 
     def rewrite(self, instructions: list[Any]) -> Iterator[Any]:
-        skip = False
+        skip = 0
         for index, ins in enumerate(instructions):
             if skip:
-                skip = False
+                skip -= 1
                 continue
             if not isinstance(ins, Instr):
                 yield ins
-            elif ins.name == "BINARY_OP" and _argument(ins) in _OPERATIONS:
-                operation = _OPERATIONS[_argument(ins)]
-                yield from self._call(self.binary[operation], ins, (_RHS, _LHS))
+                continue
+            arg = _argument(ins)
+            if ins.name == "BINARY_OP" and arg in _OPERATIONS:
+                yield from self._call(self.ops.BINARY[_OPERATIONS[arg]], ins, (_RHS, _LHS))
+            elif ins.name == "COMPARE_OP" and arg in _COMPARISONS:
+                yield from self._call(self.ops.COMPARE[_COMPARISONS[arg]], ins, (_RHS, _LHS))
             elif ins.name in _UNARY:
                 yield from self._call(getattr(self.ops, _UNARY[ins.name]), ins, (_LHS,))
             elif ins.name == "LOAD_GLOBAL":
-                following = instructions[index + 1] if index + 1 < len(instructions) else None
-                replacement, skip = self._load_global(ins, following)
+                replacement, skip = self._load_global(ins, instructions[index + 1 : index + 2])
                 yield replacement
+            elif _method_without_arguments(instructions[index : index + 3]) in self.ops.METHODS:
+                method = self.ops.METHODS[_attribute_name(ins)]
+                yield from self._call(method, ins, (_LHS,))
+                skip = 2 if _NEEDS_PRECALL else 1
             else:
                 yield ins
 
@@ -121,21 +127,23 @@ class _Rewriter:
             return self.namespace[name]
         return getattr(builtins, name, None)
 
-    def _load_global(self, ins: Instr, following: Any) -> tuple[Instr, bool]:
+    def _load_global(self, ins: Instr, following: list[Any]) -> tuple[Instr, int]:
         """``int(...)``/``sqrt(...)`` or ``math.sqrt(...)`` as a stand-in call, else ``ins``.
 
-        Returns the instruction to emit and whether it replaces ``following`` too.
+        Returns the instruction to emit and how many following ones it replaces.
         """
         push_null, name = _argument(ins)
         value = self._resolve(name)
-        if value is math and _is_call_attribute(push_null, following):
-            checked = self.calls.get(id(getattr(math, _attribute_name(following), None)))
+        module = getattr(value, "__name__", None) in _MODULES
+        if module and following and _is_call_attribute(push_null, following[0]):
+            attribute = getattr(value, _attribute_name(following[0]), None)
+            checked = self.ops.CALLS.get(id(attribute))
             if checked is not None:
-                return self._renamed(ins, checked), True
-        checked = self.calls.get(id(value)) if push_null else None
+                return self._renamed(ins, checked), 1
+        checked = self.ops.CALLS.get(id(value)) if push_null else None
         if checked is None:
-            return ins, False
-        return self._renamed(ins, checked), False
+            return ins, 0
+        return self._renamed(ins, checked), 0
 
     def _renamed(self, ins: Instr, checked: Callable[..., Any]) -> Instr:
         return Instr("LOAD_GLOBAL", (True, self._stand_in(checked)), location=ins.location)
@@ -155,6 +163,22 @@ def _is_call_attribute(null_pushed: bool, ins: Any) -> bool:
     if ins.name == "LOAD_METHOD":
         return True
     return ins.name == "LOAD_ATTR" and isinstance(arg, tuple) and bool(arg[0])
+
+
+def _method_without_arguments(instructions: list[Any]) -> str | None:
+    """The method name if these instructions call ``obj.name()`` with no arguments."""
+    if not instructions or not isinstance(instructions[0], Instr):
+        return None
+    first, rest = instructions[0], instructions[1:]
+    expected = ["PRECALL", "CALL"] if _NEEDS_PRECALL else ["CALL"]
+    calls = [(i.name, _argument(i)) for i in rest[: len(expected)] if isinstance(i, Instr)]
+    if calls != [(name, 0) for name in expected]:
+        return None
+    if first.name == "LOAD_METHOD" or (
+        first.name == "LOAD_ATTR" and isinstance(first.arg, tuple) and bool(first.arg[0])
+    ):
+        return _attribute_name(first)
+    return None
 
 
 def _attribute_name(ins: Instr) -> str:
