@@ -73,6 +73,8 @@ class Config:
         min_gain: speed-up ratio (original time / variant time) a variant must reach.
         validation_calls: real calls on which a new variant is checked against the original
             and both are timed before the promotion decision.
+        isolate_first_run: run each new variant once in a forked child first, so that a
+            crash in compiled code rejects the variant instead of killing the program.
         jit: options for ``numba.njit``.
         functions: overrides keyed by ``"module.qualname"``.
         report: print a table of decisions on stderr at exit.
@@ -86,6 +88,7 @@ class Config:
     min_calls: int = 20
     min_gain: float = 1.2
     validation_calls: int = 3
+    isolate_first_run: bool = True
     jit: JitOptions = JitOptions()
     functions: Mapping[str, FunctionOverride] = dataclasses.field(default_factory=dict)
     report: bool = False
@@ -120,6 +123,7 @@ OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("min_calls", int, "calls with one signature before a variant is tried"),
     ("min_gain", float, "speed-up a variant must reach to be promoted"),
     ("validation_calls", int, "calls comparing a new variant with the original"),
+    ("isolate_first_run", bool, "run each new variant once in a forked child first"),
     ("report", bool, "print a table of decisions on stderr at exit"),
     ("report_json", str, "write the decisions as JSON to this file at exit"),
 )

@@ -26,7 +26,9 @@ import types
 from typing import Any
 
 from autoaccel import _compiler
+from autoaccel._compare import copy_value
 from autoaccel._config import Config
+from autoaccel._isolation import first_run_failure
 from autoaccel._promotion import MISS, NO_MATCH, STALE, Promotion, Signal, Trial, Variant
 
 logger = logging.getLogger("autoaccel")
@@ -35,6 +37,7 @@ logger = logging.getLogger("autoaccel")
 # One compilation at a time, process-wide; busy means "run the original this time".
 _COMPILE_LOCK = threading.RLock()
 _REGISTRY: list[Trampoline] = []
+_ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
 _BY_CODE: dict[int, Trampoline] = {}
 
 
@@ -151,6 +154,11 @@ class Trampoline:
                 compiled = _compiler.build(self, self.config.jit, lookup)
                 signature = _compiler.numba_signature(args)
                 seconds = _compiler.compile_signature(compiled, signature)
+            if self.config.isolate_first_run:
+                copies = tuple(map(copy_value, args))
+                crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
+                if crash:
+                    raise _compiler.Rejection(crash)
             trial = self._trials[key] = Trial(compiled, _compiler.describe(signature), seconds)
             self._refresh_fast_path()
             logger.info("%s: compiled %s in %.3f s", self.name, trial.signature, seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -194,6 +195,49 @@ def test_threads_get_correct_results_while_promotion_happens(accelerated):
         thread.join()
     assert errors == []
     assert len(lookup(mod.total).promotions) == 1
+
+
+def test_threads_compile_each_signature_once_and_count_every_call(accelerated, monkeypatch):
+    from autoaccel import _compiler
+
+    compiled = []
+    compile_signature = _compiler.compile_signature
+
+    def counting(target, signature):
+        compiled.append(_compiler.describe(signature))
+        return compile_signature(target, signature)
+
+    monkeypatch.setattr(_compiler, "compile_signature", counting)
+    mod = accelerated(KERNELS, min_calls=2)
+    trampoline = lookup(mod.total)
+    arrays = [np.linspace(0.0, 1.0, 200), np.arange(200)]
+    expected = [sum(array.tolist(), np.float64(0.0)) for array in arrays]
+    start = threading.Barrier(6)
+    deadline = time.monotonic() + 60
+    errors, calls = [], []
+
+    def work(array, value):
+        start.wait()
+        made = 0
+        # A compile in progress makes other calls run the original, so keep calling until
+        # both signatures are promoted.
+        while len(trampoline.promotions) < 2 and time.monotonic() < deadline:
+            made += 1
+            if mod.total(array) != value:
+                errors.append("wrong")
+            time.sleep(0.001)  # leave the GIL to the compiling thread now and then
+        calls.append(made)
+
+    threads = [
+        threading.Thread(target=work, args=(arrays[i % 2], expected[i % 2])) for i in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(compiled) == ["(array(float64, 1d, C))", "(array(int64, 1d, C))"]
+    assert next(trampoline.calls) == sum(calls)
 
 
 def test_each_array_signature_is_validated_on_its_own(accelerated):

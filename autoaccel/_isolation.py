@@ -1,0 +1,66 @@
+"""Crash isolation: a new variant's first run happens in a forked child process.
+
+Why this design: compiled code can crash the process where Python would raise, for example
+when Numba mis-reflects a container (catalogue row 24: the n-body lists-in-tuples layout
+first loses writes, then segfaults) or when bounds checking is turned off (row 18). The
+first run of each new variant is therefore repeated in a child made with ``os.fork()`` (on
+copies of the arguments): the child inherits the compiled code, runs it once and exits with
+``os._exit`` (no atexit handlers, no flushing of inherited buffers). If the child dies from a
+signal, or does not finish in time, the variant is rejected; the parent never ran it. Where
+``os.fork`` does not exist (Windows), the first run is not isolated.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+_POLL_SECONDS = 0.001
+
+
+def first_run_failure(function: Callable[..., Any], args: tuple, timeout: float) -> str | None:
+    """Run ``function(*args)`` once in a forked child; why it failed, or ``None``.
+
+    Args:
+        function: the compiled variant (already compiled: the child must not compile).
+        args: arguments the child may write (copies of the real ones).
+        timeout: seconds the child may run before it is killed and the run counts as failed.
+
+    Returns:
+        ``None`` when the child exited normally (whether the call returned or raised), or
+        where ``os.fork`` is unavailable; else a reason for the report.
+    """
+    if not hasattr(os, "fork"):
+        return None
+    pid = os.fork()
+    if pid == 0:  # the child: run, then leave without touching the parent's state
+        code = 0
+        try:
+            function(*args)
+        except BaseException:  # an exception is an answer, not a crash
+            code = 0
+        finally:
+            os._exit(code)
+    return _wait(pid, timeout)
+
+
+def _wait(pid: int, timeout: float) -> str | None:
+    deadline = time.monotonic() + timeout
+    delay = _POLL_SECONDS
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return f"did not finish within {timeout:g} s in its isolated first run"
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        return f"crashed ({name}) in its isolated first run [24]"
+    return None
