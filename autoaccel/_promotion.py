@@ -19,7 +19,6 @@ import numpy as np
 
 from autoaccel._compare import Adapter, copy_value, learn_adapter, restore_value, same
 from autoaccel._compiler import Compiled, snapshot_changed
-from autoaccel._fpstatus import STATUS
 from autoaccel.errors import Deoptimize
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
@@ -90,19 +89,14 @@ class Variant:
             return MISS
         if compiled.snapshot and snapshot_changed(compiled.snapshot) is not None:
             return STALE
-        status = STATUS
-        if status is None and not numpy_errors_ignored():
+        if not numpy_errors_ignored():
             return MISS
         saved = [copy_value(args[i]) for i in compiled.written]
         try:
-            if status is not None:
-                status.clear()
             result = compiled.entry(*args)
         except TypeError:  # no matching signature, or the code raised TypeError itself
             return _restored(args, compiled.written, saved, NO_MATCH)
         except Exception:  # the original raises its own error, with its own traceback
-            return _restored(args, compiled.written, saved, MISS)
-        if status is not None and status.raised():  # NumPy would warn or raise here
             return _restored(args, compiled.written, saved, MISS)
         adapter = self.adapters.get(type(result))
         if adapter is not None:
@@ -139,10 +133,9 @@ def _ambiguous(result: Any, args: tuple, compiled: Compiled) -> bool:
 def numpy_errors_ignored() -> bool:
     """Whether NumPy's floating-point error handling is in a state Numba matches.
 
-    The fallback where the floating-point status flags cannot be read (see
-    :mod:`autoaccel._fpstatus`). Numba ignores ``np.seterr`` (catalogue row 10). Under
-    ``"warn"`` or ``"ignore"`` the values agree (a warning may be missing); under
-    ``"raise"``, ``"call"``, ``"print"`` or ``"log"`` the original has to run. The check costs one ContextVar read while the
+    Numba ignores ``np.seterr`` (catalogue row 10). Under ``"warn"`` or ``"ignore"`` the
+    values agree (the warning is not repeated); under ``"raise"``, ``"call"``, ``"print"``
+    or ``"log"`` the original has to run. The check costs one ContextVar read while the
     state is unchanged (NumPy 2 keeps it in ``numpy._core._ufunc_config``); otherwise it
     reads ``np.geterr()``.
     """
