@@ -89,9 +89,13 @@ class Variant:
             return MISS
         if compiled.snapshot and snapshot_changed(compiled.snapshot) is not None:
             return STALE
-        if not numpy_errors_ignored():
+        if _ERRSTATE is None or _ERRSTATE.get() is not _last_errstate[0]:
+            if not numpy_errors_ignored():
+                return MISS
+        elif not _last_errstate[1]:
             return MISS
-        saved = [copy_value(args[i]) for i in compiled.written]
+        written = compiled.written
+        saved = [copy_value(args[i]) for i in written] if written else []
         try:
             result = compiled.entry(*args)
         except TypeError:  # no matching signature, or the code raised TypeError itself
@@ -101,7 +105,9 @@ class Variant:
         adapter = self.adapters.get(type(result))
         if adapter is not None:
             result = adapter(result)
-        if _ambiguous(result, args, compiled):
+        if (compiled.ambiguous_constants or compiled.ambiguous_arguments) and _ambiguous(
+            result, args, compiled
+        ):
             return _restored(args, compiled.written, saved, MISS)
         return result
 
