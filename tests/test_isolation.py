@@ -1,0 +1,38 @@
+"""Crash isolation: a first run in a forked child turns a crash into a reason."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from autoaccel._isolation import first_run_failure
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+def _crash():
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _raise():
+    raise ValueError("an answer, not a crash")
+
+
+def test_a_crashing_first_run_is_reported_and_the_parent_lives():
+    reason = first_run_failure(_crash, (), timeout=30)
+    assert reason is not None and "SIGSEGV" in reason
+
+
+def test_a_normal_or_raising_first_run_passes():
+    assert first_run_failure(sum, ([1, 2],), timeout=30) is None
+    assert first_run_failure(_raise, (), timeout=30) is None
+
+
+def test_a_first_run_past_the_timeout_is_killed():
+    started = time.monotonic()
+    reason = first_run_failure(time.sleep, (30,), timeout=0.2)
+    assert reason is not None and "did not finish" in reason
+    assert time.monotonic() - started < 20
