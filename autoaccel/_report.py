@@ -26,6 +26,9 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     if trampoline.failures:
         signature, reason = list(trampoline.failures.values())[-1]
         return "rejected", f"{signature}: {reason}"
+    pending = trampoline.pending_trials()
+    if pending:
+        return "interpreted", f"compiled, still being validated: {', '.join(pending)}"
     seen = trampoline.max_signature_calls()
     return (
         "interpreted",

@@ -247,6 +247,10 @@ class Trampoline:
         else:
             logger.info("%s: %s; variants dropped", self.name, reason)
 
+    def pending_trials(self) -> list[str]:
+        """Signatures compiled whose trial has not concluded (too few calls so far)."""
+        return [trial.signature for trial in list(self._trials.values())]
+
     def max_signature_calls(self) -> int:
         """The most calls counted for one argument-type signature before it became hot."""
         return max(self._counts.values(), default=0)

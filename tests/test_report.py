@@ -60,3 +60,21 @@ def test_a_modules_pattern_that_matched_nothing_is_named_at_exit(tmp_path):
     assert result.stdout == "ok\n"
     assert "modules pattern 'nosuchpkg.*' matched no imported module" in result.stderr
     assert "modules pattern '__main__'" not in result.stderr
+
+
+def test_a_compiled_signature_still_in_trial_is_reported_as_such(accelerated):
+    from autoaccel._report import function_stats
+    from autoaccel._trampoline import lookup
+
+    mod = accelerated(
+        """
+        def cube(x):
+            return x * x * x
+        """,
+        validation_calls=3,
+    )
+    for _ in range(2):
+        mod.cube(2.0)
+    entry = function_stats(lookup(mod.cube))
+    assert entry["state"] == "interpreted"
+    assert entry["reason"] == "compiled, still being validated: (float64)"
