@@ -46,6 +46,11 @@ _FLOAT_EXACT_INT = 2**53  # ints up to this convert to float64 exactly
 _DEFAULT_SCALARS = (types.int64, types.float64, types.complex128, types.boolean)
 
 
+def _compiled_only() -> RuntimeError:
+    """The error of a stand-in called from Python: it exists only for compiled code."""
+    return RuntimeError("autoaccel stand-in for an operation, callable from compiled code only")
+
+
 def _refuse(reason: str) -> None:
     refusals.append(reason)
     raise TypingError(reason)
@@ -232,7 +237,7 @@ def _binary_impl(operation: str, inplace: bool, a: Any, b: Any) -> Callable[...,
 
 def _make_binary(operation: str, inplace: bool) -> Callable[..., Any]:
     def stub(a, b):  # only ever called from compiled code
-        raise NotImplementedError("a Numba-only stand-in for an operator")
+        raise _compiled_only()
 
     stub.__name__ = stub.__qualname__ = ("i" if inplace else "") + operation
 
@@ -277,7 +282,7 @@ def _exact_compare(function, integer_side: int):
 
 def _make_compare(operation: str):
     def stub(a, b):
-        raise NotImplementedError("a Numba-only stand-in for an operator")
+        raise _compiled_only()
 
     stub.__name__ = stub.__qualname__ = operation
 
@@ -309,12 +314,12 @@ def _float_min(a):
 
 def array_max(a):
     """Stand-in for ``a.max()`` and ``np.max(a)`` (compiled code only)."""
-    raise NotImplementedError("a Numba-only stand-in for a call")
+    raise _compiled_only()
 
 
 def array_min(a):
     """Stand-in for ``a.min()`` and ``np.min(a)`` (compiled code only)."""
-    raise NotImplementedError("a Numba-only stand-in for a call")
+    raise _compiled_only()
 
 
 @overload(array_max)
@@ -333,7 +338,7 @@ def _min_typer(a):
 
 def negative(a):
     """Stand-in for unary ``-`` (compiled code only)."""
-    raise NotImplementedError("a Numba-only stand-in for an operator")
+    raise _compiled_only()
 
 
 @overload(negative)
@@ -345,7 +350,7 @@ def _negative_typer(a):
 
 def invert(a):
     """Stand-in for unary ``~`` (compiled code only)."""
-    raise NotImplementedError("a Numba-only stand-in for an operator")
+    raise _compiled_only()
 
 
 @overload(invert)
@@ -434,12 +439,12 @@ def _make_call(name: str, typer: Callable[..., Any], arity: int) -> Callable[...
     if arity == 1:
 
         def stub(x):
-            raise NotImplementedError("a Numba-only stand-in for a call")
+            raise _compiled_only()
 
     else:
 
         def stub(x, y=None):  # type: ignore[misc]
-            raise NotImplementedError("a Numba-only stand-in for a call")
+            raise _compiled_only()
 
     stub.__name__ = stub.__qualname__ = name
     overload(stub)(typer)
