@@ -95,30 +95,22 @@ _ssub = _overflow_intrinsic("ssub_with_overflow")
 _smul = _overflow_intrinsic("smul_with_overflow")
 
 
-@numba.njit(inline="always")
-def _mul_int(a, b):
-    value, overflowed = _smul(a, b)
-    if overflowed:
-        raise Deoptimize("int64 multiply overflows")
-    return value
+def _overflow_checked(overflowing, what: str):
+    """``overflowing(a, b) -> (value, overflowed)`` as an operation that deoptimizes."""
+
+    def impl(a, b):
+        value, overflowed = overflowing(a, b)
+        if overflowed:
+            raise Deoptimize(what)
+        return value
+
+    return impl
 
 
-def _int_add(a, b):
-    value, overflowed = _sadd(a, b)
-    if overflowed:
-        raise Deoptimize("int64 add overflows")
-    return value
-
-
-def _int_sub(a, b):
-    value, overflowed = _ssub(a, b)
-    if overflowed:
-        raise Deoptimize("int64 subtract overflows")
-    return value
-
-
-def _int_mul(a, b):
-    return _mul_int(a, b)
+_int_add = _overflow_checked(_sadd, "int64 add overflows")
+_int_sub = _overflow_checked(_ssub, "int64 subtract overflows")
+_int_mul = _overflow_checked(_smul, "int64 multiply overflows")
+_mul_int = numba.njit(inline="always")(_int_mul)  # for _int_pow, which calls it
 
 
 def _int_truediv(a, b):
