@@ -79,3 +79,12 @@ def run_python(
         text=True,
         timeout=timeout,
     )
+
+
+def run_autoaccel(
+    config: Path, report: Path, *args: str, **options: Any
+) -> subprocess.CompletedProcess:
+    """``python -m autoaccel --config CONFIG --report-json REPORT *args`` via :func:`run_python`."""
+    return run_python(
+        "-m", "autoaccel", "--config", str(config), "--report-json", str(report), *args, **options
+    )

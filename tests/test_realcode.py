@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_python
+from conftest import REPO, run_autoaccel, run_python
 
 STANDIN = REPO / "tests" / "realcode"
 BANNER = "pyperf stand-in (tests/realcode/pyperf.py)"
@@ -164,13 +164,9 @@ def test_benchmark_gives_identical_results_under_autoaccel(case, tmp_path):
     assert plain.stdout.startswith(BANNER + "\n"), plain.stdout[:500]
     assert f"\n{case.name}" in plain.stdout, "the digest records the benchmark's calls"
 
-    accelerated = run_python(
-        "-m",
-        "autoaccel",
-        "--config",
-        str(config),
-        "--report-json",
-        str(report),
+    accelerated = run_autoaccel(
+        config,
+        report,
         script,
         *case.args,
         cwd=accelerated_dir,

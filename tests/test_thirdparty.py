@@ -15,7 +15,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import run_python
+from conftest import run_autoaccel, run_python
 
 PACKAGE = "geographiclib"
 # Modules the suite imports; each must appear in the report, i.e. was imported through
@@ -64,13 +64,9 @@ def test_geographiclib_suite_passes_accelerated(tmp_path):
 
     plain = run_python(*suite, "--junitxml", str(tmp_path / "plain.xml"), cwd=tmp_path)
     assert plain.returncode == 0, plain.stdout + plain.stderr
-    accelerated = run_python(
-        "-m",
-        "autoaccel",
-        "--config",
-        str(config),
-        "--report-json",
-        str(report),
+    accelerated = run_autoaccel(
+        config,
+        report,
         *suite,
         "--junitxml",
         str(tmp_path / "accelerated.xml"),
