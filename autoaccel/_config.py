@@ -75,6 +75,13 @@ class Config:
             and both are timed before the promotion decision.
         isolate_first_run: run each new variant once in a forked child first, so that a
             crash in compiled code rejects the variant instead of killing the program.
+        cache: keep compiled variants, decisions and rewritten module code on disk, so a
+            later run starts from them (docs/caching.md).
+        cache_dir: the cache directory; ``None`` means :func:`default_cache_dir`.
+        background_compile: compile in a worker thread while calls keep running the
+            original, instead of compiling on the calling thread.
+        children: accelerate Python child processes (multiprocessing, ``subprocess`` with
+            ``sys.executable``) of ``python -m autoaccel`` with the same settings.
         jit: options for ``numba.njit``.
         functions: overrides keyed by ``"module.qualname"``.
         report: print a table of decisions on stderr at exit.
@@ -89,6 +96,10 @@ class Config:
     min_gain: float = 1.2
     validation_calls: int = 3
     isolate_first_run: bool = True
+    cache: bool = True
+    cache_dir: str | None = None
+    background_compile: bool = False
+    children: bool = True
     jit: JitOptions = JitOptions()
     functions: Mapping[str, FunctionOverride] = dataclasses.field(default_factory=dict)
     report: bool = False
@@ -124,6 +135,10 @@ OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("min_gain", float, "speed-up a variant must reach to be promoted"),
     ("validation_calls", int, "calls comparing a new variant with the original"),
     ("isolate_first_run", bool, "run each new variant once in a forked child first"),
+    ("cache", bool, "keep variants, decisions and rewritten code on disk for later runs"),
+    ("cache_dir", str, "the cache directory (default: AUTOACCEL_CACHE_DIR, else ~/.cache)"),
+    ("background_compile", bool, "compile in a worker thread; calls run the original meanwhile"),
+    ("children", bool, "accelerate Python child processes with the same settings"),
     ("report", bool, "print a table of decisions on stderr at exit"),
     ("report_json", str, "write the decisions as JSON to this file at exit"),
 )

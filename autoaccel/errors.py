@@ -19,6 +19,14 @@ class ConfigError(AutoaccelError):
     """
 
 
+class CacheWarning(UserWarning):
+    """The cache directory cannot be used (unsafe permissions, not creatable).
+
+    The program then runs without a persistent cache; the message names the directory and
+    what to do about it.
+    """
+
+
 class Deoptimize(Exception):
     """Raised inside compiled code when Numba's answer could differ from CPython's.
 

@@ -13,9 +13,20 @@ from typing import Any
 import pytest
 
 from autoaccel import Config, install
+from autoaccel._cache import forget_opened
 
 REPO = Path(__file__).resolve().parent.parent
 _INFRASTRUCTURE = {"numba", "llvmlite", "autoaccel"}
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own empty cache directory (also for its subprocesses)."""
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("AUTOACCEL_CACHE_DIR", str(path))
+    forget_opened()
+    yield path
+    forget_opened()
 
 
 @pytest.fixture
