@@ -93,16 +93,20 @@ class CacheDir:
     def write(self, section: str, name: str, data: bytes) -> bool:
         """Store an entry atomically; ``False`` (logged) when the disk refuses.
 
+        ``name`` may contain ``/`` for subdirectories, which are created private.
+
         A read-only or full disk, or a removed directory, only costs the entry.
         """
-        folder = self.path / section
+        target = self.file(section, name)
         temporary = None
         try:
-            folder.mkdir(mode=0o700, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+            )
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-            os.replace(temporary, folder / name)
+            os.replace(temporary, target)
             return True
         except OSError as exc:
             logger.info("cache: could not write %s/%s: %s", section, name, exc)

@@ -97,11 +97,22 @@ def same(a: Any, b: Any) -> bool:
         return a is b
 
 
-def _tuple_adapter(adapters: tuple[Adapter | None, ...]) -> Adapter:
-    def adapt(result: tuple) -> tuple:
-        return tuple(x if f is None else f(x) for f, x in zip(adapters, result, strict=False))
+class TupleAdapter:
+    """Converts a tuple item by item (``None``: keep the item); picklable, for the cache."""
 
-    return adapt
+    __slots__ = ("adapters",)
+
+    def __init__(self, adapters: tuple[Adapter | None, ...]) -> None:
+        self.adapters = adapters
+
+    def __call__(self, result: tuple) -> tuple:
+        return tuple(x if f is None else f(x) for f, x in zip(self.adapters, result, strict=False))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TupleAdapter) and other.adapters == self.adapters
+
+    def __hash__(self) -> int:
+        return hash(self.adapters)
 
 
 def learn_adapter(original: Any, variant: Any) -> Adapter | None:
@@ -117,7 +128,7 @@ def learn_adapter(original: Any, variant: Any) -> Adapter | None:
     if type(original) is type(variant):
         if isinstance(original, tuple) and len(original) == len(variant):
             inner = tuple(learn_adapter(o, v) for o, v in zip(original, variant, strict=False))
-            return None if all(f is None for f in inner) else _tuple_adapter(inner)
+            return None if all(f is None for f in inner) else TupleAdapter(inner)
         return None
     if isinstance(original, np.generic) and isinstance(variant, _PY_SCALARS):
         return type(original)

@@ -28,8 +28,17 @@ from autoaccel._variant_code import checked_code
 
 if TYPE_CHECKING:
     from autoaccel._trampoline import Trampoline
+    from autoaccel._variant_cache import VariantStore
 
-_ABSENT = object()
+
+class _Absent:
+    """Marks a global name the module does not define (a builtin), with a stable repr."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SAFE_MODULE_ROOTS = ("numpy", "math", "cmath", "numba", "operator")
 _ALLOWED_DTYPE_KINDS = "biufc"
@@ -293,8 +302,18 @@ def summarize_error(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def compile_signature(compiled: Compiled, signature: tuple) -> float:
-    """Compile ``compiled.entry`` for exactly ``signature`` and inspect it; return seconds.
+def compile_signature(
+    compiled: Compiled, signature: tuple, store: VariantStore | None = None
+) -> tuple[float, bool]:
+    """Compile ``compiled.entry`` for exactly ``signature`` and inspect it.
+
+    With a ``store``, a variant compiled before (same key) is loaded from disk with its
+    saved inspection instead of compiled, a saved refusal is raised again without
+    compiling, and a fresh compile's outcome is saved.
+
+    Returns:
+        ``(seconds, from_cache)``: the time taken (compile or load, seconds) and whether
+        Numba loaded the code from the cache.
 
     Raises:
         Rejection: Numba refused the function for these types (reason summarized), or the
@@ -303,25 +322,50 @@ def compile_signature(compiled: Compiled, signature: tuple) -> float:
     from autoaccel import _checked_ops, _typed_checks
 
     start = time.perf_counter()
+    saved = store.outcome() if store is not None else None
+    if saved is not None and saved.refusal:
+        raise Rejection(saved.refusal)
     entry = compiled.entry
     compiled.compiling = True
     _checked_ops.refusals.clear()
+    previous_cache = entry._cache
+    if saved is not None and store is not None:
+        entry._cache = store.numba_cache(entry.py_func)
     try:
         entry.disable_compile(False)
         entry.compile(signature)
     except Exception as exc:  # any Numba failure means "stay plain Python"
-        if _checked_ops.refusals:
-            raise Rejection(_checked_ops.refusals[-1]) from None
-        raise Rejection(f"Numba cannot compile it: {summarize_error(exc)}") from None
+        reason = (
+            _checked_ops.refusals[-1]
+            if _checked_ops.refusals
+            else f"Numba cannot compile it: {summarize_error(exc)}"
+        )
+        _save_outcome(store, _typed_checks.Inspection(refusal=reason), None, signature)
+        raise Rejection(reason) from None
     finally:
+        entry._cache = previous_cache
         if entry.signatures:  # Numba asserts there is one before compiling can be disabled
             entry.disable_compile()
         compiled.compiling = False
-    inspection = _typed_checks.inspect_variant(entry, signature)
+    from_cache = saved is not None and entry._cache_hits[signature] > 0
+    inspection = saved or _typed_checks.inspect_variant(entry, signature)
+    if saved is None:
+        _save_outcome(store, inspection, entry, signature)
     if inspection.refusal:
         raise Rejection(inspection.refusal)
     compiled.add_inspection(inspection)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, from_cache
+
+
+def _save_outcome(
+    store: VariantStore | None, inspection: Any, entry: Any, signature: tuple
+) -> None:
+    """Keep a fresh compile's outcome, and its code when it may run, for later runs."""
+    if store is None:
+        return
+    store.save_outcome(inspection)
+    if entry is not None and not inspection.refusal:
+        store.numba_cache(entry.py_func).save_overload(signature, entry.overloads[signature])
 
 
 def describe(signature: Iterable[Any]) -> str:

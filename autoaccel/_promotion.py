@@ -49,11 +49,15 @@ STALE = Signal("STALE")  # a global the variant froze has changed
 
 
 class Promotion(NamedTuple):
-    """One promoted signature, for the report."""
+    """One promoted signature, for the report.
+
+    ``compile_seconds`` is the time to load it when ``from_cache`` (a saved decision).
+    """
 
     signature: str
     speedup: float
     compile_seconds: float
+    from_cache: bool = False
 
 
 class Variant:
@@ -76,7 +80,7 @@ class Variant:
 
     def accepts(self, raw_type: type, adapter: Adapter | None) -> bool:
         """Record ``adapter`` for results of ``raw_type``; ``False`` if one differs already."""
-        return self.adapters.setdefault(raw_type, adapter) is adapter
+        return self.adapters.setdefault(raw_type, adapter) == adapter
 
     def run(self, args: tuple) -> Any:
         """The result for ``args``, or a :class:`Signal` (never raises).
@@ -168,16 +172,27 @@ class Trial:
         "compile_seconds",
         "compiled",
         "failure",
+        "from_cache",
         "original_seconds",
         "raw_type",
+        "saved_as",
         "signature",
         "variant_seconds",
     )
 
-    def __init__(self, compiled: Compiled, signature: str, compile_seconds: float) -> None:
+    def __init__(
+        self,
+        compiled: Compiled,
+        signature: str,
+        compile_seconds: float,
+        from_cache: bool = False,
+        saved_as: Any = None,
+    ) -> None:
         self.compiled = compiled
         self.signature = signature
         self.compile_seconds = compile_seconds
+        self.from_cache = from_cache
+        self.saved_as = saved_as  # where its decision is to be saved, or None
         self.original_seconds: list[float] = []
         self.variant_seconds: list[float] = []
         self.adapter: Adapter | None = None
@@ -255,4 +270,4 @@ class Trial:
 
     def promotion(self) -> Promotion:
         """The report record of this trial's promotion."""
-        return Promotion(self.signature, self.speedup(), self.compile_seconds)
+        return Promotion(self.signature, self.speedup(), self.compile_seconds, self.from_cache)

@@ -50,7 +50,7 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
                 "target": "cpu",
                 "speedup": round(variant.speedup, 3),
                 "compile_seconds": round(variant.compile_seconds, 4),
-                "from_cache": False,
+                "from_cache": variant.from_cache,
             }
             for variant in trampoline.promotions
         ],

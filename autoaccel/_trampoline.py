@@ -26,10 +26,14 @@ import types
 from typing import Any
 
 from autoaccel import _compiler
-from autoaccel._compare import copy_value
+from autoaccel._cache import open_cache
+from autoaccel._cache_key import variant_digest
+from autoaccel._compare import Adapter, copy_value
 from autoaccel._config import Config
+from autoaccel._decisions import Decision, DecisionStore, store_name
 from autoaccel._isolation import first_run_failure
 from autoaccel._promotion import MISS, NO_MATCH, STALE, Promotion, Signal, Trial, Variant
+from autoaccel._variant_cache import VariantStore
 
 logger = logging.getLogger("autoaccel")
 
@@ -39,6 +43,8 @@ _COMPILE_LOCK = threading.RLock()
 _REGISTRY: list[Trampoline] = []
 _ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
 _BY_CODE: dict[int, Trampoline] = {}
+_STORES: dict[tuple, DecisionStore] = {}
+_NONE_TYPE = type(None)
 
 
 class Trampoline:
@@ -60,7 +66,9 @@ class Trampoline:
         config: Config,
         refusal: str | None,
     ) -> None:
-        self.name = f"{module}.{getattr(code, 'co_qualname', code.co_name)}"
+        self.qualname = getattr(code, "co_qualname", code.co_name)
+        self.name = f"{module}.{self.qualname}"
+        self.module = module
         self.code = code
         self.globals = namespace
         override = config.override(self.name)
@@ -85,6 +93,10 @@ class Trampoline:
         # The original body without the prologue, called during trials. Refused functions
         # (closures among them) never run trials, and could not be rebuilt without cells.
         self._original = None if self.refusal else types.FunctionType(code, namespace, code.co_name)
+
+    def __repr__(self) -> str:
+        # Stable across runs: cache keys hash the code objects that hold trampolines.
+        return f"<autoaccel trampoline {self.name}>"
 
     def enter(self, *args: Any) -> Any:
         """Called by the prologue with the bound arguments; a result, or :data:`MISS`."""
@@ -113,13 +125,18 @@ class Trampoline:
             return self._try_promotion(key, args)
         if self._fast.get(types_) is variant:
             return MISS  # the fast path matched but the code itself raised TypeError
+        return self._run(variant, args)
+
+    def _run(self, variant: Variant, args: tuple) -> Any:
         result = variant.run(args)
         return result if result.__class__ is not Signal else self._signalled(result)
 
     def _count(self, types_: tuple, args: tuple) -> Any:
         with self._lock:
             count = self._counts[types_] = self._counts.get(types_, 0) + 1
-        if count < self.min_calls or types_ in self.failures:
+        if types_ in self.failures:
+            return MISS
+        if count < self.min_calls and not (count == 1 and self._promoted_before(types_)):
             return MISS
         reason = _compiler.argument_refusal(args)
         if reason:  # decided without importing Numba
@@ -133,7 +150,8 @@ class Trampoline:
             return MISS
         trial = self._trials.get(key) or self._start_trial(key, args)
         if trial is None:
-            return MISS
+            variant = self._exact.get(key)  # promoted from a saved decision
+            return MISS if variant is None else self._run(variant, args)
         assert self._original is not None, "refused functions have no prologue"
         try:
             return trial.call(self._original, args)
@@ -153,13 +171,21 @@ class Trampoline:
             with _compiler.compiling():
                 compiled = _compiler.build(self, self.config.jit, lookup)
                 signature = _compiler.numba_signature(args)
-                seconds = _compiler.compile_signature(compiled, signature)
+                saved_as, store = self._saved_as(key[: len(args)], signature, compiled)
+                seconds, from_cache = _compiler.compile_signature(compiled, signature, store)
+            decision = self._saved_decision(saved_as)
+            if decision is not None:
+                self._apply(key, compiled, saved_as, decision, seconds, from_cache)
+                return None
             if self.config.isolate_first_run:
                 copies = tuple(map(copy_value, args))
                 crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
                 if crash:
+                    self._save_decision(saved_as, False, crash)
                     raise _compiler.Rejection(crash)
-            trial = self._trials[key] = Trial(compiled, _compiler.describe(signature), seconds)
+            description = _compiler.describe(signature)
+            trial = Trial(compiled, description, seconds, from_cache, saved_as)
+            self._trials[key] = trial
             self._refresh_fast_path()
             logger.info("%s: compiled %s in %.3f s", self.name, trial.signature, seconds)
             return trial
@@ -181,25 +207,124 @@ class Trampoline:
             if self._trials.pop(key, None) is None:
                 return  # another thread concluded it
         promote, reason = verdict
-        if promote:
-            self._promote(key, trial, reason)
-        else:
-            self._fail(key, key[: len(key) // 2], reason, trial.signature)
-
-    def _promote(self, key: tuple, trial: Trial, reason: str) -> None:
-        types_ = key[: len(key) // 2]
-        variant = next(iter(self._exact.values()), None) or Variant(trial.compiled)
-        if variant.compiled is not trial.compiled or not variant.accepts(
-            trial.raw_type, trial.adapter
+        speedup = trial.speedup() if trial.variant_seconds else 0.0
+        if promote and self._promote(
+            key, trial.compiled, trial.raw_type, trial.adapter, trial.promotion(), reason
         ):
+            self._save_decision(
+                trial.saved_as,
+                True,
+                reason,
+                speedup,
+                trial.compile_seconds,
+                trial.raw_type,
+                trial.adapter,
+            )
+        elif not promote:
+            self._fail(key, key[: len(key) // 2], reason, trial.signature)
+            self._save_decision(trial.saved_as, False, reason, speedup, trial.compile_seconds)
+
+    def _promote(
+        self,
+        key: tuple,
+        compiled: _compiler.Compiled,
+        raw_type: type,
+        adapter: Adapter | None,
+        promotion: Promotion,
+        reason: str,
+    ) -> bool:
+        """Serve ``key`` with ``compiled`` from now on; ``False`` if its result type conflicts."""
+        types_ = key[: len(key) // 2]
+        variant = next(iter(self._exact.values()), None) or Variant(compiled)
+        if variant.compiled is not compiled or not variant.accepts(raw_type, adapter):
             reason = "its result type conflicts with another promoted signature"
-            self._fail(key, types_, reason, trial.signature)
-            return
+            self._fail(key, types_, reason, promotion.signature)
+            return False
         self._exact[key] = variant
-        variant.compiled.validated.add(trial.signature)
+        compiled.validated.add(promotion.signature)
         self._refresh_fast_path()
-        self.promotions.append(trial.promotion())
-        logger.info("%s%s: promoted, %s", self.name, trial.signature, reason)
+        self.promotions.append(promotion)
+        logger.info("%s%s: promoted, %s", self.name, promotion.signature, reason)
+        return True
+
+    def _decision_store(self) -> DecisionStore | None:
+        """The saved decisions of this function's module, when the cache is on."""
+        cache = open_cache(self.config)
+        if cache is None:
+            return None
+        filename = str(self.globals.get("__file__") or self.code.co_filename)
+        where = (cache.path, self.module, filename)
+        if where not in _STORES:
+            _STORES[where] = DecisionStore(cache, store_name(self.module, filename))
+        return _STORES[where]
+
+    def _promoted_before(self, types_: tuple) -> bool:
+        """Whether a saved decision promoted a signature with these argument types."""
+        store = self._decision_store()
+        return store is not None and _describe_types(types_) in store.promoted_types(self.qualname)
+
+    def _saved_as(
+        self, types_: tuple, signature: tuple, compiled: _compiler.Compiled
+    ) -> tuple[Any, VariantStore | None]:
+        """Where this variant's compile outcome and decision live on disk, if anywhere."""
+        cache = open_cache(self.config)
+        if cache is None:
+            return None, None
+        types_text, signature_text = _describe_types(types_), _compiler.describe(signature)
+        digest = variant_digest(
+            self.code, compiled.snapshot, self.config.jit, types_text, signature_text
+        )
+        return ((self.qualname, types_text, signature_text), digest), VariantStore(cache, digest)
+
+    def _policy(self) -> tuple[float, int]:
+        return (self.min_gain, self.config.validation_calls)
+
+    def _saved_decision(self, saved_as: Any) -> Decision | None:
+        """The decision a previous run made for this very variant under this policy."""
+        store = self._decision_store() if saved_as is not None else None
+        if store is None:
+            return None
+        key, digest = saved_as
+        decision = store.get(key)
+        if decision is None or decision.digest != digest or decision.policy != self._policy():
+            return None
+        return decision
+
+    def _apply(
+        self,
+        key: tuple,
+        compiled: _compiler.Compiled,
+        saved_as: Any,
+        decision: Decision,
+        seconds: float,
+        from_cache: bool,
+    ) -> None:
+        """Act on a saved decision: promote without a trial, or reject without one."""
+        signature = saved_as[0][2]
+        if not decision.promoted:
+            raise _compiler.Rejection(f"{decision.reason} (saved decision)")
+        promotion = Promotion(signature, decision.speedup, seconds, from_cache)
+        reason = f"{decision.reason} (saved decision)"
+        self._promote(key, compiled, decision.raw_type, decision.adapter, promotion, reason)
+
+    def _save_decision(
+        self,
+        saved_as: Any,
+        promoted: bool,
+        reason: str,
+        speedup: float = 0.0,
+        compile_seconds: float = 0.0,
+        raw_type: type = _NONE_TYPE,
+        adapter: Adapter | None = None,
+    ) -> None:
+        store = self._decision_store() if saved_as is not None else None
+        if store is None:
+            return
+        key, digest = saved_as
+        decision = Decision(
+            digest, self._policy(), promoted, reason, speedup, compile_seconds, raw_type, adapter
+        )
+        store.put(key, decision)
 
     def _refresh_fast_path(self) -> None:
         """Dispatch by argument types alone only when Numba's C matching is safe.

@@ -203,9 +203,9 @@ def test_threads_compile_each_signature_once_and_count_every_call(accelerated, m
     compiled = []
     compile_signature = _compiler.compile_signature
 
-    def counting(target, signature):
+    def counting(target, signature, *rest):
         compiled.append(_compiler.describe(signature))
-        return compile_signature(target, signature)
+        return compile_signature(target, signature, *rest)
 
     monkeypatch.setattr(_compiler, "compile_signature", counting)
     mod = accelerated(KERNELS, min_calls=2)
