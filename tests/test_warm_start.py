@@ -1,0 +1,296 @@
+"""The persistent cache across runs: saved decisions, exact invalidation, robustness, safety.
+
+Each test runs a small program twice (or more) in fresh processes sharing one cache directory
+(the autouse ``private_cache`` fixture), as a user runs the same program again and again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import run_python
+
+from autoaccel import _cache_key
+from autoaccel._config import JitOptions
+
+pytestmark = pytest.mark.slow
+
+APP = """
+import sys
+import numpy as np
+from helpers import scale
+
+N = 3
+
+def kernel(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += scale(a[i]) * N
+    return s
+
+def other(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * a[i]
+    return s
+
+if __name__ == "__main__":
+    a = np.linspace(0.0, 1.0, 2000)
+    kernel(a)
+    print("first call done", file=sys.stderr, flush=True)
+    for _ in range(12):
+        r1, r2 = kernel(a), other(a)
+    print(repr(r1), repr(r2))
+"""
+
+HELPERS = """
+def scale(x):
+    return x * 2.0
+"""
+
+CONFIG = """
+modules = ["__main__", "helpers"]
+min_calls = 4
+min_gain = 0.0
+"""
+
+
+def _write(tmp_path: Path, app: str = APP, helpers: str = HELPERS, config: str = CONFIG) -> None:
+    (tmp_path / "app.py").write_text(textwrap.dedent(app))
+    (tmp_path / "helpers.py").write_text(textwrap.dedent(helpers))
+    (tmp_path / "python_optimizer.toml").write_text(textwrap.dedent(config))
+
+
+def _run(tmp_path: Path, *options: str, env: dict | None = None) -> tuple[str, str, dict]:
+    """stdout, stderr and the report's variants by function of one run of app.py."""
+    report = tmp_path / "report.json"
+    result = run_python(
+        "-m", "autoaccel", "-v", "--report-json", str(report), *options, "app.py",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    functions = json.loads(report.read_text())["functions"]
+    variants = {f["name"].split(".")[-1]: f for f in functions}
+    return result.stdout, result.stderr, variants
+
+
+def _from_cache(variants: dict, name: str) -> bool:
+    return all(v["from_cache"] for v in variants[name]["variants"]) and bool(
+        variants[name]["variants"]
+    )
+
+
+def test_second_run_promotes_from_the_first_call_without_compiling(tmp_path):
+    _write(tmp_path)
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    out1, err1, first = _run(tmp_path)
+    out2, err2, second = _run(tmp_path)
+    assert out1 == out2 == plain
+    assert not _from_cache(first, "kernel") and "compiled" in err1
+    assert _from_cache(second, "kernel") and _from_cache(second, "other")
+    assert ": compiled" not in err2  # no trial: nothing compiled, nothing validated again
+    promoted = err2.index("kernel(array(float64, 1d, C)): promoted")
+    assert promoted < err2.index("first call done")
+    assert "(saved decision)" in err2
+
+
+@pytest.mark.parametrize(
+    ("change", "recompiled", "cached"),
+    [
+        ("edit other", {"other"}, {"kernel"}),
+        ("edit helper in another module", {"kernel"}, {"other"}),
+        ("change a global the kernel reads", {"kernel"}, {"other"}),
+        ("change jit options", {"kernel", "other"}, set()),
+    ],
+)
+def test_a_change_drops_exactly_the_entries_it_affects(tmp_path, change, recompiled, cached):
+    _write(tmp_path)
+    _run(tmp_path)
+    app, helpers, config = APP, HELPERS, CONFIG
+    if change == "edit other":
+        app = APP.replace("s += a[i] * a[i]", "s += a[i] * a[i] * 1.0")
+    elif change == "edit helper in another module":
+        helpers = HELPERS.replace("2.0", "2.5")
+    elif change == "change a global the kernel reads":
+        app = APP.replace("N = 3", "N = 4")
+    else:
+        config = CONFIG + "[jit]\nboundscheck = false\n"
+    _write(tmp_path, app, helpers, config)
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    out, _, variants = _run(tmp_path)
+    assert out == plain
+    assert {name for name in recompiled | cached if _from_cache(variants, name)} == cached
+
+
+def test_a_new_min_gain_retries_the_decision_but_loads_the_variant(tmp_path):
+    _write(tmp_path)
+    _run(tmp_path)
+    _write(tmp_path, config=CONFIG.replace("min_gain = 0.0", "min_gain = 1.0"))
+    _, err, variants = _run(tmp_path)
+    assert "(saved decision)" not in err  # the policy changed: trialled again
+    assert _from_cache(variants, "kernel")  # but its code came from the cache
+
+
+def test_environment_is_part_of_the_key(monkeypatch):
+    code = compile("def f(x):\n    return x + 1\n", "f.py", "exec").co_consts[0]
+    key = _cache_key.variant_digest(code, (), JitOptions(), "(float)", "(float64)")
+    for index in range(len(_cache_key.environment())):
+        changed = list(_cache_key.environment())
+        changed[index] += " (other)"  # another Python, NumPy, Numba, llvmlite, autoaccel or CPU
+        with monkeypatch.context() as patch:
+            patch.setattr(_cache_key, "environment", lambda changed=tuple(changed): changed)
+            assert _cache_key.variant_digest(code, (), JitOptions(), "(float)", "(float64)") != key
+
+
+def test_code_digest_ignores_line_numbers_but_not_code():
+    first = compile("def f(x):\n    return x + 1\n", "a.py", "exec").co_consts[0]
+    moved = compile("\n\n\ndef f(x):\n    return x + 1\n", "b.py", "exec").co_consts[0]
+    edited = compile("def f(x):\n    return x + 2\n", "a.py", "exec").co_consts[0]
+    assert _cache_key.code_digest(first) == _cache_key.code_digest(moved)
+    assert _cache_key.code_digest(first) != _cache_key.code_digest(edited)
+
+
+def test_a_rejection_is_not_tried_again(tmp_path):
+    _write(tmp_path, config=CONFIG.replace("min_gain = 0.0", "min_gain = 1000000.0"))
+    _, err1, first = _run(tmp_path)
+    _, err2, second = _run(tmp_path)
+    assert first["other"]["state"] == "rejected" and "other: compiled" in err1
+    assert second["other"]["state"] == "rejected" and "other: compiled" not in err2
+    assert "(saved decision)" in second["other"]["reason"]
+    assert "below min_gain" in second["other"]["reason"]
+
+
+FAILING_APP = """
+import numpy as np
+
+def other(a):
+    return a.no_such_attribute
+
+if __name__ == "__main__":
+    for _ in range(8):
+        try:
+            other(np.zeros(3))
+        except AttributeError as exc:
+            print(exc)
+"""
+
+
+def test_a_compile_failure_is_remembered(tmp_path):
+    _write(tmp_path, app=FAILING_APP)
+    out1, _, first = _run(tmp_path)
+    out2, err2, second = _run(tmp_path)
+    assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
+    assert "Numba cannot compile it" in first["other"]["reason"]
+    assert second["other"]["reason"] == first["other"]["reason"]
+    assert "other: compiled" not in err2
+
+
+def _damage(cache: Path, how: str) -> int:
+    damaged = 0
+    for path in sorted(cache.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            path.write_bytes(data[: len(data) // 2] if how == "truncate" else b"\x80junk" * 7)
+            damaged += 1
+    for section in ("code", "decisions", "variants"):
+        (cache / section).mkdir(exist_ok=True)
+        (cache / section / "foreign.pickle").write_bytes(b"not ours")
+    return damaged
+
+
+@pytest.mark.parametrize("how", ["truncate", "garbage"])
+def test_a_damaged_cache_changes_nothing_but_speed(tmp_path, private_cache, how):
+    _write(tmp_path)
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    _run(tmp_path)
+    assert _damage(private_cache, how) > 0
+    out, err, variants = _run(tmp_path)
+    assert out == plain and "Traceback" not in err
+    assert not _from_cache(variants, "kernel")
+    out, _, variants = _run(tmp_path)  # the damaged entries were replaced
+    assert out == plain and _from_cache(variants, "kernel")
+
+
+def test_an_unwritable_cache_changes_nothing(tmp_path, private_cache):
+    _write(tmp_path)
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    # Every write fails as on a full or read-only disk (root ignores permission bits).
+    failing = tmp_path / "sitecustomize.py"
+    failing.write_text(
+        "import os, errno\n"
+        "def _full(*args, **kwargs):\n"
+        "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+        "os.replace = _full\n"
+    )
+    out, err, variants = _run(tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert out == plain and "Traceback" not in err
+    assert variants["kernel"]["state"] == "promoted"
+
+
+POOL_APP = """
+import multiprocessing
+import numpy as np
+
+def kernel(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * 0.5
+    return s
+
+def work(seed):
+    a = np.random.default_rng(seed).random(3000)
+    return [repr(kernel(a)) for _ in range(8)][-1]
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        print(pool.map(work, range(16)))
+"""
+
+
+def test_a_pool_of_processes_shares_the_cache(tmp_path):
+    _write(tmp_path, app=POOL_APP, config=CONFIG.replace('"helpers"', ""))
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    for _ in range(3):
+        result = run_python("-m", "autoaccel", "app.py", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == plain
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX ownership")
+def test_a_directory_others_can_write_is_refused(tmp_path, private_cache):
+    _write(tmp_path)
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    os.chmod(private_cache, 0o777)
+    out, err, variants = _run(tmp_path)
+    assert out == plain
+    assert "can be written by other users" in err and str(private_cache) in err
+    assert list(private_cache.iterdir()) == []
+    assert variants["kernel"]["state"] == "promoted"
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to chown")
+def test_a_directory_owned_by_someone_else_is_refused(tmp_path, private_cache):
+    _write(tmp_path)
+    os.chown(private_cache, 12345, -1)
+    _, err, _ = _run(tmp_path)
+    assert "is owned by uid 12345" in err
+
+
+def test_a_new_cache_directory_is_private(tmp_path):
+    _write(tmp_path)
+    target = tmp_path / "fresh" / "cache"
+    _run(tmp_path, env={"AUTOACCEL_CACHE_DIR": str(target)})
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert any(target.rglob("*.pickle"))
+
+
+def test_cache_off_writes_nothing(tmp_path, private_cache):
+    _write(tmp_path)
+    _, _, variants = _run(tmp_path, env={"AUTOACCEL_CACHE": "0"})
+    assert variants["kernel"]["state"] == "promoted"
+    assert list(private_cache.iterdir()) == []
