@@ -262,11 +262,17 @@ def is_compiling() -> bool:
     return getattr(_BUSY, "active", False)
 
 
-def _load_fingerprint() -> None:
+def load_numba() -> None:
+    """Import Numba and its fingerprint function (about 0.3 s the first time)."""
     global _compute_fingerprint
     from numba._dispatcher import compute_fingerprint
 
     _compute_fingerprint = compute_fingerprint
+
+
+def numba_loaded() -> bool:
+    """Whether :func:`load_numba` has completed in this process."""
+    return _compute_fingerprint is not None
 
 
 def _njit(function: types.FunctionType, options: JitOptions) -> Any:
@@ -381,7 +387,7 @@ def fingerprint(args: tuple) -> tuple:
     Numba is imported at the first call.
     """
     if _compute_fingerprint is None:
-        _load_fingerprint()
+        load_numba()
     try:
         return tuple(map(_compute_fingerprint, args))
     except (NotImplementedError, ValueError, OverflowError):

@@ -19,13 +19,14 @@ progress makes other calls run the original rather than wait.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import threading
 import types
 from typing import Any
 
-from autoaccel import _compiler
+from autoaccel import _background, _compiler
 from autoaccel._cache import open_cache
 from autoaccel._cache_key import variant_digest
 from autoaccel._compare import Adapter, copy_value
@@ -142,6 +143,11 @@ class Trampoline:
         if reason:  # decided without importing Numba
             self._fail(types_, types_, reason)
             return MISS
+        if self.config.background_compile and not _compiler.numba_loaded():
+            # Importing Numba on this thread would wait for the import lock: let the
+            # worker import it, and count on until it has.
+            _background.submit("import numba", _compiler.load_numba)
+            return MISS
         self._hot.add(types_)
         return self._try_promotion(types_ + _compiler.fingerprint(args), args)
 
@@ -159,7 +165,10 @@ class Trampoline:
             self._conclude(key, trial)
 
     def _start_trial(self, key: tuple, args: tuple) -> Trial | None:
-        if not _COMPILE_LOCK.acquire(blocking=False):
+        if self.config.background_compile and not _background.on_worker():
+            self._compile_in_background(key, args)
+            return None
+        if not _COMPILE_LOCK.acquire(blocking=_background.on_worker()):
             return None
         try:
             if key in self._trials or key in self.failures or key in self._exact:
@@ -198,6 +207,13 @@ class Trampoline:
             return None
         finally:
             _COMPILE_LOCK.release()
+
+    def _compile_in_background(self, key: tuple, args: tuple) -> None:
+        """Queue the compile; calls run the original until its trial (or variant) is ready."""
+        job = (id(self), key)
+        if not _background.is_pending(job):
+            copies = tuple(map(copy_value, args))  # the caller may change its arrays meanwhile
+            _background.submit(job, functools.partial(self._start_trial, key, copies))
 
     def _conclude(self, key: tuple, trial: Trial) -> None:
         verdict = trial.verdict(self.config.validation_calls, self.min_gain)
