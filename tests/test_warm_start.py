@@ -294,3 +294,23 @@ def test_cache_off_writes_nothing(tmp_path, private_cache):
     _, _, variants = _run(tmp_path, env={"AUTOACCEL_CACHE": "0"})
     assert variants["kernel"]["state"] == "promoted"
     assert list(private_cache.iterdir()) == []
+
+
+def test_cache_info_and_clear(tmp_path, private_cache):
+    _write(tmp_path)
+    _run(tmp_path)
+    info = run_python("-m", "autoaccel", "cache", "info", "-v", cwd=tmp_path)
+    assert info.returncode == 0 and str(private_cache) in info.stdout
+    assert "compiled variants: 3" in info.stdout  # kernel, other and the helper scale
+    assert "promoted kernel(array(float64, 1d, C))" in info.stdout
+    cleared = run_python("-m", "autoaccel", "cache", "clear", cwd=tmp_path)
+    assert cleared.returncode == 0 and "removed" in cleared.stdout
+    assert "compiled variants: 0" in run_python("-m", "autoaccel", "cache", "info").stdout
+    _, _, variants = _run(tmp_path)
+    assert not _from_cache(variants, "kernel")
+
+
+def test_cache_info_names_an_unsafe_directory(tmp_path, private_cache):
+    os.chmod(private_cache, 0o777)
+    info = run_python("-m", "autoaccel", "cache", "info", cwd=tmp_path)
+    assert info.returncode == 1 and "can be written by other users" in info.stdout
