@@ -119,6 +119,34 @@ class Config:
         """The per-function settings for ``"module.qualname"`` (defaults when none given)."""
         return self.functions.get(qualified_name, _NO_OVERRIDE)
 
+    def as_table(self) -> dict[str, Any]:
+        """The settings as a table of the file's shape; :func:`config_from_table` reads it back.
+
+        Child processes get their configuration this way (:mod:`autoaccel._children`).
+        ``report`` and ``report_json`` are left out, because the report belongs to the
+        process the user started; so are ``enabled`` and ``source``, which are not keys of
+        the file. ``cache_dir`` is left out when unset.
+        """
+        table: dict[str, Any] = {
+            "modules": list(self.modules),
+            "exclude": list(self.exclude),
+            "min_calls": self.min_calls,
+            "min_gain": self.min_gain,
+            "validation_calls": self.validation_calls,
+            "isolate_first_run": self.isolate_first_run,
+            "cache": self.cache,
+            "background_compile": self.background_compile,
+            "children": self.children,
+            "jit": dataclasses.asdict(self.jit),
+            "functions": {
+                name: {k: v for k, v in dataclasses.asdict(o).items() if v is not None}
+                for name, o in self.functions.items()
+            },
+        }
+        if self.cache_dir is not None:
+            table["cache_dir"] = self.cache_dir
+        return table
+
 
 _NO_OVERRIDE = FunctionOverride()
 
@@ -267,6 +295,33 @@ def _parse_top_level(where: str, table: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def config_from_table(where: str, table: Mapping[str, Any]) -> Config:
+    """A :class:`Config` from one table of the file's shape; absent keys keep their defaults.
+
+    Args:
+        where: what the table came from, for error messages (a file, a variable).
+        table: keys and values as in ``python_optimizer.toml`` (e.g. :meth:`Config.as_table`).
+
+    Raises:
+        ConfigError: a key has a wrong type or value; the message starts with ``where``.
+    """
+    fields = _parse_top_level(where, table)
+    fields["jit"] = JitOptions(**fields.get("jit", {}))
+    return Config(**fields)
+
+
+def disabled_by_environment(environ: Mapping[str, str]) -> bool:
+    """Whether ``AUTOACCEL_DISABLE`` in ``environ`` turns autoaccel off.
+
+    Raises:
+        ConfigError: the value is not a boolean word (``1``, ``0``, ``true``, ``off``...).
+    """
+    return bool(
+        environ.get("AUTOACCEL_DISABLE", "").strip()
+        and _environment_value(environ, "AUTOACCEL_DISABLE", bool)
+    )
+
+
 def _function_override(where: str, name: str, body: Any) -> FunctionOverride:
     table_where = f'{where} [functions."{name}"]'
     table = _check_type(where, f"functions.{name}", body, dict)
@@ -340,9 +395,7 @@ def load_config(
         ConfigError: bad file, key, type or value; the message names each of them.
     """
     environ = os.environ if environ is None else environ
-    if environ.get("AUTOACCEL_DISABLE", "").strip() and _environment_value(
-        environ, "AUTOACCEL_DISABLE", bool
-    ):
+    if disabled_by_environment(environ):
         return Config(enabled=False)
     path = config_file or (
         Path(environ["AUTOACCEL_CONFIG"]) if environ.get("AUTOACCEL_CONFIG") else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from autoaccel._config import (
     Config,
     FunctionOverride,
     JitOptions,
+    config_from_table,
+    disabled_by_environment,
     find_config_file,
     load_config,
 )
@@ -621,3 +624,48 @@ def test_min_gain_from_environment_is_float(tmp_path):
     config = load(tmp_path, environ={"AUTOACCEL_MIN_GAIN": "3"})
     assert config.min_gain == 3.0
     assert isinstance(config.min_gain, float)
+
+
+# The table form (what child processes inherit) -------------------------------------------------
+
+
+def test_as_table_reads_back_as_the_same_settings_without_the_report(tmp_path):
+    config = load_file(
+        tmp_path,
+        """
+        modules = ["__main__", "app.*"]
+        exclude = ["app.plot"]
+        min_calls = 3
+        min_gain = 0
+        cache = false
+        cache_dir = "c"
+        background_compile = true
+        children = false
+        report = true
+        report_json = "r.json"
+        [jit]
+        boundscheck = false
+        [functions."app.k.f"]
+        enabled = false
+        [functions."app.k.g"]
+        min_gain = 2
+        """,
+    )
+    table = config.as_table()
+    assert "report" not in table and "report_json" not in table
+    again = config_from_table("the table", table)
+    assert again == dataclasses.replace(config, report=False, report_json=None, source=None)
+
+
+def test_config_from_table_validates_like_a_file():
+    with pytest.raises(ConfigError, match=r"^the table: key 'min_calls' must be >= 1, got 0"):
+        config_from_table("the table", {"min_calls": 0})
+    assert config_from_table("the table", {}) == Config()
+
+
+def test_disabled_by_environment():
+    assert disabled_by_environment({"AUTOACCEL_DISABLE": "yes"})
+    assert not disabled_by_environment({"AUTOACCEL_DISABLE": " "})
+    assert not disabled_by_environment({})
+    with pytest.raises(ConfigError, match="AUTOACCEL_DISABLE"):
+        disabled_by_environment({"AUTOACCEL_DISABLE": "maybe"})
