@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from autoaccel import _runner
-from autoaccel._config import load_config
+from autoaccel import _children, _runner
+from autoaccel._config import Config, load_config
 from autoaccel._hook import install_hook
 from autoaccel._version import __version__
 from autoaccel.errors import ConfigError
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         help="log each decision (compile, promote, reject) on stderr",
     )
     parser.add_argument("--version", action="version", version=f"autoaccel {__version__}")
+    # Used by autoaccel itself to re-run a child's script (autoaccel/_children.py).
+    parser.add_argument(_children.CHILD_OPTION, action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "-m", dest="module", metavar="MODULE", help="run library module MODULE as a script"
     )
@@ -83,19 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     if options.verbose:
         logging.basicConfig(format="autoaccel: %(message)s")
         logging.getLogger("autoaccel").setLevel(logging.INFO)
-    search = [Path(options.target).resolve().parent] if options.target else []
-    overrides = {"report": options.report, "report_json": options.report_json}
     try:
-        config = load_config(
-            config_file=options.config,
-            search_from=[*search, Path.cwd()],
-            overrides={k: v for k, v in overrides.items() if v is not None},
-            default_modules=("__main__",),
-        )
+        config = _configuration(options)
     except ConfigError as exc:
         print(f"autoaccel: error: {exc}", file=sys.stderr)
         return 2
     installation = install_hook(config)
+    _children.prepare_children(config)
     try:
         if options.module:
             _runner.run_module(options.module, program_args, config, installation.finder)
@@ -116,6 +112,24 @@ def main(argv: list[str] | None = None) -> int:
         _print_uncaught(exc)
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
     return 0
+
+
+def _configuration(options: argparse.Namespace) -> Config:
+    """The configuration for this run: the parent's in a child, else discovered and loaded.
+
+    Raises:
+        ConfigError: the configuration is invalid.
+    """
+    if options.child:
+        return _children.child_config() or Config(enabled=False)
+    search = [Path(options.target).resolve().parent] if options.target else []
+    overrides = {"report": options.report, "report_json": options.report_json}
+    return load_config(
+        config_file=options.config,
+        search_from=[*search, Path.cwd()],
+        overrides={k: v for k, v in overrides.items() if v is not None},
+        default_modules=("__main__",),
+    )
 
 
 def _print_uncaught(exc: BaseException) -> None:
