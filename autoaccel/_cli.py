@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from autoaccel import _children, _runner
+from autoaccel import _cache_cli, _children, _runner
 from autoaccel._config import Config, load_config
 from autoaccel._hook import install_hook
 from autoaccel._version import __version__
@@ -77,7 +77,10 @@ def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status the program would have under plain Python."""
-    own, program_args = _split_argv(list(sys.argv[1:] if argv is None else argv))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["cache"]:  # a subcommand; run a script named "cache" as ./cache
+        return _cache_cli.main(arguments[1:])
+    own, program_args = _split_argv(arguments)
     parser = _parser()
     options = parser.parse_args(own)
     if (options.module is None) == (options.target is None):

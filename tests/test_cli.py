@@ -42,9 +42,12 @@ print(json.dumps({
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    """No ``AUTOACCEL_*`` variable of the caller's environment reaches the subprocesses."""
+    """No ``AUTOACCEL_*`` variable of the caller's environment reaches the subprocesses.
+
+    The test's private cache directory (conftest's ``private_cache``) is kept.
+    """
     for name in list(os.environ):
-        if name.startswith("AUTOACCEL_"):
+        if name.startswith("AUTOACCEL_") and name != "AUTOACCEL_CACHE_DIR":
             monkeypatch.delenv(name)
 
 
