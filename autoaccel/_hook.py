@@ -3,9 +3,10 @@
 Why this design (after typeguard's and pytest's hooks): the finder bails out on a cheap
 name check; for a selected module it asks the normal ``PathFinder`` (a class
 attribute, so tests can replace it) for the spec and only swaps in its own loader. The loader
-is a ``SourceFileLoader`` whose ``exec_module`` runs the rewritten code; the plain ``.pyc``
-cache is read and written as usual, because the rewriting needs live objects (the module's
-globals) and happens after the code is loaded. The finder is inserted just before
+is a ``SourceFileLoader`` whose ``exec_module`` runs the rewritten code. With the cache on,
+it reads the source and takes the rewritten code from autoaccel's code cache
+(:mod:`autoaccel._code_cache`), compiling and rewriting only on a miss; with the cache off it
+reads the plain ``.pyc`` as usual and rewrites. The finder is inserted just before
 ``PathFinder``, so hooks that were installed earlier (pytest's assertion rewriter among them)
 keep their priority. While autoaccel compiles, the finder claims nothing.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import atexit
 import importlib.abc
 import importlib.machinery
+import logging
 import sys
 import threading
 import warnings
@@ -22,45 +24,113 @@ from collections.abc import Sequence
 from types import CodeType, ModuleType
 from typing import Any
 
+from autoaccel._code_cache import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel._compiler import is_compiling
 from autoaccel._config import Config
-from autoaccel._guards import static_refusal
-from autoaccel._rewriter import rewrite_module
+from autoaccel._rewriter import Rewritten, bind, rewrite_module
 from autoaccel._trampoline import MISS, Trampoline, register
 
 _LOCK = threading.Lock()
+logger = logging.getLogger("autoaccel")
 
 
-def accelerate_code(code: CodeType, module_name: str, namespace: dict, config: Config) -> CodeType:
+def accelerate_code(
+    code: CodeType | SourceCode, module_name: str, namespace: dict, config: Config
+) -> CodeType:
     """``code`` (a module's code) with every eligible function given a trampoline.
 
+    Given the module's source, the rewriting is looked up in the code cache
+    (:mod:`autoaccel._code_cache`) and compiled, rewritten and saved only on a miss; given a
+    code object, it is rewritten. Either way :func:`~autoaccel._rewriter.bind` puts the
+    trampolines in.
+
     Args:
-        code: the module's top-level code object.
+        code: the module's top-level code object, or its :class:`SourceCode`.
         module_name: the module's ``__name__`` (``"__main__"`` for a script).
         namespace: the dict the code will run in (the module's globals).
         config: the configuration in force.
 
     Returns:
         The rewritten code; statically refused functions stay unchanged but are recorded.
+        If rewriting fails, the original code (a warning names the module).
+
+    Raises:
+        SyntaxError: ``code`` is a source that does not compile.
     """
-
-    created: list[Trampoline] = []
-
-    def make(function_code: CodeType, reassigned: frozenset) -> Trampoline | None:
-        refusal = static_refusal(function_code, reassigned)
-        trampoline = Trampoline(module_name, function_code, namespace, config, refusal)
-        created.append(trampoline)
-        return trampoline if trampoline.armed else None
-
+    if isinstance(code, SourceCode):
+        cache = code_cache(config)
+        hit = _from_cache(cache, code, module_name, namespace, config)
+        if hit is not None:
+            return hit
+        original = code.compile()
+    else:
+        original = code
     try:
-        rewritten = rewrite_module(code, make, MISS)
+        rewritten = rewrite_module(original)
+        bound = _bind(rewritten, module_name, namespace, config)
     except Exception as exc:  # a bug of ours must never break the user's import
         warnings.warn(
             f"autoaccel: {module_name} runs unaccelerated: rewriting failed: {exc!r}", stacklevel=2
         )
-        return code
+        return original
+    if isinstance(code, SourceCode):
+        cache.save(module_name, code, rewritten)
+    return bound
+
+
+def _from_cache(
+    cache: CodeCache | NoCodeCache,
+    source: SourceCode,
+    module_name: str,
+    namespace: dict,
+    config: Config,
+) -> CodeType | None:
+    """The bound code of ``source``'s cache entry, or ``None`` on a miss."""
+    cached = cache.load(module_name, source)
+    if cached is None:
+        return None
+    try:
+        return _bind(cached, module_name, namespace, config)
+    except Exception as exc:  # a damaged entry (BindError) or a bug: rewrite instead
+        logger.info("code cache: entry for %s does not bind: %r", module_name, exc)
+        return None
+
+
+def _bind(rewritten: Rewritten, module_name: str, namespace: dict, config: Config) -> CodeType:
+    """Bind ``rewritten`` to new trampolines and register them once binding succeeded."""
+    created: list[Trampoline] = []
+
+    def make(function_code: CodeType, refusal: str | None) -> Trampoline:
+        trampoline = Trampoline(module_name, function_code, namespace, config, refusal)
+        created.append(trampoline)
+        return trampoline
+
+    bound = bind(rewritten, make, MISS)
     register(created)
-    return rewritten
+    return bound
+
+
+def module_code(
+    loader: importlib.abc.Loader, fullname: str, config: Config
+) -> CodeType | SourceCode | None:
+    """What :func:`accelerate_code` should get for module ``fullname`` loaded by ``loader``.
+
+    With the code cache in use and a source file, the source (read once, no ``.pyc``): a hit
+    then needs no compiling, and a miss compiles the very bytes the cache key was made from.
+    Otherwise ``loader.get_code(fullname)``, as the import system would run it.
+
+    Args:
+        loader: the module's loader (an :class:`AccelLoader` for a selected module).
+        fullname: the module's name.
+        config: the configuration in force (whether the cache is on).
+
+    Raises:
+        OSError: the source cannot be read.
+        ImportError, SyntaxError: as ``loader.get_code`` raises them.
+    """
+    if isinstance(loader, importlib.machinery.SourceFileLoader) and code_cache(config).enabled:
+        return SourceCode(loader.get_data(loader.path), loader.path)
+    return loader.get_code(fullname)  # type: ignore[attr-defined]
 
 
 class AccelLoader(importlib.machinery.SourceFileLoader):
@@ -72,7 +142,7 @@ class AccelLoader(importlib.machinery.SourceFileLoader):
 
     def exec_module(self, module: ModuleType) -> None:
         """Run the module's rewritten code in ``module.__dict__``."""
-        code = self.get_code(module.__name__)
+        code = module_code(self, module.__name__, self.config)
         if code is None:
             raise ImportError(f"cannot load code for {module.__name__!r}", name=module.__name__)
         exec(accelerate_code(code, module.__name__, module.__dict__, self.config), module.__dict__)

@@ -15,8 +15,9 @@ import os
 import sys
 import types
 
+from autoaccel._code_cache import SourceCode
 from autoaccel._config import Config
-from autoaccel._hook import AccelFinder, accelerate_code
+from autoaccel._hook import AccelFinder, accelerate_code, module_code
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -36,17 +37,23 @@ def _main_module(path: str | None, spec: importlib.machinery.ModuleSpec | None) 
     return module
 
 
+def _selected(config: Config, real_name: str) -> bool:
+    return config.selects("__main__") or config.selects(real_name)
+
+
 def _execute(
-    code: types.CodeType,
+    code: types.CodeType | SourceCode,
     module: types.ModuleType,
     config: Config,
     finder: AccelFinder,
     real_name: str,
 ) -> None:
-    if config.selects("__main__") or config.selects(real_name):
+    if _selected(config, real_name):
         finder.matched.add("__main__")
-        code = accelerate_code(code, "__main__", module.__dict__, config)
-    exec(code, module.__dict__)
+        runnable = accelerate_code(code, "__main__", module.__dict__, config)
+    else:
+        runnable = code.compile() if isinstance(code, SourceCode) else code
+    exec(runnable, module.__dict__)
 
 
 def run_path(path: str, argv: list[str], config: Config, finder: AccelFinder) -> None:
@@ -64,7 +71,7 @@ def run_path(path: str, argv: list[str], config: Config, finder: AccelFinder) ->
     sys.argv[:] = [path, *argv]
     sys.path[0] = os.path.dirname(absolute)
     module = _main_module(absolute, None)
-    _execute(code, module, config, finder, "__main__")
+    _execute(SourceCode(source, absolute, code), module, config, finder, "__main__")
 
 
 def run_module(name: str, argv: list[str], config: Config, finder: AccelFinder) -> None:
@@ -81,7 +88,10 @@ def run_module(name: str, argv: list[str], config: Config, finder: AccelFinder) 
         spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None:
         raise ImportError(f"No module named {name}", name=name)
-    code = spec.loader.get_code(name)  # type: ignore[attr-defined]
+    if _selected(config, name):  # its source, so that the code cache can serve it
+        code = module_code(spec.loader, name, config)
+    else:
+        code = spec.loader.get_code(name)  # type: ignore[attr-defined]
     if code is None:
         raise ImportError(f"module {name} has no code to run", name=name)
     sys.argv[:] = [spec.origin or name, *argv]
