@@ -29,6 +29,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmark suite; writes benchmarks/results/latest.json and docs/performance.md."""
+    """The benchmark suite; writes benchmarks/results/latest.json and docs/performance.md.
+
+    ``nox -s bench -- --quick`` (or ``--programs``, ``--modes``, ``--runs``) passes options
+    to benchmarks/run.py. The PyPy column needs ``pypy3`` on PATH (not installed here).
+    """
     session.install("-e", ".[bench]")
     session.run("python", "benchmarks/run.py", *session.posargs)

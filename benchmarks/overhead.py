@@ -1,16 +1,32 @@
-"""Per-call cost of autoaccel's trampoline, in ns, printed as JSON on stdout.
+"""autoaccel's own costs, each next to its baseline, printed as JSON on stdout.
 
-Measured in one process: a plain function; the same function rewritten by autoaccel while it
-is counting calls (armed), after it was rejected (disarmed); and a small array kernel after
-promotion against the hand-written ``numba.njit`` dispatcher of the same code.
+Measured in one process (``python benchmarks/overhead.py``):
+
+* ns per call of a function rewritten by autoaccel while it counts calls (before promotion)
+  and after the verdict rejected it (disarmed), each against the same function as plain
+  Python; and of a small array kernel after promotion against calling the hand-written
+  ``numba.njit`` dispatcher of the same code directly;
+* time to promotion: from the kernel's first call to its promotion at the default thresholds
+  (counting, compiling, the isolated first run and the validation calls), against the first
+  call of the hand-written ``njit`` dispatcher (its compilation); Numba's one-off start-up is
+  paid by a throwaway compile before either is measured;
+* import time of a module (``examples/mixed/mixed.py``, 15 functions and classes) through
+  autoaccel's import hook against a plain import (its ``.pyc`` is cached in both cases).
+
+Each row: ``{"case", "unit", "autoaccel", "baseline", "baseline_case"}``; a call costs what
+``timeit`` measures for ``f(x)`` (the best of 7 repeats), an import or a promotion the median
+of repeated fresh ones.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import shutil
+import statistics
 import sys
 import tempfile
+import time
 import timeit
 from pathlib import Path
 
@@ -21,6 +37,7 @@ import autoaccel
 from autoaccel import Config
 from autoaccel._trampoline import lookup
 
+ROOT = Path(__file__).resolve().parent.parent
 SOURCE = """
 def identity(x):
     return x
@@ -31,42 +48,154 @@ def total(a):
         s += a[i]
     return s
 """
+IMPORTED = ROOT / "examples" / "mixed" / "mixed.py"
 CALLS = 200_000
+REPEATS = 7
 
 
-def _ns(function, *args) -> float:
-    timer = timeit.Timer(lambda: function(*args))
-    return min(timer.repeat(repeat=7, number=CALLS)) / CALLS * 1e9
+def ns_per_call(function, argument) -> float:
+    """Best-of-``REPEATS`` nanoseconds of ``function(argument)``."""
+    timer = timeit.Timer("f(x)", globals={"f": function, "x": argument})
+    return min(timer.repeat(repeat=REPEATS, number=CALLS)) / CALLS * 1e9
 
 
-def _empty_lambda_ns() -> float:
-    return _ns(lambda: None)
+def _row(case: str, unit: str, accelerated: float, baseline: float, baseline_case: str) -> dict:
+    return {
+        "case": case,
+        "unit": unit,
+        "autoaccel": round(accelerated, 1),
+        "baseline": round(baseline, 1),
+        "baseline_case": baseline_case,
+    }
+
+
+class Modules:
+    """Fresh modules with ``SOURCE`` (or any source), imported through autoaccel's hook."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="aa-overhead-"))
+        sys.path.insert(0, str(self.directory))
+        self.count = 0
+
+    def write(self, source: str) -> str:
+        """A new module name holding ``source``."""
+        self.count += 1
+        name = f"aa_overhead_{self.count}"
+        (self.directory / f"{name}.py").write_text(source)
+        return name
+
+    def accelerated(self, source: str = SOURCE, **settings):
+        """A new module of ``source`` imported with the hook installed for it only."""
+        name = self.write(source)
+        with autoaccel.install(Config(modules=(name,), **settings)):
+            return importlib.import_module(name)
+
+    def close(self) -> None:
+        """Remove the modules' directory."""
+        sys.path.remove(str(self.directory))
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def call_costs(modules: Modules, plain: dict) -> list[dict]:
+    """ns per call before promotion, after rejection and after promotion."""
+    counting = modules.accelerated(min_calls=10**9)
+    rejected = modules.accelerated(min_calls=1, min_gain=1e9)
+    while lookup(rejected.identity).armed:  # trial, then the verdict rejects and disarms
+        rejected.identity(1.0)
+    promoted = modules.accelerated(min_calls=1)
+    array = np.ones(100)
+    while not lookup(promoted.total).promotions:
+        promoted.total(array)
+    handwritten = numba.njit(plain["total"])
+    handwritten(array)
+    plain_ns = ns_per_call(plain["identity"], 1.0)
+    return [
+        _row(
+            "call before promotion (counting)",
+            "ns",
+            ns_per_call(counting.identity, 1.0),
+            plain_ns,
+            "plain function",
+        ),
+        _row(
+            "call after rejection (disarmed)",
+            "ns",
+            ns_per_call(rejected.identity, 1.0),
+            plain_ns,
+            "plain function",
+        ),
+        _row(
+            "call after promotion, kernel over 100 float64",
+            "ns",
+            ns_per_call(promoted.total, array),
+            ns_per_call(handwritten, array),
+            "hand-written njit dispatcher",
+        ),
+    ]
+
+
+def time_to_promotion(modules: Modules, plain: dict, repeats: int = 5) -> dict:
+    """Milliseconds from a kernel's first call to its promotion, at the default thresholds."""
+    numba.njit(lambda x: x + 1)(1)  # Numba's one-off start-up, outside both measurements
+    array = np.ones(100)
+    promotion, compile_ = [], []
+    for _ in range(repeats):
+        module = modules.accelerated()
+        start = time.perf_counter()
+        while not lookup(module.total).promotions:
+            module.total(array)
+        promotion.append(time.perf_counter() - start)
+        handwritten = numba.njit(plain["total"])  # a new dispatcher compiles again
+        start = time.perf_counter()
+        handwritten(array)
+        compile_.append(time.perf_counter() - start)
+    return _row(
+        "time to promotion (default thresholds)",
+        "ms",
+        statistics.median(promotion) * 1e3,
+        statistics.median(compile_) * 1e3,
+        "hand-written njit: first call (compile)",
+    )
+
+
+def import_time(modules: Modules, repeats: int = 20) -> dict:
+    """Milliseconds to import ``IMPORTED`` through the hook and plainly (``.pyc`` cached)."""
+    source = IMPORTED.read_text()
+    plain_name, accelerated_name = modules.write(source), modules.write(source)
+    importlib.import_module(plain_name)  # writes the .pyc files and warms imported modules
+    installation = autoaccel.install(Config(modules=(accelerated_name,)))
+    try:
+        importlib.import_module(accelerated_name)
+        times: dict[str, list[float]] = {plain_name: [], accelerated_name: []}
+        for _ in range(repeats):
+            for name, samples in times.items():
+                del sys.modules[name]
+                start = time.perf_counter()
+                importlib.import_module(name)
+                samples.append(time.perf_counter() - start)
+    finally:
+        installation.uninstall()
+    return _row(
+        f"import {IMPORTED.relative_to(ROOT)}",
+        "ms",
+        statistics.median(times[accelerated_name]) * 1e3,
+        statistics.median(times[plain_name]) * 1e3,
+        "plain import",
+    )
 
 
 def main() -> None:
-    directory = Path(tempfile.mkdtemp())
-    (directory / "aa_overhead_kernels.py").write_text(SOURCE)
-    sys.path.insert(0, str(directory))
-    with autoaccel.install(Config(modules=("aa_overhead_kernels",), min_calls=10**9, min_gain=0.0)):
-        counting = importlib.import_module("aa_overhead_kernels")
-    namespace: dict = {}
-    exec(SOURCE, namespace)
-    base = _empty_lambda_ns()
-    results = {"plain call": _ns(namespace["identity"], 1.0) - base}
-    results["trampoline, counting (before promotion)"] = _ns(counting.identity, 1.0) - base
-    lookup(counting.identity).armed = False
-    results["trampoline, disarmed (after rejection)"] = _ns(counting.identity, 1.0) - base
-    array = np.ones(100)
-    trampoline = lookup(counting.total)
-    trampoline.min_calls = 1
-    for _ in range(10):
-        counting.total(array)
-    assert trampoline.promotions, "the kernel should have been promoted"
-    handwritten = numba.njit(namespace["total"])
-    handwritten(array)
-    results["promoted kernel, 100 float64"] = _ns(counting.total, array) - base
-    results["hand-written njit kernel, 100 float64"] = _ns(handwritten, array) - base
-    print(json.dumps({k: round(v, 1) for k, v in results.items()}))
+    """Measure every row and print them as JSON."""
+    plain: dict = {}
+    exec(SOURCE, plain)
+    modules = Modules()
+    try:
+        rows = call_costs(modules, plain)
+        rows.append(time_to_promotion(modules, plain))
+        rows.append(import_time(modules))
+    finally:
+        modules.close()
+    print(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

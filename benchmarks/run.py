@@ -1,18 +1,26 @@
-"""The benchmark suite: examples under plain CPython, autoaccel and hand-written ``@njit``.
+"""The benchmark suite: real programs under CPython, autoaccel, hand-written ``@njit`` and PyPy.
 
-Usage: ``python benchmarks/run.py [--runs N] [--examples a,b] [--no-docs]``.
+Usage: ``python benchmarks/run.py [--runs N] [--programs a,b] [--modes m,n] [--quick]
+[--pypy PATH] [--output FILE] [--no-docs]``.
 
-For each example it measures, in one session, with the three modes interleaved run by run so
-that machine drift cancels:
+The programs and modes are described in ``benchmarks/suite.py``. For each program, the modes
+run interleaved run by run (the order rotates each run), so that machine drift cancels. Per
+program and mode it records:
 
-* whole-process wall time of ``python examples/X/X.py`` (plain), ``python -m autoaccel
-  examples/X/X.py`` (with the example's config) and ``python benchmarks/handwritten/X_njit.py``
-  (median of ``--runs``), their peak memory, and whether all three printed the same stdout;
-* steady-state time of the example's ``workload()`` after warm-up (``benchmarks/steady.py``);
-* the trampoline's own per-call costs (``benchmarks/overhead.py``).
+* whole-process wall time (median of ``--runs``), peak RSS, and whether the output is
+  identical to plain CPython's in every run;
+* steady-state seconds: the pyperformance scripts' measured values after the warm-up values
+  (from the pyperf stand-in's timings, in the same runs), the examples' ``workload()`` after
+  warm-up (``benchmarks/steady.py``, one process per run and mode, also with autoaccel's
+  ``boundscheck = false``);
+* for autoaccel, the functions promoted and rejected, with the reasons, and the compile time
+  (from ``--report-json``).
 
-Results go to ``benchmarks/results/latest.json`` and, unless ``--no-docs``, into the table
-between the markers in ``docs/performance.md``.
+Then autoaccel's own costs (``benchmarks/overhead.py``). The results go to
+``benchmarks/results/latest.json`` and, for a full run without ``--no-docs``, into the tables
+and chart of ``docs/performance.md`` (``benchmarks/report.py``). A run with ``--quick``,
+``--programs`` or ``--modes`` writes ``benchmarks/results/partial.json`` and leaves the docs
+alone.
 """
 
 from __future__ import annotations
@@ -21,177 +29,198 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ("indicators", "mlkernels", "montecarlo", "mixed")
-MODES = ("plain", "autoaccel", "njit")
-START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+import report
+import suite
 
-
-def _command(mode: str, example: str) -> list[str]:
-    script = str(ROOT / "examples" / example / f"{example}.py")
-    if mode == "autoaccel":
-        return [sys.executable, "-m", "autoaccel", "--report-json", "-", script]
-    if mode == "njit":
-        return [sys.executable, str(ROOT / "benchmarks" / "handwritten" / f"{example}_njit.py")]
-    return [sys.executable, script]
+RESULTS = suite.ROOT / "benchmarks" / "results"
+STEADY_MODES = ("plain", "autoaccel", "njit")  # benchmarks/steady.py's modes, less -nobc
 
 
-def _run_process(command: list[str], report: Path) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (KiB) and stdout of one process."""
-    command = [str(report) if part == "-" else part for part in command]
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    stdout = process.stdout.read() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
-    return seconds, usage.ru_maxrss, stdout
+def _rotated(items: list[str], run: int) -> list[str]:
+    shift = run % max(len(items), 1)
+    return items[shift:] + items[:shift]
 
 
-def whole_process(example: str, runs: int, report: Path) -> dict:
-    times: dict[str, list[float]] = {mode: [] for mode in MODES}
-    memory: dict[str, int] = {}
-    outputs: dict[str, set[str]] = {mode: set() for mode in MODES}
-    for _ in range(runs):
-        for mode in MODES:
-            seconds, rss, stdout = _run_process(_command(mode, example), report)
-            times[mode].append(seconds)
-            memory[mode] = max(memory.get(mode, 0), rss)
-            outputs[mode].add(stdout)
-    states = [f["state"] for f in json.loads(report.read_text())["functions"]]
-    reference = outputs["plain"]
-    return {
-        "seconds": {mode: statistics.median(values) for mode, values in times.items()},
-        "peak_rss_mib": {mode: round(kib / 1024, 1) for mode, kib in memory.items()},
-        "identical_output": len(reference) == 1 and all(outputs[m] == reference for m in MODES),
-        "promoted": states.count("promoted"),
-        "rejected": states.count("rejected"),
-    }
-
-
-def steady_state(example: str) -> dict:
+def measure_program(program: suite.Program, modes: list[str], runs: int, pypy: str | None):
+    """Whole-process and steady-state figures of ``program`` in each of ``modes``."""
+    whole: dict[str, list[suite.Run]] = {mode: [] for mode in modes}
+    steady: dict[str, list[float]] = {mode: [] for mode in _steady_modes(program, modes)}
+    for run in range(runs):
+        for mode in _rotated(modes, run):
+            print(f"  {program.name}: run {run + 1}/{runs}, {mode}", file=sys.stderr)
+            whole[mode].append(suite.run_once(program, mode, pypy))
+        for mode in _rotated(list(steady), run):
+            steady[mode].append(example_steady(program, mode))
+    reference = whole["plain"][0]
     result = {}
-    for mode in (*MODES, "autoaccel-nobc"):
-        output = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "steady.py"), mode, example],
-            capture_output=True,
-            text=True,
-            check=True,
+    for mode, mode_runs in whole.items():
+        result[mode] = summarize(mode, mode_runs, reference)
+        if mode in steady:
+            result[mode]["steady_s"] = statistics.median(steady[mode])
+            result[mode]["steady_runs_s"] = [round(value, 5) for value in steady[mode]]
+    if "autoaccel-nobc" in steady:
+        result["autoaccel"]["steady_boundscheck_off_s"] = statistics.median(
+            steady["autoaccel-nobc"]
         )
-        result[mode] = json.loads(output.stdout)["seconds"]
+    return {"kind": program.kind, "modes": result}
+
+
+def summarize(mode: str, runs: list[suite.Run], reference: suite.Run) -> dict:
+    """One mode's figures over its runs; outputs are compared with plain CPython's first."""
+    if mode == "njit":  # the ports keep their data in other objects: compare answers only
+        same = all(run.answers() == reference.answers() for run in runs)
+    else:
+        same = all(run.output == reference.output for run in runs)
+    steady = [run.steady for run in runs if run.steady is not None]
+    result = {
+        "whole_s": statistics.median(run.seconds for run in runs),
+        "whole_runs_s": [round(run.seconds, 4) for run in runs],
+        "steady_s": statistics.median(steady) if steady else None,
+        "steady_runs_s": [round(value, 5) for value in steady],
+        "peak_rss_mib": round(max(run.peak_rss_kib for run in runs) / 1024, 1),
+        "same_output": same,
+    }
+    if mode == "autoaccel":
+        result.update(decisions(runs[-1].report or {"functions": []}))
     return result
 
 
-def overhead() -> dict:
-    output = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "overhead.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+def decisions(data: dict) -> dict:
+    """Counts, compile time and per-function reasons from one ``--report-json`` file."""
+    functions = data["functions"]
+    return {
+        "promoted": sum(f["state"] == "promoted" for f in functions),
+        "rejected": sum(f["state"] == "rejected" for f in functions),
+        "compile_s": round(sum(v["compile_seconds"] for f in functions for v in f["variants"]), 3),
+        "functions": [
+            {key: f[key] for key in ("name", "state", "reason")}
+            | {"signatures": [v["signature"] for v in f["variants"]]}
+            for f in functions
+            if f["state"] != "interpreted"
+        ],
+    }
+
+
+def _steady_modes(program: suite.Program, modes: list[str]) -> list[str]:
+    if program.kind != "example":
+        return []
+    chosen = [mode for mode in modes if mode in STEADY_MODES]
+    return chosen + (["autoaccel-nobc"] if "autoaccel" in chosen else [])
+
+
+def _json_output(command: list[str], **options) -> Any:
+    """The JSON that ``command`` prints on stdout; raise if it fails."""
+    output = subprocess.run(command, capture_output=True, text=True, check=True, **options)
     return json.loads(output.stdout)
 
 
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}x"
+def example_steady(program: suite.Program, mode: str) -> float:
+    """Seconds per ``workload()`` of an example after warm-up, in a fresh process."""
+    command = [sys.executable, str(suite.ROOT / "benchmarks" / "steady.py"), mode, program.name]
+    with tempfile.TemporaryDirectory(prefix=f"aa-steady-{program.name}-") as folder:
+        return _json_output(command, cwd=folder, env=suite.environment(Path(folder)))["seconds"]
 
 
-def markdown(results: dict) -> str:
-    lines = [
-        f"Measured {results['date']} on {results['machine']}, Python {results['python']}, "
-        f"{results['runs']} interleaved runs per mode (median), with `{results['command']}`.",
-        "",
-        "Whole process (wall seconds, including start-up, Numba import and compilation):",
-        "",
-        "| example | plain | autoaccel | hand-written njit | plain / autoaccel | autoaccel / njit | same output | promoted / rejected | peak RSS MiB (plain / aa / njit) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, r in results["examples"].items():
-        s, m = r["whole"]["seconds"], r["whole"]["peak_rss_mib"]
-        lines.append(
-            f"| {name} | {s['plain']:.2f} | {s['autoaccel']:.2f} | {s['njit']:.2f} | "
-            f"{_ratio(s['plain'], s['autoaccel'])} | {_ratio(s['autoaccel'], s['njit'])} | "
-            f"{'yes' if r['whole']['identical_output'] else 'NO'} | "
-            f"{r['whole']['promoted']} / {r['whole']['rejected']} | {m['plain']} / {m['autoaccel']} / {m['njit']} |"
+def overhead() -> list[dict]:
+    """autoaccel's own costs, from ``benchmarks/overhead.py``."""
+    return _json_output([sys.executable, str(suite.ROOT / "benchmarks" / "overhead.py")])
+
+
+def _versions(pypy: str | None) -> dict:
+    versions = {"python": platform.python_version(), "numba": metadata.version("numba")}
+    if pypy is not None:
+        code = (
+            "import platform, sys; v = sys.pypy_version_info; "
+            "print(f'PyPy {v.major}.{v.minor}.{v.micro} (Python {platform.python_version()})')"
         )
-    lines += [
-        "",
-        "Steady state (seconds per `workload()` call after warm-up, median of 5):",
-        "",
-        "| example | plain | autoaccel | autoaccel, boundscheck off | hand-written njit | plain / autoaccel | autoaccel / njit | boundscheck off / njit |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for name, r in results["examples"].items():
-        s = r["steady"]
-        lines.append(
-            f"| {name} | {s['plain']:.4f} | {s['autoaccel']:.4f} | {s['autoaccel-nobc']:.4f} | "
-            f"{s['njit']:.4f} | {_ratio(s['plain'], s['autoaccel'])} | "
-            f"{_ratio(s['autoaccel'], s['njit'])} | {_ratio(s['autoaccel-nobc'], s['njit'])} |"
-        )
-    lines += [
-        "",
-        "Trampoline costs (ns per call, call overhead of an empty lambda subtracted):",
-        "",
-        "| case | ns |",
-        "|---|---|",
-    ]
-    lines += [f"| {case} | {ns:.0f} |" for case, ns in results["overhead"].items()]
-    return "\n".join(lines)
+        versions["pypy"] = subprocess.run(
+            [pypy, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    return versions
 
 
-def write_docs(text: str) -> None:
-    path = ROOT / "docs" / "performance.md"
-    document = path.read_text()
-    before, rest = document.split(START, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(f"{before}{START}\n{text}\n{END}{after}")
-
-
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    names = [program.name for program in suite.PROGRAMS]
+    parser.add_argument("--runs", type=int, default=3, help="runs per program and mode (3)")
+    parser.add_argument("--programs", help=f"comma-separated subset of {','.join(names)}")
+    parser.add_argument("--modes", help=f"comma-separated subset of {','.join(suite.MODES)}")
     parser.add_argument(
-        "--runs", type=int, default=3, help="whole-process runs per mode (default 3)"
+        "--quick",
+        action="store_true",
+        help="one run per mode, two pyperformance scripts and two examples (a smoke test)",
     )
-    parser.add_argument("--examples", default=",".join(EXAMPLES), help="comma-separated subset")
-    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
-    options = parser.parse_args()
-    report = ROOT / "benchmarks" / "results" / "last-report.json"
-    report.parent.mkdir(exist_ok=True)
+    parser.add_argument(
+        "--pypy", default=shutil.which("pypy3"), help="PyPy interpreter (default: pypy3 on PATH)"
+    )
+    parser.add_argument("--output", type=Path, help="results file (see above for the default)")
+    parser.add_argument("--no-docs", action="store_true", help="leave docs/performance.md alone")
+    options = parser.parse_args(argv)
+    options.full = not (options.quick or options.programs or options.modes)
+    if options.quick:
+        options.runs = 1
+        options.programs = options.programs or "nbody,fannkuch,indicators,mixed"
+    options.programs = options.programs.split(",") if options.programs else names
+    options.modes = options.modes.split(",") if options.modes else list(suite.MODES)
+    unknown = set(options.programs) - set(names) | set(options.modes) - set(suite.MODES)
+    if unknown or "plain" not in options.modes:
+        parser.error(f"unknown programs or modes {sorted(unknown)}, or no 'plain' mode")
+    if options.output is None:
+        options.output = RESULTS / ("latest.json" if options.full else "partial.json")
+    return options
+
+
+def _command_line(options: argparse.Namespace) -> str:
+    words = ["python", "benchmarks/run.py"]
+    if options.runs != 3 and not options.quick:
+        words += ["--runs", str(options.runs)]
+    if not options.full:
+        words += ["--quick"] if options.quick else []
+        words += [f"--programs {','.join(options.programs)}", f"--modes {','.join(options.modes)}"]
+    return " ".join(words)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the suite, write the results and (for a full run) the docs."""
+    options = parse_args(argv)
+    pypy = options.pypy if "pypy" in options.modes else None
+    started = time.perf_counter()
     results = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "python": platform.python_version(),
+        **_versions(pypy),
         "runs": options.runs,
-        "command": "python benchmarks/run.py"
-        + (f" --runs {options.runs}" if options.runs != 3 else ""),
-        "examples": {},
+        "warmups": suite.WARMUPS,
+        "values": suite.VALUES,
+        "command": _command_line(options),
+        "programs": {},
     }
-    for example in options.examples.split(","):
-        print(f"benchmarking {example} ...", file=sys.stderr)
-        results["examples"][example] = {
-            "whole": whole_process(example, options.runs, report),
-            "steady": steady_state(example),
-        }
+    for program in suite.PROGRAMS:
+        if program.name in options.programs:
+            print(f"benchmarking {program.name} ...", file=sys.stderr)
+            modes = [mode for mode in program.modes(pypy) if mode in options.modes]
+            results["programs"][program.name] = measure_program(program, modes, options.runs, pypy)
+    print("measuring autoaccel's own costs ...", file=sys.stderr)
     results["overhead"] = overhead()
-    (ROOT / "benchmarks" / "results" / "latest.json").write_text(
-        json.dumps(results, indent=2) + "\n"
-    )
-    text = markdown(results)
-    print(text)
-    if not options.no_docs:
-        write_docs(text)
+    results["duration_s"] = round(time.perf_counter() - started, 1)
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.markdown(results))
+    if options.full and not options.no_docs:
+        report.write_docs(results)
 
 
 if __name__ == "__main__":

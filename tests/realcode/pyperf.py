@@ -16,6 +16,10 @@ At exit it prints a deterministic digest on stdout:
 * the value of each ``--probe EXPR`` expression, evaluated in ``__main__``'s globals after
   the benchmarks ran, for the benchmarks that throw their answers away.
 
+With ``--timings FILE`` it also writes the seconds of every value (warm-ups included) as JSON
+to FILE at exit, for benchmarks/run.py: ``bench_func`` values are timed around the calls,
+``bench_time_func`` values are the seconds the function returned, as in pyperf.
+
 Floats are written with ``repr`` (so ``-0.0``, ``nan`` and the last digit count); lists,
 tuples, dicts, sets, ``array.array``, NumPy arrays and instances of classes defined in
 ``__main__`` are written recursively. Two runs that print the same digest computed the same
@@ -29,6 +33,7 @@ import array
 import atexit
 import functools
 import hashlib
+import json
 import sys
 import types
 from time import perf_counter
@@ -62,6 +67,7 @@ class Runner:
         self.metadata = metadata if metadata is not None else {}
         self.args = None
         self._results: list[str] = []
+        self._timings: dict[str, list[float]] = {}
         self._names: set[str] = set()
         parser = _argparser or argparse.ArgumentParser(description="Benchmark")
         parser.add_argument(
@@ -77,6 +83,11 @@ class Runner:
             default=[],
             metavar="EXPR",
             help="expression evaluated in __main__ at exit, its value added to the digest",
+        )
+        parser.add_argument(
+            "--timings",
+            metavar="FILE",
+            help="write the seconds of every value (warm-ups included) as JSON to FILE at exit",
         )
         self.argparser = parser
         atexit.register(self._print_digest)
@@ -100,18 +111,25 @@ class Runner:
         self._check_name(name)
         if args:
             func = functools.partial(func, *args)
+        timings = self._timings[name] = []
         for value in range(options.warmups + options.values):
+            elapsed = 0.0
             for loop in range(options.loops):
+                start = perf_counter()
                 result = func()
+                elapsed += perf_counter() - start
                 self._results.append(f"{name} value {value} loop {loop}: {canonical(result)}")
+            timings.append(elapsed)
 
     def bench_time_func(self, name, time_func, *args, inner_loops=None, metadata=None):
         """Call ``time_func(loops, *args)`` once per value; it returns elapsed seconds."""
         options = self.parse_args()
         self._check_name(name)
+        timings = self._timings[name] = []
         for value in range(options.warmups + options.values):
             elapsed = time_func(options.loops, *args)
             self._results.append(f"{name} value {value}: returned {type(elapsed).__name__}")
+            timings.append(elapsed)
 
     def _print_digest(self):
         main = sys.modules.get("__main__")
@@ -144,6 +162,19 @@ class Runner:
             lines.append(f"probe {expression} = {canonical(value)}")
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
+        if self.args is not None and self.args.timings:
+            self._write_timings(self.args.timings)
+
+    def _write_timings(self, path):
+        options = self.args
+        data = {
+            "warmups": options.warmups,
+            "values": options.values,
+            "loops": options.loops,
+            "seconds": self._timings,
+        }
+        with open(path, "w") as file:
+            json.dump(data, file)
 
 
 _DESCRIPTORS = (
@@ -188,9 +219,11 @@ def canonical(value, _seen=None) -> str:
         return f"{kind.__name__}{{{', '.join(items)}}}"
     # Mutable objects: a second reference prints as @N, so aliasing is part of the digest
     # and cycles end.
+    # ``seen`` keeps each object alive: the temporary lists of ``tolist()`` below would
+    # otherwise be freed and their ids reused, and a later, different list would print as @N.
     if id(value) in seen:
-        return f"@{seen[id(value)]}"
-    seen[id(value)] = len(seen)
+        return f"@{seen[id(value)][0]}"
+    seen[id(value)] = (len(seen), value)
     if kind is list:
         return f"list[{', '.join(canonical(item, seen) for item in value)}]"
     if kind is dict:
