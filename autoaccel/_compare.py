@@ -97,6 +97,36 @@ def same(a: Any, b: Any) -> bool:
         return a is b
 
 
+def close(original: Any, variant: Any, rtol: float, atol: float) -> bool:
+    """:func:`same`, except that floating-point values may differ within a tolerance.
+
+    Used to validate ``parallel`` and ``cuda`` variants (docs/targets.md). Types, dtypes,
+    shapes, integers and booleans must still be identical; a float (or each part of a
+    complex) passes where ``|variant - original| <= atol + rtol * |original|``, NaN only
+    against NaN, and an infinity only against the same infinity.
+
+    Args:
+        original: the original's result or argument (the reference).
+        variant: the variant's.
+        rtol: relative tolerance (a ratio, >= 0).
+        atol: absolute tolerance (in the values' units, >= 0).
+    """
+    if type(original) is not type(variant):
+        return False
+    if isinstance(original, (tuple, list)):
+        return len(original) == len(variant) and all(
+            close(o, v, rtol, atol) for o, v in zip(original, variant, strict=True)
+        )
+    if isinstance(original, np.ndarray):
+        if original.dtype != variant.dtype or original.shape != variant.shape:
+            return False
+        if original.dtype.kind not in "fc":
+            return _same_array(original, variant)
+    elif not isinstance(original, (float, complex, np.floating, np.complexfloating)):
+        return same(original, variant)
+    return bool(np.all(np.isclose(variant, original, rtol=rtol, atol=atol, equal_nan=True)))
+
+
 class TupleAdapter:
     """Converts a tuple item by item (``None``: keep the item); picklable, for the cache."""
 

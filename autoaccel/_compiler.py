@@ -18,6 +18,7 @@ import re
 import threading
 import time
 import types
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -200,6 +201,32 @@ def snapshot_changed(snapshot: Snapshot) -> str | None:
     return None
 
 
+def globals_refusal(trampoline: Trampoline, lookup: Any, active: tuple = ()) -> str | None:
+    """Why a global that the function or one of its helpers reads rules out a variant.
+
+    Decided without importing Numba, so that a program whose hot functions all read, say,
+    a class never pays for Numba's import (0.3 s, and tens of thousands of objects that
+    every full garbage collection then traverses). ``lookup`` is as for :func:`build`;
+    ``None`` means every global can be frozen.
+    """
+    if trampoline in active:
+        return "is recursive through its helpers [30]"
+    for name in global_names(trampoline.code):
+        value = trampoline.globals.get(name, _ABSENT)
+        if value is _ABSENT:
+            continue  # the refused builtins were caught by the static guards
+        helper = lookup(value) if isinstance(value, types.FunctionType) else None
+        if helper is not None and helper.refusal:
+            reason: str | None = f"calls {name}, which cannot be compiled: {helper.refusal}"
+        elif helper is not None:
+            reason = globals_refusal(helper, lookup, (*active, trampoline))
+        else:
+            reason = _global_refusal(name, value)
+        if reason:
+            return reason
+    return None
+
+
 def build(trampoline: Trampoline, options: JitOptions, lookup: Any, active: tuple = ()) -> Compiled:
     """A dispatcher for ``trampoline``'s function with helpers resolved, reusing a valid one.
 
@@ -217,6 +244,9 @@ def build(trampoline: Trampoline, options: JitOptions, lookup: Any, active: tupl
         return cached
     if trampoline in active:
         raise Rejection("is recursive through its helpers [30]")
+    reason = globals_refusal(trampoline, lookup)
+    if reason:
+        raise Rejection(reason)
     namespace = trampoline.globals
     overlay = dict(namespace)
     entries: list[tuple[Any, str, Any]] = []
@@ -228,18 +258,12 @@ def build(trampoline: Trampoline, options: JitOptions, lookup: Any, active: tupl
             continue  # the refused builtins were caught by the static guards
         helper = lookup(value) if isinstance(value, types.FunctionType) else None
         if helper is not None:
-            if helper.refusal:
-                raise Rejection(f"calls {name}, which cannot be compiled: {helper.refusal}")
             compiled = build(helper, options, lookup, (*active, trampoline))
             overlay[name] = compiled.dispatcher
             entries.append((value, "__code__", value.__code__))
             entries.extend(compiled.snapshot)
-            continue
-        if isinstance(value, np.ndarray):
+        elif isinstance(value, np.ndarray):
             entries.append((_Flags(value), "writeable", False))
-        reason = _global_refusal(name, value)
-        if reason:
-            raise Rejection(reason)
     code, stand_ins = checked_code(trampoline.code, namespace)
     overlay.update(stand_ins)
     function = types.FunctionType(code, overlay, trampoline.code.co_name)
@@ -361,6 +385,49 @@ def compile_signature(
         raise Rejection(inspection.refusal)
     compiled.add_inspection(inspection)
     return time.perf_counter() - start, from_cache
+
+
+def compile_derived(
+    base: Compiled, options: JitOptions, signature: tuple, renames: dict[str, tuple[str, Any]]
+) -> Compiled:
+    """A variant of ``base``'s code with other ``options``, compiled for ``signature`` only.
+
+    Used for the ``parallel`` target (:mod:`autoaccel._targets`): the code, its helpers and
+    its frozen globals are ``base``'s, except that each global ``name`` in ``renames`` is
+    read under ``new_name`` and bound to ``value`` (``renames[name] = (new_name, value)``:
+    ``range`` becomes ``numba.prange`` for an elementwise loop; Numba refuses a global
+    that shadows a builtin, hence the new name). ``base`` was compiled and inspected for
+    ``signature`` already, so its run-time guards (written arguments, ambiguous returns)
+    are taken over rather than inspected again.
+
+    Raises:
+        Rejection: Numba cannot compile it with these options.
+    """
+    from numba.core.errors import NumbaPerformanceWarning
+
+    function = base.entry.py_func
+    if renames:
+        code = function.__code__
+        names = tuple(renames[n][0] if n in renames else n for n in code.co_names)
+        namespace = {**function.__globals__, **dict(renames.values())}
+        function = types.FunctionType(code.replace(co_names=names), namespace, function.__name__)
+    compiled = Compiled(function, options, base.snapshot)
+    entry = compiled.entry
+    try:
+        with warnings.catch_warnings():
+            # "parallel=True was specified but no transformation ... was possible" is
+            # what the measurement will show; the user need not see it.
+            warnings.simplefilter("ignore", NumbaPerformanceWarning)
+            entry.compile(signature)
+    except Exception as exc:  # any Numba failure means "not this target"
+        raise Rejection(f"Numba cannot compile it: {summarize_error(exc)}") from None
+    finally:
+        if entry.signatures:
+            entry.disable_compile()
+    compiled.written = base.written
+    compiled.ambiguous_constants = base.ambiguous_constants
+    compiled.ambiguous_arguments = base.ambiguous_arguments
+    return compiled
 
 
 def _save_outcome(

@@ -29,9 +29,21 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 CONFIG_FILENAME = "python_optimizer.toml"
 
 # Modules autoaccel must never rewrite: itself and the libraries it compiles with.
-ALWAYS_EXCLUDED = ("autoaccel", "autoaccel.*", "numba", "numba.*", "llvmlite", "llvmlite.*")
+ALWAYS_EXCLUDED = (
+    "autoaccel",
+    "autoaccel.*",
+    "numba",
+    "numba.*",
+    "numba_cuda",
+    "numba_cuda.*",
+    "llvmlite",
+    "llvmlite.*",
+)
 
 _PATTERN_RE = re.compile(r"^[A-Za-z_*?\[][\w*?\[\]!.]*$")
+
+# Compilation targets, in the order candidates are built and reported (docs/targets.md).
+TARGETS = ("cpu", "parallel", "cuda")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +54,46 @@ class FunctionOverride:
     """
 
     enabled: bool = True
+    min_calls: int | None = None
+    min_gain: float | None = None
+    specialize: bool = True
+
+
+POLICIES = ("lru", "lfu", "ttl", "size", "adaptive")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpecializationOptions:
+    """The variant cache and value specialization (the ``[specialization]`` table).
+
+    Attributes:
+        max_variants: promoted variants kept per function (value-specialized ones included).
+        max_memory_mb: total machine code of promoted variants kept, in MiB (object code
+            size as Numba emits it).
+        policy: which variant goes when a bound is reached: ``lru`` (least recently used),
+            ``lfu`` (fewest calls), ``ttl`` (unused for ``ttl_seconds``, else the oldest),
+            ``size`` (largest code), ``adaptive`` (least time saved: calls x measured gain).
+        ttl_seconds: under ``ttl``, a variant unused this long (seconds) is evicted.
+        values: build value-specialized variants for arguments that take a few constant
+            values (str, int, bool, tuple of ints) on most calls. Off by default: while
+            values are counted a function stays armed, and pyperformance's bm_scimark ran
+            2.8x slower than plain CPython with it on.
+        threshold: share of a signature's calls (0..1) that at most ``max_values`` values of
+            one argument must cover for it to be specialized.
+        max_values: most distinct values of one argument that get variants.
+        min_calls: calls with one value before its variant is compiled (``None``: the
+            function's ``min_calls``).
+        min_gain: speed-up over the generic variant a value-specialized variant must reach
+            (``None``: the function's ``min_gain``).
+    """
+
+    max_variants: int = 16
+    max_memory_mb: float = 256.0
+    policy: str = "adaptive"
+    ttl_seconds: float = 600.0
+    values: bool = False
+    threshold: float = 0.8
+    max_values: int = 8
     min_calls: int | None = None
     min_gain: float | None = None
 
@@ -82,7 +134,15 @@ class Config:
             original, instead of compiling on the calling thread.
         children: accelerate Python child processes (multiprocessing, ``subprocess`` with
             ``sys.executable``) of ``python -m autoaccel`` with the same settings.
+        targets: the compilation targets whose variants compete for each hot signature:
+            ``"cpu"`` (``numba.njit``), ``"parallel"`` (``njit(parallel=True)``), ``"cuda"``
+            (numba-cuda kernels for elementwise code); the fastest that passes validation
+            and ``min_gain`` is promoted (docs/targets.md).
+        rtol, atol: the tolerance with which ``parallel`` and ``cuda`` variants are
+            validated (``|variant - original| <= atol + rtol * |original|`` for floats);
+            ``cpu`` variants are always compared exactly.
         jit: options for ``numba.njit``.
+        specialization: the variant cache's bounds and value specialization.
         functions: overrides keyed by ``"module.qualname"``.
         report: print a table of decisions on stderr at exit.
         report_json: write the decisions as JSON to this path at exit.
@@ -100,7 +160,11 @@ class Config:
     cache_dir: str | None = None
     background_compile: bool = False
     children: bool = True
+    targets: tuple[str, ...] = ("cpu",)
+    rtol: float = 0.0
+    atol: float = 0.0
     jit: JitOptions = JitOptions()
+    specialization: SpecializationOptions = SpecializationOptions()
     functions: Mapping[str, FunctionOverride] = dataclasses.field(default_factory=dict)
     report: bool = False
     report_json: str | None = None
@@ -137,7 +201,13 @@ class Config:
             "cache": self.cache,
             "background_compile": self.background_compile,
             "children": self.children,
+            "targets": list(self.targets),
+            "rtol": self.rtol,
+            "atol": self.atol,
             "jit": dataclasses.asdict(self.jit),
+            "specialization": {
+                k: v for k, v in dataclasses.asdict(self.specialization).items() if v is not None
+            },
             "functions": {
                 name: {k: v for k, v in dataclasses.asdict(o).items() if v is not None}
                 for name, o in self.functions.items()
@@ -167,6 +237,9 @@ OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("cache_dir", str, "the cache directory (default: AUTOACCEL_CACHE_DIR, else ~/.cache)"),
     ("background_compile", bool, "compile in a worker thread; calls run the original meanwhile"),
     ("children", bool, "accelerate Python child processes with the same settings"),
+    ("targets", list, "compilation targets that compete: cpu, parallel, cuda"),
+    ("rtol", float, "relative tolerance for validating parallel and cuda variants"),
+    ("atol", float, "absolute tolerance for validating parallel and cuda variants"),
     ("report", bool, "print a table of decisions on stderr at exit"),
     ("report_json", str, "write the decisions as JSON to this file at exit"),
 )
@@ -178,6 +251,18 @@ JIT_OPTIONS: tuple[tuple[str, type], ...] = (
 )
 FUNCTION_OPTIONS: tuple[tuple[str, type], ...] = (
     ("enabled", bool),
+    ("min_calls", int),
+    ("min_gain", float),
+    ("specialize", bool),
+)
+SPECIALIZATION_OPTIONS: tuple[tuple[str, type], ...] = (
+    ("max_variants", int),
+    ("max_memory_mb", float),
+    ("policy", str),
+    ("ttl_seconds", float),
+    ("values", bool),
+    ("threshold", float),
+    ("max_values", int),
     ("min_calls", int),
     ("min_gain", float),
 )
@@ -249,7 +334,18 @@ def _check_patterns(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
-_RANGES = (("min_calls", 1), ("min_gain", 0.0), ("validation_calls", 1))
+_RANGES = (
+    ("min_calls", 1),
+    ("min_gain", 0.0),
+    ("validation_calls", 1),
+    ("rtol", 0.0),
+    ("atol", 0.0),
+    ("max_variants", 1),
+    ("max_memory_mb", 0.0),
+    ("ttl_seconds", 0.0),
+    ("threshold", 0.0),
+    ("max_values", 1),
+)
 
 
 def _check_ranges(where: str, fields: Mapping[str, Any]) -> None:
@@ -261,6 +357,21 @@ def _check_ranges(where: str, fields: Mapping[str, Any]) -> None:
 def _check_range(where: str, key: str, value: float, low: float) -> None:
     if not value >= low:  # also rejects NaN
         raise ConfigError(f"{where}: key '{key}' must be >= {low}, got {value!r}")
+    if key in ("rtol", "atol") and value == float("inf"):
+        raise ConfigError(f"{where}: key '{key}' must be finite, got {value!r}")
+
+
+def _check_targets(where: str, value: list[Any]) -> tuple[str, ...]:
+    if not value:
+        raise ConfigError(f"{where}: key 'targets' must name at least one of {list(TARGETS)}")
+    for item in value:
+        if item not in TARGETS:
+            raise ConfigError(
+                f"{where}: key 'targets' has {item!r}, which is not one of {list(TARGETS)}"
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{where}: key 'targets' names a target twice: {value!r}")
+    return tuple(value)
 
 
 def _parse_table(
@@ -278,20 +389,42 @@ def _parse_table(
 
 def _parse_top_level(where: str, table: Mapping[str, Any]) -> dict[str, Any]:
     """Validated ``Config`` fields from one source (file table or environment)."""
-    plain = {k: v for k, v in table.items() if k not in ("jit", "functions")}
+    plain = {k: v for k, v in table.items() if k not in ("jit", "functions", "specialization")}
     fields = _parse_table(where, plain, tuple((key, kind) for key, kind, _ in OPTIONS))
     for key in ("modules", "exclude"):
         if key in fields:
             fields[key] = _check_patterns(where, key, fields[key])
+    if "targets" in fields:
+        fields["targets"] = _check_targets(where, fields["targets"])
     _check_ranges(where, fields)
     if "jit" in table:
         jit = _check_type(where, "jit", table["jit"], dict)
         fields["jit"] = _parse_table(f"{where} [jit]", jit, JIT_OPTIONS)
+    if "specialization" in table:
+        body = _check_type(where, "specialization", table["specialization"], dict)
+        fields["specialization"] = parse_specialization(f"{where} [specialization]", body)
     if "functions" in table:
         functions = _check_type(where, "functions", table["functions"], dict)
         fields["functions"] = {
             name: _function_override(where, name, body) for name, body in functions.items()
         }
+    return fields
+
+
+def parse_specialization(where: str, table: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated fields of :class:`SpecializationOptions` from one table.
+
+    Raises:
+        ConfigError: a key has a wrong type, is out of range, or ``policy`` is unknown.
+    """
+    fields = _parse_table(where, table, SPECIALIZATION_OPTIONS)
+    _check_ranges(where, fields)
+    if "threshold" in fields and fields["threshold"] > 1.0:
+        raise ConfigError(f"{where}: key 'threshold' must be <= 1, got {fields['threshold']!r}")
+    if "policy" in fields and fields["policy"] not in POLICIES:
+        raise ConfigError(
+            f"{where}: key 'policy' must be one of {', '.join(POLICIES)}, got {fields['policy']!r}"
+        )
     return fields
 
 
@@ -307,6 +440,7 @@ def config_from_table(where: str, table: Mapping[str, Any]) -> Config:
     """
     fields = _parse_top_level(where, table)
     fields["jit"] = JitOptions(**fields.get("jit", {}))
+    fields["specialization"] = SpecializationOptions(**fields.get("specialization", {}))
     return Config(**fields)
 
 
@@ -364,8 +498,9 @@ def _parse_environment_value(raw: str, kind: type) -> Any:
 
 def _merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
     merged = {**base, **layer}
-    if "jit" in base and "jit" in layer:
-        merged["jit"] = {**base["jit"], **layer["jit"]}
+    for table in ("jit", "specialization"):
+        if table in base and table in layer:
+            merged[table] = {**base[table], **layer[table]}
     return merged
 
 
@@ -410,4 +545,5 @@ def load_config(
     fields = _merge(fields, _environment_fields(environ))
     fields = _merge(fields, _parse_top_level("arguments", overrides or {}))
     fields["jit"] = JitOptions(**fields.get("jit", {}))
+    fields["specialization"] = SpecializationOptions(**fields.get("specialization", {}))
     return Config(source=path, **fields)

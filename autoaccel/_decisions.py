@@ -31,23 +31,28 @@ class Decision(NamedTuple):
 
     Attributes:
         digest: the variant's key (hex).
-        policy: ``(min_gain, validation_calls)`` in force when it was decided.
+        policy: ``(min_gain, validation_calls)`` in force when it was decided, followed by
+            the targets, tolerance and CUDA availability when ``targets`` is not the
+            default (:func:`autoaccel._targets.policy`).
         promoted: whether it was promoted.
         reason: ``"measured speed-up 3.10x"`` or the rejection reason.
         speedup: original time / variant time measured in the trial (ratio), or 0.0.
         compile_seconds: the compile time then (seconds).
         raw_type: the Python type of the variant's raw result.
         adapter: the converter of that result to the original's type, or ``None``.
+        saved_seconds: original minus variant time per call in the trial (seconds), which
+            the variant cache's ``adaptive`` policy weighs.
     """
 
     digest: str
-    policy: tuple[float, int]
+    policy: tuple
     promoted: bool
     reason: str
     speedup: float
     compile_seconds: float
     raw_type: type
     adapter: Any
+    saved_seconds: float = 0.0  # time saved per call measured in the trial (seconds)
 
 
 # (function qualname, argument types as text, Numba signature as text)

@@ -17,6 +17,7 @@ import atexit
 import importlib.abc
 import importlib.machinery
 import logging
+import os
 import sys
 import threading
 import warnings
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from types import CodeType, ModuleType
 from typing import Any
 
+from autoaccel import _variant_table
 from autoaccel._code_cache import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel._compiler import is_compiling
 from autoaccel._config import Config
@@ -211,9 +213,10 @@ def install_hook(config: Config) -> Installation:
     """Install a finder for ``config`` (nothing when ``config.enabled`` is false)."""
     installation = Installation(config)
     if config.enabled:
+        _variant_table.TABLE.configure(config.specialization)
         installation._insert()
         if config.report or config.report_json:
             from autoaccel._report import emit_at_exit
 
-            atexit.register(emit_at_exit, config, installation.finder)
+            atexit.register(emit_at_exit, config, installation.finder, os.getpid())
     return installation

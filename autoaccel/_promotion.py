@@ -7,18 +7,24 @@ arguments and the original on the real ones; both are timed, and results and arg
 are compared exactly (:mod:`autoaccel._compare`). The caller always gets the original's
 answer during a trial. The variant is promoted only if every answer matched and
 ``original time / variant time`` (best of the trial) reaches ``min_gain``.
+
+The variant's time is what a promoted call will cost, not only Numba's: it includes the
+guards :meth:`Variant.run` pays for this function (the frozen-globals check, copies of the
+arguments it may write) and the trampoline's own dispatch, measured once per process. Without
+that, a function that runs in 50 ns could be "promoted" and then cost ten times as much.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from autoaccel._compare import Adapter, copy_value, learn_adapter, restore_value, same
-from autoaccel._compiler import Compiled, snapshot_changed
+from autoaccel._compare import Adapter, close, copy_value, learn_adapter, restore_value, same
+from autoaccel._compiler import Compiled, Rejection, snapshot_changed
 from autoaccel.errors import Deoptimize
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
@@ -43,6 +49,9 @@ class Signal:
         return f"<autoaccel {self.name}>"
 
 
+# Process-wide ticks ordering the variants' latest uses (cheaper than reading a clock).
+CLOCK = itertools.count()
+
 MISS = Signal("MISS")  # run the original body (also what the prologue tests for)
 NO_MATCH = Signal("NO_MATCH")  # no validated signature matches these argument types
 STALE = Signal("STALE")  # a global the variant froze has changed
@@ -52,31 +61,45 @@ class Promotion(NamedTuple):
     """One promoted signature, for the report.
 
     ``compile_seconds`` is the time to load it when ``from_cache`` (a saved decision).
+    ``target`` is the winning target; ``candidates`` has one ``(target, speedup, outcome)``
+    per target that competed (speed-up a ratio, 0.0 where never timed; outcome
+    ``"promoted"``, or why not), and is empty when only ``cpu`` was listed.
     """
 
     signature: str
     speedup: float
     compile_seconds: float
     from_cache: bool = False
+    target: str = "cpu"
+    candidates: tuple[tuple[str, float, str], ...] = ()
+    saved_seconds: float = 0.0  # measured per call in the trial: original minus variant
 
 
 class Variant:
     """Promoted code for one argument-type pattern: the entry dispatcher and result adapters.
 
-    Several validated signatures (say float64 and int64 arrays) share one variant, since the
-    entry dispatcher holds them all and matches argument types in C.
+    There is one per pattern of Python argument types: exact keys with the same types
+    (say float64 and int64 arrays) share it, as they share the fast path. All of a
+    function's validated signatures share one entry dispatcher, which matches argument
+    types in C, and one table of adapters.
 
     Attributes:
-        compiled: the dispatchers and the frozen-globals snapshot.
+        compiled: the dispatchers and the frozen-globals snapshot (a
+            :class:`~autoaccel._compiler.Compiled`, or a target's equivalent such as
+            :class:`~autoaccel._cuda.CudaCompiled`).
         adapters: Python type of a raw variant result -> converter to the type the original
-            returns (``None``: no conversion).
+            returns (``None``: no conversion); shared by a function's variants.
+        uses: calls it served, and last: the :data:`CLOCK` tick of the latest (for the
+            variant cache's eviction policies; ~30 ns a call together).
     """
 
-    __slots__ = ("adapters", "compiled")
+    __slots__ = ("adapters", "compiled", "last", "uses")
 
-    def __init__(self, compiled: Compiled) -> None:
+    def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
         self.compiled = compiled
-        self.adapters: dict[type, Adapter | None] = {}
+        self.adapters: dict[type, Adapter | None] = {} if adapters is None else adapters
+        self.uses = 0
+        self.last = next(CLOCK)
 
     def accepts(self, raw_type: type, adapter: Adapter | None) -> bool:
         """Record ``adapter`` for results of ``raw_type``; ``False`` if one differs already."""
@@ -106,6 +129,8 @@ class Variant:
             return _restored(args, compiled.written, saved, NO_MATCH)
         except Exception:  # the original raises its own error, with its own traceback
             return _restored(args, compiled.written, saved, MISS)
+        self.uses += 1
+        self.last = next(CLOCK)
         adapter = self.adapters.get(type(result))
         if adapter is not None:
             result = adapter(result)
@@ -163,36 +188,66 @@ def _deoptimized(error: Exception | None) -> bool:
     return isinstance(error, Deoptimize)
 
 
+class VariantRun(NamedTuple):
+    """One trial call's variant side: its argument copies, outcome and time (seconds)."""
+
+    copies: tuple
+    result: Any
+    error: Exception | None
+    seconds: float
+
+
 class Trial:
-    """Validation and timing of one compiled, not yet promoted variant."""
+    """Validation and timing of one compiled, not yet promoted variant.
+
+    Args:
+        compiled: the variant (anything with ``entry``, the guards and ``validated``).
+        signature: its signature as text, for the report.
+        compile_seconds: how long compiling (or loading) it took (seconds).
+        from_cache: whether it was loaded from the cache.
+        saved_as: where its decision is to be saved (see ``Trampoline._saved_as``), or None.
+        dispatch_seconds: what the trampoline adds to each promoted call, in seconds
+            (:func:`autoaccel._trampoline.dispatch_seconds`), added to each variant timing.
+        target: the target it was compiled for (``"cpu"``, ``"parallel"``, ``"cuda"``).
+        tolerance: ``(rtol, atol)`` for comparing floats, or ``None``: exact comparison.
+    """
 
     __slots__ = (
         "adapter",
         "calls",
         "compile_seconds",
         "compiled",
+        "dispatch_seconds",
         "failure",
         "from_cache",
         "original_seconds",
         "raw_type",
         "saved_as",
         "signature",
+        "target",
+        "tolerance",
         "variant_seconds",
     )
 
     def __init__(
         self,
-        compiled: Compiled,
+        compiled: Any,
         signature: str,
         compile_seconds: float,
         from_cache: bool = False,
         saved_as: Any = None,
+        dispatch_seconds: float = 0.0,
+        target: str = "cpu",
+        tolerance: tuple[float, float] | None = None,
     ) -> None:
         self.compiled = compiled
+        self.dispatch_seconds = dispatch_seconds
         self.signature = signature
         self.compile_seconds = compile_seconds
         self.from_cache = from_cache
         self.saved_as = saved_as  # where its decision is to be saved, or None
+        self.target = target
+        self.tolerance = tolerance
         self.original_seconds: list[float] = []
         self.variant_seconds: list[float] = []
         self.adapter: Adapter | None = None
@@ -202,32 +257,53 @@ class Trial:
 
     def call(self, original: Callable[..., Any], args: tuple) -> Any:
         """Run both versions on one real call; return (or raise) what the original gives."""
-        self.calls += 1
-        copies = tuple(copy_value(a) for a in args)
-        start = time.perf_counter()
-        try:
-            variant_result, variant_error = self.compiled.entry(*copies), None
-        except Exception as exc:  # compared with the original's outcome below
-            variant_result, variant_error = None, exc
+        run = self.run_variant(args)
         middle = time.perf_counter()
         try:
             result = original(*args)
         except BaseException as exc:
-            self._check_raised(exc, variant_error)
+            self.original_raised(run, exc)
             raise
-        end = time.perf_counter()
-        if _deoptimized(variant_error):
-            return result  # this call is outside what the variant answers; not a mismatch
-        if variant_error is not None:
-            self.failure = f"raised {type(variant_error).__name__} where the original returned"
-            return result
+        self.compare(run, result, args, time.perf_counter() - middle)
+        return result
+
+    def run_variant(self, args: tuple) -> VariantRun:
+        """The variant's half of a trial call: run it on copies of ``args`` and time it."""
+        self.calls += 1
+        copies = tuple(copy_value(a) for a in args)
+        compiled = self.compiled
+        start = time.perf_counter()
+        # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
+        if compiled.snapshot:
+            snapshot_changed(compiled.snapshot)
+        [copy_value(copies[i]) for i in compiled.written]
         try:
-            self._check_result(result, variant_result, args, copies)
+            result, error = compiled.entry(*copies), None
+        except Exception as exc:  # compared with the original's outcome later
+            result, error = None, exc
+        seconds = time.perf_counter() - start + self.dispatch_seconds
+        return VariantRun(copies, result, error, seconds)
+
+    def original_raised(self, run: VariantRun, error: BaseException) -> None:
+        """Record that the original raised ``error`` on the call ``run`` belongs to."""
+        self._check_raised(error, run.error)
+
+    def compare(self, run: VariantRun, result: Any, args: tuple, original_seconds: float) -> None:
+        """Check ``run`` against the original's ``result`` and ``args`` after the call."""
+        if _deoptimized(run.error):
+            return  # this call is outside what the variant answers; not a mismatch
+        if isinstance(run.error, Rejection):
+            self.failure = str(run.error)
+            return
+        if run.error is not None:
+            self.failure = f"raised {type(run.error).__name__} where the original returned"
+            return
+        try:
+            self._check_result(result, run.result, args, run.copies)
         except Exception as exc:  # a comparison that fails is a mismatch, never the user's error
             self.failure = f"its result could not be compared: {exc!r}"
-        self.variant_seconds.append(middle - start)
-        self.original_seconds.append(end - middle)
-        return result
+        self.variant_seconds.append(run.seconds)
+        self.original_seconds.append(original_seconds)
 
     def _check_raised(self, original_error: BaseException, variant_error: Exception | None) -> None:
         # Raising variants are fine only when the original raises the same type: in service
@@ -246,10 +322,15 @@ class Trial:
             self.failure = str(exc)
             return
         adapted = variant_result if self.adapter is None else self.adapter(variant_result)
-        if type(variant_result) is not self.raw_type or not same(result, adapted):
+        if type(variant_result) is not self.raw_type or not self._same(result, adapted):
             self.failure = "answered differently from the original on a real call"
-        elif not all(map(same, args, copies)):
+        elif not all(map(self._same, args, copies)):
             self.failure = "wrote its arguments differently from the original"
+
+    def _same(self, original: Any, variant: Any) -> bool:
+        if self.tolerance is None:
+            return same(original, variant)
+        return close(original, variant, *self.tolerance)
 
     def verdict(self, needed: int, min_gain: float) -> tuple[bool, str] | None:
         """``(promote, reason)`` once decidable, else ``None`` (keep trialling)."""
@@ -265,9 +346,23 @@ class Trial:
         return None
 
     def speedup(self) -> float:
-        """Best original time / best variant time over the trial (ratio)."""
+        """Best original time / best variant time over the trial (ratio).
+
+        The variant's time includes the trampoline's dispatch (``dispatch_seconds``).
+        """
         return min(self.original_seconds) / max(min(self.variant_seconds), 1e-9)
+
+    def saved_seconds(self) -> float:
+        """Best original time minus best variant time over the trial (seconds per call)."""
+        return min(self.original_seconds) - min(self.variant_seconds)
 
     def promotion(self) -> Promotion:
         """The report record of this trial's promotion."""
-        return Promotion(self.signature, self.speedup(), self.compile_seconds, self.from_cache)
+        return Promotion(
+            self.signature,
+            self.speedup(),
+            self.compile_seconds,
+            self.from_cache,
+            self.target,
+            saved_seconds=self.saved_seconds(),
+        )

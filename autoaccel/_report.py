@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import sys
 import warnings
 from typing import Any, TextIO
@@ -47,10 +48,14 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
         "variants": [
             {
                 "signature": variant.signature,
-                "target": "cpu",
+                "target": variant.target,
                 "speedup": round(variant.speedup, 3),
                 "compile_seconds": round(variant.compile_seconds, 4),
                 "from_cache": variant.from_cache,
+                "candidates": [
+                    {"target": target, "speedup": round(speedup, 3), "outcome": outcome}
+                    for target, speedup, outcome in variant.candidates
+                ],
             }
             for variant in trampoline.promotions
         ],
@@ -63,8 +68,11 @@ def stats() -> dict[str, Any]:
     Returns:
         ``{"autoaccel": version, "functions": [{"name": "module.qualname", "calls": int,
         "state": "promoted" | "interpreted" | "rejected", "reason": str | None,
-        "variants": [{"signature": str, "target": "cpu", "speedup": float (ratio),
-        "compile_seconds": float (seconds), "from_cache": bool}]}]}``.
+        "variants": [{"signature": str, "target": "cpu" | "parallel" | "cuda",
+        "speedup": float (ratio), "compile_seconds": float (seconds), "from_cache": bool,
+        "candidates": [{"target": str, "speedup": float (ratio, 0.0 if never timed),
+        "outcome": "promoted" | why not}]}]}]}``. ``candidates`` lists every target that
+        competed for the signature, and is empty when ``targets`` is ``["cpu"]``.
         ``calls`` counts calls seen while the function was trampolined (a statically
         rejected or disarmed function is no longer counted).
     """
@@ -81,14 +89,24 @@ def format_table(data: dict[str, Any]) -> str:
     ]
     for entry in rows:
         if entry["variants"]:
-            detail = "; ".join(
-                f"{v['signature']} {v['speedup']:.2f}x, compiled in {v['compile_seconds']:.2f} s"
-                for v in entry["variants"]
-            )
+            detail = "; ".join(map(_variant_detail, entry["variants"]))
         else:
             detail = entry["reason"] or ""
         lines.append(f"{entry['name']:<44} {entry['calls']:>9}  {entry['state']:<12} {detail}")
     return "\n".join(lines)
+
+
+def _variant_detail(variant: dict[str, Any]) -> str:
+    text = f"{variant['signature']} {variant['speedup']:.2f}x"
+    if variant["candidates"]:
+        gains = ", ".join(
+            f"{c['target']} {c['speedup']:.2f}x"
+            if c["speedup"]
+            else f"{c['target']} {c['outcome']}"
+            for c in variant["candidates"]
+        )
+        text += f" on {variant['target']} ({gains})"
+    return text + f", compiled in {variant['compile_seconds']:.2f} s"
 
 
 def write(config: Config, stream: TextIO | None = None) -> None:
@@ -102,8 +120,14 @@ def write(config: Config, stream: TextIO | None = None) -> None:
             handle.write("\n")
 
 
-def emit_at_exit(config: Config, finder: Any) -> None:
-    """The exit handler: warn about patterns that selected nothing, then write the report."""
+def emit_at_exit(config: Config, finder: Any, pid: int) -> None:
+    """The exit handler: warn about patterns that selected nothing, then write the report.
+
+    ``pid`` is the process that installed the hook. A child made by ``os.fork`` inherits the
+    handler; it does nothing there, so the child never overwrites the parent's report.
+    """
+    if os.getpid() != pid:
+        return
     for pattern in config.modules:
         if not any(fnmatch.fnmatchcase(name, pattern) for name in finder.matched):
             warnings.warn(

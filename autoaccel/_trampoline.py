@@ -23,10 +23,11 @@ import functools
 import itertools
 import logging
 import threading
+import timeit
 import types
 from typing import Any
 
-from autoaccel import _background, _compiler
+from autoaccel import _background, _compiler, _targets, _value_spec, _variant_table
 from autoaccel._cache import open_cache
 from autoaccel._cache_key import variant_digest
 from autoaccel._compare import Adapter, copy_value
@@ -69,6 +70,7 @@ class Trampoline:
     ) -> None:
         self.qualname = getattr(code, "co_qualname", code.co_name)
         self.name = f"{module}.{self.qualname}"
+        self.family = self.name  # whose max_variants its variants count against
         self.module = module
         self.code = code
         self.globals = namespace
@@ -85,12 +87,19 @@ class Trampoline:
         self._counts: dict[tuple, int] = {}
         self._hot: set[tuple] = set()
         # Promoted variants by exact key (types + fingerprints), and the fast path by argument
-        # types alone, which exists only while the entry dispatcher holds nothing unvalidated.
+        # types alone, for patterns no unvalidated signature can be reached by.
         self._exact: dict[tuple, Variant] = {}
+        self._signatures: dict[tuple, str] = {}  # promoted exact key -> Numba signature
         self._fast: dict[tuple, Variant] = {}
         self.promotions: list[Promotion] = []
-        self._trials: dict[tuple, Trial] = {}
+        self._trials: dict[tuple, Trial | _targets.Selection] = {}
         self._invalidations = 0
+        # Value specialization (autoaccel._value_spec): values counted per signature until
+        # it is hot, then a router per signature whose calls are specialized on values.
+        self._specialize = override.specialize
+        self._values: dict[tuple, _value_spec.ValueStats] = {}
+        self._routers: dict[tuple, _value_spec.Router] = {}
+        self.specialization_refusal: str | None = None
         # The original body without the prologue, called during trials. Refused functions
         # (closures among them) never run trials, and could not be rebuilt without cells.
         self._original = None if self.refusal else types.FunctionType(code, namespace, code.co_name)
@@ -111,6 +120,10 @@ class Trampoline:
             return self._enter_slow(types_, args) if result is NO_MATCH else self._signalled(result)
         return result
 
+    def dispatch_seconds(self, arity: int) -> float:
+        """What reaching this function's variant adds to a call of ``arity`` arguments (s)."""
+        return dispatch_seconds(arity)
+
     def _signalled(self, signal: Signal) -> Signal:
         if signal is STALE:
             self._invalidate()
@@ -118,13 +131,18 @@ class Trampoline:
 
     def _enter_slow(self, types_: tuple, args: tuple) -> Any:
         """Counting, exact-key dispatch (tuples, demoted patterns), and promotion."""
+        if self._routers:
+            result = self._route(types_, args)
+            if result is not NO_MATCH:
+                return result
         if types_ not in self._hot:
             return self._count(types_, args)
         key = types_ + _compiler.fingerprint(args)
         variant = self._exact.get(key)
         if variant is None:
             return self._try_promotion(key, args)
-        if self._fast.get(types_) is variant:
+        fast = self._fast.get(types_)
+        if fast is not None and fast.compiled is variant.compiled:
             return MISS  # the fast path matched but the code itself raised TypeError
         return self._run(variant, args)
 
@@ -135,11 +153,13 @@ class Trampoline:
     def _count(self, types_: tuple, args: tuple) -> Any:
         with self._lock:
             count = self._counts[types_] = self._counts.get(types_, 0) + 1
+        if self._specialize and count <= self.min_calls and types_ not in self._routers:
+            self._observe(types_, args, count)
         if types_ in self.failures:
             return MISS
         if count < self.min_calls and not (count == 1 and self._promoted_before(types_)):
             return MISS
-        reason = _compiler.argument_refusal(args)
+        reason = _compiler.argument_refusal(args) or _compiler.globals_refusal(self, lookup)
         if reason:  # decided without importing Numba
             self._fail(types_, types_, reason)
             return MISS
@@ -164,7 +184,7 @@ class Trampoline:
         finally:
             self._conclude(key, trial)
 
-    def _start_trial(self, key: tuple, args: tuple) -> Trial | None:
+    def _start_trial(self, key: tuple, args: tuple) -> Trial | _targets.Selection | None:
         if self.config.background_compile and not _background.on_worker():
             self._compile_in_background(key, args)
             return None
@@ -193,7 +213,14 @@ class Trampoline:
                     self._save_decision(saved_as, False, crash)
                     raise _compiler.Rejection(crash)
             description = _compiler.describe(signature)
-            trial = Trial(compiled, description, seconds, from_cache, saved_as)
+            dispatch = self.dispatch_seconds(len(args))
+            trial = _targets.trial_for(
+                self,
+                Trial(compiled, description, seconds, from_cache, saved_as, dispatch),
+                signature,
+                args,
+                lookup,
+            )
             self._trials[key] = trial
             self._refresh_fast_path()
             logger.info("%s: compiled %s in %.3f s", self.name, trial.signature, seconds)
@@ -215,7 +242,7 @@ class Trampoline:
             copies = tuple(map(copy_value, args))  # the caller may change its arrays meanwhile
             _background.submit(job, functools.partial(self._start_trial, key, copies))
 
-    def _conclude(self, key: tuple, trial: Trial) -> None:
+    def _conclude(self, key: tuple, trial: Trial | _targets.Selection) -> None:
         verdict = trial.verdict(self.config.validation_calls, self.min_gain)
         if verdict is None:
             return
@@ -224,8 +251,9 @@ class Trampoline:
                 return  # another thread concluded it
         promote, reason = verdict
         speedup = trial.speedup() if trial.variant_seconds else 0.0
-        if promote and self._promote(
-            key, trial.compiled, trial.raw_type, trial.adapter, trial.promotion(), reason
+        promotion = trial.promotion() if promote else None
+        if promotion is not None and self._promote(
+            key, trial.compiled, trial.raw_type, trial.adapter, promotion, reason
         ):
             self._save_decision(
                 trial.saved_as,
@@ -235,6 +263,7 @@ class Trampoline:
                 trial.compile_seconds,
                 trial.raw_type,
                 trial.adapter,
+                promotion.saved_seconds,
             )
         elif not promote:
             self._fail(key, key[: len(key) // 2], reason, trial.signature)
@@ -251,17 +280,52 @@ class Trampoline:
     ) -> bool:
         """Serve ``key`` with ``compiled`` from now on; ``False`` if its result type conflicts."""
         types_ = key[: len(key) // 2]
-        variant = next(iter(self._exact.values()), None) or Variant(compiled)
-        if variant.compiled is not compiled or not variant.accepts(raw_type, adapter):
+        # One variant per compiled code (per target) and pattern of argument types; a
+        # compiled code's variants share its result adapters.
+        sibling = next((v for v in self._exact.values() if v.compiled is compiled), None)
+        variant = next(
+            (
+                v
+                for k, v in self._exact.items()
+                if k[: len(k) // 2] == types_ and v.compiled is compiled
+            ),
+            None,
+        ) or Variant(compiled, sibling.adapters if sibling else None)
+        if not variant.accepts(raw_type, adapter):
             reason = "its result type conflicts with another promoted signature"
             self._fail(key, types_, reason, promotion.signature)
             return False
         self._exact[key] = variant
+        self._signatures[key] = promotion.signature
         compiled.validated.add(promotion.signature)
         self._refresh_fast_path()
         self.promotions.append(promotion)
         logger.info("%s%s: promoted, %s", self.name, promotion.signature, reason)
+        size = _variant_table.code_size(compiled.entry, promotion.signature, _compiler.describe)
+        _variant_table.TABLE.admit(
+            self, key, variant, promotion.signature, size, promotion.saved_seconds
+        )
         return True
+
+    def evict(self, key: tuple, reason: str) -> None:
+        """Make ``key`` unreachable (the variant cache evicted it): its calls run the original.
+
+        The signature stays compiled in the entry dispatcher but leaves ``validated``, so the
+        fast path no longer reaches it (:func:`_variant_table.fast_routes`), and the key is
+        recorded as failed, so it is not tried again in this process. A function left with
+        no variant is disarmed and its dispatchers are released.
+        """
+        with self._lock:
+            variant = self._exact.pop(key, None)
+            if variant is None:
+                return
+            signature = self._signatures.pop(key)
+            if signature not in self._signatures.values():
+                variant.compiled.validated.discard(signature)
+                self.promotions = [p for p in self.promotions if p.signature != signature]
+        self._fail(key, key[: len(key) // 2], reason, signature)
+        if not self._exact and not self._trials:
+            self.compiled = None  # nothing reaches its code any more: let Numba free it
 
     def _decision_store(self) -> DecisionStore | None:
         """The saved decisions of this function's module, when the cache is on."""
@@ -292,8 +356,8 @@ class Trampoline:
         )
         return ((self.qualname, types_text, signature_text), digest), VariantStore(cache, digest)
 
-    def _policy(self) -> tuple[float, int]:
-        return (self.min_gain, self.config.validation_calls)
+    def _policy(self) -> tuple:
+        return (self.min_gain, self.config.validation_calls, *_targets.policy(self.config))
 
     def _saved_decision(self, saved_as: Any) -> Decision | None:
         """The decision a previous run made for this very variant under this policy."""
@@ -319,7 +383,9 @@ class Trampoline:
         signature = saved_as[0][2]
         if not decision.promoted:
             raise _compiler.Rejection(f"{decision.reason} (saved decision)")
-        promotion = Promotion(signature, decision.speedup, seconds, from_cache)
+        promotion = Promotion(
+            signature, decision.speedup, seconds, from_cache, saved_seconds=decision.saved_seconds
+        )
         reason = f"{decision.reason} (saved decision)"
         self._promote(key, compiled, decision.raw_type, decision.adapter, promotion, reason)
 
@@ -332,42 +398,110 @@ class Trampoline:
         compile_seconds: float = 0.0,
         raw_type: type = _NONE_TYPE,
         adapter: Adapter | None = None,
+        saved_seconds: float = 0.0,
     ) -> None:
         store = self._decision_store() if saved_as is not None else None
         if store is None:
             return
         key, digest = saved_as
         decision = Decision(
-            digest, self._policy(), promoted, reason, speedup, compile_seconds, raw_type, adapter
+            digest,
+            self._policy(),
+            promoted,
+            reason,
+            speedup,
+            compile_seconds,
+            raw_type,
+            adapter,
+            saved_seconds,
         )
         store.put(key, decision)
 
     def _refresh_fast_path(self) -> None:
-        """Dispatch by argument types alone only when Numba's C matching is safe.
+        """Dispatch by argument types alone only where Numba's C matching is safe.
 
-        That is when every signature compiled into the entry dispatcher was validated: an
-        unvalidated one (a pending trial, a rejected variant) could otherwise be reached by
-        a call whose exact key differs. Tuples are always keyed exactly, because Numba
-        converts between tuple element types.
+        An unvalidated signature in the entry dispatcher (a pending trial, a rejected or
+        evicted variant) must not be reachable by a call whose exact key differs; see
+        :func:`_variant_table.fast_routes`.
         """
-        compiled = self.compiled
-        if compiled is None or compiled.compiling or compiled.unvalidated():
-            self._fast = {}
-            return
-        self._fast = {
-            key[: len(key) // 2]: variant
-            for key, variant in self._exact.items()
-            if tuple not in key[: len(key) // 2]
-        }
+        fast = _variant_table.fast_routes(self._exact, _compiler.describe)
+        for types_, router in self._routers.items():
+            router.generic = fast.get(types_)
+            if not self._pending(types_):
+                fast[types_] = router  # value-guarded: specialized, else the generic variant
+        self._fast = fast
 
     def _fail(self, key: tuple, types_: tuple, reason: str, signature: str = "") -> None:
         """Record that ``key`` (argument types ``types_``) is never to be tried again."""
         signature = signature or _describe_types(types_)
         self.failures[key] = (signature, reason)
         logger.info("%s%s: rejected, %s", self.name, signature, reason)
+        router = self._routers.get(types_)
+        if (
+            router is not None
+            and not any(types_[p] in (str, tuple) for p in router.positions)
+            and not any(k[: len(k) // 2] == types_ for k in self._exact)
+        ):
+            # Specializing an int or bool is only worth it against a promoted generic
+            # variant; without one, the router would keep the function armed for nothing
+            # (and add frames to every call, which changes where deep recursion fails).
+            del self._routers[types_]
         self._refresh_fast_path()
-        if not self.promotions and not self._trials:
+        if not self.promotions and not self._trials and not self._routers:
             self.armed = False  # nothing promoted or pending: back to (almost) zero cost
+
+    # Value specialization ---------------------------------------------------------------
+
+    def _observe(self, types_: tuple, args: tuple, count: int) -> None:
+        """Count the values of a signature not yet hot; at ``min_calls``, plan a router."""
+        options = _variant_table.TABLE.options
+        if not options.values:
+            return
+        stats = self._values.get(types_)
+        if stats is None:
+            stats = self._values[types_] = _value_spec.ValueStats(self.code, types_)
+        stats.record(args)
+        if count < self.min_calls:
+            return
+        del self._values[types_]
+        positions = stats.plan(options.threshold, options.max_values)
+        if not positions:
+            return
+        from autoaccel import _value_trampoline
+
+        self._routers[types_] = _value_spec.Router(
+            positions,
+            len(types_),
+            functools.partial(_value_trampoline.make, self, types_, positions),
+            options.max_values,
+            options.min_calls or self.min_calls,
+        )
+        logger.info("%s%s: specializing on %s", self.name, _describe_types(types_), positions)
+
+    def _route(self, types_: tuple, args: tuple) -> Any:
+        """A value-specialized answer on the slow path, or :data:`NO_MATCH`."""
+        router = self._routers.get(types_)
+        if router is None or self._fast.get(types_) is router or self._pending(types_):
+            return NO_MATCH
+        sub = router.sub_for(args)
+        if sub is None:
+            return NO_MATCH
+        result = router.enter(sub, args)
+        return NO_MATCH if result is MISS else result
+
+    def _pending(self, types_: tuple) -> bool:
+        """Whether the generic variant of ``types_`` is still in its trial."""
+        return any(key[: len(key) // 2] == types_ for key in list(self._trials))
+
+    def generic_speedup(self, types_: tuple) -> float:
+        """The best measured speed-up of a promoted generic variant for ``types_``, else 1."""
+        signatures = {s for k, s in self._signatures.items() if k[: len(k) // 2] == types_}
+        return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)
+
+    def note_specialization_refused(self, reason: str) -> None:
+        """Record why a value specialization could not be built (for the report)."""
+        self.specialization_refusal = reason
+        logger.info("%s: not specialized on values, %s", self.name, reason)
 
     def _invalidate(self) -> None:
         """A frozen global changed: drop every variant; recompile once, then give up."""
@@ -375,7 +509,9 @@ class Trampoline:
             if self.compiled is None:
                 return  # another thread invalidated first
             name = _compiler.snapshot_changed(self.compiled.snapshot)
+            _variant_table.TABLE.forget(self)
             self._exact.clear()
+            self._signatures.clear()
             self._fast = {}
             self._hot.clear()
             self._counts.clear()
@@ -395,6 +531,31 @@ class Trampoline:
     def max_signature_calls(self) -> int:
         """The most calls counted for one argument-type signature before it became hot."""
         return max(self._counts.values(), default=0)
+
+
+@functools.cache
+def dispatch_seconds(arity: int) -> float:
+    """Seconds :meth:`Trampoline.enter` adds to a promoted call of ``arity`` arguments.
+
+    Measured once per process and arity on a stand-in trampoline whose variant does nothing:
+    best of 5 rounds of 1000 calls through ``enter``, minus the same for the stand-in alone.
+    A trial adds it to the variant's time, since every promoted call pays it. Guards whose
+    cost depends on the function (frozen globals, written arguments) are timed by the trial.
+    """
+    params = ", ".join(f"a{i}" for i in range(arity))
+    namespace: dict = {}
+    exec(f"def standin({params}):\n    return None", namespace)
+    standin = namespace["standin"]
+    trampoline = Trampoline("autoaccel.dispatch", standin.__code__, namespace, Config(), None)
+    compiled = _compiler.Compiled(standin, Config().jit, ())
+    compiled.entry = standin
+    trampoline.compiled = compiled
+    args = (0.0,) * arity
+    trampoline._fast = {tuple(map(type, args)): Variant(compiled)}
+    enter = trampoline.enter
+    through = min(timeit.repeat(lambda: enter(*args), number=1000, repeat=5))
+    alone = min(timeit.repeat(lambda: standin(*args), number=1000, repeat=5))
+    return max(through - alone, 0.0) / 1000
 
 
 def _describe_types(types_: tuple) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from autoaccel import Config, install
+from autoaccel import Config, _variant_table, install
 from autoaccel._cache import forget_opened
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,8 +25,10 @@ def private_cache(tmp_path_factory, monkeypatch):
     path = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("AUTOACCEL_CACHE_DIR", str(path))
     forget_opened()
+    _variant_table.reset()
     yield path
     forget_opened()
+    _variant_table.reset()
 
 
 @pytest.fixture

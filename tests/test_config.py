@@ -669,3 +669,38 @@ def test_disabled_by_environment():
     assert not disabled_by_environment({})
     with pytest.raises(ConfigError, match="AUTOACCEL_DISABLE"):
         disabled_by_environment({"AUTOACCEL_DISABLE": "maybe"})
+
+
+# [specialization] and the per-function specialization keys ----------------------------------
+
+
+def test_specialization_table_is_read_and_validated(tmp_path):
+    from autoaccel._config import SpecializationOptions
+
+    config = load_file(
+        tmp_path,
+        '[specialization]\nmax_variants = 4\npolicy = "lru"\nthreshold = 0.5\nmax_memory_mb = 8\n',
+    )
+    assert config.specialization == SpecializationOptions(
+        max_variants=4, policy="lru", threshold=0.5, max_memory_mb=8.0
+    )
+    assert config_from_table("t", config.as_table()).specialization == config.specialization
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[specialization]\npolicy = "mru"\n', "key 'policy' must be one of lru, lfu, ttl"),
+        ("[specialization]\nmax_variants = 0\n", "key 'max_variants' must be >= 1"),
+        ("[specialization]\nthreshold = 1.5\n", "key 'threshold' must be <= 1"),
+        ("[specialization]\nmax_memory_mb = true\n", "key 'max_memory_mb' must be float"),
+    ],
+)
+def test_bad_specialization_settings_name_the_key(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_file(tmp_path, text)
+
+
+def test_value_specialization_can_be_turned_off_per_function(tmp_path):
+    config = load_file(tmp_path, '[functions."m.f"]\nspecialize = false\n')
+    assert config.override("m.f").specialize is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -49,6 +50,7 @@ def test_the_config_example_documents_every_key():
     text = (REPO / "python_optimizer.toml.example").read_text()
     keys = [key for key, _, _ in _config.OPTIONS]
     keys += [key for key, _ in _config.JIT_OPTIONS] + [key for key, _ in _config.FUNCTION_OPTIONS]
+    keys += [key for key, _ in _config.SPECIALIZATION_OPTIONS]
     for key in keys:
         assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{key} is not documented"
 
@@ -78,3 +80,28 @@ def test_a_compiled_signature_still_in_trial_is_reported_as_such(accelerated):
     entry = function_stats(lookup(mod.cube))
     assert entry["state"] == "interpreted"
     assert entry["reason"] == "compiled, still being validated: (float64)"
+
+
+def test_a_forked_child_leaves_the_parents_report_alone(tmp_path):
+    # A raw os.fork child that exits normally runs the atexit handlers it inherited.
+    (tmp_path / "app.py").write_text(
+        "import os\n"
+        "def f(x):\n"
+        "    return x + 1.0\n"
+        "for _ in range(3):\n"
+        "    f(1.0)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    for _ in range(7):\n"
+        "        f(1.0)\n"
+        "else:\n"
+        "    os.waitpid(pid, 0)\n"
+    )
+    result = run_python(
+        "-m", "autoaccel", "--report", "--report-json", "out.json", "app.py", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stderr.splitlines() if line.startswith("__main__.f ")]
+    assert len(rows) == 1, result.stderr
+    (entry,) = json.loads((tmp_path / "out.json").read_text())["functions"]
+    assert entry["calls"] == 3

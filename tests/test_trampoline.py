@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import numpy as np
 import pytest
+from conftest import run_python
 
+from autoaccel import _trampoline
 from autoaccel._trampoline import lookup
 
 KERNELS = """
@@ -135,6 +138,40 @@ def test_too_little_gain_rejects_and_disarms(accelerated):
     assert "below min_gain 1000" in reason
     assert trampoline.armed is False
     assert mod.tiny(2.0) == 2.0
+
+
+def test_the_trampolines_dispatch_counts_against_the_variant(accelerated, monkeypatch):
+    # A promoted call pays the trampoline's dispatch besides Numba's: with a dispatch of 1 s
+    # per call, even a loop that Numba runs far faster must not be promoted.
+    monkeypatch.setattr(_trampoline, "dispatch_seconds", lambda arity: 1.0)
+    mod = accelerated(KERNELS, min_calls=1, min_gain=1.2)
+    _calls(mod.total, np.ones(10_000))
+    trampoline = lookup(mod.total)
+    assert not trampoline.promotions
+    ((_, reason),) = trampoline.failures.values()
+    assert "below min_gain" in reason
+
+
+def test_a_function_cheaper_than_the_dispatch_stays_plain(accelerated):
+    # pyperformance's spectral_norm eval_A: ~50 ns in CPython, less than a promoted call's
+    # dispatch, so promoting it would make every call slower.
+    mod = accelerated(
+        "def eval_a(i, j):\n    return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)\n",
+        min_calls=2,
+        min_gain=1.2,
+        validation_calls=5,
+    )
+    assert _calls(mod.eval_a, 3, 4, n=20) == [1.0 / 32] * 20
+    trampoline = lookup(mod.eval_a)
+    assert not trampoline.promotions
+    ((_, reason),) = trampoline.failures.values()
+    assert "below min_gain" in reason
+
+
+def test_dispatch_cost_is_measured_per_arity():
+    one, three = _trampoline.dispatch_seconds(1), _trampoline.dispatch_seconds(3)
+    assert 0.0 < one < 1e-3 and 0.0 < three < 1e-3
+    assert _trampoline.dispatch_seconds(1) == one, "measured once per process"
 
 
 def test_unsupported_arguments_are_refused_without_compiling(accelerated):
@@ -282,3 +319,24 @@ def test_a_rejected_signature_never_runs_compiled_beside_a_promoted_one(accelera
     trampoline = lookup(mod.cubes)
     assert [p.signature for p in trampoline.promotions] == ["(array(float64, 1d, C))"]
     assert not trampoline.failures, "calls the int64 variant would get wrong run the original"
+
+
+def test_a_global_numba_cannot_freeze_is_refused_before_numba_is_imported(tmp_path):
+    # Numba's import costs 0.3 s and slows every later full garbage collection; a program
+    # whose hot functions all read a class (pyperformance's bm_float) should not pay it.
+    (tmp_path / "app.py").write_text(
+        "import sys\n"
+        "class Point:\n"
+        "    def __init__(self, x):\n"
+        "        self.x = x\n"
+        "def helper(n):\n"
+        "    return Point(n)\n"
+        "def bench(n):\n"
+        "    return helper(n).x + 1\n"
+        "print(sum(bench(i) for i in range(50)))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    result = run_python("-m", "autoaccel", "--report-json", "out.json", "app.py", cwd=tmp_path)
+    assert result.stdout == "1275\nFalse\n", result.stderr
+    report = {f["name"]: f for f in json.loads((tmp_path / "out.json").read_text())["functions"]}
+    assert "reads global Point of type type" in report["__main__.bench"]["reason"]

@@ -1,0 +1,247 @@
+"""Target choice: one trial per listed target on the same real calls; the fastest passing wins.
+
+Why this design: whether a thread pool or a GPU pays off depends on the sizes a program
+really uses and on the transfers, so it is measured, not guessed. For each hot signature
+every target listed in ``targets`` gets a candidate: ``cpu`` is the variant the compiler
+built and inspected (its guards and exact comparison unchanged); ``parallel`` is the same
+code under ``njit(parallel=True)``, with ``range`` turned into ``prange`` when its loop is
+elementwise (:mod:`autoaccel._map_shape`); ``cuda`` is a kernel (:mod:`autoaccel._cuda`).
+A target that cannot be built (no GPU, numba-cuda missing, not elementwise, a compile
+error) is skipped with its reason. A :class:`Selection` runs every candidate on copies of
+the arguments of the same trial calls, then the original once; each candidate is timed
+including its transfers and validated (``parallel`` and ``cuda`` within ``rtol``/``atol``).
+The verdict waits for all of them and promotes the fastest that passed and reached
+``min_gain``. With the default ``targets = ["cpu"]`` none of this runs: the plain
+:class:`~autoaccel._promotion.Trial` of before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from autoaccel import _compiler, _cuda
+from autoaccel._compare import copy_value
+from autoaccel._config import Config
+from autoaccel._map_shape import LoopMap, map_shape
+from autoaccel._promotion import Promotion, Trial
+
+_PROMOTED = "promoted"
+
+
+def policy(config: Config) -> tuple:
+    """What a saved decision must have been made under, beyond ``min_gain`` and calls.
+
+    Empty for the default ``targets``; otherwise the targets, the tolerance and, when
+    ``cuda`` is listed, whether (and why not) CUDA was available.
+    """
+    if config.targets == ("cpu",):
+        return ()
+    cuda = _cuda.unavailable_reason() if "cuda" in config.targets else None
+    return (config.targets, config.rtol, config.atol, cuda)
+
+
+def trial_for(
+    trampoline: Any,
+    base: Trial,
+    signature: tuple,
+    args: tuple,
+    lookup: Any,
+) -> Trial | Selection:
+    """The trial of a freshly compiled signature: ``base`` alone, or a :class:`Selection`.
+
+    Args:
+        trampoline: the function's trampoline (code, globals, config).
+        base: the trial of the ``cpu`` variant, compiled and inspected for ``signature``.
+        signature: the Numba types of ``args``.
+        args: the call's arguments.
+        lookup: ``lookup(function) -> Trampoline | None`` for helper functions.
+
+    Raises:
+        Rejection: no listed target could be built (the reasons of each).
+    """
+    config = trampoline.config
+    if config.targets == ("cpu",):
+        return base
+    tolerance = (config.rtol, config.atol)
+    trials: dict[str, Trial] = {}
+    skipped: dict[str, str] = {}
+    for target in config.targets:
+        try:
+            if target == "cpu":
+                trials[target] = base
+            elif target == "parallel":
+                compiled, seconds = _parallel(trampoline, base.compiled, signature)
+                trials[target] = _trial(base, compiled, seconds, target, tolerance)
+            else:
+                start = time.perf_counter()
+                compiled = _cuda.build(trampoline, base.compiled, signature, args, lookup)
+                seconds = time.perf_counter() - start
+                trials[target] = _trial(base, compiled, seconds, target, tolerance)
+        except _compiler.Rejection as exc:
+            skipped[target] = str(exc)
+    if not trials:
+        reasons = "; ".join(f"{t} skipped: {r}" for t, r in skipped.items())
+        raise _compiler.Rejection(f"no listed target could be built ({reasons})")
+    return Selection(trials, skipped, base.saved_as)
+
+
+def _trial(base: Trial, compiled: Any, seconds: float, target: str, tolerance: Any) -> Trial:
+    return Trial(
+        compiled,
+        base.signature,
+        seconds,
+        dispatch_seconds=base.dispatch_seconds,
+        target=target,
+        tolerance=tolerance,
+    )
+
+
+def _parallel(trampoline: Any, base: Any, signature: tuple) -> tuple[Any, float]:
+    """The ``parallel`` variant and its compile time (seconds)."""
+    import numba
+
+    start = time.perf_counter()
+    renames: dict[str, tuple[str, Any]] = {}
+    shape = map_shape(trampoline.code)
+    if isinstance(shape, LoopMap) and shape.prange_safe:
+        # Only this loop's iterations are known to be independent.
+        renames["range"] = ("_autoaccel_prange", numba.prange)
+    options = dataclasses.replace(trampoline.config.jit, parallel=True)
+    compiled = _compiler.compile_derived(base, options, signature, renames)
+    return compiled, time.perf_counter() - start
+
+
+class Selection:
+    """The trials of one signature's candidate targets, run on the same real calls.
+
+    It stands where a single :class:`~autoaccel._promotion.Trial` would (``call``,
+    ``verdict``, and, once decided, the winner's ``compiled``, ``raw_type``, ``adapter``).
+
+    Args:
+        trials: target -> its trial, in the order of ``targets``.
+        skipped: target -> why it has no candidate.
+        saved_as: where the ``cpu`` variant's decision is saved; a decision is saved only
+            when ``cpu`` wins or nothing does (a saved promotion restores the ``cpu``
+            variant).
+    """
+
+    def __init__(self, trials: dict[str, Trial], skipped: dict[str, str], saved_as: Any) -> None:
+        self.trials = trials
+        self.skipped = skipped
+        self._saved_as = saved_as
+        self.winner: str | None = None
+        self.outcomes: dict[str, str] = {}
+        first = next(iter(trials.values()))
+        self.signature = first.signature
+        self.from_cache = first.from_cache
+
+    @property
+    def _chosen(self) -> Trial:
+        if self.winner is not None:
+            return self.trials[self.winner]
+        timed = [t for t in self.trials.values() if t.variant_seconds]
+        return max(timed, key=Trial.speedup) if timed else next(iter(self.trials.values()))
+
+    compiled = property(lambda self: self._chosen.compiled)
+    raw_type = property(lambda self: self._chosen.raw_type)
+    adapter = property(lambda self: self._chosen.adapter)
+    variant_seconds = property(lambda self: self._chosen.variant_seconds)
+    compile_seconds = property(lambda self: self._chosen.compile_seconds)
+
+    @property
+    def saved_as(self) -> Any:
+        """Where to save the decision, or ``None`` when a target other than cpu won."""
+        return self._saved_as if self.winner in (None, "cpu") else None
+
+    def speedup(self) -> float:
+        """The winner's (or, before a winner, the best timed candidate's) speed-up."""
+        return self._chosen.speedup()
+
+    def call(self, original: Callable[..., Any], args: tuple) -> Any:
+        """Run every undecided candidate, then the original; return what the original gives."""
+        active = [t for t in self.trials.values() if t.failure is None]
+        if active:
+            # Rotate who runs first from call to call: the first run after the copies
+            # meets warmer or colder caches, which should not always favour one target.
+            turn = active[0].calls % len(active)
+            active = active[turn:] + active[:turn]
+        for trial in active:
+            if trial.calls == 0 and trial.target != "cpu":
+                _warm_up(trial, args)
+        runs = [(trial, trial.run_variant(args)) for trial in active]
+        start = time.perf_counter()
+        try:
+            result = original(*args)
+        except BaseException as exc:
+            for trial, run in runs:
+                trial.original_raised(run, exc)
+            raise
+        seconds = time.perf_counter() - start
+        for trial, run in runs:
+            trial.compare(run, result, args, seconds)
+        return result
+
+    def verdict(self, needed: int, min_gain: float) -> tuple[bool, str] | None:
+        """``(promote, reason)`` once every candidate is decided, else ``None``."""
+        verdicts = {t: trial.verdict(needed, min_gain) for t, trial in self.trials.items()}
+        if any(v is None for v in verdicts.values()):
+            return None
+        decided = {t: v for t, v in verdicts.items() if v is not None}
+        self.outcomes = {t: _PROMOTED if ok else reason for t, (ok, reason) in decided.items()}
+        passing = [t for t, (ok, _) in decided.items() if ok]
+        summary = self._summary()
+        if not passing:
+            return False, f"no target passed ({summary})"
+        self.winner = max(passing, key=lambda t: self.trials[t].speedup())
+        self.outcomes[self.winner] = _PROMOTED
+        for target in passing:
+            if target != self.winner:
+                self.outcomes[target] = "slower than " + self.winner
+        speedup = self.trials[self.winner].speedup()
+        return True, f"target {self.winner}, measured speed-up {speedup:.2f}x ({summary})"
+
+    def _summary(self) -> str:
+        parts = []
+        for target, trial in self.trials.items():
+            gain = f"{trial.speedup():.2f}x" if trial.variant_seconds else "not timed"
+            parts.append(f"{target} {gain}" + (f": {trial.failure}" if trial.failure else ""))
+        parts += [f"{target} skipped: {reason}" for target, reason in self.skipped.items()]
+        return "; ".join(parts)
+
+    def candidates(self) -> tuple[tuple[str, float, str], ...]:
+        """``(target, speed-up, outcome)`` per listed target, for the report."""
+        rows = [
+            (t, trial.speedup() if trial.variant_seconds else 0.0, self.outcomes.get(t, ""))
+            for t, trial in self.trials.items()
+        ]
+        rows += [(t, 0.0, f"skipped: {reason}") for t, reason in self.skipped.items()]
+        return tuple(rows)
+
+    def promotion(self) -> Promotion:
+        """The report record of the winner's promotion."""
+        chosen = self._chosen
+        return Promotion(
+            self.signature,
+            chosen.speedup(),
+            chosen.compile_seconds,
+            self.from_cache and chosen.target == "cpu",
+            chosen.target,
+            self.candidates(),
+            chosen.saved_seconds() if chosen.variant_seconds else 0.0,
+        )
+
+
+def _warm_up(trial: Trial, args: tuple) -> None:
+    """One untimed run before a candidate's first timed one.
+
+    A parallel variant starts its thread pool, a CUDA variant compiles its kernel and
+    creates its context on the first call: one-off costs that the timed calls (and so the
+    decision) leave out, as they leave out the CPU variant's compile.
+    """
+    # Outcome ignored: the timed run that follows records the same one.
+    with contextlib.suppress(Exception):
+        trial.compiled.entry(*(copy_value(a) for a in args))

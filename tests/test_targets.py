@@ -1,0 +1,357 @@
+"""Targets: configuration, tolerance, elementwise shape, selection by measured gain, CUDA."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+from conftest import run_python
+
+from autoaccel import _cuda, _targets
+from autoaccel._compare import close
+from autoaccel._config import config_from_table, load_config
+from autoaccel._map_shape import LoopMap, ScalarMap, map_shape
+from autoaccel._promotion import Trial
+from autoaccel._trampoline import lookup
+from autoaccel.errors import ConfigError
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def test_targets_default_to_cpu_and_accept_the_listed_ones():
+    assert config_from_table("t", {}).targets == ("cpu",)
+    config = config_from_table("t", {"targets": ["cuda", "cpu"], "rtol": 1e-9, "atol": 0})
+    assert config.targets == ("cuda", "cpu") and config.rtol == 1e-9 and config.atol == 0.0
+    assert config_from_table("t", config.as_table()) == config
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"targets": []}, "key 'targets' must name at least one"),
+        ({"targets": ["gpu"]}, "key 'targets' has 'gpu'"),
+        ({"targets": ["cpu", "cpu"]}, "names a target twice"),
+        ({"targets": "cpu"}, "key 'targets' must be list"),
+        ({"rtol": -1e-9}, "key 'rtol' must be >= 0.0"),
+        ({"atol": float("inf")}, "key 'atol' must be finite"),
+    ],
+)
+def test_bad_targets_and_tolerances_are_named(table, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_table("file.toml", table)
+
+
+def test_targets_come_from_the_environment(tmp_path):
+    environ = {"AUTOACCEL_TARGETS": "cpu, parallel", "AUTOACCEL_RTOL": "1e-12"}
+    config = load_config(search_from=[tmp_path], environ=environ)
+    assert config.targets == ("cpu", "parallel") and config.rtol == 1e-12
+
+
+# --- tolerance -----------------------------------------------------------------------------
+
+
+def test_close_allows_float_differences_within_the_tolerance_only():
+    a = np.array([1.0, np.nan, np.inf, -0.0])
+    assert close(a, a * (1 + 1e-13), 1e-12, 0.0)
+    assert not close(a, a * (1 + 1e-11), 1e-12, 0.0)
+    assert not close(a, np.array([1.0, 0.0, np.inf, 0.0]), 1e-12, 0.0), "NaN only against NaN"
+    assert not close(a, np.array([1.0, np.nan, -np.inf, 0.0]), 1e-12, 1.0), "same infinity"
+    assert close(np.float64(1.0), np.float64(1.0 + 1e-15), 1e-12, 0.0)
+    assert not close(1.0, np.float64(1.0), 1.0, 1.0), "types must still agree"
+    assert not close(a, a.astype(np.float32), 1.0, 1.0), "dtypes must still agree"
+    assert not close(np.arange(3), np.arange(3) + 1, 1.0, 1.0), "integers are exact"
+    assert close((1.0, np.arange(2)), (1.0 + 1e-15, np.arange(2)), 1e-12, 0.0)
+
+
+# --- elementwise shape -----------------------------------------------------------------------
+
+SHAPES = '''
+import math
+import numpy as np
+
+def scaled(x, y):
+    """A docstring."""
+    z = x * 2.0
+    return np.sqrt(z) + y
+
+def clipped(a, b):
+    n = a.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        x = a[i]
+        if x < 0.0:
+            continue
+        out[i] = math.sqrt(x) + b[i]
+    return out
+
+def distances(p):
+    n = p.shape[0]
+    d = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for k in range(p.shape[1]):
+                t = p[i, k] - p[j, k]
+                s += t * t
+            d[i, j] = math.sqrt(s)
+    return d
+
+def running(a):
+    out = np.empty_like(a)
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
+        out[i] = s
+    return out
+
+def shifted(a):
+    out = np.empty_like(a)
+    for i in range(1, a.shape[0]):
+        out[i] = out[i - 1] + a[i]
+    return out
+
+def remembered(a):
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        if a[i] > 0.0:
+            last = a[i]
+        out[i] = last
+    return out
+
+def leaks(a):
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        x = a[i]
+        out[i] = x
+    return out, x
+
+def ranges_twice(a):
+    out = np.empty_like(a)
+    m = len(range(3))
+    for i in range(a.shape[0]):
+        out[i] = a[i] * m
+    return out
+
+def branches(x):
+    if x > 0:
+        return x
+    return -x
+'''
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    path = tmp_path_factory.mktemp("shapes") / "aa_shapes_module.py"
+    path.write_text(SHAPES)
+    namespace: dict = {}
+    exec(compile(SHAPES, str(path), "exec"), namespace)
+    return namespace
+
+
+def test_elementwise_code_is_recognised(shapes):
+    assert isinstance(map_shape(shapes["scaled"].__code__), ScalarMap)
+    clipped = map_shape(shapes["clipped"].__code__)
+    assert isinstance(clipped, LoopMap)
+    assert (clipped.inputs, clipped.outputs, clipped.prange_safe) == (
+        ("a", "b", "out"),
+        ("out",),
+        True,
+    )
+    distances = map_shape(shapes["distances"].__code__)
+    assert isinstance(distances, LoopMap) and distances.outputs == ("d",)
+    ranges_twice = map_shape(shapes["ranges_twice"].__code__)
+    assert isinstance(ranges_twice, LoopMap) and not ranges_twice.prange_safe
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("running", "s may be read before it is assigned in the same iteration"),
+        ("shifted", "out is written or read at an index other than [i, ...]"),
+        ("remembered", "last may be read before it is assigned"),
+        ("leaks", "the code after its loop reads x, assigned in the loop"),
+        ("branches", "only assignments to names may precede the return"),
+    ],
+)
+def test_code_with_dependencies_between_items_is_refused_with_a_reason(shapes, name, reason):
+    result = map_shape(shapes[name].__code__)
+    assert isinstance(result, str) and reason in result
+
+
+# --- selection with controlled timings --------------------------------------------------------
+
+
+class _Fake:
+    """Stands for a compiled variant whose timings the test sets."""
+
+    entry = staticmethod(lambda *args: 0.0)
+
+
+def _timed(target: str, variant: float, original: float = 1.0, failure: str | None = None):
+    trial = Trial(_Fake(), "(float64)", 0.1, target=target)
+    trial.variant_seconds = [variant] * 3
+    trial.original_seconds = [original] * 3
+    trial.calls = 3
+    trial.failure = failure
+    return trial
+
+
+def test_the_fastest_passing_target_wins_and_every_gain_is_reported():
+    trials = {"cpu": _timed("cpu", 0.5), "parallel": _timed("parallel", 0.2)}
+    trials["cuda"] = _timed("cuda", 0.05, failure="answered differently")
+    selection = _targets.Selection(trials, {}, saved_as="cpu-entry")
+    promote, reason = selection.verdict(3, 1.2)
+    assert (
+        promote
+        and selection.winner == "parallel"
+        and selection.compiled is trials["parallel"].compiled
+    )
+    assert reason.startswith("target parallel, measured speed-up 5.00x")
+    assert "cpu 2.00x" in reason and "cuda 20.00x: answered differently" in reason
+    assert selection.saved_as is None, "only a cpu winner is saved"
+    rows = {t: (round(s, 2), o) for t, s, o in selection.promotion().candidates}
+    assert rows == {
+        "cpu": (2.0, "slower than parallel"),
+        "parallel": (5.0, "promoted"),
+        "cuda": (20.0, "answered differently"),
+    }
+
+
+def test_min_gain_applies_to_every_target_and_skips_are_reasons():
+    trials = {"cpu": _timed("cpu", 0.9), "parallel": _timed("parallel", 0.7)}
+    selection = _targets.Selection(trials, {"cuda": "no CUDA GPU"}, saved_as="cpu-entry")
+    promote, reason = selection.verdict(3, 1.5)
+    assert not promote and selection.winner is None and selection.saved_as == "cpu-entry"
+    assert "no target passed" in reason and "cuda skipped: no CUDA GPU" in reason
+
+
+def test_the_verdict_waits_for_every_candidate():
+    pending = _timed("parallel", 0.1)
+    pending.variant_seconds = [0.1]
+    selection = _targets.Selection({"cpu": _timed("cpu", 0.5), "parallel": pending}, {}, None)
+    assert selection.verdict(3, 1.2) is None
+
+
+# --- real targets ----------------------------------------------------------------------------
+
+KERNEL = """
+import math
+import numpy as np
+
+def roots(a, b):
+    n = a.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = math.sqrt(a[i]) * b[i]
+    return out
+"""
+
+
+def test_parallel_competes_with_cpu_on_real_calls(accelerated):
+    mod = accelerated(KERNEL, targets=("cpu", "parallel"), rtol=1e-12)
+    a, b = np.linspace(0.0, 4.0, 5000), np.linspace(1.0, 2.0, 5000)
+    expected = np.sqrt(a) * b
+    for _ in range(6):
+        np.testing.assert_array_equal(mod.roots(a, b), expected)
+    (promotion,) = lookup(mod.roots).promotions
+    rows = {target: outcome for target, _, outcome in promotion.candidates}
+    assert set(rows) == {"cpu", "parallel"} and promotion.target in rows
+    assert rows[promotion.target] == "promoted"
+    assert all(speedup > 0 for _, speedup, _ in promotion.candidates), "both were timed"
+
+
+def test_missing_cuda_is_a_skipped_candidate_never_an_error(accelerated, monkeypatch):
+    def no_numba_cuda():
+        raise ImportError("No module named 'numba_cuda'")
+
+    monkeypatch.setattr(_cuda, "_load", no_numba_cuda)
+    _cuda.unavailable_reason.cache_clear()
+    try:
+        mod = accelerated(KERNEL, targets=("cpu", "cuda"))
+        a = np.linspace(0.0, 4.0, 100)
+        for _ in range(6):
+            np.testing.assert_array_equal(mod.roots(a, a), np.sqrt(a) * a)
+    finally:
+        _cuda.unavailable_reason.cache_clear()
+    (promotion,) = lookup(mod.roots).promotions
+    assert promotion.target == "cpu"
+    outcome = dict((t, o) for t, _, o in promotion.candidates)["cuda"]
+    assert outcome.startswith("skipped: numba-cuda is not installed")
+
+
+def test_only_unavailable_targets_listed_rejects_with_the_reasons(accelerated, monkeypatch):
+    monkeypatch.setattr(
+        _cuda, "_load", lambda: type("NoGpu", (), {"is_available": staticmethod(lambda: False)})
+    )
+    _cuda.unavailable_reason.cache_clear()
+    try:
+        mod = accelerated(KERNEL, targets=("cuda",))
+        a = np.ones(10)
+        for _ in range(3):
+            mod.roots(a, a)
+    finally:
+        _cuda.unavailable_reason.cache_clear()
+    trampoline = lookup(mod.roots)
+    assert not trampoline.promotions and not trampoline.armed
+    (_, reason) = next(iter(trampoline.failures.values()))
+    assert "cuda skipped: no CUDA GPU and driver were found" in reason
+
+
+SIMULATED = """
+import math
+import numpy as np
+
+def price(s, k, v):
+    d = (np.log(s / k) + 0.5 * v * v) / v
+    return s * d - k
+
+def roots(a, b):
+    n = a.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        if a[i] < 0.5:
+            continue
+        out[i] = math.sqrt(a[i]) * b[i]
+    return out
+
+a = np.linspace(0.0, 2.0, 40)
+b = np.linspace(1.0, 3.0, 40)
+for _ in range(5):
+    p = price(a + 1.0, b, 0.3)
+    r = roots(a, b)
+print(repr(p.sum()), repr(r.sum()), r.dtype, p.shape)
+"""
+
+
+@pytest.mark.slow
+def test_cuda_kernels_are_validated_and_promoted_in_the_simulator(tmp_path):
+    (tmp_path / "app.py").write_text(textwrap.dedent(SIMULATED))
+    config = tmp_path / "python_optimizer.toml"
+    config.write_text(
+        'modules = ["__main__"]\nmin_calls = 2\nmin_gain = 0.0\nvalidation_calls = 2\n'
+        'targets = ["cuda"]\nrtol = 1e-12\n'
+    )
+    plain = run_python("app.py", cwd=tmp_path)
+    report = tmp_path / "report.json"
+    result = run_python(
+        "-m",
+        "autoaccel",
+        "--report-json",
+        str(report),
+        "app.py",
+        cwd=tmp_path,
+        env={"NUMBA_ENABLE_CUDASIM": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    functions = {f["name"]: f for f in json.loads(report.read_text())["functions"]}
+    reasons = " ".join(str(f["reason"]) for f in functions.values())
+    if "cannot be imported" in reasons or "not installed" in reasons:
+        pytest.skip(f"the CUDA simulator cannot run here: {reasons}")
+    assert result.stdout == plain.stdout
+    for name in ("__main__.price", "__main__.roots"):
+        entry = functions[name]
+        assert entry["state"] == "promoted", entry["reason"]
+        (variant,) = entry["variants"]
+        assert variant["target"] == "cuda" and variant["candidates"][0]["outcome"] == "promoted"
