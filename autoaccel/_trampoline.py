@@ -447,6 +447,9 @@ class Trampoline:
             # (and add frames to every call, which changes where deep recursion fails).
             del self._routers[types_]
         self._refresh_fast_path()
+        self._disarm_if_idle()
+
+    def _disarm_if_idle(self) -> None:
         if not self.promotions and not self._trials and not self._routers:
             self.armed = False  # nothing promoted or pending: back to (almost) zero cost
 
@@ -466,6 +469,14 @@ class Trampoline:
         del self._values[types_]
         positions = stats.plan(options.threshold, options.max_values)
         if not positions:
+            return
+        kept = tuple(a for i, a in enumerate(args) if i not in positions)
+        reason = _compiler.argument_refusal(kept) or _compiler.globals_refusal(self, lookup)
+        if reason:
+            # Freezing values removes neither the other arguments nor any global: every
+            # specialization would be refused for the same reason, after costing each call
+            # a router lookup (pyperformance scimark's Array2D.__getitem__ ran 10x slower).
+            self.note_specialization_refused(reason)
             return
         from autoaccel import _value_trampoline
 
@@ -492,6 +503,21 @@ class Trampoline:
     def _pending(self, types_: tuple) -> bool:
         """Whether the generic variant of ``types_`` is still in its trial."""
         return any(key[: len(key) // 2] == types_ for key in list(self._trials))
+
+    def specialization_failed(self, types_: tuple, every_value: bool = False) -> None:
+        """A value specialization of ``types_`` gave up: drop its router if all have.
+
+        ``every_value``: the reason holds for any value (the code cannot be specialized).
+        Without the router, calls of ``types_`` go straight to the generic variant, or run
+        the original with the function disarmed when there is none.
+        """
+        router = self._routers.get(types_)
+        if router is None or not (every_value or router.exhausted()):
+            return
+        del self._routers[types_]
+        logger.info("%s%s: every value specialization failed", self.name, _describe_types(types_))
+        self._refresh_fast_path()
+        self._disarm_if_idle()
 
     def generic_speedup(self, types_: tuple) -> float:
         """The best measured speed-up of a promoted generic variant for ``types_``, else 1."""

@@ -229,6 +229,10 @@ def _mentions(arg: Any, names: dict[str, Any]) -> bool:
     return any(part in names for part in parts if isinstance(part, str))
 
 
+# Distinct values a router counts at most before it starts counting afresh.
+_MAX_COUNTED = 1024
+
+
 class Router:
     """Dispatch of one signature's calls on the values of its frozen arguments.
 
@@ -278,6 +282,12 @@ class Router:
         if key not in self.subs and len(self.subs) < self.max_values:
             self.subs[key] = self.make(key)
 
+    def exhausted(self) -> bool:
+        """Whether no value can get a variant any more: every slot is taken, none armed."""
+        return len(self.subs) >= self.max_values and not any(
+            sub is not None and sub.armed for sub in self.subs.values()
+        )
+
     def sub_for(self, args: tuple) -> Any:
         """The armed specialized trampoline for ``args``' values, or ``None``."""
         try:
@@ -286,6 +296,8 @@ class Router:
         except TypeError:  # an unhashable tuple element
             return None
         if sub is None and key is not None and len(self.subs) < self.max_values:
+            if len(self.counts) >= _MAX_COUNTED:
+                self.counts.clear()  # the argument takes many values now: bound the memory
             count = self.counts[key] = self.counts.get(key, 0) + 1
             if count >= self.min_calls:
                 self.add(key)

@@ -54,6 +54,11 @@ class ValueTrampoline(Trampoline):
         """
         return dispatch_seconds(arity) + dispatch_seconds(len(self.parent_types))
 
+    def _fail(self, key: tuple, types_: tuple, reason: str, signature: str = "") -> None:
+        super()._fail(key, types_, reason, signature)
+        if not self.armed:
+            self.parent.specialization_failed(self.parent_types)
+
     @property
     def min_gain(self) -> float:
         """The speed-up over the original it must reach: min_gain x the generic's speed-up."""
@@ -74,6 +79,7 @@ def make(
         sub = ValueTrampoline(parent, types_, positions, key)
     except Refused as exc:
         parent.note_specialization_refused(str(exc))
+        parent.specialization_failed(types_, every_value=True)
         return None
     register([sub])
     return sub

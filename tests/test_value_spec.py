@@ -156,3 +156,68 @@ def test_value_stats_plan_only_few_valued_arguments():
     assert many.plan(threshold=0.8, max_values=8) == ()
     assert value_key((1, True, "a"), (1, 2)) == ((bool, True), (str, "a"))
     assert value_key((1, [1]), (1,)) is None
+
+
+OBJECT_ARGUMENT = """
+class Grid:
+    def __init__(self, data):
+        self.data = data
+
+def cell(grid, at):
+    return grid.data[at[0]][at[1]]
+"""
+
+
+def test_no_router_when_freezing_values_cannot_cure_the_refusal(accelerated):
+    # The tuple argument would be specialized, but the Grid argument stays in every variant.
+    mod = accelerated(OBJECT_ARGUMENT, min_calls=3, specialization=ON)
+    grid = mod.Grid([[1.0, 2.0], [3.0, 4.0]])
+    answers = [mod.cell(grid, (i % 2, 1)) for i in range(20)]
+    assert answers == [grid.data[i % 2][1] for i in range(20)]
+    trampoline = lookup(mod.cell)
+    assert "takes a Grid argument" in trampoline.specialization_refusal
+    assert not _subs(trampoline)
+    assert not trampoline.armed
+
+
+UNTYPABLE = """
+import numpy as np
+
+def fit(x, mode):
+    # np.polyfit has no Numba implementation, whichever mode is frozen
+    if mode == "a":
+        return np.polyfit(np.arange(x.shape[0]), x, 1)[0]
+    return np.polyfit(np.arange(x.shape[0]), x, 2)[0]
+"""
+
+
+def test_a_router_whose_every_specialization_failed_steps_aside(accelerated):
+    options = SpecializationOptions(values=True, max_values=2, min_calls=2)
+    mod = accelerated(UNTYPABLE, min_calls=3, specialization=options)
+    x = np.linspace(0.0, 1.0, 16)
+    for _ in range(6):
+        for mode in ("a", "b"):
+            expected = np.polyfit(np.arange(16), x, 1 if mode == "a" else 2)[0]
+            assert mod.fit(x, mode) == expected
+    trampoline = lookup(mod.fit)
+    subs = _subs(trampoline)
+    assert len(subs) == 2 and not any(sub.armed for sub in subs.values())
+    assert not trampoline._routers
+    assert not trampoline.armed
+
+
+ASSIGNS = """
+def shifted(x, mode):
+    mode = mode.upper()
+    return x + 1.0 if mode == "A" else x - 1.0
+"""
+
+
+def test_code_that_cannot_be_specialized_drops_its_router_at_once(accelerated):
+    mod = accelerated(ASSIGNS, min_calls=2, specialization=ON)
+    for _ in range(10):
+        assert mod.shifted(1.0, "a") == 2.0
+    trampoline = lookup(mod.shifted)
+    assert "assigns or deletes" in trampoline.specialization_refusal
+    assert not trampoline._routers
+    assert not trampoline.armed
