@@ -200,6 +200,9 @@ def environment(directory: Path) -> dict[str, str]:
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("AUTOACCEL_")
     }
+    # Installed packages import from .pyc files; without them every process would also
+    # compile autoaccel's sources (about 40 ms here), which no user's second run pays.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     environment["PYTHONPATH"] = str(STANDIN)  # the pyperf stand-in shadows the real pyperf
     environment["AUTOACCEL_CACHE_DIR"] = str(directory / "autoaccel-cache")
     return environment
