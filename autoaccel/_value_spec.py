@@ -283,10 +283,12 @@ class Router:
             self.subs[key] = self.make(key)
 
     def exhausted(self) -> bool:
-        """Whether no value can get a variant any more: every slot is taken, none armed."""
-        return len(self.subs) >= self.max_values and not any(
-            sub is not None and sub.armed for sub in self.subs.values()
-        )
+        """Whether no specialization is armed, and every slot is taken or every value seen
+        so far has had its try: a new value might still gain, but the router's lookup on
+        every call is a sure cost."""
+        if any(sub is not None and sub.armed for sub in self.subs.values()):
+            return False
+        return len(self.subs) >= self.max_values or all(key in self.subs for key in self.counts)
 
     def sub_for(self, args: tuple) -> Any:
         """The armed specialized trampoline for ``args``' values, or ``None``."""

@@ -221,3 +221,18 @@ def test_code_that_cannot_be_specialized_drops_its_router_at_once(accelerated):
     assert "assigns or deletes" in trampoline.specialization_refusal
     assert not trampoline._routers
     assert not trampoline.armed
+
+
+def test_a_router_steps_aside_once_every_value_seen_has_failed(accelerated):
+    # Two flag values, eight slots: both specializations lose to the generic variant
+    # (min_gain 1e9), after which the calls go straight to the generic variant.
+    options = SpecializationOptions(values=True, min_calls=2, min_gain=1e9)
+    mod = accelerated(FLAG, min_calls=3, specialization=options)
+    x = np.arange(8.0)
+    for _ in range(10):
+        assert mod.scaled(x, 1) == x.sum()
+        assert mod.scaled(x, 0) == -x.sum()
+    trampoline = lookup(mod.scaled)
+    assert set(_subs(trampoline)) == {"flag=1]", "flag=0]"}
+    assert not trampoline._routers
+    assert trampoline.promotions, "the generic variant still serves the calls"
