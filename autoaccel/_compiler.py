@@ -324,6 +324,80 @@ def numba_signature(args: tuple) -> tuple:
         raise Rejection(f"an argument has no Numba type: {exc}") from None
 
 
+def parse_signature(text: str) -> tuple:
+    """The argument types of a Numba signature string (``"float64[:](float64[:], int64)"``).
+
+    The return type, if any, is not used: autoaccel infers it and compares results with
+    the original's.
+
+    Raises:
+        ValueError: the text is not a Numba signature (the message says why).
+    """
+    from numba.core import sigutils
+
+    try:
+        arguments, _ = sigutils.normalize_signature(text)
+    except Exception as exc:  # NameError, TypeError, SyntaxError from evaluating the text
+        raise ValueError(f"{text!r} is not a Numba signature: {exc}") from None
+    return tuple(arguments)
+
+
+def python_types(signature: tuple) -> tuple[type, ...]:
+    """The Python argument types whose calls ``signature`` (Numba types) is made for.
+
+    ``float64`` is taken for a Python ``float``, ``int64`` for an ``int``, ``boolean`` for a
+    ``bool``, ``complex128`` for a ``complex``, other scalars for the NumPy scalar type of
+    that name, arrays for ``numpy.ndarray`` and tuples for ``tuple``.
+
+    Raises:
+        ValueError: a type no argument autoaccel compiles for has (a str, a list...).
+    """
+    from numba.core import types as nbtypes
+
+    python = {nbtypes.float64: float, nbtypes.int64: int, nbtypes.boolean: bool}
+    python[nbtypes.complex128] = complex
+    result: list[type] = []
+    for kind in signature:
+        if isinstance(kind, nbtypes.Array):
+            result.append(np.ndarray)
+        elif isinstance(kind, nbtypes.BaseTuple):
+            result.append(tuple)
+        elif kind in python:
+            result.append(python[kind])
+        else:
+            scalar = getattr(np, str(kind), None)
+            if not (isinstance(scalar, type) and issubclass(scalar, np.generic)):
+                raise ValueError(f"{kind} is not a type autoaccel passes to Numba")
+            result.append(scalar)
+    return tuple(result)
+
+
+def accepting(declared: Iterable[tuple], actual: tuple) -> tuple | None:
+    """The first ``declared`` signature Numba would run ``actual`` (Numba types) with as is.
+
+    Equal types, or arrays of the same dtype, ndim and writability where the declared one
+    has any layout (``float64[:]``); no numeric conversion, which could change results.
+    """
+    for signature in declared:
+        if len(signature) == len(actual) and all(map(_accepts, signature, actual)):
+            return signature
+    return None
+
+
+def _accepts(declared: Any, actual: Any) -> bool:
+    if declared == actual:
+        return True
+    from numba.core import types as nbtypes
+
+    return (
+        isinstance(declared, nbtypes.Array)
+        and isinstance(actual, nbtypes.Array)
+        and declared.layout == "A"
+        and (declared.dtype, declared.ndim, declared.mutable)
+        == (actual.dtype, actual.ndim, actual.mutable)
+    )
+
+
 def summarize_error(exc: BaseException) -> str:
     """The first informative line of a Numba error, for the report (at most 200 chars)."""
     lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()]

@@ -57,6 +57,12 @@ class FunctionOverride:
     min_calls: int | None = None
     min_gain: float | None = None
     specialize: bool = True
+    # Numba signature strings compiled when the module has been imported; their calls
+    # start their trial at the first call instead of after min_calls.
+    signatures: tuple[str, ...] = ()
+    # Arrays with fewer elements than this are a signature of their own, promoted only on
+    # the gain measured with them (None: arrays of any size are one signature).
+    min_size: int | None = None
 
 
 POLICIES = ("lru", "lfu", "ttl", "size", "adaptive")
@@ -209,7 +215,11 @@ class Config:
                 k: v for k, v in dataclasses.asdict(self.specialization).items() if v is not None
             },
             "functions": {
-                name: {k: v for k, v in dataclasses.asdict(o).items() if v is not None}
+                name: {
+                    k: list(v) if isinstance(v, tuple) else v
+                    for k, v in dataclasses.asdict(o).items()
+                    if v is not None
+                }
                 for name, o in self.functions.items()
             },
         }
@@ -254,6 +264,8 @@ FUNCTION_OPTIONS: tuple[tuple[str, type], ...] = (
     ("min_calls", int),
     ("min_gain", float),
     ("specialize", bool),
+    ("signatures", list),
+    ("min_size", int),
 )
 SPECIALIZATION_OPTIONS: tuple[tuple[str, type], ...] = (
     ("max_variants", int),
@@ -337,6 +349,7 @@ def _check_patterns(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
 _RANGES = (
     ("min_calls", 1),
     ("min_gain", 0.0),
+    ("min_size", 0),
     ("validation_calls", 1),
     ("rtol", 0.0),
     ("atol", 0.0),
@@ -461,7 +474,26 @@ def _function_override(where: str, name: str, body: Any) -> FunctionOverride:
     table = _check_type(where, f"functions.{name}", body, dict)
     fields = _parse_table(table_where, table, FUNCTION_OPTIONS)
     _check_ranges(table_where, fields)
+    if "signatures" in fields:
+        fields["signatures"] = _check_signatures(table_where, fields["signatures"])
     return FunctionOverride(**fields)
+
+
+def _check_signatures(where: str, value: list[Any]) -> tuple[str, ...]:
+    """Each entry parsed by Numba now (imported only for this), so a typo fails at start."""
+    from autoaccel._compiler import parse_signature, python_types
+
+    for text in value:
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}: key 'signatures' must list strings, got {text!r}")
+        try:
+            python_types(parse_signature(text))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: key 'signatures': {exc}; write it as Numba does, "
+                'e.g. "float64[:](float64[:], float64)"'
+            ) from None
+    return tuple(value)
 
 
 def _environment_fields(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from autoaccel._code_cache import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel._compiler import is_compiling
 from autoaccel._config import Config
 from autoaccel._rewriter import Rewritten, bind, rewrite_module
-from autoaccel._trampoline import MISS, Trampoline, register
+from autoaccel._trampoline import MISS, Trampoline, compile_declared, register
 
 _LOCK = threading.Lock()
 logger = logging.getLogger("autoaccel")
@@ -148,6 +148,7 @@ class AccelLoader(importlib.machinery.SourceFileLoader):
         if code is None:
             raise ImportError(f"cannot load code for {module.__name__!r}", name=module.__name__)
         exec(accelerate_code(code, module.__name__, module.__dict__, self.config), module.__dict__)
+        compile_declared(module.__name__)  # now that the helpers they call are defined
 
 
 class AccelFinder(importlib.abc.MetaPathFinder):

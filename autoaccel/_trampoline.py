@@ -27,6 +27,8 @@ import timeit
 import types
 from typing import Any
 
+import numpy as np
+
 from autoaccel import _background, _compiler, _targets, _value_spec, _variant_table
 from autoaccel._cache import open_cache
 from autoaccel._cache_key import variant_digest
@@ -100,6 +102,15 @@ class Trampoline:
         self._values: dict[tuple, _value_spec.ValueStats] = {}
         self._routers: dict[tuple, _value_spec.Router] = {}
         self.specialization_refusal: str | None = None
+        # Signatures the configuration lists: compiled once the module is imported (or at
+        # the first call), after which calls of their argument types are hot at once.
+        self.eager = override.signatures if self.armed else ()
+        self._declared: list[tuple] = []  # their Numba argument types, once compiled
+        self._ready: set[tuple] = set()  # their Python argument types
+        if override.min_size is not None:
+            self._min_size = override.min_size
+            self._small = _small_array_type(override.min_size)
+            self.enter = self._enter_sized  # type: ignore[method-assign,assignment]
         # The original body without the prologue, called during trials. Refused functions
         # (closures among them) never run trials, and could not be rebuilt without cells.
         self._original = None if self.refusal else types.FunctionType(code, namespace, code.co_name)
@@ -108,10 +119,13 @@ class Trampoline:
         # Stable across runs: cache keys hash the code objects that hold trampolines.
         return f"<autoaccel trampoline {self.name}>"
 
-    def enter(self, *args: Any) -> Any:
-        """Called by the prologue with the bound arguments; a result, or :data:`MISS`."""
+    def enter(self, *args: Any, _types: tuple | None = None) -> Any:
+        """Called by the prologue with the bound arguments; a result, or :data:`MISS`.
+
+        ``_types`` replaces the arguments' types as the dispatch key (see ``min_size``).
+        """
         next(self.calls)
-        types_ = tuple(map(type, args))
+        types_ = tuple(map(type, args)) if _types is None else _types
         variant = self._fast.get(types_)
         if variant is None:
             return self._enter_slow(types_, args)
@@ -119,6 +133,14 @@ class Trampoline:
         if result.__class__ is Signal:
             return self._enter_slow(types_, args) if result is NO_MATCH else self._signalled(result)
         return result
+
+    def _enter_sized(self, *args: Any) -> Any:
+        """:meth:`enter` when ``min_size`` is set: small arrays are a type of their own."""
+        small, size = self._small, self._min_size
+        types_ = tuple(
+            small if a.__class__ is np.ndarray and a.size < size else a.__class__ for a in args
+        )
+        return Trampoline.enter(self, *args, _types=types_)
 
     def dispatch_seconds(self, arity: int) -> float:
         """What reaching this function's variant adds to a call of ``arity`` arguments (s)."""
@@ -151,13 +173,17 @@ class Trampoline:
         return result if result.__class__ is not Signal else self._signalled(result)
 
     def _count(self, types_: tuple, args: tuple) -> Any:
+        if self.eager:  # a module run as __main__ calls before its import has finished
+            self.compile_signatures()
         with self._lock:
             count = self._counts[types_] = self._counts.get(types_, 0) + 1
         if self._specialize and count <= self.min_calls and types_ not in self._routers:
             self._observe(types_, args, count)
         if types_ in self.failures:
             return MISS
-        if count < self.min_calls and not (count == 1 and self._promoted_before(types_)):
+        if count < self.min_calls and not (
+            count == 1 and (types_ in self._ready or self._promoted_before(types_))
+        ):
             return MISS
         reason = _compiler.argument_refusal(args) or _compiler.globals_refusal(self, lookup)
         if reason:  # decided without importing Numba
@@ -200,6 +226,7 @@ class Trampoline:
             with _compiler.compiling():
                 compiled = _compiler.build(self, self.config.jit, lookup)
                 signature = _compiler.numba_signature(args)
+                signature = _compiler.accepting(self._declared, signature) or signature
                 saved_as, store = self._saved_as(key[: len(args)], signature, compiled)
                 seconds, from_cache = _compiler.compile_signature(compiled, signature, store)
             decision = self._saved_decision(saved_as)
@@ -234,6 +261,43 @@ class Trampoline:
             return None
         finally:
             _COMPILE_LOCK.release()
+
+    def compile_signatures(self) -> None:
+        """Compile the signatures the configuration lists for this function, once.
+
+        Each goes through the guards and Numba's typing as a hot signature would, and
+        through the disk cache; one that fails is rejected with its reason, and calls of
+        its argument types then run the original. Trials still happen on real calls.
+        """
+        signatures, self.eager = self.eager, ()
+        if not signatures or not self.armed:
+            return
+        with _COMPILE_LOCK:
+            for text in signatures:
+                self._compile_declared(text)
+
+    def _compile_declared(self, text: str) -> None:
+        signature = _compiler.parse_signature(text)  # checked when the config was read
+        types_ = _compiler.python_types(signature)
+        try:
+            reason = _compiler.globals_refusal(self, lookup)
+            if reason:
+                raise _compiler.Rejection(reason)
+            with _compiler.compiling():
+                compiled = _compiler.build(self, self.config.jit, lookup)
+                _, store = self._saved_as(types_, signature, compiled)
+                seconds, _ = _compiler.compile_signature(compiled, signature, store)
+        except _compiler.Rejection as exc:
+            self._fail(types_, types_, f"declared signature {text}: {exc}", text)
+            return
+        except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
+            logger.debug("%s: internal error while compiling", self.name, exc_info=True)
+            self._fail(types_, types_, f"internal error: {exc!r}", text)
+            return
+        self._declared.append(signature)
+        self._ready.add(types_)
+        self._refresh_fast_path()
+        logger.info("%s: compiled declared signature %s in %.3f s", self.name, text, seconds)
 
     def _compile_in_background(self, key: tuple, args: tuple) -> None:
         """Queue the compile; calls run the original until its trial (or variant) is ready."""
@@ -582,6 +646,19 @@ def dispatch_seconds(arity: int) -> float:
     through = min(timeit.repeat(lambda: enter(*args), number=1000, repeat=5))
     alone = min(timeit.repeat(lambda: standin(*args), number=1000, repeat=5))
     return max(through - alone, 0.0) / 1000
+
+
+@functools.cache
+def _small_array_type(min_size: int) -> type:
+    """The stand-in type of arrays under ``min_size`` elements, named for the report."""
+    return type(f"ndarray[size<{min_size}]", (np.ndarray,), {})
+
+
+def compile_declared(module: str) -> None:
+    """Compile the declared signatures of ``module``'s functions (after its import)."""
+    for trampoline in registry():
+        if trampoline.module == module and trampoline.eager:
+            trampoline.compile_signatures()
 
 
 def _describe_types(types_: tuple) -> str:

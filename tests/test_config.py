@@ -704,3 +704,38 @@ def test_bad_specialization_settings_name_the_key(tmp_path, text, message):
 def test_value_specialization_can_be_turned_off_per_function(tmp_path):
     config = load_file(tmp_path, '[functions."m.f"]\nspecialize = false\n')
     assert config.override("m.f").specialize is False
+
+
+def test_declared_signatures_and_min_size_are_read(tmp_path):
+    config = load_file(
+        tmp_path,
+        """
+        [functions."app.k.ema"]
+        signatures = ["float64[:](float64[:], float64)", "(int64[:, ::1], int64)"]
+        min_size = 1000
+        """,
+    )
+    ema = config.override("app.k.ema")
+    assert ema.signatures == ("float64[:](float64[:], float64)", "(int64[:, ::1], int64)")
+    assert ema.min_size == 1000
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ('["flaot64(float64)"]', "flaot64"),
+        ('["float64"]', "not a Numba signature"),
+        ('["(unicode_type,)"]', "not a type autoaccel passes"),
+        ("[3]", "must list strings"),
+    ],
+)
+def test_a_bad_declared_signature_names_the_function_and_key(tmp_path, value, shown):
+    with pytest.raises(ConfigError, match=r"m\.f") as info:
+        load_file(tmp_path, f'[functions."m.f"]\nsignatures = {value}\n')
+    assert "'signatures'" in str(info.value)
+    assert shown in str(info.value)
+
+
+def test_min_size_below_zero_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="min_size"):
+        load_file(tmp_path, '[functions."m.f"]\nmin_size = -1\n')

@@ -314,3 +314,18 @@ def test_cache_info_names_an_unsafe_directory(tmp_path, private_cache):
     os.chmod(private_cache, 0o777)
     info = run_python("-m", "autoaccel", "cache", "info", cwd=tmp_path)
     assert info.returncode == 1 and "can be written by other users" in info.stdout
+
+
+def test_a_declared_signature_is_promoted_without_min_calls_and_cached(tmp_path):
+    config = CONFIG.replace("min_calls = 4", "min_calls = 100") + (
+        '[functions."__main__.other"]\nsignatures = ["float64(float64[:])"]\n'
+    )
+    _write(tmp_path, config=config)
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    out1, err1, first = _run(tmp_path)
+    out2, err2, second = _run(tmp_path)
+    assert out1 == out2 == plain
+    assert "compiled declared signature float64(float64[:])" in err1
+    assert [v["signature"] for v in first["other"]["variants"]] == ["(array(float64, 1d, A))"]
+    assert first["kernel"]["state"] != "promoted", "12 calls stay below min_calls"
+    assert _from_cache(second, "other") and "(saved decision)" in err2
