@@ -81,9 +81,8 @@ class SpecializationOptions:
             ``size`` (largest code), ``adaptive`` (least time saved: calls x measured gain).
         ttl_seconds: under ``ttl``, a variant unused this long (seconds) is evicted.
         values: build value-specialized variants for arguments that take a few constant
-            values (str, int, bool, tuple of ints) on most calls. Off by default: while
-            values are counted a function stays armed, and pyperformance's bm_scimark ran
-            2.8x slower than plain CPython with it on.
+            values (str, int, bool, tuple of ints) on most calls. Off by default (opt in;
+            docs/specialization.md says what has been measured with it on).
         threshold: share of a signature's calls (0..1) that at most ``max_values`` values of
             one argument must cover for it to be specialized.
         max_values: most distinct values of one argument that get variants.
