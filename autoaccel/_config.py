@@ -50,13 +50,15 @@ TARGETS = ("cpu", "parallel", "cuda")
 class FunctionOverride:
     """Per-function settings from ``[functions."module.qualname"]``.
 
-    ``None`` means "use the global value".
+    ``None`` means "use the global value": for ``specialize``, ``[specialization] values``
+    (``True`` turns value specialization on for this function even where it is off
+    globally, ``False`` off even where it is on).
     """
 
     enabled: bool = True
     min_calls: int | None = None
     min_gain: float | None = None
-    specialize: bool = True
+    specialize: bool | None = None
     # Numba signature strings compiled when the module has been imported; their calls
     # start their trial at the first call instead of after min_calls.
     signatures: tuple[str, ...] = ()

@@ -98,7 +98,7 @@ class Trampoline:
         self._invalidations = 0
         # Value specialization (autoaccel._value_spec): values counted per signature until
         # it is hot, then a router per signature whose calls are specialized on values.
-        self._specialize = override.specialize
+        self._specialize = override.specialize  # True, False, or None: as ``values`` says
         self._values: dict[tuple, _value_spec.ValueStats] = {}
         self._routers: dict[tuple, _value_spec.Router] = {}
         self.specialization_refusal: str | None = None
@@ -177,7 +177,11 @@ class Trampoline:
             self.compile_signatures()
         with self._lock:
             count = self._counts[types_] = self._counts.get(types_, 0) + 1
-        if self._specialize and count <= self.min_calls and types_ not in self._routers:
+        if (
+            self._specialize is not False
+            and count <= self.min_calls
+            and types_ not in self._routers
+        ):
             self._observe(types_, args, count)
         if types_ in self.failures:
             return MISS
@@ -522,7 +526,7 @@ class Trampoline:
     def _observe(self, types_: tuple, args: tuple, count: int) -> None:
         """Count the values of a signature not yet hot; at ``min_calls``, plan a router."""
         options = _variant_table.TABLE.options
-        if not options.values:
+        if not (self._specialize or options.values):  # None: as [specialization] values says
             return
         stats = self._values.get(types_)
         if stats is None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autoaccel._cache_key import code_digest
-from autoaccel._config import SpecializationOptions
+from autoaccel._config import FunctionOverride, SpecializationOptions
 from autoaccel._trampoline import lookup, registry
 from autoaccel._value_spec import Refused, ValueStats, specialized_code, value_key
 
@@ -109,6 +109,19 @@ def test_a_specialized_variant_serves_its_value_and_only_it(accelerated):
     after = {name: sum(v.uses for v in sub._exact.values()) for name, sub in subs.items()}
     assert after["flag=1]"] == before["flag=1]"] + 1
     assert after["flag=0]"] == before["flag=0]"]
+
+
+@pytest.mark.parametrize("specialize", [True, False, None])
+def test_a_function_turns_value_specialization_on_or_off_for_itself(accelerated, specialize):
+    # [specialization] values is off unless the function's own setting turns it on
+    override = {"aa_own_values.scaled": FunctionOverride(specialize=specialize)}
+    mod = accelerated(FLAG, name="aa_own_values", min_calls=2, functions=override)
+    x = np.arange(20.0)
+    for _ in range(6):
+        assert mod.scaled(x, 1) == x.sum()
+    trampoline = lookup(mod.scaled)
+    subs = [t for t in registry() if getattr(t, "parent", None) is trampoline]
+    assert bool(subs) is (specialize is True)
 
 
 def test_specialized_code_freezes_folds_and_renames():
