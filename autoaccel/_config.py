@@ -442,6 +442,56 @@ def parse_specialization(where: str, table: Mapping[str, Any]) -> dict[str, Any]
     return fields
 
 
+def parse_function_arguments(where: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated settings for one function, given as arguments (``@optimize``'s keywords).
+
+    Args:
+        where: what the arguments came from, for error messages.
+        arguments: keys of ``[functions."m.f"]`` (``enabled``, ``min_calls``, ``min_gain``,
+            ``specialize``), which apply to the function alone, and top-level keys and a
+            ``jit`` table of the file, which apply to it through its own :class:`Config`.
+
+    Returns:
+        The top-level fields, with the per-function ones under ``"function"``; what
+        :func:`with_function_arguments` takes.
+
+    Raises:
+        ConfigError: a value has a wrong type or is out of range; the message names the key.
+    """
+    own = dict(FUNCTION_OPTIONS)
+    function = _parse_table(
+        where, {k: v for k, v in arguments.items() if k in own}, FUNCTION_OPTIONS
+    )
+    _check_ranges(where, function)
+    fields = _parse_top_level(where, {k: v for k, v in arguments.items() if k not in own})
+    return {**fields, "function": function}
+
+
+def with_function_arguments(config: Config, name: str, parsed: Mapping[str, Any]) -> Config:
+    """``config`` with one function's arguments on top: the configuration that function uses.
+
+    Arguments come last in precedence (after the file's ``[functions."m.f"]`` too), so
+    ``@optimize(min_calls=5)`` wins over the file for that function.
+
+    Args:
+        config: the configuration in force.
+        name: the function's ``"module.qualname"``.
+        parsed: the result of :func:`parse_function_arguments`.
+    """
+    fields = dict(parsed)
+    override = dataclasses.replace(config.override(name), **fields.pop("function", {}))
+    jit = dataclasses.replace(config.jit, **fields.pop("jit", {}))
+    functions = {**config.functions, name: override}
+    return dataclasses.replace(config, **fields, jit=jit, functions=functions)
+
+
+def search_dirs() -> list[Path]:
+    """Where a program's configuration is looked for: the script's directory, then the cwd."""
+    script = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    here = [Path(script).resolve().parent] if script and Path(script).is_file() else []
+    return [*here, Path.cwd()]
+
+
 def config_from_table(where: str, table: Mapping[str, Any]) -> Config:
     """A :class:`Config` from one table of the file's shape; absent keys keep their defaults.
 

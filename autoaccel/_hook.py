@@ -28,7 +28,7 @@ from typing import Any
 from autoaccel import _variant_table
 from autoaccel._code_cache import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel._compiler import is_compiling
-from autoaccel._config import Config
+from autoaccel._config import Config, load_config, search_dirs
 from autoaccel._rewriter import Rewritten, bind, rewrite_module
 from autoaccel._trampoline import MISS, Trampoline, compile_declared, register
 
@@ -221,3 +221,21 @@ def install_hook(config: Config) -> Installation:
 
             atexit.register(emit_at_exit, config, installation.finder, os.getpid())
     return installation
+
+
+def active_config() -> Config | None:
+    """The configuration of the hook that claims modules first, or ``None`` if none is on."""
+    finder = next((f for f in sys.meta_path if isinstance(f, AccelFinder)), None)
+    return None if finder is None else finder.config
+
+
+def config_in_force() -> Config:
+    """The installed hook's configuration, else the one discovered for this program.
+
+    Discovery starts from the script's directory, then the working directory, as
+    ``import autoaccel.install`` does.
+
+    Raises:
+        ConfigError: the discovered configuration is invalid.
+    """
+    return active_config() or load_config(search_from=search_dirs())

@@ -140,7 +140,15 @@ def prologue(params: tuple[str, ...], trampoline: object, miss: object, lineno: 
     return out
 
 
-def _insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeType:
+def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeType:
+    """``code`` starting with the trampoline prologue (see the module docstring).
+
+    Args:
+        code: a function's code object, without a prologue.
+        trampoline: the object whose ``armed`` and ``enter`` the prologue reads (a
+            placeholder in :func:`rewrite_module`, a live trampoline for ``@optimize``).
+        miss: the sentinel ``enter`` returns to mean "run the original body".
+    """
     bytecode = Bytecode.from_code(code)
     params = code.co_varnames[: code.co_argcount]
     # Keep RESUME / MAKE_CELL / COPY_FREE_VARS (3.11+) ahead of the prologue.
@@ -171,7 +179,7 @@ def _rewrite(code: CodeType, reassigned: frozenset[str], functions: list[Functio
     functions.append((code, refusal))
     if refusal is not None:
         return code
-    return _insert_prologue(code, [TRAMPOLINE_MARK, index], [MISS_MARK])
+    return insert_prologue(code, [TRAMPOLINE_MARK, index], [MISS_MARK])
 
 
 def _is_function(code: CodeType) -> bool:

@@ -76,12 +76,9 @@ class Trampoline:
         self.module = module
         self.code = code
         self.globals = namespace
-        override = config.override(self.name)
-        self.refusal = refusal if override.enabled else "disabled in the configuration"
-        self.armed = self.refusal is None
-        self.min_calls = config.min_calls if override.min_calls is None else override.min_calls
-        self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
-        self.config = config
+        self.static_refusal = refusal
+        self._configure(config, refusal)
+        self.reported = True  # listed by stats() and the report (@optimize(profile=False): not)
         self.compiled: _compiler.Compiled | None = None
         self.calls = itertools.count()
         self.failures: dict[Any, tuple[str, str]] = {}
@@ -98,22 +95,48 @@ class Trampoline:
         self._invalidations = 0
         # Value specialization (autoaccel._value_spec): values counted per signature until
         # it is hot, then a router per signature whose calls are specialized on values.
-        self._specialize = override.specialize  # True, False, or None: as ``values`` says
         self._values: dict[tuple, _value_spec.ValueStats] = {}
         self._routers: dict[tuple, _value_spec.Router] = {}
         self.specialization_refusal: str | None = None
+        self._declared: list[tuple] = []  # declared signatures' Numba argument types
+        self._ready: set[tuple] = set()  # their Python argument types
+
+    def _configure(self, config: Config, refusal: str | None) -> None:
+        """Take the settings of ``config`` for this function; ``refusal``: never compile."""
+        override = config.override(self.name)
+        self.config = config
+        self.refusal = refusal if override.enabled else "disabled in the configuration"
+        self.armed = self.refusal is None
+        self.min_calls = config.min_calls if override.min_calls is None else override.min_calls
+        self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
+        self._specialize = override.specialize  # True, False, or None: as ``values`` says
         # Signatures the configuration lists: compiled once the module is imported (or at
         # the first call), after which calls of their argument types are hot at once.
         self.eager = override.signatures if self.armed else ()
-        self._declared: list[tuple] = []  # their Numba argument types, once compiled
-        self._ready: set[tuple] = set()  # their Python argument types
         if override.min_size is not None:
             self._min_size = override.min_size
             self._small = _small_array_type(override.min_size)
             self.enter = self._enter_sized  # type: ignore[method-assign,assignment]
         # The original body without the prologue, called during trials. Refused functions
         # (closures among them) never run trials, and could not be rebuilt without cells.
-        self._original = None if self.refusal else types.FunctionType(code, namespace, code.co_name)
+        self._original = (
+            None if self.refusal else types.FunctionType(self.code, self.globals, self.code.co_name)
+        )
+
+    def reconfigure(self, config: Config, refusal: str | None = None) -> bool:
+        """Use ``config`` from now on, and ``refusal`` (if given) over the static one.
+
+        ``@optimize`` applies its keywords this way to a function the hook rewrote, right
+        after its ``def``. Only a trampoline that has counted no call yet changes: counts and
+        trials made under the old settings must not mix with the new ones.
+
+        Returns:
+            Whether the new settings were taken.
+        """
+        if self._counts or self.compiled is not None:
+            return False
+        self._configure(config, refusal or self.static_refusal)
+        return True
 
     def __repr__(self) -> str:
         # Stable across runs: cache keys hash the code objects that hold trampolines.

@@ -43,6 +43,7 @@ class ValueTrampoline(Trampoline):
         self.parent_types = types_
         self.family = parent.family
         self._specialize = parent._specialize  # nested values follow the function's setting
+        self.reported = parent.reported
         self.min_calls = 1  # the router has counted min_calls calls with this value already
         options = TABLE.options
         if options.min_gain is not None:

@@ -95,6 +95,7 @@ class VariantTable:
 
     def __init__(self, options: SpecializationOptions | None = None) -> None:
         self.options = options or SpecializationOptions()
+        self.configured = options is not None
         self._entries: list[Entry] = []
         self._lock = threading.Lock()
         self.evictions: list[Eviction] = []
@@ -102,6 +103,18 @@ class VariantTable:
     def configure(self, options: SpecializationOptions) -> None:
         """Use ``options`` from now on; bounds are enforced at the next admission."""
         self.options = options
+        self.configured = True
+
+    def adopt(self, options: SpecializationOptions) -> SpecializationOptions:
+        """Use ``options`` unless the table was configured already; the options in force.
+
+        ``@optimize`` adopts its configuration's ``[specialization]`` this way, so a later
+        decorator never undoes what the hook or ``configure_specialization`` set.
+        """
+        with self._lock:
+            if not self.configured:
+                self.configure(options)
+            return self.options
 
     def admit(
         self,
@@ -186,10 +199,12 @@ class VariantTable:
 
     def clear(self) -> int:
         """Evict every variant (their calls run the original again); how many were held."""
+        reason = "evicted: the specialization cache was cleared"
         with self._lock:
             victims, self._entries = self._entries, []
         for victim in victims:
-            victim.owner.evict(victim.key, "evicted: the specialization cache was cleared")
+            self.evictions.append(Eviction(victim.family, victim.signature, reason))
+            victim.owner.evict(victim.key, reason)
         return len(victims)
 
     def stats(self) -> dict[str, Any]:
@@ -210,6 +225,20 @@ class VariantTable:
 
 
 TABLE = VariantTable()
+
+
+def clear_specialization_cache() -> int:
+    """Drop every promoted variant held in memory, in every function.
+
+    The calls of a dropped signature run the original function from then on (it is not
+    compiled again in this process), never another variant, so answers stay the same. Its
+    machine code is released once its function holds no variant. The on-disk cache is left
+    alone (``python -m autoaccel cache clear`` empties it).
+
+    Returns:
+        How many variants were dropped (0 when none was held).
+    """
+    return TABLE.clear()
 
 
 def reset() -> None:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import sys
 import types
-from pathlib import Path
 from typing import Any
 
 import autoaccel
-from autoaccel._config import load_config
+from autoaccel._config import load_config, search_dirs
 from autoaccel._hook import install_hook
 
 _install_function = autoaccel.install
@@ -29,12 +28,5 @@ class _CallableModule(types.ModuleType):
         return _install_function(*args, **kwargs)
 
 
-def _search_dirs() -> list[Path]:
-    script = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    return ([Path(script).resolve().parent] if script and Path(script).is_file() else []) + [
-        Path.cwd()
-    ]
-
-
-installation = install_hook(load_config(search_from=_search_dirs()))
+installation = install_hook(load_config(search_from=search_dirs()))
 sys.modules[__name__].__class__ = _CallableModule
