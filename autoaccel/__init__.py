@@ -5,8 +5,13 @@ and the modules named in the configuration are rewritten as they are imported: e
 gets a call-counting trampoline, and hot functions are compiled with Numba, validated against
 the original on real calls, and promoted only when they are measurably faster.
 
+For opt-in use without the hook, decorate functions with ``@autoaccel.optimize`` (same
+engine, guards and report; docs/api.md).
+
 Public API: :func:`install`, :func:`stats`, :func:`load_config`, :class:`Config`,
-:class:`Installation`, :class:`ConfigError`.
+:class:`Installation`, :class:`ConfigError`; the explicit API :func:`optimize`,
+:func:`configure_specialization`, :func:`get_specialization_stats`,
+:func:`get_cache_stats`, :func:`clear_specialization_cache`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from autoaccel._config import Config, load_config
+from autoaccel._explicit import configure_specialization, optimize
 from autoaccel._hook import Installation, install_hook
-from autoaccel._report import stats
+from autoaccel._report import get_cache_stats, get_specialization_stats, stats
+from autoaccel._variant_table import clear_specialization_cache
 from autoaccel._version import __version__
 from autoaccel.errors import AutoaccelError, ConfigError
 
@@ -49,7 +56,12 @@ __all__ = [
     "ConfigError",
     "Installation",
     "__version__",
+    "clear_specialization_cache",
+    "configure_specialization",
+    "get_cache_stats",
+    "get_specialization_stats",
     "install",
     "load_config",
+    "optimize",
     "stats",
 ]
