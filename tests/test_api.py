@@ -95,6 +95,11 @@ class Holder:
     @optimize(min_calls=1, min_gain=0.0)
     def static(a):
         return a[0] + 1.0
+
+    @optimize(min_calls=1, min_gain=0.0)
+    @staticmethod
+    def static_below(a):
+        return a[0] + 2.0
 """
 
 A = np.linspace(0.0, 1.0, 500)
@@ -210,6 +215,15 @@ def test_a_closure_stays_plain_with_the_reason_in_the_report(decorated):
     assert entry["state"] == "rejected" and "is a closure over k" in entry["reason"]
 
 
+def test_globals_the_module_reassigns_are_refused_as_by_the_hook(decorated):
+    mod = decorated(
+        "from autoaccel import optimize\nSCALE = 1.0\nSCALE = 2.0\n\n"
+        "@optimize(min_calls=1, min_gain=0.0)\ndef scaled(x):\n    return x * SCALE\n"
+    )
+    assert [mod.scaled(3.0) for _ in range(3)] == [6.0] * 3
+    assert "reads global SCALE, which the module reassigns" in _entry(mod, "scaled")["reason"]
+
+
 def test_a_nested_function_shares_one_trampoline(decorated):
     mod = decorated()
     before = len(registry())
@@ -234,6 +248,8 @@ def test_methods_stay_plain_and_static_methods_are_accelerated(decorated):
     assert "takes a Holder argument" in _entry(mod, "Holder.method")["reason"]
     assert [mod.Holder.static(A) for _ in range(4)] == [1.0] * 4
     assert lookup(mod.Holder.static).promotions
+    assert [mod.Holder().static_below(A) for _ in range(4)] == [2.0] * 4
+    assert lookup(mod.Holder.static_below).promotions
 
 
 def test_decorating_again_applies_the_keywords_without_wrapping_twice(decorated):
