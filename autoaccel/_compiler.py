@@ -462,8 +462,12 @@ def compile_signature(
 
 
 def compile_derived(
-    base: Compiled, options: JitOptions, signature: tuple, renames: dict[str, tuple[str, Any]]
-) -> Compiled:
+    base: Compiled,
+    options: JitOptions,
+    signature: tuple,
+    renames: dict[str, tuple[str, Any]],
+    store: VariantStore | None = None,
+) -> tuple[Compiled, bool]:
     """A variant of ``base``'s code with other ``options``, compiled for ``signature`` only.
 
     Used for the ``parallel`` target (:mod:`autoaccel._targets`): the code, its helpers and
@@ -472,7 +476,11 @@ def compile_derived(
     ``range`` becomes ``numba.prange`` for an elementwise loop; Numba refuses a global
     that shadows a builtin, hence the new name). ``base`` was compiled and inspected for
     ``signature`` already, so its run-time guards (written arguments, ambiguous returns)
-    are taken over rather than inspected again.
+    are taken over rather than inspected again. With a ``store``, code compiled before is
+    loaded from it, and fresh code is saved there.
+
+    Returns:
+        ``(compiled, from_cache)``: the variant and whether its code came from ``store``.
 
     Raises:
         Rejection: Numba cannot compile it with these options.
@@ -487,6 +495,10 @@ def compile_derived(
         function = types.FunctionType(code.replace(co_names=names), namespace, function.__name__)
     compiled = Compiled(function, options, base.snapshot)
     entry = compiled.entry
+    previous_cache = entry._cache
+    if store is not None:
+        # Numba's compile loads from this cache, or compiles and saves into it.
+        entry._cache = store.numba_cache(function)
     try:
         with warnings.catch_warnings():
             # "parallel=True was specified but no transformation ... was possible" is
@@ -496,12 +508,13 @@ def compile_derived(
     except Exception as exc:  # any Numba failure means "not this target"
         raise Rejection(f"Numba cannot compile it: {summarize_error(exc)}") from None
     finally:
+        entry._cache = previous_cache
         if entry.signatures:
             entry.disable_compile()
     compiled.written = base.written
     compiled.ambiguous_constants = base.ambiguous_constants
     compiled.ambiguous_arguments = base.ambiguous_arguments
-    return compiled
+    return compiled, entry._cache_hits[signature] > 0
 
 
 def _save_outcome(

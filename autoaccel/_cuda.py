@@ -64,6 +64,31 @@ def unavailable_reason() -> str | None:
     return None if available else "no CUDA GPU and driver were found"
 
 
+def identity() -> str:
+    """What a decision about the ``cuda`` target was made on: the GPU, or why there is none.
+
+    The device's name and compute capability (``"NVIDIA H100 80GB HBM3 (sm_90)"``),
+    ``"CUDA simulator"`` under ``NUMBA_ENABLE_CUDASIM=1``, or :func:`unavailable_reason`.
+    A decision measured on one of these says nothing about another. Never raises.
+    """
+    return unavailable_reason() or _device_name()
+
+
+@functools.lru_cache(maxsize=1)
+def _device_name() -> str:
+    try:
+        # The driver describes a device without creating a context on it.
+        device = _load().gpus[0]
+        name = getattr(device, "name", None)  # the simulator's devices have none
+        if name is None:
+            return "CUDA simulator"
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        major, minor = device.compute_capability
+        return f"{name} (sm_{major}{minor})"
+    except Exception:  # the decision is then tied to "some GPU"; never an error
+        return "a CUDA device"
+
+
 class CudaCompiled:
     """A CUDA variant, with the run-time guards the CPU compile of the same code found.
 

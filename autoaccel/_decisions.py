@@ -30,10 +30,11 @@ class Decision(NamedTuple):
     """The outcome of one signature's trial.
 
     Attributes:
-        digest: the variant's key (hex).
+        digest: the ``cpu`` variant's key (hex); other targets' variants are derived from
+            the same code, globals and signature.
         policy: ``(min_gain, validation_calls)`` in force when it was decided, followed by
-            the targets, tolerance and CUDA availability when ``targets`` is not the
-            default (:func:`autoaccel._targets.policy`).
+            the targets, tolerance and CUDA device (or why there was none) when ``targets``
+            is not the default (:func:`autoaccel._targets.policy`).
         promoted: whether it was promoted.
         reason: ``"measured speed-up 3.10x"`` or the rejection reason.
         speedup: original time / variant time measured in the trial (ratio), or 0.0.
@@ -42,17 +43,23 @@ class Decision(NamedTuple):
         adapter: the converter of that result to the original's type, or ``None``.
         saved_seconds: original minus variant time per call in the trial (seconds), which
             the variant cache's ``adaptive`` policy weighs.
+        target: the target whose variant was promoted (``"cpu"``, ``"parallel"``, ``"cuda"``).
+        candidates: ``(target, speed-up, outcome)`` of every target that competed, as
+            measured in the run that decided (see :class:`~autoaccel._promotion.Promotion`).
     """
 
     digest: str
     policy: tuple
     promoted: bool
     reason: str
-    speedup: float
-    compile_seconds: float
-    raw_type: type
-    adapter: Any
+    speedup: float = 0.0
+    compile_seconds: float = 0.0
+    raw_type: type = type(None)
+    adapter: Any = None
     saved_seconds: float = 0.0  # time saved per call measured in the trial (seconds)
+    # Fields added after format 1 was released keep defaults, so older files still load.
+    target: str = "cpu"
+    candidates: tuple[tuple[str, float, str], ...] = ()
 
 
 # (function qualname, argument types as text, Numba signature as text)

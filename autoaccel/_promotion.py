@@ -64,6 +64,8 @@ class Promotion(NamedTuple):
     ``target`` is the winning target; ``candidates`` has one ``(target, speedup, outcome)``
     per target that competed (speed-up a ratio, 0.0 where never timed; outcome
     ``"promoted"``, or why not), and is empty when only ``cpu`` was listed.
+    ``saved_decision`` is true when no trial ran because a previous run's decision applied
+    (speed-up and candidates are then as measured in that run).
     """
 
     signature: str
@@ -73,6 +75,7 @@ class Promotion(NamedTuple):
     target: str = "cpu"
     candidates: tuple[tuple[str, float, str], ...] = ()
     saved_seconds: float = 0.0  # measured per call in the trial: original minus variant
+    saved_decision: bool = False
 
 
 class Variant:

@@ -63,6 +63,7 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
                 "speedup": round(variant.speedup, 3),
                 "compile_seconds": round(variant.compile_seconds, 4),
                 "from_cache": variant.from_cache,
+                "saved_decision": variant.saved_decision,
                 "candidates": [
                     {"target": target, "speedup": round(speedup, 3), "outcome": outcome}
                     for target, speedup, outcome in variant.candidates
@@ -81,9 +82,12 @@ def stats() -> dict[str, Any]:
         "state": "promoted" | "interpreted" | "rejected", "reason": str | None,
         "variants": [{"signature": str, "target": "cpu" | "parallel" | "cuda",
         "speedup": float (ratio), "compile_seconds": float (seconds), "from_cache": bool,
-        "candidates": [{"target": str, "speedup": float (ratio, 0.0 if never timed),
-        "outcome": "promoted" | why not}]}]}]}``. ``candidates`` lists every target that
-        competed for the signature, and is empty when ``targets`` is ``["cpu"]``.
+        "saved_decision": bool, "candidates": [{"target": str, "speedup": float (ratio,
+        0.0 if never timed), "outcome": "promoted" | why not}]}]}]}``. ``candidates`` lists
+        every target that competed for the signature, and is empty when ``targets`` is
+        ``["cpu"]``. ``from_cache``: the variant's code was loaded from the cache;
+        ``saved_decision``: it was promoted on a previous run's decision, without a trial
+        (``speedup`` and ``candidates`` are then as measured in that run).
         ``calls`` counts calls seen while the function was trampolined (a statically
         rejected or disarmed function is no longer counted). Functions decorated with
         ``@optimize(profile=False)`` are left out.
@@ -119,7 +123,8 @@ def _variant_detail(variant: dict[str, Any]) -> str:
             for c in variant["candidates"]
         )
         text += f" on {variant['target']} ({gains})"
-    return text + f", compiled in {variant['compile_seconds']:.2f} s"
+    text += f", compiled in {variant['compile_seconds']:.2f} s"
+    return text + (" (saved decision)" if variant["saved_decision"] else "")
 
 
 def write(config: Config, stream: TextIO | None = None) -> None:

@@ -11,7 +11,10 @@ error) is skipped with its reason. A :class:`Selection` runs every candidate on 
 the arguments of the same trial calls, then the original once; each candidate is timed
 including its transfers and validated (``parallel`` and ``cuda`` within ``rtol``/``atol``).
 The verdict waits for all of them and promotes the fastest that passed and reached
-``min_gain``. With the default ``targets = ["cpu"]`` none of this runs: the plain
+``min_gain``. The decision, with the winning target and every candidate's gain, is saved
+as a ``cpu`` one is (:mod:`autoaccel._decisions`); a later run rebuilds the winner's
+variant (:func:`build_target`; a ``parallel`` one loads from the cache) without a trial.
+With the default ``targets = ["cpu"]`` none of this runs: the plain
 :class:`~autoaccel._promotion.Trial` of before.
 """
 
@@ -25,9 +28,11 @@ from typing import Any
 
 from autoaccel import _compiler, _cuda
 from autoaccel._compare import copy_value
+from autoaccel._compiler import Compiled
 from autoaccel._config import Config
 from autoaccel._map_shape import LoopMap, map_shape
 from autoaccel._promotion import Promotion, Trial
+from autoaccel._variant_cache import VariantStore
 
 _PROMOTED = "promoted"
 
@@ -36,83 +41,114 @@ def policy(config: Config) -> tuple:
     """What a saved decision must have been made under, beyond ``min_gain`` and calls.
 
     Empty for the default ``targets``; otherwise the targets, the tolerance and, when
-    ``cuda`` is listed, whether (and why not) CUDA was available.
+    ``cuda`` is listed, the GPU it was measured on or why there was none
+    (:func:`autoaccel._cuda.identity`): a decision that a GPU won does not apply where
+    there is no GPU, or another one.
     """
     if config.targets == ("cpu",):
         return ()
-    cuda = _cuda.unavailable_reason() if "cuda" in config.targets else None
+    cuda = _cuda.identity() if "cuda" in config.targets else None
     return (config.targets, config.rtol, config.atol, cuda)
 
 
-def trial_for(
-    trampoline: Any,
-    base: Trial,
-    signature: tuple,
-    args: tuple,
-    lookup: Any,
-) -> Trial | Selection:
-    """The trial of a freshly compiled signature: ``base`` alone, or a :class:`Selection`.
+@dataclasses.dataclass(frozen=True)
+class Build:
+    """What every target's variant of one hot signature is built from.
 
-    Args:
+    Attributes:
         trampoline: the function's trampoline (code, globals, config).
-        base: the trial of the ``cpu`` variant, compiled and inspected for ``signature``.
+        base: the ``cpu`` variant, compiled and inspected for ``signature``.
         signature: the Numba types of ``args``.
         args: the call's arguments.
         lookup: ``lookup(function) -> Trampoline | None`` for helper functions.
+        store: the ``cpu`` variant's entry in the cache, or ``None`` (cache off); the code
+            of other targets is kept beside it (:meth:`VariantStore.derived`).
+    """
+
+    trampoline: Any
+    base: Compiled
+    signature: tuple
+    args: tuple
+    lookup: Any
+    store: VariantStore | None = None
+
+
+def trial_for(build: Build, base: Trial) -> Trial | Selection:
+    """The trial of a freshly compiled signature: ``base`` alone, or a :class:`Selection`.
+
+    Args:
+        build: what the candidates are built from.
+        base: the trial of the ``cpu`` variant, ``build.base``.
 
     Raises:
         Rejection: no listed target could be built (the reasons of each).
     """
-    config = trampoline.config
+    config = build.trampoline.config
     if config.targets == ("cpu",):
         return base
     tolerance = (config.rtol, config.atol)
     trials: dict[str, Trial] = {}
     skipped: dict[str, str] = {}
     for target in config.targets:
+        if target == "cpu":
+            trials[target] = base
+            continue
         try:
-            if target == "cpu":
-                trials[target] = base
-            elif target == "parallel":
-                compiled, seconds = _parallel(trampoline, base.compiled, signature)
-                trials[target] = _trial(base, compiled, seconds, target, tolerance)
-            else:
-                start = time.perf_counter()
-                compiled = _cuda.build(trampoline, base.compiled, signature, args, lookup)
-                seconds = time.perf_counter() - start
-                trials[target] = _trial(base, compiled, seconds, target, tolerance)
+            compiled, seconds, from_cache = build_target(build, target)
         except _compiler.Rejection as exc:
             skipped[target] = str(exc)
+            continue
+        trials[target] = Trial(
+            compiled,
+            base.signature,
+            seconds,
+            from_cache,
+            dispatch_seconds=base.dispatch_seconds,
+            target=target,
+            tolerance=tolerance,
+        )
     if not trials:
         reasons = "; ".join(f"{t} skipped: {r}" for t, r in skipped.items())
         raise _compiler.Rejection(f"no listed target could be built ({reasons})")
     return Selection(trials, skipped, base.saved_as)
 
 
-def _trial(base: Trial, compiled: Any, seconds: float, target: str, tolerance: Any) -> Trial:
-    return Trial(
-        compiled,
-        base.signature,
-        seconds,
-        dispatch_seconds=base.dispatch_seconds,
-        target=target,
-        tolerance=tolerance,
-    )
+def build_target(build: Build, target: str) -> tuple[Any, float, bool]:
+    """The variant of ``build``'s signature for ``target`` (``"parallel"`` or ``"cuda"``).
+
+    Used for each candidate of a trial, and for a saved decision that such a target won.
+
+    Returns:
+        ``(compiled, seconds, from_cache)``: the variant, the time to compile or load it
+        (seconds), and whether its code came from the cache (CUDA kernels never do).
+
+    Raises:
+        Rejection: the target cannot serve it (no GPU, not elementwise, a compile error).
+    """
+    start = time.perf_counter()
+    if target == "parallel":
+        compiled, from_cache = _parallel(build)
+    else:
+        compiled = _cuda.build(
+            build.trampoline, build.base, build.signature, build.args, build.lookup
+        )
+        from_cache = False
+    return compiled, time.perf_counter() - start, from_cache
 
 
-def _parallel(trampoline: Any, base: Any, signature: tuple) -> tuple[Any, float]:
-    """The ``parallel`` variant and its compile time (seconds)."""
+def _parallel(build: Build) -> tuple[Any, bool]:
+    """The ``parallel`` variant, and whether its code came from the cache."""
     import numba
 
-    start = time.perf_counter()
+    trampoline = build.trampoline
     renames: dict[str, tuple[str, Any]] = {}
     shape = map_shape(trampoline.code)
     if isinstance(shape, LoopMap) and shape.prange_safe:
         # Only this loop's iterations are known to be independent.
         renames["range"] = ("_autoaccel_prange", numba.prange)
     options = dataclasses.replace(trampoline.config.jit, parallel=True)
-    compiled = _compiler.compile_derived(base, options, signature, renames)
-    return compiled, time.perf_counter() - start
+    store = build.store.derived("parallel") if build.store is not None else None
+    return _compiler.compile_derived(build.base, options, build.signature, renames, store)
 
 
 class Selection:
@@ -124,20 +160,17 @@ class Selection:
     Args:
         trials: target -> its trial, in the order of ``targets``.
         skipped: target -> why it has no candidate.
-        saved_as: where the ``cpu`` variant's decision is saved; a decision is saved only
-            when ``cpu`` wins or nothing does (a saved promotion restores the ``cpu``
-            variant).
+        saved_as: where the decision is saved (the ``cpu`` variant's key: the decision
+            records which target won, and a later run rebuilds that target's variant).
     """
 
     def __init__(self, trials: dict[str, Trial], skipped: dict[str, str], saved_as: Any) -> None:
         self.trials = trials
         self.skipped = skipped
-        self._saved_as = saved_as
+        self.saved_as = saved_as
         self.winner: str | None = None
         self.outcomes: dict[str, str] = {}
-        first = next(iter(trials.values()))
-        self.signature = first.signature
-        self.from_cache = first.from_cache
+        self.signature = next(iter(trials.values())).signature
 
     @property
     def _chosen(self) -> Trial:
@@ -151,11 +184,7 @@ class Selection:
     adapter = property(lambda self: self._chosen.adapter)
     variant_seconds = property(lambda self: self._chosen.variant_seconds)
     compile_seconds = property(lambda self: self._chosen.compile_seconds)
-
-    @property
-    def saved_as(self) -> Any:
-        """Where to save the decision, or ``None`` when a target other than cpu won."""
-        return self._saved_as if self.winner in (None, "cpu") else None
+    from_cache = property(lambda self: self._chosen.from_cache)
 
     def speedup(self) -> float:
         """The winner's (or, before a winner, the best timed candidate's) speed-up."""
@@ -228,7 +257,7 @@ class Selection:
             self.signature,
             chosen.speedup(),
             chosen.compile_seconds,
-            self.from_cache and chosen.target == "cpu",
+            chosen.from_cache,
             chosen.target,
             self.candidates(),
             chosen.saved_seconds() if chosen.variant_seconds else 0.0,

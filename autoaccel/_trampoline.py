@@ -48,7 +48,6 @@ _REGISTRY: list[Trampoline] = []
 _ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
 _BY_CODE: dict[int, Trampoline] = {}
 _STORES: dict[tuple, DecisionStore] = {}
-_NONE_TYPE = type(None)
 
 
 class Trampoline:
@@ -256,9 +255,10 @@ class Trampoline:
                 signature = _compiler.accepting(self._declared, signature) or signature
                 saved_as, store = self._saved_as(key[: len(args)], signature, compiled)
                 seconds, from_cache = _compiler.compile_signature(compiled, signature, store)
+            build = _targets.Build(self, compiled, signature, args, lookup, store)
             decision = self._saved_decision(saved_as)
-            if decision is not None:
-                self._apply(key, compiled, saved_as, decision, seconds, from_cache)
+            loaded = (seconds, from_cache)
+            if decision is not None and self._apply(key, build, saved_as, decision, loaded):
                 return None
             if self.config.isolate_first_run:
                 copies = tuple(map(copy_value, args))
@@ -268,13 +268,8 @@ class Trampoline:
                     raise _compiler.Rejection(crash)
             description = _compiler.describe(signature)
             dispatch = self.dispatch_seconds(len(args))
-            trial = _targets.trial_for(
-                self,
-                Trial(compiled, description, seconds, from_cache, saved_as, dispatch),
-                signature,
-                args,
-                lookup,
-            )
+            base = Trial(compiled, description, seconds, from_cache, saved_as, dispatch)
+            trial = self._selection(build, base)
             self._trials[key] = trial
             self._refresh_fast_path()
             logger.info("%s: compiled %s in %.3f s", self.name, trial.signature, seconds)
@@ -288,6 +283,14 @@ class Trampoline:
             return None
         finally:
             _COMPILE_LOCK.release()
+
+    def _selection(self, build: _targets.Build, base: Trial) -> Trial | _targets.Selection:
+        """The trial among the listed targets; a signature none can serve is saved as such."""
+        try:
+            return _targets.trial_for(build, base)
+        except _compiler.Rejection as exc:
+            self._save_decision(base.saved_as, False, str(exc))
+            raise
 
     def compile_signatures(self) -> None:
         """Compile the signatures the configuration lists for this function, once.
@@ -350,15 +353,23 @@ class Trampoline:
                 trial.saved_as,
                 True,
                 reason,
-                speedup,
-                trial.compile_seconds,
-                trial.raw_type,
-                trial.adapter,
-                promotion.saved_seconds,
+                speedup=speedup,
+                compile_seconds=trial.compile_seconds,
+                raw_type=trial.raw_type,
+                adapter=trial.adapter,
+                saved_seconds=promotion.saved_seconds,
+                target=promotion.target,
+                candidates=promotion.candidates,
             )
         elif not promote:
             self._fail(key, key[: len(key) // 2], reason, trial.signature)
-            self._save_decision(trial.saved_as, False, reason, speedup, trial.compile_seconds)
+            self._save_decision(
+                trial.saved_as,
+                False,
+                reason,
+                speedup=speedup,
+                compile_seconds=trial.compile_seconds,
+            )
 
     def _promote(
         self,
@@ -457,56 +468,107 @@ class Trampoline:
             return None
         key, digest = saved_as
         decision = store.get(key)
-        if decision is None or decision.digest != digest or decision.policy != self._policy():
+        if decision is None or decision.digest != digest:
+            return None
+        if decision.policy != self._policy():
+            # Say why a decision is not reused: the targets, the tolerance or the GPU
+            # changed (a GPU's winner on a machine without one is decided afresh).
+            logger.info(
+                "%s%s: saved decision made under %r, now %r; trialled again",
+                self.name,
+                key[2],
+                decision.policy,
+                self._policy(),
+            )
             return None
         return decision
 
     def _apply(
         self,
         key: tuple,
-        compiled: _compiler.Compiled,
+        build: _targets.Build,
         saved_as: Any,
         decision: Decision,
-        seconds: float,
-        from_cache: bool,
-    ) -> None:
-        """Act on a saved decision: promote without a trial, or reject without one."""
-        signature = saved_as[0][2]
+        loaded: tuple[float, bool],
+    ) -> bool:
+        """Act on a saved decision: promote without a trial, or reject without one.
+
+        Args:
+            key: the exact key being served.
+            build: the ``cpu`` variant compiled (or loaded) for it, and what other targets'
+                variants are built from.
+            saved_as, decision: where the decision was found, and the decision.
+            loaded: ``(seconds, from_cache)``: the time to compile or load the ``cpu``
+                variant, and whether its code came from the cache.
+
+        Returns:
+            ``True`` when applied; ``False`` when the saved winner's target cannot build
+            its variant in this process (the signature is then trialled again).
+
+        Raises:
+            Rejection: the saved decision is a rejection.
+        """
         if not decision.promoted:
             raise _compiler.Rejection(f"{decision.reason} (saved decision)")
+        signature = saved_as[0][2]
+        winner = self._saved_winner(build, signature, decision, loaded)
+        if winner is None:
+            return False
+        compiled, seconds, from_cache = winner
         promotion = Promotion(
-            signature, decision.speedup, seconds, from_cache, saved_seconds=decision.saved_seconds
+            signature,
+            decision.speedup,
+            seconds,
+            from_cache,
+            decision.target,
+            decision.candidates,
+            decision.saved_seconds,
+            saved_decision=True,
         )
         reason = f"{decision.reason} (saved decision)"
         self._promote(key, compiled, decision.raw_type, decision.adapter, promotion, reason)
+        return True
 
-    def _save_decision(
+    def _saved_winner(
         self,
-        saved_as: Any,
-        promoted: bool,
-        reason: str,
-        speedup: float = 0.0,
-        compile_seconds: float = 0.0,
-        raw_type: type = _NONE_TYPE,
-        adapter: Adapter | None = None,
-        saved_seconds: float = 0.0,
-    ) -> None:
+        build: _targets.Build,
+        signature: str,
+        decision: Decision,
+        loaded: tuple[float, bool],
+    ) -> tuple[Any, float, bool] | None:
+        """The variant of the saved decision's target, with ``(seconds, from_cache)``.
+
+        ``None`` (and the reason logged) when that target cannot build it in this process.
+        """
+        seconds, from_cache = loaded
+        if decision.target == "cpu":
+            return build.base, seconds, from_cache
+        try:
+            compiled, more, from_cache = _targets.build_target(build, decision.target)
+        except _compiler.Rejection as exc:
+            logger.info(
+                "%s%s: saved decision for target %s not applied, %s; trialled again",
+                self.name,
+                signature,
+                decision.target,
+                exc,
+            )
+            return None
+        return compiled, seconds + more, from_cache
+
+    def _save_decision(self, saved_as: Any, promoted: bool, reason: str, **measured: Any) -> None:
+        """Keep a trial's outcome for later runs (when the cache is on).
+
+        Args:
+            saved_as: where (see :meth:`_saved_as`), or ``None``: not saved.
+            promoted, reason: the verdict.
+            measured: the other fields of :class:`~autoaccel._decisions.Decision`.
+        """
         store = self._decision_store() if saved_as is not None else None
         if store is None:
             return
         key, digest = saved_as
-        decision = Decision(
-            digest,
-            self._policy(),
-            promoted,
-            reason,
-            speedup,
-            compile_seconds,
-            raw_type,
-            adapter,
-            saved_seconds,
-        )
-        store.put(key, decision)
+        store.put(key, Decision(digest, self._policy(), promoted, reason, **measured))
 
     def _refresh_fast_path(self) -> None:
         """Dispatch by argument types alone only where Numba's C matching is safe.

@@ -13,6 +13,7 @@ Anything unreadable is removed and treated as a miss.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import shutil
@@ -38,6 +39,7 @@ class VariantStore:
 
     def __init__(self, cache: CacheDir, digest: str) -> None:
         self.cache = cache
+        self.digest = digest
         self.name = f"{digest[:2]}/{digest}"
         self.path = cache.path / _SECTION / digest[:2] / digest
 
@@ -64,6 +66,16 @@ class VariantStore:
             logger.info("cache: variant %s not saved: %r", self.name, exc)
             return
         self.cache.write(_SECTION, f"{self.name}/{_OUTCOME}", data)
+
+    def derived(self, target: str) -> VariantStore:
+        """The entry of the same function and signature compiled for another ``target``.
+
+        A ``parallel`` variant is derived from the ``cpu`` one (same code, globals, options
+        but ``parallel``, and signature), so its key is this entry's digest and the target.
+        """
+        return VariantStore(
+            self.cache, hashlib.sha256(f"{self.digest}/{target}".encode()).hexdigest()
+        )
 
     def numba_cache(self, py_func: Any) -> Any:
         """A Numba ``FunctionCache`` for ``py_func`` that lives in this entry's directory."""

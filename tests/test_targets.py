@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 import textwrap
 
 import numpy as np
 import pytest
-from conftest import run_python
+from conftest import run_autoaccel, run_python
 
-from autoaccel import _cuda, _targets
+from autoaccel import _compiler, _cuda, _targets
 from autoaccel._compare import close
 from autoaccel._config import config_from_table, load_config
 from autoaccel._map_shape import LoopMap, ScalarMap, map_shape
@@ -210,7 +212,7 @@ def test_the_fastest_passing_target_wins_and_every_gain_is_reported():
     )
     assert reason.startswith("target parallel, measured speed-up 5.00x")
     assert "cpu 2.00x" in reason and "cuda 20.00x: answered differently" in reason
-    assert selection.saved_as is None, "only a cpu winner is saved"
+    assert selection.saved_as == "cpu-entry", "the decision is saved whichever target won"
     rows = {t: (round(s, 2), o) for t, s, o in selection.promotion().candidates}
     assert rows == {
         "cpu": (2.0, "slower than parallel"),
@@ -355,3 +357,162 @@ def test_cuda_kernels_are_validated_and_promoted_in_the_simulator(tmp_path):
         assert entry["state"] == "promoted", entry["reason"]
         (variant,) = entry["variants"]
         assert variant["target"] == "cuda" and variant["candidates"][0]["outcome"] == "promoted"
+
+
+# --- saved decisions -------------------------------------------------------------------------
+
+
+def test_a_decision_holds_only_under_the_same_targets_tolerance_and_gpu(monkeypatch):
+    config = config_from_table("t", {"targets": ["cpu", "cuda"], "rtol": 1e-12})
+    monkeypatch.setattr(_cuda, "identity", lambda: "GPU A")
+    policies = [
+        _targets.policy(config),
+        _targets.policy(dataclasses.replace(config, rtol=1e-9)),
+        _targets.policy(dataclasses.replace(config, atol=1e-12)),
+        _targets.policy(dataclasses.replace(config, targets=("cpu", "parallel"))),
+    ]
+    for gpu in ("GPU B", "no CUDA GPU and driver were found"):
+        monkeypatch.setattr(_cuda, "identity", lambda gpu=gpu: gpu)
+        policies.append(_targets.policy(config))
+    assert len(set(policies)) == len(policies)
+    assert _targets.policy(config_from_table("t", {})) == (), "cpu-only decisions stay as they were"
+
+
+def _import_again(accelerated, source, **settings):
+    """The module imported afresh under the same name and file, as a later run imports it."""
+    sys.modules.pop("aa_saved_targets", None)
+    return accelerated(source, name="aa_saved_targets", validation_calls=2, **settings)
+
+
+def _promoted_once(module):
+    a, b = np.linspace(0.0, 4.0, 500), np.linspace(1.0, 2.0, 500)
+    for _ in range(4):
+        np.testing.assert_array_equal(module.roots(a, b), np.sqrt(a) * b)
+    trampoline = lookup(module.roots)
+    (promotion,) = trampoline.promotions
+    return promotion, trampoline
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"rtol": 1e-9}, {"atol": 1e-300}, {"targets": ("cpu", "parallel")}],
+    ids=["rtol", "atol", "targets"],
+)
+def test_changing_targets_or_tolerance_trials_the_signature_again(accelerated, change):
+    settings = {"targets": ("parallel",), "rtol": 1e-12}
+    first, _ = _promoted_once(_import_again(accelerated, KERNEL, **settings))
+    again, _ = _promoted_once(_import_again(accelerated, KERNEL, **settings))
+    assert not first.saved_decision and again.saved_decision and again.target == "parallel"
+    changed, _ = _promoted_once(_import_again(accelerated, KERNEL, **{**settings, **change}))
+    assert not changed.saved_decision, "decided under another policy: trialled again"
+
+
+def test_a_saved_winner_that_cannot_be_built_any_more_is_trialled_again(accelerated, monkeypatch):
+    settings = {"targets": ("parallel",), "rtol": 1e-12}
+    _promoted_once(_import_again(accelerated, KERNEL, **settings))
+
+    def refuse(*args, **kwargs):
+        raise _compiler.Rejection("Numba cannot compile it: (refused by the test)")
+
+    monkeypatch.setattr(_compiler, "compile_derived", refuse)
+    module = _import_again(accelerated, KERNEL, **settings)
+    a = np.linspace(0.0, 4.0, 500)
+    for _ in range(4):
+        np.testing.assert_array_equal(module.roots(a, a), np.sqrt(a) * a)
+    trampoline = lookup(module.roots)
+    assert not trampoline.promotions
+    (_, reason) = next(iter(trampoline.failures.values()))
+    assert "parallel skipped: Numba cannot compile it: (refused by the test)" in reason
+    assert "saved decision" not in reason
+
+
+SAVED_APP = """
+import math
+import sys
+import numpy as np
+
+def roots(a, b):
+    n = a.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = math.sqrt(a[i]) * b[i]
+    return out
+
+def total(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += math.sqrt(a[i])
+    return s
+
+a = np.linspace(0.0, 4.0, 3000)
+b = np.linspace(1.0, 2.0, 3000)
+roots(a, b)
+print("first call done", file=sys.stderr, flush=True)
+for _ in range(6):
+    r, t = roots(a, b), total(a)
+print(repr(r.sum()), repr(t))
+"""
+
+SAVED_CONFIG = """
+modules = ["__main__"]
+min_calls = 2
+min_gain = 0.0
+validation_calls = 2
+rtol = 1e-12
+"""
+
+
+def _run_saved(tmp_path, targets: str, env: dict) -> tuple[str, str, dict]:
+    """stdout, stderr (-v) and the report's functions by name of one run of the app."""
+    (tmp_path / "app.py").write_text(SAVED_APP)
+    config = tmp_path / "python_optimizer.toml"
+    config.write_text(SAVED_CONFIG + f"targets = {targets}\n")
+    report = tmp_path / "report.json"
+    result = run_autoaccel(config, report, "-v", "app.py", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    functions = json.loads(report.read_text())["functions"]
+    return result.stdout, result.stderr, {f["name"].split(".")[-1]: f for f in functions}
+
+
+@pytest.mark.slow
+def test_a_parallel_winner_is_saved_and_promoted_from_the_first_call_of_the_next_run(tmp_path):
+    # cuda is listed but disabled, so parallel wins on any machine and cuda is a skip.
+    env = {"NUMBA_DISABLE_CUDA": "1"}
+    out1, err1, first = _run_saved(tmp_path, '["parallel", "cuda"]', env)
+    out2, err2, second = _run_saved(tmp_path, '["parallel", "cuda"]', env)
+    assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
+    assert "roots: compiled" in err1 and "total: compiled" in err1
+    assert ": compiled" not in err2 and "trialled again" not in err2, "no trial"
+    assert err2.index("roots(array(float64, 1d, C), array(float64, 1d, C)): promoted") < (
+        err2.index("first call done")
+    )
+    for name in ("roots", "total"):
+        (before,) = first[name]["variants"]
+        (after,) = second[name]["variants"]
+        assert before["target"] == after["target"] == "parallel"
+        assert not before["saved_decision"] and after["saved_decision"] and after["from_cache"]
+        assert after["candidates"] == before["candidates"], "the gains measured when decided"
+        assert after["candidates"][1]["outcome"].startswith("skipped: no CUDA GPU")
+    assert (
+        f"target parallel, measured speed-up {second['total']['variants'][0]['speedup']:.2f}x"
+        in err2
+    )
+    assert "(saved decision)" in err2
+
+
+@pytest.mark.slow
+def test_a_cuda_winner_is_decided_afresh_without_a_gpu_and_the_rejection_is_saved(tmp_path):
+    out1, _, first = _run_saved(tmp_path, '["cuda"]', {"NUMBA_ENABLE_CUDASIM": "1"})
+    reasons = " ".join(str(f["reason"]) for f in first.values())
+    if "cannot be imported" in reasons or "not installed" in reasons:
+        pytest.skip(f"the CUDA simulator cannot run here: {reasons}")
+    assert first["roots"]["variants"][0]["target"] == "cuda"
+    no_gpu = {"NUMBA_DISABLE_CUDA": "1"}
+    out2, err2, second = _run_saved(tmp_path, '["cuda"]', no_gpu)
+    out3, err3, third = _run_saved(tmp_path, '["cuda"]', no_gpu)
+    assert out1 == out2 == out3 == run_python("app.py", cwd=tmp_path).stdout
+    assert "'CUDA simulator'), now" in err2 and "trialled again" in err2
+    assert second["roots"]["state"] == third["roots"]["state"] == "rejected"
+    assert "cuda skipped: no CUDA GPU and driver were found" in second["roots"]["reason"]
+    assert third["roots"]["reason"].endswith("(saved decision)"), "all candidates failed: saved"
+    assert ": compiled" not in err3
