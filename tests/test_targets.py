@@ -426,6 +426,49 @@ def test_a_saved_winner_that_cannot_be_built_any_more_is_trialled_again(accelera
     assert "saved decision" not in reason
 
 
+class _Recorder:
+    """Stands in for the cpu entry dispatcher and records the dtypes it was called with."""
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+        self.seen = []
+
+    def __call__(self, *args):
+        self.seen.append(args[0].dtype)
+        return self.dispatcher(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.dispatcher, name)
+
+
+def test_a_losing_cpu_candidate_is_never_reached_by_the_fast_path(accelerated, monkeypatch):
+    # cpu wins the int64 signature, then parallel wins the float64 one: the cpu entry
+    # dispatcher now holds float64 code that lost (unvalidated). Calls with float64 arrays
+    # have the same Python types as the cpu variant's int64 calls, and Numba's C dispatch
+    # would run that code if the fast path sent them to the cpu dispatcher.
+    def speedup(trial):
+        return 10.0 if (trial.target == "parallel") == ("float64" in trial.signature) else 2.0
+
+    monkeypatch.setattr(Trial, "speedup", speedup)
+    module = accelerated(KERNEL, targets=("cpu", "parallel"), rtol=1e-12, validation_calls=2)
+    ints, floats = np.arange(100), np.linspace(0.0, 4.0, 100)
+    for values in (ints, floats):
+        for _ in range(3):
+            np.testing.assert_array_equal(module.roots(values, values), np.sqrt(values) * values)
+    trampoline = lookup(module.roots)
+    targets = {p.signature: p.target for p in trampoline.promotions}
+    assert targets == {
+        "(array(int64, 1d, C), array(int64, 1d, C))": "cpu",
+        "(array(float64, 1d, C), array(float64, 1d, C))": "parallel",
+    }
+    cpu = trampoline.compiled
+    recorder = cpu.entry = _Recorder(cpu.entry)
+    for _ in range(3):
+        for values in (floats, ints):
+            np.testing.assert_array_equal(module.roots(values, values), np.sqrt(values) * values)
+    assert recorder.seen == [np.dtype(np.int64)] * 3, "float64 calls went to the parallel variant"
+
+
 SAVED_APP = """
 import math
 import sys
