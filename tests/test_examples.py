@@ -6,9 +6,12 @@ These run real programs in subprocesses (reduced sizes), so they are marked slow
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from conftest import REPO, run_python
+from conftest import REPO, run_autoaccel, run_python
+
+from autoaccel._config import load_config
 
 # (example, reduced-size arguments, functions that must be promoted)
 EXAMPLES = [
@@ -59,3 +62,41 @@ def test_example_output_is_identical_and_kernels_are_promoted(example, args, hot
         assert all(v["speedup"] >= 1.2 for v in functions[name]["variants"])
     rejected = [f for f in functions.values() if f["state"] == "rejected"]
     assert all(f["reason"] for f in rejected), "every rejection names its reason"
+
+
+def _opted_in(config: str) -> str:
+    """An example's configuration with its commented-out ``targets``/``rtol`` lines active."""
+    return re.sub(r"^# (targets|rtol) = ", r"\1 = ", config, flags=re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_an_example_opts_in_to_parallel_through_its_config(tmp_path):
+    # The lines docs/targets.md tells users to uncomment: output stays identical, every
+    # promoted kernel was chosen among the listed targets, and the next run reuses each
+    # choice (the target included) without a trial.
+    example, args, hot = EXAMPLES[1]
+    script = REPO / "examples" / example / f"{example}.py"
+    config = tmp_path / "python_optimizer.toml"
+    config.write_text(_opted_in((script.parent / "python_optimizer.toml").read_text()))
+    assert load_config(config_file=config).targets == ("cpu", "parallel", "cuda")
+    plain = run_python(str(script), *args)
+    runs = []
+    for _ in range(2):
+        report = tmp_path / "report.json"
+        result = run_autoaccel(config, report, str(script), *args)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == plain.stdout
+        functions = json.loads(report.read_text())["functions"]
+        runs.append({f["name"]: f["variants"] for f in functions if f["state"] == "promoted"})
+    first, second = runs
+    # A helper promoted in the first run may not be called from Python at all in the
+    # second, once its callers are promoted from their first call.
+    assert hot <= set(second) <= set(first)
+    for name, variants in first.items():
+        for variant in variants:
+            competed = {c["target"] for c in variant["candidates"]}
+            assert competed == {"cpu", "parallel", "cuda"}, (name, competed)
+    for name, variants in second.items():
+        targets = [(v["signature"], v["target"]) for v in first[name]]
+        assert [(v["signature"], v["target"]) for v in variants] == targets
+        assert all(v["saved_decision"] for v in variants), name
