@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autoaccel import Config, install  # noqa: E402
+from autoaccel import Config, install, load_config  # noqa: E402
 from autoaccel._config import SpecializationOptions  # noqa: E402
 from autoaccel._trampoline import lookup, registry  # noqa: E402
 
@@ -116,9 +116,9 @@ def flag_table(repeat: int, workdir: Path) -> list[str]:
     rows = []
     for label, options in (
         ("generic variant only", SpecializationOptions(values=False)),
-        ("value-specialized (mode=1)", SpecializationOptions(min_gain=0.0)),
+        ("value-specialized (mode=1)", SpecializationOptions(values=True, min_gain=0.0)),
     ):
-        name = "aa_bench_flag_" + ("g" if options.values is False else "v")
+        name = "aa_bench_flag_" + ("v" if options.values else "g")
         (workdir / f"{name}.py").write_text(textwrap.dedent(KERNELS))
         config = Config(
             modules=(name,), min_calls=5, min_gain=0.0, cache=False, specialization=options
@@ -139,7 +139,9 @@ def flag_table(repeat: int, workdir: Path) -> list[str]:
 def signals_table(repeat: int) -> list[str]:
     directory = ROOT / "examples" / "signals"
     plain = load("signals", directory, None)
-    config = Config(modules=("signals",), min_calls=10, min_gain=1.2, cache=False)
+    # The example's own settings ([specialization] values = true among them), for this name.
+    overrides = {"modules": ["signals"], "cache": False}
+    config = load_config(search_from=[directory], overrides=overrides)
     accelerated = load("signals", directory, config)
     spec = importlib.util.spec_from_file_location(
         "signals_njit", ROOT / "benchmarks" / "handwritten" / "signals_njit.py"
