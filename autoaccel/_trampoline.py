@@ -116,6 +116,8 @@ class Trampoline:
             self._min_size = override.min_size
             self._small = _small_array_type(override.min_size)
             self.enter = self._enter_sized  # type: ignore[method-assign,assignment]
+        else:
+            vars(self).pop("enter", None)  # a reconfiguration without min_size: plain enter
         # The original body without the prologue, called during trials. Refused functions
         # (closures among them) never run trials, and could not be rebuilt without cells.
         self._original = (
