@@ -95,7 +95,7 @@ class CudaCompiled:
     Attributes:
         entry: ``entry(*args)``: the result, computed on the GPU; ``TypeError`` for arguments
             other than the validated ones.
-        snapshot, written, ambiguous_constants, ambiguous_arguments: as on
+        snapshot, written, ambiguous_constants, ambiguous_arguments, unambiguous: as on
             :class:`~autoaccel._compiler.Compiled` (taken from the CPU compile).
         validated: the signature, once promoted.
         compiling: always ``False`` (the kernel is compiled on its first launch).
@@ -107,6 +107,7 @@ class CudaCompiled:
         "compiling",
         "entry",
         "snapshot",
+        "unambiguous",
         "validated",
         "written",
     )
@@ -117,6 +118,7 @@ class CudaCompiled:
         self.written = base.written
         self.ambiguous_constants = base.ambiguous_constants
         self.ambiguous_arguments = base.ambiguous_arguments
+        self.unambiguous = base.unambiguous
         self.validated: set[str] = set()
         self.compiling = False
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from autoaccel._compare import Adapter, close, copy_value, learn_adapter, restore_value, same
-from autoaccel._compiler import Compiled, Rejection, snapshot_changed
+from autoaccel._compiler import Compiled, Rejection, snapshot_changed, snapshot_guard
 from autoaccel.errors import Deoptimize
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
@@ -94,12 +94,15 @@ class Variant:
             returns (``None``: no conversion); shared by a function's variants.
         uses: calls it served, and last: the :data:`CLOCK` tick of the latest (for the
             variant cache's eviction policies; ~30 ns a call together).
+        stale: ``stale()`` is true once a global the variant froze changed
+            (:func:`~autoaccel._compiler.snapshot_guard`); ``None`` if it froze none.
     """
 
-    __slots__ = ("adapters", "compiled", "last", "uses")
+    __slots__ = ("adapters", "compiled", "last", "stale", "uses")
 
     def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
         self.compiled = compiled
+        self.stale = snapshot_guard(compiled.snapshot)
         self.adapters: dict[type, Adapter | None] = {} if adapters is None else adapters
         self.uses = 0
         self.last = next(CLOCK)
@@ -117,7 +120,7 @@ class Variant:
         compiled = self.compiled
         if compiled.compiling:
             return MISS
-        if compiled.snapshot and snapshot_changed(compiled.snapshot) is not None:
+        if self.stale is not None and self.stale():
             return STALE
         if _ERRSTATE is None or _ERRSTATE.get() is not _last_errstate[0]:
             if not numpy_errors_ignored():
@@ -125,7 +128,7 @@ class Variant:
         elif not _last_errstate[1]:
             return MISS
         written = compiled.written
-        saved = [copy_value(args[i]) for i in written] if written else []
+        saved = [copy_value(args[i]) for i in written] if written else ()
         try:
             result = compiled.entry(*args)
         except TypeError:  # no matching signature, or the code raised TypeError itself
@@ -137,14 +140,16 @@ class Variant:
         adapter = self.adapters.get(type(result))
         if adapter is not None:
             result = adapter(result)
-        if (compiled.ambiguous_constants or compiled.ambiguous_arguments) and _ambiguous(
-            result, args, compiled
+        if (
+            (compiled.ambiguous_constants or compiled.ambiguous_arguments)
+            and result.__class__ is not compiled.unambiguous
+            and _ambiguous(result, args, compiled)
         ):
             return _restored(args, compiled.written, saved, MISS)
         return result
 
 
-def _restored(args: tuple, written: tuple[int, ...], saved: list, signal: Signal) -> Signal:
+def _restored(args: tuple, written: tuple[int, ...], saved: Sequence, signal: Signal) -> Signal:
     for position, value in zip(written, saved, strict=True):
         restore_value(args[position], value)
     return signal

@@ -25,6 +25,7 @@ import logging
 import threading
 import timeit
 import types
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,7 @@ class Trampoline:
         self.code = code
         self.globals = namespace
         self.static_refusal = refusal
+        self._type_key = _type_key(code.co_argcount)
         self._configure(config, refusal)
         self.reported = True  # listed by stats() and the report (@optimize(profile=False): not)
         self.compiled: _compiler.Compiled | None = None
@@ -149,7 +151,7 @@ class Trampoline:
         ``_types`` replaces the arguments' types as the dispatch key (see ``min_size``).
         """
         next(self.calls)
-        types_ = tuple(map(type, args)) if _types is None else _types
+        types_ = self._type_key(args) if _types is None else _types
         variant = self._fast.get(types_)
         if variant is None:
             return self._enter_slow(types_, args)
@@ -737,6 +739,19 @@ def dispatch_seconds(arity: int) -> float:
     through = min(timeit.repeat(lambda: enter(*args), number=1000, repeat=5))
     alone = min(timeit.repeat(lambda: standin(*args), number=1000, repeat=5))
     return max(through - alone, 0.0) / 1000
+
+
+@functools.cache
+def _type_key(arity: int) -> Callable[[tuple], tuple]:
+    """``tuple(map(type, args))`` for ``arity`` arguments, unrolled: ~35 ns instead of ~160.
+
+    The prologue passes a function's positional parameters, so a trampoline's arity is its
+    code's ``co_argcount``.
+    """
+    items = "".join(f"type(args[{i}]), " for i in range(arity))
+    namespace: dict = {}
+    exec(f"def type_key(args):\n    return ({items})", namespace)
+    return namespace["type_key"]
 
 
 @functools.cache
