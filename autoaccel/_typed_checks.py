@@ -43,6 +43,11 @@ _STR_PREDICATES |= {"islower", "isupper", "istitle", "isidentifier", "isprintabl
 _MUTATING_METHODS = {"sort", "fill", "resize", "put", "itemset", "partition"}
 _MUTATING_METHODS |= {"append", "extend", "insert", "pop", "remove", "clear", "reverse"}
 _MUTATING_FUNCTIONS = {np.copyto, np.put, np.place, np.fill_diagonal}
+# Functions whose result is always a new array, never a view of an argument.
+_ALLOCATING = {np.empty, np.zeros, np.ones, np.full, np.arange, np.linspace, np.eye}
+_ALLOCATING |= {np.empty_like, np.zeros_like, np.ones_like, np.full_like, np.copy, np.identity}
+# Types whose values are immutable and hold no array, so they cannot be views of one.
+_VALUE_TYPES = (types.Number, types.Boolean, types.NoneType, types.UnicodeType)
 
 
 @dataclass
@@ -188,6 +193,8 @@ def _trace_roots(function: _Function) -> None:
     while changed:
         changed = False
         for stmt in function.assigns:
+            if not _may_view(function.type_of(stmt.target)):
+                continue
             found = _value_roots(function, stmt.value)
             if found and not found <= roots.get(stmt.target.name, set()):
                 roots.setdefault(stmt.target.name, set()).update(found)
@@ -202,10 +209,34 @@ def _value_roots(function: _Function, value: Any) -> set[int]:
         return set(roots.get(value.name, ()))
     if not isinstance(value, ir.Expr) or value.op in ("binop", "unary", "inplace_binop"):
         return set()
+    if value.op == "call" and _allocates(function, value):
+        return set()
     found: set[int] = set()
     for var in value.list_vars():
         found |= roots.get(var.name, set())
     return found
+
+
+def _may_view(t: Any) -> bool:
+    """Whether a value of Numba type ``t`` can be, or hold, a view of an argument.
+
+    Scalars, strings and tuples of them cannot: without this, ``n = x.shape[0]`` made every
+    array allocated with ``n`` elements count as a view of ``x``, and each promoted call
+    copied ``x`` to restore it in case the call was handed back.
+    """
+    if isinstance(t, types.BaseTuple):
+        return any(_may_view(item) for item in getattr(t, "types", (None,)))
+    return t is None or not isinstance(t, _VALUE_TYPES)
+
+
+def _allocates(function: _Function, call: ir.Expr) -> bool:
+    """Whether ``call`` returns a new array: a NumPy allocator, or an array's ``.copy()``."""
+    callee = function.type_of(call.func)
+    if isinstance(callee, types.BoundFunction):
+        key = callee.typing_key
+        name = key[1] if isinstance(key, tuple) else str(key).rsplit(".", 1)[-1]
+        return name == "copy" and isinstance(callee.this, types.Array)
+    return getattr(callee, "typing_key", None) in _ALLOCATING
 
 
 def _list_conversion(function: _Function, target: ir.Var, items: list[ir.Var]) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -93,6 +94,53 @@ def test_reassigning_a_global_from_outside_drops_the_variant(accelerated):
     assert not lookup(mod.uses_helper).promotions
     for result in _calls(mod.uses_helper, a):
         np.testing.assert_array_equal(result, a * 5.0)
+
+
+WRITES = """
+import numpy as np
+
+def clipped(x):
+    n = x.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = x[i] if x[i] > 0.0 else 0.0
+    return out
+
+def zeroed_copy(x):
+    y = x.copy()
+    y[0] = 0.0
+    return y
+
+def scale_tail(a, k):
+    view = a[1:]
+    for i in range(view.shape[0]):
+        view[i] = view[i] * k
+    return view[0]
+"""
+
+
+def test_only_arguments_written_through_views_are_copied_and_restored(accelerated):
+    """Arrays allocated from an argument's shape, or copied from it, are not views of it, so
+    promoted calls do not copy the argument; a view's writes are undone when an int64
+    overflow hands the call back midway, so the original sees the caller's values."""
+    mod = accelerated(WRITES, min_calls=1)
+    x = np.linspace(-1.0, 1.0, 50)
+    for function in (mod.clipped, mod.zeroed_copy):
+        _calls(function, x)
+        trampoline = lookup(function)
+        assert trampoline.promotions and trampoline.compiled.written == ()
+    np.testing.assert_array_equal(mod.clipped(x), np.maximum(x, 0.0))
+    for _ in range(6):
+        mod.scale_tail(np.arange(5), 3)
+    assert lookup(mod.scale_tail).promotions
+    assert lookup(mod.scale_tail).compiled.written == (0,)
+    big = np.array([0, 1, 2, 2**62, 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = big.copy()
+        expected[1:] = expected[1:] * 3  # what CPython computes: int64 wraps around
+        assert mod.scale_tail(big, 3) == expected[1]
+    np.testing.assert_array_equal(big, expected)
 
 
 def test_snapshot_guard_sees_each_kind_of_change():
