@@ -19,13 +19,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoaccel._config import Config, load_config
-from autoaccel._explicit import configure_specialization, optimize
-from autoaccel._hook import Installation, install_hook
-from autoaccel._report import get_cache_stats, get_specialization_stats, stats
-from autoaccel._variant_table import clear_specialization_cache
 from autoaccel._version import __version__
+from autoaccel.api.optimize import configure_specialization, optimize
+from autoaccel.config.options import Config, load_config
 from autoaccel.errors import AutoaccelError, ConfigError
+from autoaccel.hook.finder import Installation, install_hook
+from autoaccel.report.stats import get_cache_stats, get_specialization_stats, stats
+from autoaccel.runtime.table import clear_specialization_cache
 
 
 def install(config: Config | None = None, **overrides: Any) -> Installation:

@@ -1,7 +1,7 @@
-"""``python -m autoaccel``: see :mod:`autoaccel._cli`."""
+"""``python -m autoaccel``: see :mod:`autoaccel.cli.main`."""
 
 import sys
 
-from autoaccel._cli import main
+from autoaccel.cli.main import main
 
 sys.exit(main())

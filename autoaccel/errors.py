@@ -30,7 +30,7 @@ class CacheWarning(UserWarning):
 class Deoptimize(Exception):
     """Raised inside compiled code when Numba's answer could differ from CPython's.
 
-    Internal: the checked operations (:mod:`autoaccel._checked_ops`) raise it, and the
+    Internal: the checked operations (:mod:`autoaccel.backends.checked_ops`) raise it, and the
     trampoline answers by running the original function on the same call. It never reaches
     the user's program.
     """

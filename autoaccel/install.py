@@ -17,8 +17,8 @@ import types
 from typing import Any
 
 import autoaccel
-from autoaccel._config import load_config, search_dirs
-from autoaccel._hook import install_hook
+from autoaccel.config.options import load_config, search_dirs
+from autoaccel.hook.finder import install_hook
 
 _install_function = autoaccel.install
 

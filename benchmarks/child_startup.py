@@ -2,7 +2,7 @@
 
 Each kind starts ``python child.py`` (an empty script) with ``subprocess.run`` from this
 process, with the environment that ``python -m autoaccel`` passes on to its children
-(:func:`autoaccel._children.prepare_children`), or none:
+(:func:`autoaccel.hook.children.prepare_children`), or none:
 
 - ``plain``: no autoaccel variables: the child runs as plain Python.
 - ``hook``: the configuration does not select ``__main__``: the child imports autoaccel and
@@ -30,8 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from autoaccel._children import prepare_children
-from autoaccel._config import Config
+from autoaccel.config.options import Config
+from autoaccel.hook.children import prepare_children
 
 REPO = Path(__file__).resolve().parent.parent
 

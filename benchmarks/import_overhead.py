@@ -237,8 +237,8 @@ STEPS = (
 
 def _steps(name: str, cache, config) -> list[float]:
     """One warm import of ``name`` split into :data:`STEPS` (seconds each)."""
-    from autoaccel._code_cache import SourceCode, decode, entry_key, entry_name
-    from autoaccel._hook import _bind
+    from autoaccel.cache.code import SourceCode, decode, entry_key, entry_name
+    from autoaccel.hook.finder import _bind
 
     spec = importlib.util.find_spec(name)
     assert spec is not None and spec.origin and spec.cached
@@ -268,8 +268,8 @@ def breakdown(names: list[str], path: str, scratch: Path, repeat: int = 7) -> di
         sys.path.insert(0, path)
     os.environ["AUTOACCEL_CACHE_DIR"] = str(scratch / "breakdown-cache")
     from autoaccel import Config
-    from autoaccel._code_cache import SourceCode, code_cache
-    from autoaccel._rewriter import rewrite_module
+    from autoaccel.cache.code import SourceCode, code_cache
+    from autoaccel.rewrite.prologue import rewrite_module
 
     config = Config(modules=("*",), min_calls=10**9)
     cache = code_cache(config)

@@ -25,7 +25,7 @@ from pathlib import Path
 PROGRAM = """
 import json, sys, time
 import numpy as np
-import autoaccel._trampoline as trampolines
+import autoaccel.runtime.trampoline as trampolines
 
 def k1(a):
     s = 0.0

@@ -50,8 +50,8 @@ def measure(target: str, sizes: dict, repeat: int, out: Path) -> None:
     """In this process: promote each kernel on ``target``, time it, save the results."""
     sys.path.insert(0, str(ROOT / "benchmarks" / "targets"))
     import autoaccel
-    from autoaccel._cuda import unavailable_reason
-    from autoaccel._trampoline import lookup
+    from autoaccel.backends.cuda import unavailable_reason
+    from autoaccel.runtime.trampoline import lookup
 
     if target == "cuda" and unavailable_reason():
         out.write_text(json.dumps({"skipped": unavailable_reason()}))

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from autoaccel import Config, _variant_table, install
-from autoaccel._cache import forget_opened
+from autoaccel import Config, install
+from autoaccel.cache.directory import forget_opened
+from autoaccel.runtime import table as variant_table
 
 REPO = Path(__file__).resolve().parent.parent
 _INFRASTRUCTURE = {"numba", "llvmlite", "autoaccel"}
@@ -25,10 +26,10 @@ def private_cache(tmp_path_factory, monkeypatch):
     path = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("AUTOACCEL_CACHE_DIR", str(path))
     forget_opened()
-    _variant_table.reset()
+    variant_table.reset()
     yield path
     forget_opened()
-    _variant_table.reset()
+    variant_table.reset()
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from conftest import run_python
 
 import autoaccel
 from autoaccel import ConfigError, optimize
-from autoaccel._explicit import DISABLED, ExplicitTrampoline
-from autoaccel._trampoline import lookup, registry
-from autoaccel._variant_table import TABLE
+from autoaccel.api.optimize import DISABLED, ExplicitTrampoline
+from autoaccel.runtime.table import TABLE
+from autoaccel.runtime.trampoline import lookup, registry
 
 KERNELS = """
 import numpy as np

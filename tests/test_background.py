@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from autoaccel import _compiler
-from autoaccel._trampoline import lookup
+from autoaccel.backends import cpu
+from autoaccel.runtime.trampoline import lookup
 
 SOURCE = """
 def total(a):
@@ -22,14 +22,14 @@ def total(a):
 
 def test_compiles_on_the_worker_and_calls_never_wait(accelerated, monkeypatch):
     threads = []
-    compile_signature = _compiler.compile_signature
+    compile_signature = cpu.compile_signature
 
     def recording(*args):
         threads.append(threading.current_thread().name)
         time.sleep(0.5)  # a slow compile: the caller must not wait for it
         return compile_signature(*args)
 
-    monkeypatch.setattr(_compiler, "compile_signature", recording)
+    monkeypatch.setattr(cpu, "compile_signature", recording)
     mod = accelerated(SOURCE, min_calls=2, background_compile=True)
     a = np.linspace(0.0, 1.0, 500)
     expected = 0.0

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 from conftest import run_python
 
-from autoaccel._cache import cache_path
-from autoaccel._children import (
+from autoaccel._version import __version__
+from autoaccel.cache.directory import cache_path
+from autoaccel.config.options import Config, FunctionOverride, JitOptions
+from autoaccel.hook.children import (
     BOOTSTRAP_DIR,
     CONFIG_VARIABLE,
     RERUN_VARIABLE,
     child_config,
     prepare_children,
 )
-from autoaccel._config import Config, FunctionOverride, JitOptions
-from autoaccel._version import __version__
 
 # A kernel Numba compiles, with the configuration that promotes it on its first calls. The
 # worker reports the results and what the process it ran in made of the kernel.
@@ -54,7 +54,7 @@ def kernel(a):
 
 
 def work(n):
-    from autoaccel._trampoline import lookup
+    from autoaccel.runtime.trampoline import lookup
 
     a = np.arange(n, dtype=np.float64) / 7.0
     results = [float(kernel(a)) for _ in range(6)]

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from conftest import run_autoaccel
 
-import autoaccel._hook as hook
+import autoaccel.hook.finder as hook
 from autoaccel import Config, install
-from autoaccel._code_cache import (
+from autoaccel.cache.code import (
     MAGIC,
     TAG,
     SourceCode,
@@ -25,9 +25,9 @@ from autoaccel._code_cache import (
     encode,
     entry_key,
 )
-from autoaccel._config import FunctionOverride
-from autoaccel._rewriter import TRAMPOLINE_MARK, BindError, Rewritten, bind, rewrite_module
-from autoaccel._trampoline import lookup
+from autoaccel.config.options import FunctionOverride
+from autoaccel.rewrite.prologue import TRAMPOLINE_MARK, BindError, Rewritten, bind, rewrite_module
+from autoaccel.runtime.trampoline import lookup
 
 KERNELS = """
 import numpy as np
@@ -139,7 +139,7 @@ def test_refusals_survive_the_round_trip(importer):
 
 
 def hook_registry():
-    from autoaccel._trampoline import registry
+    from autoaccel.runtime.trampoline import registry
 
     return registry()
 

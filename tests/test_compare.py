@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autoaccel._compare import copy_value, learn_adapter, same
+from autoaccel.policy.compare import copy_value, learn_adapter, same
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autoaccel import install
-from autoaccel._config import (
+from autoaccel.config.options import (
     ALWAYS_EXCLUDED,
     Config,
     FunctionOverride,
@@ -581,7 +581,7 @@ def test_exclude_wins_over_modules():
 
 @pytest.mark.parametrize(
     "name",
-    ["autoaccel", "autoaccel._hook", "numba", "numba.core.types", "llvmlite", "llvmlite.ir"],
+    ["autoaccel", "autoaccel.hook.finder", "numba", "numba.core.types", "llvmlite", "llvmlite.ir"],
 )
 def test_own_and_compiler_modules_are_never_selected(name):
     assert name.split(".")[0] + ".*" in ALWAYS_EXCLUDED
@@ -675,7 +675,7 @@ def test_disabled_by_environment():
 
 
 def test_specialization_table_is_read_and_validated(tmp_path):
-    from autoaccel._config import SpecializationOptions
+    from autoaccel.config.options import SpecializationOptions
 
     config = load_file(
         tmp_path,

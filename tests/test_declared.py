@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autoaccel._config import FunctionOverride
-from autoaccel._trampoline import lookup
+from autoaccel.config.options import FunctionOverride
+from autoaccel.runtime.trampoline import lookup
 
 KERNELS = """
 def total(a, scale):

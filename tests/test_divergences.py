@@ -36,8 +36,8 @@ import pytest
 from conftest import run_python
 
 from autoaccel import Config, install
-from autoaccel._config import JitOptions
-from autoaccel._trampoline import lookup
+from autoaccel.config.options import JitOptions
+from autoaccel.runtime.trampoline import lookup
 
 NAN = float("nan")
 INF = float("inf")

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from autoaccel._guards import reassigned_globals, static_refusal
+from autoaccel.analysis.guards import reassigned_globals, static_refusal
 
 
 def _code(source: str, name: str = "f"):

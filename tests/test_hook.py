@@ -11,9 +11,9 @@ import pytest
 from conftest import run_python
 
 from autoaccel import Config, install
-from autoaccel._compiler import compiling
-from autoaccel._hook import AccelFinder, AccelLoader
-from autoaccel._trampoline import lookup
+from autoaccel.backends.cpu import compiling
+from autoaccel.hook.finder import AccelFinder, AccelLoader
+from autoaccel.runtime.trampoline import lookup
 
 
 def test_finder_claims_only_selected_source_modules(tmp_path, isolated_imports):
@@ -72,7 +72,7 @@ def test_package_submodules_selected_by_glob(tmp_path, isolated_imports):
 
 
 def test_a_rewriting_failure_never_breaks_the_import(tmp_path, isolated_imports, monkeypatch):
-    import autoaccel._hook as hook
+    import autoaccel.hook.finder as hook
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
@@ -103,7 +103,7 @@ def test_pytest_assertion_rewriting_still_works_with_the_hook(tmp_path):
             """
             import numpy as np
             import kern
-            from autoaccel._trampoline import lookup
+            from autoaccel.runtime.trampoline import lookup
 
             def test_kernel_promoted():
                 for _ in range(5):

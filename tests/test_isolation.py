@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from autoaccel._isolation import first_run_failure
+from autoaccel.backends.isolation import first_run_failure
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 

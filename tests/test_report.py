@@ -8,8 +8,8 @@ import re
 import numpy as np
 from conftest import REPO, run_python
 
-from autoaccel import _config
-from autoaccel._report import format_table, stats
+from autoaccel.config import options
+from autoaccel.report.stats import format_table, stats
 
 
 def test_stats_and_table_name_each_state_and_reason(accelerated):
@@ -48,9 +48,9 @@ def test_stats_and_table_name_each_state_and_reason(accelerated):
 
 def test_the_config_example_documents_every_key():
     text = (REPO / "python_optimizer.toml.example").read_text()
-    keys = [key for key, _, _ in _config.OPTIONS]
-    keys += [key for key, _ in _config.JIT_OPTIONS] + [key for key, _ in _config.FUNCTION_OPTIONS]
-    keys += [key for key, _ in _config.SPECIALIZATION_OPTIONS]
+    keys = [key for key, _, _ in options.OPTIONS]
+    keys += [key for key, _ in options.JIT_OPTIONS] + [key for key, _ in options.FUNCTION_OPTIONS]
+    keys += [key for key, _ in options.SPECIALIZATION_OPTIONS]
     for key in keys:
         assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{key} is not documented"
 
@@ -65,8 +65,8 @@ def test_a_modules_pattern_that_matched_nothing_is_named_at_exit(tmp_path):
 
 
 def test_a_compiled_signature_still_in_trial_is_reported_as_such(accelerated):
-    from autoaccel._report import function_stats
-    from autoaccel._trampoline import lookup
+    from autoaccel.report.stats import function_stats
+    from autoaccel.runtime.trampoline import lookup
 
     mod = accelerated(
         """

@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 
-from autoaccel._trampoline import Trampoline, lookup
+from autoaccel.runtime.trampoline import Trampoline, lookup
 
 SOURCE = '''
 import functools

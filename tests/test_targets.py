@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from conftest import run_autoaccel, run_python
 
-from autoaccel import _compiler, _cuda, _targets
-from autoaccel._compare import close
-from autoaccel._config import config_from_table, load_config
-from autoaccel._map_shape import LoopMap, ScalarMap, map_shape
-from autoaccel._promotion import Trial
-from autoaccel._trampoline import lookup
+from autoaccel.analysis.map_shape import LoopMap, ScalarMap, map_shape
+from autoaccel.backends import cpu, cuda
+from autoaccel.config.options import config_from_table, load_config
 from autoaccel.errors import ConfigError
+from autoaccel.policy import targets
+from autoaccel.policy.compare import close
+from autoaccel.policy.trial import Trial
+from autoaccel.runtime.trampoline import lookup
 
 # --- configuration -------------------------------------------------------------------------
 
@@ -204,7 +205,7 @@ def _timed(target: str, variant: float, original: float = 1.0, failure: str | No
 def test_the_fastest_passing_target_wins_and_every_gain_is_reported():
     trials = {"cpu": _timed("cpu", 0.5), "parallel": _timed("parallel", 0.2)}
     trials["cuda"] = _timed("cuda", 0.05, failure="answered differently")
-    selection = _targets.Selection(trials, {}, saved_as="cpu-entry")
+    selection = targets.Selection(trials, {}, saved_as="cpu-entry")
     promote, reason = selection.verdict(3, 1.2)
     assert (
         promote
@@ -224,7 +225,7 @@ def test_the_fastest_passing_target_wins_and_every_gain_is_reported():
 
 def test_min_gain_applies_to_every_target_and_skips_are_reasons():
     trials = {"cpu": _timed("cpu", 0.9), "parallel": _timed("parallel", 0.7)}
-    selection = _targets.Selection(trials, {"cuda": "no CUDA GPU"}, saved_as="cpu-entry")
+    selection = targets.Selection(trials, {"cuda": "no CUDA GPU"}, saved_as="cpu-entry")
     promote, reason = selection.verdict(3, 1.5)
     assert not promote and selection.winner is None and selection.saved_as == "cpu-entry"
     assert "no target passed" in reason and "cuda skipped: no CUDA GPU" in reason
@@ -233,7 +234,7 @@ def test_min_gain_applies_to_every_target_and_skips_are_reasons():
 def test_the_verdict_waits_for_every_candidate():
     pending = _timed("parallel", 0.1)
     pending.variant_seconds = [0.1]
-    selection = _targets.Selection({"cpu": _timed("cpu", 0.5), "parallel": pending}, {}, None)
+    selection = targets.Selection({"cpu": _timed("cpu", 0.5), "parallel": pending}, {}, None)
     assert selection.verdict(3, 1.2) is None
 
 
@@ -269,15 +270,15 @@ def test_missing_cuda_is_a_skipped_candidate_never_an_error(accelerated, monkeyp
     def no_numba_cuda():
         raise ImportError("No module named 'numba_cuda'")
 
-    monkeypatch.setattr(_cuda, "_load", no_numba_cuda)
-    _cuda.unavailable_reason.cache_clear()
+    monkeypatch.setattr(cuda, "_load", no_numba_cuda)
+    cuda.unavailable_reason.cache_clear()
     try:
         mod = accelerated(KERNEL, targets=("cpu", "cuda"))
         a = np.linspace(0.0, 4.0, 100)
         for _ in range(6):
             np.testing.assert_array_equal(mod.roots(a, a), np.sqrt(a) * a)
     finally:
-        _cuda.unavailable_reason.cache_clear()
+        cuda.unavailable_reason.cache_clear()
     (promotion,) = lookup(mod.roots).promotions
     assert promotion.target == "cpu"
     outcome = dict((t, o) for t, _, o in promotion.candidates)["cuda"]
@@ -286,16 +287,16 @@ def test_missing_cuda_is_a_skipped_candidate_never_an_error(accelerated, monkeyp
 
 def test_only_unavailable_targets_listed_rejects_with_the_reasons(accelerated, monkeypatch):
     monkeypatch.setattr(
-        _cuda, "_load", lambda: type("NoGpu", (), {"is_available": staticmethod(lambda: False)})
+        cuda, "_load", lambda: type("NoGpu", (), {"is_available": staticmethod(lambda: False)})
     )
-    _cuda.unavailable_reason.cache_clear()
+    cuda.unavailable_reason.cache_clear()
     try:
         mod = accelerated(KERNEL, targets=("cuda",))
         a = np.ones(10)
         for _ in range(3):
             mod.roots(a, a)
     finally:
-        _cuda.unavailable_reason.cache_clear()
+        cuda.unavailable_reason.cache_clear()
     trampoline = lookup(mod.roots)
     assert not trampoline.promotions and not trampoline.armed
     (_, reason) = next(iter(trampoline.failures.values()))
@@ -365,18 +366,18 @@ def test_cuda_kernels_are_validated_and_promoted_in_the_simulator(tmp_path):
 
 def test_a_decision_holds_only_under_the_same_targets_tolerance_and_gpu(monkeypatch):
     config = config_from_table("t", {"targets": ["cpu", "cuda"], "rtol": 1e-12})
-    monkeypatch.setattr(_cuda, "identity", lambda: "GPU A")
+    monkeypatch.setattr(cuda, "identity", lambda: "GPU A")
     policies = [
-        _targets.policy(config),
-        _targets.policy(dataclasses.replace(config, rtol=1e-9)),
-        _targets.policy(dataclasses.replace(config, atol=1e-12)),
-        _targets.policy(dataclasses.replace(config, targets=("cpu", "parallel"))),
+        targets.policy(config),
+        targets.policy(dataclasses.replace(config, rtol=1e-9)),
+        targets.policy(dataclasses.replace(config, atol=1e-12)),
+        targets.policy(dataclasses.replace(config, targets=("cpu", "parallel"))),
     ]
     for gpu in ("GPU B", "no CUDA GPU and driver were found"):
-        monkeypatch.setattr(_cuda, "identity", lambda gpu=gpu: gpu)
-        policies.append(_targets.policy(config))
+        monkeypatch.setattr(cuda, "identity", lambda gpu=gpu: gpu)
+        policies.append(targets.policy(config))
     assert len(set(policies)) == len(policies)
-    assert _targets.policy(config_from_table("t", {})) == (), "cpu-only decisions stay as they were"
+    assert targets.policy(config_from_table("t", {})) == (), "cpu-only decisions stay as they were"
 
 
 def _import_again(accelerated, source, **settings):
@@ -413,9 +414,9 @@ def test_a_saved_winner_that_cannot_be_built_any_more_is_trialled_again(accelera
     _promoted_once(_import_again(accelerated, KERNEL, **settings))
 
     def refuse(*args, **kwargs):
-        raise _compiler.Rejection("Numba cannot compile it: (refused by the test)")
+        raise cpu.Rejection("Numba cannot compile it: (refused by the test)")
 
-    monkeypatch.setattr(_compiler, "compile_derived", refuse)
+    monkeypatch.setattr(cpu, "compile_derived", refuse)
     module = _import_again(accelerated, KERNEL, **settings)
     a = np.linspace(0.0, 4.0, 500)
     for _ in range(4):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import run_python
 
-from autoaccel import _trampoline
-from autoaccel._trampoline import lookup
+from autoaccel.runtime import trampoline as trampoline_module
+from autoaccel.runtime.trampoline import lookup
 
 KERNELS = """
 import numpy as np
@@ -148,7 +148,7 @@ def test_snapshot_guard_sees_each_kind_of_change():
     deleting, shadowing a builtin, and an attribute of another object."""
     import types
 
-    from autoaccel._compiler import _ABSENT, snapshot_changed, snapshot_guard
+    from autoaccel.backends.cpu import _ABSENT, snapshot_changed, snapshot_guard
 
     assert snapshot_guard(()) is None
     scale, pi = 3.0, 3.14
@@ -217,7 +217,7 @@ def test_too_little_gain_rejects_and_disarms(accelerated):
 def test_the_trampolines_dispatch_counts_against_the_variant(accelerated, monkeypatch):
     # A promoted call pays the trampoline's dispatch besides Numba's: with a dispatch of 1 s
     # per call, even a loop that Numba runs far faster must not be promoted.
-    monkeypatch.setattr(_trampoline, "dispatch_seconds", lambda arity: 1.0)
+    monkeypatch.setattr(trampoline_module, "dispatch_seconds", lambda arity: 1.0)
     mod = accelerated(KERNELS, min_calls=1, min_gain=1.2)
     _calls(mod.total, np.ones(10_000))
     trampoline = lookup(mod.total)
@@ -243,9 +243,9 @@ def test_a_function_cheaper_than_the_dispatch_stays_plain(accelerated):
 
 
 def test_dispatch_cost_is_measured_per_arity():
-    one, three = _trampoline.dispatch_seconds(1), _trampoline.dispatch_seconds(3)
+    one, three = trampoline_module.dispatch_seconds(1), trampoline_module.dispatch_seconds(3)
     assert 0.0 < one < 1e-3 and 0.0 < three < 1e-3
-    assert _trampoline.dispatch_seconds(1) == one, "measured once per process"
+    assert trampoline_module.dispatch_seconds(1) == one, "measured once per process"
 
 
 def test_unsupported_arguments_are_refused_without_compiling(accelerated):
@@ -277,7 +277,7 @@ def test_numba_compile_error_is_a_rejection_not_an_exception(accelerated):
 
 
 def test_per_function_override_disables(accelerated, tmp_path):
-    from autoaccel._config import FunctionOverride
+    from autoaccel.config.options import FunctionOverride
 
     name = "aa_override_mod"
     mod = accelerated(
@@ -309,16 +309,16 @@ def test_threads_get_correct_results_while_promotion_happens(accelerated):
 
 
 def test_threads_compile_each_signature_once_and_count_every_call(accelerated, monkeypatch):
-    from autoaccel import _compiler
+    from autoaccel.backends import cpu
 
     compiled = []
-    compile_signature = _compiler.compile_signature
+    compile_signature = cpu.compile_signature
 
     def counting(target, signature, *rest):
-        compiled.append(_compiler.describe(signature))
+        compiled.append(cpu.describe(signature))
         return compile_signature(target, signature, *rest)
 
-    monkeypatch.setattr(_compiler, "compile_signature", counting)
+    monkeypatch.setattr(cpu, "compile_signature", counting)
     mod = accelerated(KERNELS, min_calls=2)
     trampoline = lookup(mod.total)
     arrays = [np.linspace(0.0, 1.0, 200), np.arange(200)]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autoaccel._cache_key import code_digest
-from autoaccel._config import FunctionOverride, SpecializationOptions
-from autoaccel._trampoline import lookup, registry
-from autoaccel._value_spec import Refused, ValueStats, specialized_code, value_key
+from autoaccel.analysis.values import Refused, ValueStats, specialized_code, value_key
+from autoaccel.cache.keys import code_digest
+from autoaccel.config.options import FunctionOverride, SpecializationOptions
+from autoaccel.runtime.trampoline import lookup, registry
 
 SIGNAL = """
 import numpy as np

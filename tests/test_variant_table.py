@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from autoaccel._config import SpecializationOptions
-from autoaccel._trampoline import lookup
-from autoaccel._variant_table import TABLE
+from autoaccel.config.options import SpecializationOptions
+from autoaccel.runtime.table import TABLE
+from autoaccel.runtime.trampoline import lookup
 
 SOURCE = """
 def total(a):

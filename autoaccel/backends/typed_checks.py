@@ -1,0 +1,352 @@
+"""Typed-IR checks: what a compiled variant does, read from Numba's typed IR before it runs.
+
+Why this design: some differences between Numba and CPython depend on which operations the
+code performs on which types, and cannot be seen from bytecode or from the first calls:
+float reductions that NumPy sums pairwise (catalogue row 16), sorts of floats with NaN or
+signed zeros and argsort ties (20), ``str`` predicates (14), in-place array updates from an
+overlapping slice of the same array (17), dicts and sets returned (25), locals read before
+any assignment on some path (26), lists whose elements Numba converts (23). After
+``Dispatcher.compile`` and before the first run, :func:`inspect_variant` walks the typed IR
+that Numba keeps for each overload (``CompileResult.type_annotation``: blocks, typemap,
+calltypes), and the IR of every helper overload it calls.
+
+The same walk reports two things the variant needs at run time: which arguments the code
+may write (so a call that raises can be handed to the original on restored arguments), and
+the constants and arguments that can be returned as they are, whose CPython type can differ
+from the type Numba unifies the return to (rows 11 and 12: ``s = 0`` then ``s += x`` over an
+empty loop returns the int ``0`` in CPython, ``0.0`` in Numba).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numba import types
+from numba.core import ir
+
+_FLOAT_KINDS = (types.Float, types.Complex)
+# NumPy sums floats pairwise (and BLAS orders dot products its own way); Numba loops.
+_REDUCTIONS = {np.sum, np.mean, np.std, np.var, np.nansum, np.nanmean, np.nanstd, np.nanvar}
+_REDUCTIONS |= {np.prod, np.nanprod, np.average, np.dot, np.vdot, np.cov, np.corrcoef}
+_REDUCTIONS |= {np.linalg.norm, np.trace}
+_ALWAYS_REDUCING = {np.mean, np.std, np.var, np.average, np.nanmean, np.nanstd, np.nanvar}
+_REDUCING_METHODS = {"sum", "mean", "std", "var", "prod", "dot", "cumsum", "cumprod"}
+_SORTS = {np.sort, np.median, np.nanmedian, np.percentile, np.nanpercentile, np.quantile}
+_SORTS |= {np.nanquantile, np.partition, np.unique, sorted}
+_TIE_ORDERS = {np.argsort, np.argpartition}
+_SORTING_METHODS = {"sort", "argsort"}
+_STR_PREDICATES = {"isdigit", "isdecimal", "isnumeric", "isalpha", "isalnum", "isspace"}
+_STR_PREDICATES |= {"islower", "isupper", "istitle", "isidentifier", "isprintable", "isascii"}
+_MUTATING_METHODS = {"sort", "fill", "resize", "put", "itemset", "partition"}
+_MUTATING_METHODS |= {"append", "extend", "insert", "pop", "remove", "clear", "reverse"}
+_MUTATING_FUNCTIONS = {np.copyto, np.put, np.place, np.fill_diagonal}
+# Functions whose result is always a new array, never a view of an argument.
+_ALLOCATING = {np.empty, np.zeros, np.ones, np.full, np.arange, np.linspace, np.eye}
+_ALLOCATING |= {np.empty_like, np.zeros_like, np.ones_like, np.full_like, np.copy, np.identity}
+# Types whose values are immutable and hold no array, so they cannot be views of one.
+_VALUE_TYPES = (types.Number, types.Boolean, types.NoneType, types.UnicodeType)
+
+
+@dataclass
+class Inspection:
+    """What :func:`inspect_variant` found.
+
+    Attributes:
+        refusal: why the variant must not run (with the catalogue row), or ``None``.
+        written: positions of the arguments the code may write (arrays, through views).
+        ambiguous_constants: values that can be returned unchanged from a constant.
+        ambiguous_arguments: positions of arguments that can be returned unchanged.
+    """
+
+    refusal: str | None = None
+    written: set[int] = field(default_factory=set)
+    ambiguous_constants: list[Any] = field(default_factory=list)
+    ambiguous_arguments: set[int] = field(default_factory=set)
+
+
+def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
+    """Check the overload of ``dispatcher`` compiled for ``signature`` and its helpers.
+
+    Args:
+        dispatcher: a Numba CPU dispatcher holding an overload for ``signature``.
+        signature: the tuple of Numba argument types it was compiled for.
+    """
+    result = _function(dispatcher.overloads[signature], {})
+    inspection = Inspection(refusal=result.refusal, written=result.written)
+    inspection.ambiguous_constants, inspection.ambiguous_arguments = result.returned_as_is()
+    return inspection
+
+
+class _Function:
+    """One overload's typed IR, indexed for the checks."""
+
+    def __init__(self, overload: Any) -> None:
+        annotation = overload.type_annotation
+        self.typemap = annotation.typemap
+        self.calltypes = annotation.calltypes
+        self.return_type = overload.signature.return_type
+        self.assigns = [
+            stmt
+            for block in annotation.blocks.values()
+            for stmt in block.body
+            if isinstance(stmt, ir.Assign)
+        ]
+        self.statements = [stmt for block in annotation.blocks.values() for stmt in block.body]
+        self.definitions: dict[str, list[Any]] = {}
+        for stmt in self.assigns:
+            self.definitions.setdefault(stmt.target.name, []).append(stmt.value)
+        self.refusal: str | None = None
+        self.written: set[int] = set()
+        self.roots: dict[str, set[int]] = {}
+
+    def type_of(self, var: ir.Var) -> Any:
+        return self.typemap.get(var.name)
+
+    def returned_as_is(self) -> tuple[list[Any], set[int]]:
+        """Constants and argument positions that reach a ``return`` through copies only."""
+        constants: list[Any] = []
+        arguments: set[int] = set()
+        pending = [stmt.value.name for stmt in self.statements if isinstance(stmt, ir.Return)]
+        seen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for value in self.definitions.get(name, ()):
+                if isinstance(value, ir.Var):
+                    pending.append(value.name)
+                elif isinstance(value, ir.Expr) and value.op == "cast":
+                    pending.append(value.value.name)
+                elif isinstance(value, ir.Const) and _is_scalar_constant(value.value):
+                    constants.append(value.value)
+                elif isinstance(value, ir.Arg):
+                    arguments.add(value.index)
+        return constants, arguments
+
+
+def _is_scalar_constant(value: Any) -> bool:
+    return isinstance(value, (bool, int, float, complex))
+
+
+def _function(overload: Any, memo: dict[int, _Function]) -> _Function:
+    """Run every check on one overload (and, through calls, its helpers)."""
+    known = memo.get(id(overload))
+    if known is not None:
+        return known
+    function = memo[id(overload)] = _Function(overload)
+    function.refusal = _first(_checks(function, memo))
+    return function
+
+
+def _first(reasons: Iterator[str | None]) -> str | None:
+    return next((reason for reason in reasons if reason), None)
+
+
+def _checks(function: _Function, memo: dict[int, _Function]) -> Iterator[str | None]:
+    yield _returned_container(function.return_type)
+    _trace_roots(function)
+    for stmt in function.statements:
+        if isinstance(stmt, (ir.SetItem, ir.StaticSetItem)):
+            function.written |= function.roots.get(stmt.target.name, set())
+        if not isinstance(stmt, ir.Assign) or not isinstance(stmt.value, ir.Expr):
+            continue
+        expr = stmt.value
+        if expr.op == "null" and _is_read(function, stmt.target.name):
+            yield f"may read local {_source_name(stmt.target.name)} before assignment [26]"
+        elif expr.op == "build_list":
+            yield _list_conversion(function, stmt.target, expr.items)
+        elif expr.op == "inplace_binop":
+            yield _overlap(function, expr.lhs, expr.rhs)
+        elif expr.op == "call":
+            yield _call(function, expr, memo)
+
+
+def _returned_container(return_type: Any) -> str | None:
+    inner = getattr(return_type, "types", (return_type,))
+    for t in inner:
+        if isinstance(t, (types.DictType, types.Set)):
+            return f"returns a {t} (a typed container, not the dict or set CPython returns) [25]"
+    return None
+
+
+def _is_read(function: _Function, name: str) -> bool:
+    for stmt in function.statements:
+        if isinstance(stmt, ir.Assign) and stmt.target.name == name:
+            continue
+        if any(var.name == name for var in stmt.list_vars()):
+            return True
+    return False
+
+
+def _source_name(name: str) -> str:
+    return name.split(".")[0]
+
+
+def _trace_roots(function: _Function) -> None:
+    """Which variables may be (views of) which arguments, to a fixed point."""
+    roots = function.roots
+    changed = True
+    while changed:
+        changed = False
+        for stmt in function.assigns:
+            if not _may_view(function.type_of(stmt.target)):
+                continue
+            found = _value_roots(function, stmt.value)
+            if found and not found <= roots.get(stmt.target.name, set()):
+                roots.setdefault(stmt.target.name, set()).update(found)
+                changed = True
+
+
+def _value_roots(function: _Function, value: Any) -> set[int]:
+    roots = function.roots
+    if isinstance(value, ir.Arg):
+        return {value.index}
+    if isinstance(value, ir.Var):
+        return set(roots.get(value.name, ()))
+    if not isinstance(value, ir.Expr) or value.op in ("binop", "unary", "inplace_binop"):
+        return set()
+    if value.op == "call" and _allocates(function, value):
+        return set()
+    found: set[int] = set()
+    for var in value.list_vars():
+        found |= roots.get(var.name, set())
+    return found
+
+
+def _may_view(t: Any) -> bool:
+    """Whether a value of Numba type ``t`` can be, or hold, a view of an argument.
+
+    Scalars, strings and tuples of them cannot: without this, ``n = x.shape[0]`` made every
+    array allocated with ``n`` elements count as a view of ``x``, and each promoted call
+    copied ``x`` to restore it in case the call was handed back.
+    """
+    if isinstance(t, types.BaseTuple):
+        return any(_may_view(item) for item in getattr(t, "types", (None,)))
+    return t is None or not isinstance(t, _VALUE_TYPES)
+
+
+def _allocates(function: _Function, call: ir.Expr) -> bool:
+    """Whether ``call`` returns a new array: a NumPy allocator, or an array's ``.copy()``."""
+    callee = function.type_of(call.func)
+    if isinstance(callee, types.BoundFunction):
+        key = callee.typing_key
+        name = key[1] if isinstance(key, tuple) else str(key).rsplit(".", 1)[-1]
+        return name == "copy" and isinstance(callee.this, types.Array)
+    return getattr(callee, "typing_key", None) in _ALLOCATING
+
+
+def _list_conversion(function: _Function, target: ir.Var, items: list[ir.Var]) -> str | None:
+    dtype = getattr(function.type_of(target), "dtype", None)
+    for item in items:
+        if types.unliteral(function.type_of(item)) != dtype:
+            return (
+                f"builds a list of {dtype} from a {function.type_of(item)} (Numba converts it) [23]"
+            )
+    return None
+
+
+def _root_of(function: _Function, var: ir.Var) -> str:
+    """The variable an array view was taken from (through copies, slicing and getattr)."""
+    name = var.name
+    for _ in range(100):
+        definitions = function.definitions.get(name, [])
+        if len(definitions) != 1:
+            return name
+        value = definitions[0]
+        if isinstance(value, ir.Var):
+            name = value.name
+        elif isinstance(value, ir.Expr) and value.op in ("getitem", "static_getitem", "getattr"):
+            name = value.value.name
+        else:
+            return name
+    return name
+
+
+def _overlap(function: _Function, lhs: ir.Var, rhs: ir.Var) -> str | None:
+    if not isinstance(function.type_of(lhs), types.Array):
+        return None
+    if not isinstance(function.type_of(rhs), types.Array):
+        return None
+    if _root_of(function, lhs) == _root_of(function, rhs) and lhs.name != rhs.name:
+        return "updates an array in place from an overlapping view of itself [17]"
+    return None
+
+
+def _call(function: _Function, expr: ir.Expr, memo: dict[int, _Function]) -> str | None:
+    callee = function.type_of(expr.func)
+    args = [function.type_of(arg) for arg in expr.args]
+    if isinstance(callee, types.Dispatcher):
+        return _helper_call(function, expr, callee, memo)
+    if isinstance(callee, types.BoundFunction):
+        return _method_call(function, expr, callee)
+    key = getattr(callee, "typing_key", None)
+    if getattr(key, "__name__", "").startswith("i") and len(expr.args) == 2:
+        # An in-place operator routed through a checked operation (see _variant_code).
+        overlap = _overlap(function, expr.args[0], expr.args[1])
+        if overlap and getattr(key, "__module__", "") == "autoaccel.backends.checked_ops":
+            return overlap
+    if key in _MUTATING_FUNCTIONS and expr.args:
+        function.written |= function.roots.get(expr.args[0].name, set())
+    floats = any(_has_float_elements(t) for t in args)
+    if key in _REDUCTIONS and (floats or key in _ALWAYS_REDUCING):
+        return (
+            f"calls np.{key.__name__} on floats, which NumPy sums pairwise and Numba in order [16]"
+        )
+    if key in _SORTS and floats:
+        name = getattr(key, "__name__", str(key))
+        return f"sorts floats with {name}, where NaN and -0.0 order differ from NumPy [20]"
+    if key in _TIE_ORDERS:
+        return f"calls np.{key.__name__}, whose order of equal elements differs from NumPy [20]"
+    return None
+
+
+def _has_float_elements(t: Any) -> bool:
+    dtype = getattr(t, "dtype", t)
+    return isinstance(dtype, _FLOAT_KINDS)
+
+
+def _method_call(function: _Function, expr: ir.Expr, callee: Any) -> str | None:
+    key = callee.typing_key
+    name = key[1] if isinstance(key, tuple) else str(key).rsplit(".", 1)[-1]
+    receiver = callee.this
+    getattr_defs = function.definitions.get(expr.func.name, [])
+    owner = next((d.value for d in getattr_defs if isinstance(d, ir.Expr)), None)
+    if name in _MUTATING_METHODS and owner is not None:
+        function.written |= function.roots.get(owner.name, set())
+    if isinstance(receiver, types.UnicodeType) and name in _STR_PREDICATES:
+        return f"calls str.{name}, which Numba answers differently for some characters [14]"
+    if isinstance(receiver, types.Array) and isinstance(receiver.dtype, _FLOAT_KINDS):
+        if name in _REDUCING_METHODS - {"cumsum", "cumprod"}:
+            return f"calls .{name}() on a float array, which NumPy sums pairwise [16]"
+        if name in _SORTING_METHODS:
+            return f"calls .{name}() on a float array, where NaN and -0.0 order differ [20]"
+    if isinstance(receiver, types.Array) and name == "argsort":
+        return "calls .argsort(), whose order of equal elements differs from NumPy [20]"
+    if isinstance(receiver, types.List) and name in ("append", "insert") and expr.args:
+        value = types.unliteral(function.type_of(expr.args[-1]))
+        if value != receiver.dtype:
+            return f"puts a {value} in a list of {receiver.dtype} (Numba converts it) [23]"
+    if isinstance(receiver, types.List) and name == "sort" and _has_float_elements(receiver):
+        return "sorts a list of floats, where NaN and -0.0 order differ [20]"
+    return None
+
+
+def _helper_call(
+    function: _Function, expr: ir.Expr, callee: Any, memo: dict[int, _Function]
+) -> str | None:
+    signature = function.calltypes[expr]
+    overload = callee.dispatcher.overloads.get(tuple(signature.args))
+    if overload is None:
+        return None
+    helper = _function(overload, memo)
+    for position in helper.written:
+        if position < len(expr.args):
+            function.written |= function.roots.get(expr.args[position].name, set())
+    if helper.refusal:
+        name = callee.dispatcher.py_func.__qualname__
+        return f"calls {name}, which {helper.refusal}"
+    return None

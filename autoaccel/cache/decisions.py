@@ -1,0 +1,138 @@
+"""Saved decisions: which signatures of a module's functions were promoted or rejected.
+
+Why this design: a later run should start at full speed, so each trial's outcome is kept per
+module (one file per module and source path, in the cache's ``decisions`` section) and read
+once, without importing Numba, when the module's first function becomes hot. A decision
+applies again only to the same variant (its :func:`~autoaccel.cache.keys.variant_digest`)
+under the same promotion policy (``min_gain``, ``validation_calls``); anything else is tried
+afresh. Several processes may record decisions at once: each write re-reads the file, merges
+and replaces it atomically, so the worst case is a lost record, which only means one more
+trial in a later run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import threading
+from typing import Any, NamedTuple
+
+from autoaccel.cache.directory import CacheDir
+
+logger = logging.getLogger("autoaccel")
+
+_SECTION = "decisions"
+_FORMAT = 1
+
+
+class Decision(NamedTuple):
+    """The outcome of one signature's trial.
+
+    Attributes:
+        digest: the ``cpu`` variant's key (hex); other targets' variants are derived from
+            the same code, globals and signature.
+        policy: ``(min_gain, validation_calls)`` in force when it was decided, followed by
+            the targets, tolerance and CUDA device (or why there was none) when ``targets``
+            is not the default (:func:`autoaccel.policy.targets.policy`).
+        promoted: whether it was promoted.
+        reason: ``"measured speed-up 3.10x"`` or the rejection reason.
+        speedup: original time / variant time measured in the trial (ratio), or 0.0.
+        compile_seconds: the compile time then (seconds).
+        raw_type: the Python type of the variant's raw result.
+        adapter: the converter of that result to the original's type, or ``None``.
+        saved_seconds: original minus variant time per call in the trial (seconds), which
+            the variant cache's ``adaptive`` policy weighs.
+        target: the target whose variant was promoted (``"cpu"``, ``"parallel"``, ``"cuda"``).
+        candidates: ``(target, speed-up, outcome)`` of every target that competed, as
+            measured in the run that decided (see :class:`~autoaccel.policy.trial.Promotion`).
+    """
+
+    digest: str
+    policy: tuple
+    promoted: bool
+    reason: str
+    speedup: float = 0.0
+    compile_seconds: float = 0.0
+    raw_type: type = type(None)
+    adapter: Any = None
+    saved_seconds: float = 0.0  # time saved per call measured in the trial (seconds)
+    # Fields added after format 1 was released keep defaults, so older files still load.
+    target: str = "cpu"
+    candidates: tuple[tuple[str, float, str], ...] = ()
+
+
+# (function qualname, argument types as text, Numba signature as text)
+Key = tuple[str, str, str]
+
+
+def store_name(module: str, filename: str) -> str:
+    """The file name of a module's decisions; two modules of one name in different places
+    (``module`` is ``__name__``, ``filename`` the source path) get different files."""
+    return f"{module}-{hashlib.sha256(filename.encode()).hexdigest()[:16]}.pickle"
+
+
+class DecisionStore:
+    """The saved decisions of one module.
+
+    Args:
+        cache: the opened cache directory.
+        name: the file's name in the ``decisions`` section (see :func:`store_name`).
+    """
+
+    def __init__(self, cache: CacheDir, name: str) -> None:
+        self.cache = cache
+        self.name = name
+        self._decisions: dict[Key, Decision] | None = None
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[Key, Decision]:
+        data = self.cache.read(_SECTION, self.name)
+        if data is None:
+            return {}
+        try:
+            version, decisions = pickle.loads(data)
+            if version != _FORMAT or not isinstance(decisions, dict):
+                raise ValueError("not an autoaccel decisions file")
+            if not all(isinstance(d, Decision) for d in decisions.values()):
+                raise ValueError("unexpected entries")
+            return decisions
+        except Exception as exc:  # truncated, corrupt or foreign: start over
+            logger.info("cache: dropping unreadable decisions %s: %r", self.name, exc)
+            self.cache.remove(_SECTION, self.name)
+            return {}
+
+    def decisions(self) -> dict[Key, Decision]:
+        """Every saved decision of the module (read from disk once)."""
+        if self._decisions is None:
+            with self._lock:
+                if self._decisions is None:
+                    self._decisions = self._read()
+        return self._decisions
+
+    def get(self, key: Key) -> Decision | None:
+        """The saved decision for ``key``, or ``None``."""
+        return self.decisions().get(key)
+
+    def promoted_types(self, qualname: str) -> set[str]:
+        """Argument types (as text) with which ``qualname`` had a promoted signature."""
+        return {k[1] for k, d in self.decisions().items() if k[0] == qualname and d.promoted}
+
+    def put(self, key: Key, decision: Decision) -> None:
+        """Record ``decision`` and write the module's file (merged with the disk's)."""
+        with self._lock:
+            merged = {**self._read(), key: decision}
+            self._decisions = {**(self._decisions or {}), **merged}
+            try:
+                data = pickle.dumps((_FORMAT, merged), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # an adapter that cannot be pickled: not saved
+                logger.info("cache: decision for %s not saved: %r", key[0], exc)
+                return
+            self.cache.write(_SECTION, self.name, data)
+
+
+def read_all(cache: CacheDir) -> dict[str, dict[Key, Decision]]:
+    """Every module's decisions, by file name (for ``python -m autoaccel cache info``)."""
+    return {
+        path.name: DecisionStore(cache, path.name).decisions() for path in cache.entries(_SECTION)
+    }

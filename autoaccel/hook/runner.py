@@ -1,0 +1,129 @@
+"""Run a script or a module as ``__main__``, rewritten when ``__main__`` is selected.
+
+Why this design: ``runpy`` compiles the code itself, so it cannot run rewritten code. This
+module does what ``python script.py`` and ``python -m module`` do (fresh ``__main__`` module,
+``sys.argv``, ``sys.path[0]``, ``__spec__``), with the code passed through the hook's
+rewriter first. Frames of autoaccel are removed from the traceback of an uncaught exception
+so it reads as under plain Python.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import types
+
+from autoaccel.cache.code import SourceCode
+from autoaccel.config.options import Config
+from autoaccel.hook.finder import AccelFinder, accelerate_code, module_code
+
+# The autoaccel package directory (this file is in its hook/ subpackage).
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _main_module(path: str | None, spec: importlib.machinery.ModuleSpec | None) -> types.ModuleType:
+    module = types.ModuleType("__main__")
+    module.__dict__.update({"__file__": path, "__spec__": spec})
+    if spec is not None:
+        module.__loader__ = spec.loader
+        module.__package__ = spec.parent
+    else:
+        module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path) if path else None
+        module.__package__ = None
+    if path is None:
+        del module.__file__
+    sys.modules["__main__"] = module
+    return module
+
+
+def _selected(config: Config, real_name: str) -> bool:
+    return config.selects("__main__") or config.selects(real_name)
+
+
+def _execute(
+    code: types.CodeType | SourceCode,
+    module: types.ModuleType,
+    config: Config,
+    finder: AccelFinder,
+    real_name: str,
+) -> None:
+    if _selected(config, real_name):
+        finder.matched.add("__main__")
+        runnable = accelerate_code(code, "__main__", module.__dict__, config)
+    else:
+        runnable = code.compile() if isinstance(code, SourceCode) else code
+    exec(runnable, module.__dict__)
+
+
+def run_path(path: str, argv: list[str], config: Config, finder: AccelFinder) -> None:
+    """Run the script at ``path`` as ``python path argv...`` would.
+
+    Raises:
+        FileNotFoundError: the script does not exist.
+        SyntaxError: the script does not compile.
+        BaseException: whatever the script raises (``SystemExit`` included).
+    """
+    with open(path, "rb") as handle:
+        source = handle.read()
+    absolute = os.path.abspath(path)  # as CPython 3.9+ sets __file__ and code filenames
+    code = compile(source, absolute, "exec", dont_inherit=True)
+    sys.argv[:] = [path, *argv]
+    sys.path[0] = os.path.dirname(absolute)
+    module = _main_module(absolute, None)
+    _execute(SourceCode(source, absolute, code), module, config, finder, "__main__")
+
+
+def run_module(name: str, argv: list[str], config: Config, finder: AccelFinder) -> None:
+    """Run module ``name`` (a package runs its ``__main__``) as ``python -m name`` would.
+
+    Raises:
+        ImportError: no such module, or it has no code.
+        BaseException: whatever the module raises.
+    """
+    sys.path[0] = os.getcwd()
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.submodule_search_locations is not None:
+        name = f"{name}.__main__"
+        spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"No module named {name}", name=name)
+    if _selected(config, name):  # its source, so that the code cache can serve it
+        code = module_code(spec.loader, name, config)
+    else:
+        code = spec.loader.get_code(name)  # type: ignore[attr-defined]
+    if code is None:
+        raise ImportError(f"module {name} has no code to run", name=name)
+    sys.argv[:] = [spec.origin or name, *argv]
+    module = _main_module(spec.origin, spec)
+    _execute(code, module, config, finder, name)
+
+
+def _is_autoaccel(tb: types.TracebackType) -> bool:
+    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE)
+
+
+def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """``tb`` as plain Python would show it: no autoaccel frames, no prologue frames.
+
+    A prologue frame is a user function's frame stopped on its ``def`` line while it
+    calls into autoaccel (the trampoline ran the original body in a frame of its own).
+    """
+    entries = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    kept = [
+        entry
+        for index, entry in enumerate(entries)
+        if not _is_autoaccel(entry)
+        and not (
+            index + 1 < len(entries)
+            and _is_autoaccel(entries[index + 1])
+            and entry.tb_lineno == entry.tb_frame.f_code.co_firstlineno
+        )
+    ]
+    for entry, following in zip(kept, [*kept[1:], None], strict=True):
+        entry.tb_next = following
+    return kept[0] if kept else None

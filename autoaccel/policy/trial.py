@@ -1,0 +1,376 @@
+"""The promotion policy: validate a freshly compiled variant on real calls, time it, decide.
+
+Why this design: estimates mislead (a variant can be slower than CPython for small inputs, or
+answer differently), so every decision rests on measurements of the program's own calls. For
+the first ``validation_calls`` calls after compiling, the variant runs on copies of the
+arguments and the original on the real ones; both are timed, and results and argument writes
+are compared exactly (:mod:`autoaccel.policy.compare`). The caller always gets the original's
+answer during a trial. The variant is promoted only if every answer matched and
+``original time / variant time`` (best of the trial) reaches ``min_gain``.
+
+The variant's time is what a promoted call will cost, not only Numba's: it includes the
+guards :meth:`Variant.run` pays for this function (the frozen-globals check, copies of the
+arguments it may write) and the trampoline's own dispatch, measured once per process. Without
+that, a function that runs in 50 ns could be "promoted" and then cost ten times as much.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from autoaccel.backends.cpu import Compiled, Rejection, snapshot_changed, snapshot_guard
+from autoaccel.errors import Deoptimize
+from autoaccel.policy.compare import Adapter, close, copy_value, learn_adapter, restore_value, same
+
+# A trial gives up when this many calls raised (no timing) before enough were timed.
+_MAX_TRIAL_FACTOR = 10
+
+try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - NumPy 1.x
+    _ERRSTATE = None
+_last_errstate: list[Any] = [None, True]
+
+
+class Signal:
+    """What :meth:`Variant.run` returns instead of a result when it could not serve a call."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<autoaccel {self.name}>"
+
+
+# Process-wide ticks ordering the variants' latest uses (cheaper than reading a clock).
+CLOCK = itertools.count()
+
+MISS = Signal("MISS")  # run the original body (also what the prologue tests for)
+NO_MATCH = Signal("NO_MATCH")  # no validated signature matches these argument types
+STALE = Signal("STALE")  # a global the variant froze has changed
+
+
+class Promotion(NamedTuple):
+    """One promoted signature, for the report.
+
+    ``compile_seconds`` is the time to load it when ``from_cache`` (a saved decision).
+    ``target`` is the winning target; ``candidates`` has one ``(target, speedup, outcome)``
+    per target that competed (speed-up a ratio, 0.0 where never timed; outcome
+    ``"promoted"``, or why not), and is empty when only ``cpu`` was listed.
+    ``saved_decision`` is true when no trial ran because a previous run's decision applied
+    (speed-up and candidates are then as measured in that run).
+    """
+
+    signature: str
+    speedup: float
+    compile_seconds: float
+    from_cache: bool = False
+    target: str = "cpu"
+    candidates: tuple[tuple[str, float, str], ...] = ()
+    saved_seconds: float = 0.0  # measured per call in the trial: original minus variant
+    saved_decision: bool = False
+
+
+class Variant:
+    """Promoted code for one argument-type pattern: the entry dispatcher and result adapters.
+
+    There is one per pattern of Python argument types: exact keys with the same types
+    (say float64 and int64 arrays) share it, as they share the fast path. All of a
+    function's validated signatures share one entry dispatcher, which matches argument
+    types in C, and one table of adapters.
+
+    Attributes:
+        compiled: the dispatchers and the frozen-globals snapshot (a
+            :class:`~autoaccel.backends.cpu.Compiled`, or a target's equivalent such as
+            :class:`~autoaccel.backends.cuda.CudaCompiled`).
+        adapters: Python type of a raw variant result -> converter to the type the original
+            returns (``None``: no conversion); shared by a function's variants.
+        uses: calls it served, and last: the :data:`CLOCK` tick of the latest (for the
+            variant cache's eviction policies; ~30 ns a call together).
+        stale: ``stale()`` is true once a global the variant froze changed
+            (:func:`~autoaccel.backends.cpu.snapshot_guard`); ``None`` if it froze none.
+    """
+
+    __slots__ = ("adapters", "compiled", "last", "stale", "uses")
+
+    def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
+        self.compiled = compiled
+        self.stale = snapshot_guard(compiled.snapshot)
+        self.adapters: dict[type, Adapter | None] = {} if adapters is None else adapters
+        self.uses = 0
+        self.last = next(CLOCK)
+
+    def accepts(self, raw_type: type, adapter: Adapter | None) -> bool:
+        """Record ``adapter`` for results of ``raw_type``; ``False`` if one differs already."""
+        return self.adapters.setdefault(raw_type, adapter) == adapter
+
+    def run(self, args: tuple) -> Any:
+        """The result for ``args``, or a :class:`Signal` (never raises).
+
+        Whenever the call is handed back (a :class:`Signal`), the arguments the variant may
+        have written hold their values from before the call again.
+        """
+        compiled = self.compiled
+        if compiled.compiling:
+            return MISS
+        if self.stale is not None and self.stale():
+            return STALE
+        if _ERRSTATE is None or _ERRSTATE.get() is not _last_errstate[0]:
+            if not numpy_errors_ignored():
+                return MISS
+        elif not _last_errstate[1]:
+            return MISS
+        written = compiled.written
+        saved = [copy_value(args[i]) for i in written] if written else ()
+        try:
+            result = compiled.entry(*args)
+        except TypeError:  # no matching signature, or the code raised TypeError itself
+            return _restored(args, compiled.written, saved, NO_MATCH)
+        except Exception:  # the original raises its own error, with its own traceback
+            return _restored(args, compiled.written, saved, MISS)
+        self.uses += 1
+        self.last = next(CLOCK)
+        adapter = self.adapters.get(type(result))
+        if adapter is not None:
+            result = adapter(result)
+        if (
+            (compiled.ambiguous_constants or compiled.ambiguous_arguments)
+            and result.__class__ is not compiled.unambiguous
+            and _ambiguous(result, args, compiled)
+        ):
+            return _restored(args, compiled.written, saved, MISS)
+        return result
+
+
+def _restored(args: tuple, written: tuple[int, ...], saved: Sequence, signal: Signal) -> Signal:
+    for position, value in zip(written, saved, strict=True):
+        restore_value(args[position], value)
+    return signal
+
+
+def _ambiguous(result: Any, args: tuple, compiled: Compiled) -> bool:
+    """Whether CPython could return this value with another type (rows 11 and 12).
+
+    True when ``result`` equals a constant or argument that the function can return
+    unchanged and whose type differs from ``result``'s: which path CPython took decides
+    the type, so the original has to answer.
+    """
+    kind = type(result)
+    for constant in compiled.ambiguous_constants:
+        if type(constant) is not kind and constant == result:
+            return True
+    for position in compiled.ambiguous_arguments:
+        value = args[position]
+        if type(value) is not kind and value == result:
+            return True
+    return False
+
+
+def numpy_errors_ignored() -> bool:
+    """Whether NumPy's floating-point error handling is in a state Numba matches.
+
+    Numba ignores ``np.seterr`` (catalogue row 10). Under ``"warn"`` or ``"ignore"`` the
+    values agree (the warning is not repeated); under ``"raise"``, ``"call"``, ``"print"``
+    or ``"log"`` the original has to run. The check costs one ContextVar read while the
+    state is unchanged (NumPy 2 keeps it in ``numpy._core._ufunc_config``); otherwise it
+    reads ``np.geterr()``.
+    """
+    state = _ERRSTATE.get() if _ERRSTATE is not None else None
+    if state is not None and state is _last_errstate[0]:
+        return _last_errstate[1]
+    quiet = all(mode in ("warn", "ignore") for mode in np.geterr().values())
+    if state is not None:
+        _last_errstate[:] = [state, quiet]
+    return quiet
+
+
+def _deoptimized(error: Exception | None) -> bool:
+    """Whether the variant gave up on a call on purpose (a checked operation's guard)."""
+    return isinstance(error, Deoptimize)
+
+
+class VariantRun(NamedTuple):
+    """One trial call's variant side: its argument copies, outcome and time (seconds)."""
+
+    copies: tuple
+    result: Any
+    error: Exception | None
+    seconds: float
+
+
+class Trial:
+    """Validation and timing of one compiled, not yet promoted variant.
+
+    Args:
+        compiled: the variant (anything with ``entry``, the guards and ``validated``).
+        signature: its signature as text, for the report.
+        compile_seconds: how long compiling (or loading) it took (seconds).
+        from_cache: whether it was loaded from the cache.
+        saved_as: where its decision is to be saved (see ``Trampoline._saved_as``), or None.
+        dispatch_seconds: what the trampoline adds to each promoted call, in seconds
+            (:func:`autoaccel.runtime.trampoline.dispatch_seconds`), added to each variant timing.
+        target: the target it was compiled for (``"cpu"``, ``"parallel"``, ``"cuda"``).
+        tolerance: ``(rtol, atol)`` for comparing floats, or ``None``: exact comparison.
+    """
+
+    __slots__ = (
+        "adapter",
+        "calls",
+        "compile_seconds",
+        "compiled",
+        "dispatch_seconds",
+        "failure",
+        "from_cache",
+        "original_seconds",
+        "raw_type",
+        "saved_as",
+        "signature",
+        "target",
+        "tolerance",
+        "variant_seconds",
+    )
+
+    def __init__(
+        self,
+        compiled: Any,
+        signature: str,
+        compile_seconds: float,
+        from_cache: bool = False,
+        saved_as: Any = None,
+        dispatch_seconds: float = 0.0,
+        target: str = "cpu",
+        tolerance: tuple[float, float] | None = None,
+    ) -> None:
+        self.compiled = compiled
+        self.dispatch_seconds = dispatch_seconds
+        self.signature = signature
+        self.compile_seconds = compile_seconds
+        self.from_cache = from_cache
+        self.saved_as = saved_as  # where its decision is to be saved, or None
+        self.target = target
+        self.tolerance = tolerance
+        self.original_seconds: list[float] = []
+        self.variant_seconds: list[float] = []
+        self.adapter: Adapter | None = None
+        self.raw_type: type = type(None)
+        self.failure: str | None = None
+        self.calls = 0
+
+    def call(self, original: Callable[..., Any], args: tuple) -> Any:
+        """Run both versions on one real call; return (or raise) what the original gives."""
+        run = self.run_variant(args)
+        middle = time.perf_counter()
+        try:
+            result = original(*args)
+        except BaseException as exc:
+            self.original_raised(run, exc)
+            raise
+        self.compare(run, result, args, time.perf_counter() - middle)
+        return result
+
+    def run_variant(self, args: tuple) -> VariantRun:
+        """The variant's half of a trial call: run it on copies of ``args`` and time it."""
+        self.calls += 1
+        copies = tuple(copy_value(a) for a in args)
+        compiled = self.compiled
+        start = time.perf_counter()
+        # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
+        if compiled.snapshot:
+            snapshot_changed(compiled.snapshot)
+        [copy_value(copies[i]) for i in compiled.written]
+        try:
+            result, error = compiled.entry(*copies), None
+        except Exception as exc:  # compared with the original's outcome later
+            result, error = None, exc
+        seconds = time.perf_counter() - start + self.dispatch_seconds
+        return VariantRun(copies, result, error, seconds)
+
+    def original_raised(self, run: VariantRun, error: BaseException) -> None:
+        """Record that the original raised ``error`` on the call ``run`` belongs to."""
+        self._check_raised(error, run.error)
+
+    def compare(self, run: VariantRun, result: Any, args: tuple, original_seconds: float) -> None:
+        """Check ``run`` against the original's ``result`` and ``args`` after the call."""
+        if _deoptimized(run.error):
+            return  # this call is outside what the variant answers; not a mismatch
+        if isinstance(run.error, Rejection):
+            self.failure = str(run.error)
+            return
+        if run.error is not None:
+            self.failure = f"raised {type(run.error).__name__} where the original returned"
+            return
+        try:
+            self._check_result(result, run.result, args, run.copies)
+        except Exception as exc:  # a comparison that fails is a mismatch, never the user's error
+            self.failure = f"its result could not be compared: {exc!r}"
+        self.variant_seconds.append(run.seconds)
+        self.original_seconds.append(original_seconds)
+
+    def _check_raised(self, original_error: BaseException, variant_error: Exception | None) -> None:
+        # Raising variants are fine only when the original raises the same type: in service
+        # a raising variant hands the call back to the original, which raises its own error.
+        if _deoptimized(variant_error):
+            return
+        if variant_error is None or type(variant_error) is not type(original_error):
+            self.failure = f"the original raised {type(original_error).__name__} but the variant did not do the same"
+
+    def _check_result(self, result: Any, variant_result: Any, args: tuple, copies: tuple) -> None:
+        try:
+            if not self.variant_seconds:
+                self.adapter = learn_adapter(result, variant_result)
+                self.raw_type = type(variant_result)
+        except ValueError as exc:
+            self.failure = str(exc)
+            return
+        adapted = variant_result if self.adapter is None else self.adapter(variant_result)
+        if type(variant_result) is not self.raw_type or not self._same(result, adapted):
+            self.failure = "answered differently from the original on a real call"
+        elif not all(map(self._same, args, copies)):
+            self.failure = "wrote its arguments differently from the original"
+
+    def _same(self, original: Any, variant: Any) -> bool:
+        if self.tolerance is None:
+            return same(original, variant)
+        return close(original, variant, *self.tolerance)
+
+    def verdict(self, needed: int, min_gain: float) -> tuple[bool, str] | None:
+        """``(promote, reason)`` once decidable, else ``None`` (keep trialling)."""
+        if self.failure:
+            return False, self.failure
+        if len(self.variant_seconds) >= needed:
+            speedup = self.speedup()
+            if speedup >= min_gain:
+                return True, f"measured speed-up {speedup:.2f}x"
+            return False, f"measured speed-up {speedup:.2f}x is below min_gain {min_gain:g}"
+        if self.calls >= needed * _MAX_TRIAL_FACTOR:
+            return False, "gave up or raised on nearly every validation call, so it was never timed"
+        return None
+
+    def speedup(self) -> float:
+        """Best original time / best variant time over the trial (ratio).
+
+        The variant's time includes the trampoline's dispatch (``dispatch_seconds``).
+        """
+        return min(self.original_seconds) / max(min(self.variant_seconds), 1e-9)
+
+    def saved_seconds(self) -> float:
+        """Best original time minus best variant time over the trial (seconds per call)."""
+        return min(self.original_seconds) - min(self.variant_seconds)
+
+    def promotion(self) -> Promotion:
+        """The report record of this trial's promotion."""
+        return Promotion(
+            self.signature,
+            self.speedup(),
+            self.compile_seconds,
+            self.from_cache,
+            self.target,
+            saved_seconds=self.saved_seconds(),
+        )
