@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from autoaccel._version import __version__
-from autoaccel.api.optimize import configure_specialization, optimize
-from autoaccel.config.options import Config, load_config
+from autoaccel.api.optimize import optimize
+from autoaccel.api.specialization import configure_specialization
+from autoaccel.api.stats import get_cache_stats, get_specialization_stats
+from autoaccel.config import Config, load_config
 from autoaccel.errors import AutoaccelError, ConfigError
 from autoaccel.hook.finder import Installation, install_hook
-from autoaccel.report.stats import get_cache_stats, get_specialization_stats, stats
+from autoaccel.report.stats import stats
 from autoaccel.runtime.table import clear_specialization_cache
 
 

@@ -34,3 +34,11 @@ class Deoptimize(Exception):
     trampoline answers by running the original function on the same call. It never reaches
     the user's program.
     """
+
+
+class Rejection(Exception):
+    """A variant cannot be built or used; ``str(exc)`` is the reason for the report.
+
+    Internal: raised by the back-ends and the promotion policy, caught by the runtime, which
+    records the reason and keeps running the original function. It never reaches the user.
+    """

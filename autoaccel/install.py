@@ -17,7 +17,7 @@ import types
 from typing import Any
 
 import autoaccel
-from autoaccel.config.options import load_config, search_dirs
+from autoaccel.config import load_config, search_dirs
 from autoaccel.hook.finder import install_hook
 
 _install_function = autoaccel.install

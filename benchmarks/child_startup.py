@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autoaccel.config.options import Config
+from autoaccel.config import Config
 from autoaccel.hook.children import prepare_children
 
 REPO = Path(__file__).resolve().parent.parent

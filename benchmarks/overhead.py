@@ -36,7 +36,7 @@ import numpy as np
 
 import autoaccel
 from autoaccel import Config
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.runtime.registry import lookup
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = """

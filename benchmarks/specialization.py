@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autoaccel import Config, install, load_config  # noqa: E402
-from autoaccel.config.options import SpecializationOptions  # noqa: E402
-from autoaccel.runtime.trampoline import lookup, registry  # noqa: E402
+from autoaccel.config import SpecializationOptions  # noqa: E402
+from autoaccel.runtime.registry import lookup, registry  # noqa: E402
 
 KERNELS = """
 def size(a):

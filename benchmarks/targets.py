@@ -51,7 +51,7 @@ def measure(target: str, sizes: dict, repeat: int, out: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks" / "targets"))
     import autoaccel
     from autoaccel.backends.cuda import unavailable_reason
-    from autoaccel.runtime.trampoline import lookup
+    from autoaccel.runtime.registry import lookup
 
     if target == "cuda" and unavailable_reason():
         out.write_text(json.dumps({"skipped": unavailable_reason()}))

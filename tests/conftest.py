@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from autoaccel import Config, install
-from autoaccel.cache.directory import forget_opened
-from autoaccel.runtime import table as variant_table
+from autoaccel.state import STATE
 
 REPO = Path(__file__).resolve().parent.parent
 _INFRASTRUCTURE = {"numba", "llvmlite", "autoaccel"}
@@ -25,11 +24,9 @@ def private_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own empty cache directory (also for its subprocesses)."""
     path = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("AUTOACCEL_CACHE_DIR", str(path))
-    forget_opened()
-    variant_table.reset()
+    STATE.reset()
     yield path
-    forget_opened()
-    variant_table.reset()
+    STATE.reset()
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from conftest import run_python
 import autoaccel
 from autoaccel import ConfigError, optimize
 from autoaccel.api.optimize import DISABLED, ExplicitTrampoline
-from autoaccel.runtime.table import TABLE
-from autoaccel.runtime.trampoline import lookup, registry
+from autoaccel.runtime.registry import lookup, registry
+from autoaccel.runtime.table import variant_table
 
 KERNELS = """
 import numpy as np
@@ -157,7 +157,7 @@ def test_the_bare_decorator_uses_the_discovered_configuration(decorated, tmp_pat
     mod = decorated()
     assert lookup(mod.plain_default).min_calls == 3
     assert lookup(mod.total).min_calls == 2, "a keyword wins over the file"
-    assert (TABLE.options.max_variants, TABLE.options.policy) == (4, "lfu")
+    assert (variant_table().options.max_variants, variant_table().options.policy) == (4, "lfu")
 
 
 def test_keywords_reach_the_functions_configuration(decorated, tmp_path):
@@ -334,7 +334,7 @@ def test_configure_specialization_maps_the_seed_names(private_cache, monkeypatch
         max_cache_size=2,
         max_memory_mb=64,
     )
-    assert TABLE.options is options
+    assert variant_table().options is options
     assert (options.min_calls, options.min_gain, options.policy) == (3, 1.5, "lru")
     assert (options.max_variants, options.max_memory_mb) == (2, 64.0)
     memory = autoaccel.get_cache_stats()["memory"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from autoaccel.backends import cpu
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.runtime.registry import lookup
 
 SOURCE = """
 def total(a):

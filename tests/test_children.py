@@ -17,7 +17,7 @@ from conftest import run_python
 
 from autoaccel._version import __version__
 from autoaccel.cache.directory import cache_path
-from autoaccel.config.options import Config, FunctionOverride, JitOptions
+from autoaccel.config import Config, FunctionOverride, JitOptions
 from autoaccel.hook.children import (
     BOOTSTRAP_DIR,
     CONFIG_VARIABLE,
@@ -54,7 +54,7 @@ def kernel(a):
 
 
 def work(n):
-    from autoaccel.runtime.trampoline import lookup
+    from autoaccel.runtime.registry import lookup
 
     a = np.arange(n, dtype=np.float64) / 7.0
     results = [float(kernel(a)) for _ in range(6)]

@@ -25,9 +25,9 @@ from autoaccel.cache.code import (
     encode,
     entry_key,
 )
-from autoaccel.config.options import FunctionOverride
+from autoaccel.config import FunctionOverride
 from autoaccel.rewrite.prologue import TRAMPOLINE_MARK, BindError, Rewritten, bind, rewrite_module
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.runtime.registry import lookup
 
 KERNELS = """
 import numpy as np
@@ -139,7 +139,7 @@ def test_refusals_survive_the_round_trip(importer):
 
 
 def hook_registry():
-    from autoaccel.runtime.trampoline import registry
+    from autoaccel.runtime.registry import registry
 
     return registry()
 

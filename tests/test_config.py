@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autoaccel import install
-from autoaccel.config.options import (
+from autoaccel.config import (
     ALWAYS_EXCLUDED,
     Config,
     FunctionOverride,
@@ -675,7 +675,7 @@ def test_disabled_by_environment():
 
 
 def test_specialization_table_is_read_and_validated(tmp_path):
-    from autoaccel.config.options import SpecializationOptions
+    from autoaccel.config import SpecializationOptions
 
     config = load_file(
         tmp_path,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autoaccel.config.options import FunctionOverride
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.config import FunctionOverride
+from autoaccel.runtime.registry import lookup
 
 KERNELS = """
 def total(a, scale):
@@ -68,7 +68,7 @@ def test_small_arrays_are_a_signature_of_their_own(accelerated):
         np.testing.assert_array_equal(mod.halve(small), small / 2)
         np.testing.assert_array_equal(mod.halve(large), large / 2)
     trampoline = lookup(mod.halve)
-    kinds = {key[0].__name__ for key in trampoline._exact}
+    kinds = {key.types[0].__name__ for key in trampoline._exact}
     assert kinds == {"ndarray", "ndarray[size<100]"}, "each size class had its own trial"
 
 
@@ -82,6 +82,6 @@ def test_small_arrays_stay_plain_when_their_gain_is_too_small(accelerated):
         np.testing.assert_array_equal(mod.halve(small), small / 2)
     trampoline = lookup(mod.halve)
     ((key, (_, reason)),) = trampoline.failures.items()
-    assert key[0].__name__ == "ndarray[size<100]"
+    assert key.types[0].__name__ == "ndarray[size<100]"
     assert "min_gain" in reason
     assert not trampoline.promotions

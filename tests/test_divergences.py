@@ -36,8 +36,8 @@ import pytest
 from conftest import run_python
 
 from autoaccel import Config, install
-from autoaccel.config.options import JitOptions
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.config import JitOptions
+from autoaccel.runtime.registry import lookup
 
 NAN = float("nan")
 INF = float("inf")

@@ -63,6 +63,6 @@ def test_bad_policy_or_no_entries_is_a_clear_error():
 
 
 def test_every_configurable_policy_exists():
-    from autoaccel.config.options import POLICIES as CONFIGURABLE
+    from autoaccel.config import POLICIES as CONFIGURABLE
 
     assert set(CONFIGURABLE) == set(POLICIES)

@@ -11,7 +11,7 @@ import re
 import pytest
 from conftest import REPO, run_autoaccel, run_python
 
-from autoaccel.config.options import load_config
+from autoaccel.config import load_config
 
 # (example, reduced-size arguments, functions that must be promoted)
 EXAMPLES = [

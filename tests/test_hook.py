@@ -13,7 +13,7 @@ from conftest import run_python
 from autoaccel import Config, install
 from autoaccel.backends.cpu import compiling
 from autoaccel.hook.finder import AccelFinder, AccelLoader
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.runtime.registry import lookup
 
 
 def test_finder_claims_only_selected_source_modules(tmp_path, isolated_imports):
@@ -103,7 +103,7 @@ def test_pytest_assertion_rewriting_still_works_with_the_hook(tmp_path):
             """
             import numpy as np
             import kern
-            from autoaccel.runtime.trampoline import lookup
+            from autoaccel.runtime.registry import lookup
 
             def test_kernel_promoted():
                 for _ in range(5):

@@ -9,7 +9,8 @@ import numpy as np
 from conftest import REPO, run_python
 
 from autoaccel.config import options
-from autoaccel.report.stats import format_table, stats
+from autoaccel.report.stats import stats
+from autoaccel.report.text import format_table
 
 
 def test_stats_and_table_name_each_state_and_reason(accelerated):
@@ -66,7 +67,7 @@ def test_a_modules_pattern_that_matched_nothing_is_named_at_exit(tmp_path):
 
 def test_a_compiled_signature_still_in_trial_is_reported_as_such(accelerated):
     from autoaccel.report.stats import function_stats
-    from autoaccel.runtime.trampoline import lookup
+    from autoaccel.runtime.registry import lookup
 
     mod = accelerated(
         """

@@ -6,7 +6,8 @@ import inspect
 
 import numpy as np
 
-from autoaccel.runtime.trampoline import Trampoline, lookup
+from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.trampoline import Trampoline
 
 SOURCE = '''
 import functools

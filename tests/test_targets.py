@@ -14,12 +14,12 @@ from conftest import run_autoaccel, run_python
 
 from autoaccel.analysis.map_shape import LoopMap, ScalarMap, map_shape
 from autoaccel.backends import cpu, cuda
-from autoaccel.config.options import config_from_table, load_config
-from autoaccel.errors import ConfigError
+from autoaccel.config import config_from_table, load_config
+from autoaccel.errors import ConfigError, Rejection
 from autoaccel.policy import targets
 from autoaccel.policy.compare import close
 from autoaccel.policy.trial import Trial
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.runtime.registry import lookup
 
 # --- configuration -------------------------------------------------------------------------
 
@@ -414,7 +414,7 @@ def test_a_saved_winner_that_cannot_be_built_any_more_is_trialled_again(accelera
     _promoted_once(_import_again(accelerated, KERNEL, **settings))
 
     def refuse(*args, **kwargs):
-        raise cpu.Rejection("Numba cannot compile it: (refused by the test)")
+        raise Rejection("Numba cannot compile it: (refused by the test)")
 
     monkeypatch.setattr(cpu, "compile_derived", refuse)
     module = _import_again(accelerated, KERNEL, **settings)

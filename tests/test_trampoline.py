@@ -12,7 +12,7 @@ import pytest
 from conftest import run_python
 
 from autoaccel.runtime import trampoline as trampoline_module
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.runtime.registry import lookup
 
 KERNELS = """
 import numpy as np
@@ -128,12 +128,12 @@ def test_only_arguments_written_through_views_are_copied_and_restored(accelerate
     for function in (mod.clipped, mod.zeroed_copy):
         _calls(function, x)
         trampoline = lookup(function)
-        assert trampoline.promotions and trampoline.compiled.written == ()
+        assert trampoline.promotions and trampoline.compiled.guards.written == ()
     np.testing.assert_array_equal(mod.clipped(x), np.maximum(x, 0.0))
     for _ in range(6):
         mod.scale_tail(np.arange(5), 3)
     assert lookup(mod.scale_tail).promotions
-    assert lookup(mod.scale_tail).compiled.written == (0,)
+    assert lookup(mod.scale_tail).compiled.guards.written == (0,)
     big = np.array([0, 1, 2, 2**62, 5])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -148,7 +148,8 @@ def test_snapshot_guard_sees_each_kind_of_change():
     deleting, shadowing a builtin, and an attribute of another object."""
     import types
 
-    from autoaccel.backends.cpu import _ABSENT, snapshot_changed, snapshot_guard
+    from autoaccel.backends.screening import ABSENT as _ABSENT
+    from autoaccel.backends.snapshot import snapshot_changed, snapshot_guard
 
     assert snapshot_guard(()) is None
     scale, pi = 3.0, 3.14
@@ -277,7 +278,7 @@ def test_numba_compile_error_is_a_rejection_not_an_exception(accelerated):
 
 
 def test_per_function_override_disables(accelerated, tmp_path):
-    from autoaccel.config.options import FunctionOverride
+    from autoaccel.config import FunctionOverride
 
     name = "aa_override_mod"
     mod = accelerated(
@@ -310,12 +311,13 @@ def test_threads_get_correct_results_while_promotion_happens(accelerated):
 
 def test_threads_compile_each_signature_once_and_count_every_call(accelerated, monkeypatch):
     from autoaccel.backends import cpu
+    from autoaccel.backends.signatures import describe
 
     compiled = []
     compile_signature = cpu.compile_signature
 
     def counting(target, signature, *rest):
-        compiled.append(cpu.describe(signature))
+        compiled.append(describe(signature))
         return compile_signature(target, signature, *rest)
 
     monkeypatch.setattr(cpu, "compile_signature", counting)

@@ -7,8 +7,8 @@ import pytest
 
 from autoaccel.analysis.values import Refused, ValueStats, specialized_code, value_key
 from autoaccel.cache.keys import code_digest
-from autoaccel.config.options import FunctionOverride, SpecializationOptions
-from autoaccel.runtime.trampoline import lookup, registry
+from autoaccel.config import FunctionOverride, SpecializationOptions
+from autoaccel.runtime.registry import lookup, registry
 
 SIGNAL = """
 import numpy as np
@@ -188,7 +188,7 @@ def test_no_router_when_freezing_values_cannot_cure_the_refusal(accelerated):
     answers = [mod.cell(grid, (i % 2, 1)) for i in range(20)]
     assert answers == [grid.data[i % 2][1] for i in range(20)]
     trampoline = lookup(mod.cell)
-    assert "takes a Grid argument" in trampoline.specialization_refusal
+    assert "takes a Grid argument" in trampoline.specializer.refusal
     assert not _subs(trampoline)
     assert not trampoline.armed
 
@@ -215,7 +215,7 @@ def test_a_router_whose_every_specialization_failed_steps_aside(accelerated):
     trampoline = lookup(mod.fit)
     subs = _subs(trampoline)
     assert len(subs) == 2 and not any(sub.armed for sub in subs.values())
-    assert not trampoline._routers
+    assert not trampoline.specializer.routers
     assert not trampoline.armed
 
 
@@ -231,8 +231,8 @@ def test_code_that_cannot_be_specialized_drops_its_router_at_once(accelerated):
     for _ in range(10):
         assert mod.shifted(1.0, "a") == 2.0
     trampoline = lookup(mod.shifted)
-    assert "assigns or deletes" in trampoline.specialization_refusal
-    assert not trampoline._routers
+    assert "assigns or deletes" in trampoline.specializer.refusal
+    assert not trampoline.specializer.routers
     assert not trampoline.armed
 
 
@@ -247,5 +247,5 @@ def test_a_router_steps_aside_once_every_value_seen_has_failed(accelerated):
         assert mod.scaled(x, 0) == -x.sum()
     trampoline = lookup(mod.scaled)
     assert set(_subs(trampoline)) == {"flag=1]", "flag=0]"}
-    assert not trampoline._routers
+    assert not trampoline.specializer.routers
     assert trampoline.promotions, "the generic variant still serves the calls"

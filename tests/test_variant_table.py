@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from autoaccel.config.options import SpecializationOptions
-from autoaccel.runtime.table import TABLE
-from autoaccel.runtime.trampoline import lookup
+from autoaccel.config import SpecializationOptions
+from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.table import variant_table
 
 SOURCE = """
 def total(a):
@@ -50,7 +50,7 @@ def _promote(function, array, calls=4):
 
 
 def _held(trampoline):
-    return sorted(trampoline._signatures.values())
+    return sorted(trampoline.promoter.signatures.values())
 
 
 SCALAR_SOURCE = """
@@ -71,7 +71,7 @@ def _load_scalar(accelerated, **options):
 
 
 def _held_types(trampoline):
-    return sorted(key[0].__name__ for key in trampoline._exact)
+    return sorted(key.types[0].__name__ for key in trampoline._exact)
 
 
 def _promote_scalar(function, value, calls=4):
@@ -113,7 +113,7 @@ def test_size_evicts_the_largest_variant(accelerated):
     mod, trampoline = _load(accelerated, max_variants=2, policy="size")
     _promote(mod.total, F64)
     _promote(mod.total, I64)
-    sizes = {e.signature: e.size for e in TABLE.entries()}
+    sizes = {e.signature: e.size for e in variant_table().entries()}
     largest = max(sizes, key=sizes.__getitem__)
     _promote(mod.total, F64A)
     assert largest not in _held(trampoline)
@@ -126,7 +126,7 @@ def test_memory_bound_counts_every_function(accelerated):
     _promote(mod.total, I64)
     # the bound is smaller than any variant: only the newest is kept
     assert _held(trampoline) == ["(array(int64, 1d, C))"]
-    assert TABLE.stats()["evictions"] == 1
+    assert variant_table().stats()["evictions"] == 1
 
 
 def test_an_evicted_signature_runs_the_original_never_a_sibling_variant(accelerated):
@@ -147,7 +147,7 @@ def test_an_evicted_signature_runs_the_original_never_a_sibling_variant(accelera
 def test_a_function_left_without_variants_is_disarmed_and_releases_its_code(accelerated):
     mod, trampoline = _load(accelerated)
     _promote(mod.total, F64)
-    assert TABLE.clear() == 1
+    assert variant_table().clear() == 1
     assert not trampoline.armed and trampoline.compiled is None
     assert mod.total(F64) == F64.sum()
     assert trampoline.failures and not trampoline.promotions

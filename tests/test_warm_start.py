@@ -16,7 +16,7 @@ import pytest
 from conftest import run_python
 
 from autoaccel.cache import keys
-from autoaccel.config.options import JitOptions
+from autoaccel.config import JitOptions
 
 pytestmark = pytest.mark.slow
 

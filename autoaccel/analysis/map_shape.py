@@ -24,8 +24,6 @@ import textwrap
 import types
 from dataclasses import dataclass
 
-# Statements a loop iteration may contain (checked recursively); anything else is refused.
-_SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Pass)
 # Expressions that could bind names, hide a loop, or suspend: never in an iteration.
 _REFUSED_EXPRESSIONS = (
     ast.Lambda,

@@ -6,15 +6,11 @@ the branches of the other types, so the variant can be faster, and a function th
 cannot compile in general (a ``str`` argument, which autoaccel does not pass to Numba, or a
 branch Numba cannot type) can compile for one value. So while a signature is counted, the
 values of its ``str``, ``int``, ``bool`` and small int-tuple arguments are counted too
-(:class:`ValueStats`); when a few values cover most calls, a :class:`Router` sends the calls
-with those values to a :class:`ValueTrampoline` each: a trampoline of its own over the code
-with the argument replaced by the value (``LOAD_FAST`` -> ``LOAD_CONST``, argument removed;
-:func:`specialized_code`), which is compiled, validated against the original body and timed
-like any function, and promoted only when it beats the generic variant of that signature by
-``min_gain`` (or the original by ``min_gain`` when there is no generic variant). Calls with
-other values, and values whose variant was rejected or evicted, go to the generic variant or
-the original. Dispatch is guarded on ``(type, value)``, so ``1``, ``True`` and ``1.0`` never
-share a variant. The frozen value is a constant of the specialized code, so the disk cache's
+(:class:`ValueStats`); when a few values cover most calls, a router
+(:mod:`autoaccel.runtime.specializer`) sends the calls with those values to a trampoline each,
+over the code with the argument replaced by the value (``LOAD_FAST`` -> ``LOAD_CONST``,
+argument removed; :func:`specialized_code`). Dispatch is guarded on ``(type, value)``, so
+``1``, ``True`` and ``1.0`` never share a variant. The frozen value is a constant of the specialized code, so the disk cache's
 keys (which hash the code with its constants) and the decision's name both contain it.
 
 Ints and bools are frozen only where the function branches on them (``if flag:``,
@@ -26,14 +22,10 @@ from __future__ import annotations
 
 import operator
 import types
-from collections.abc import Callable
 from typing import Any
 
 from bytecode import Bytecode, Instr
 
-from autoaccel.policy.trial import MISS, NO_MATCH
-
-_HASHABLE_KINDS = (str, int, bool, tuple)
 _MAX_TUPLE = 8  # a "small tuple of ints"
 _TRACK_LIMIT = 32  # distinct values per argument beyond which it is no longer counted
 _JUMPS = ("POP_JUMP", "JUMP_IF", "TO_BOOL", "UNARY_NOT")
@@ -106,7 +98,7 @@ class ValueStats:
 
         A position qualifies when its ``max_values`` commonest values cover ``threshold``
         of the calls counted; a str or tuple position always does, because its value can
-        reach Numba no other way (the :class:`Router` still gives at most ``max_values``
+        reach Numba no other way (the router still gives at most ``max_values``
         values a variant).
         """
         chosen = []
@@ -227,99 +219,3 @@ def _folded(left: Any, right: Any, op: Instr) -> tuple[bool] | None:
 def _mentions(arg: Any, names: dict[str, Any]) -> bool:
     parts = arg if isinstance(arg, tuple) else (arg,)
     return any(part in names for part in parts if isinstance(part, str))
-
-
-# Distinct values a router counts at most before it starts counting afresh.
-_MAX_COUNTED = 1024
-
-
-class Router:
-    """Dispatch of one signature's calls on the values of its frozen arguments.
-
-    Args:
-        positions: the frozen argument positions, ascending.
-        generic: the generic variant of the signature (its ``run``), or ``None``.
-        make: ``make(key) -> specialized trampoline or None`` for a new value.
-        max_values: most values that get a specialized trampoline.
-        min_calls: calls with one value before it gets a specialized trampoline.
-    """
-
-    __slots__ = (
-        "counts",
-        "generic",
-        "keep",
-        "make",
-        "max_values",
-        "min_calls",
-        "positions",
-        "subs",
-    )
-
-    def __init__(
-        self,
-        positions: tuple[int, ...],
-        arity: int,
-        make: Callable[[ValueKey], Any],
-        max_values: int,
-        min_calls: int,
-    ) -> None:
-        self.positions = positions
-        self.keep = tuple(i for i in range(arity) if i not in positions)
-        self.generic: Any = None
-        self.make = make
-        self.max_values = max_values
-        self.min_calls = min_calls
-        self.subs: dict[ValueKey, Any] = {}
-        self.counts: dict[ValueKey, int] = {}
-
-    @property
-    def compiled(self) -> Any:
-        """The generic variant's dispatchers (what the fast path would have tried), or None."""
-        return None if self.generic is None else self.generic.compiled
-
-    def add(self, key: ValueKey) -> None:
-        """Give ``key`` a specialized trampoline (if the function can be specialized)."""
-        if key not in self.subs and len(self.subs) < self.max_values:
-            self.subs[key] = self.make(key)
-
-    def exhausted(self) -> bool:
-        """Whether no specialization is armed, and every slot is taken or every value seen
-        so far has had its try: a new value might still gain, but the router's lookup on
-        every call is a sure cost."""
-        if any(sub is not None and sub.armed for sub in self.subs.values()):
-            return False
-        return len(self.subs) >= self.max_values or all(key in self.subs for key in self.counts)
-
-    def sub_for(self, args: tuple) -> Any:
-        """The armed specialized trampoline for ``args``' values, or ``None``."""
-        try:
-            key = value_key(args, self.positions)
-            sub = self.subs.get(key) if key is not None else None
-        except TypeError:  # an unhashable tuple element
-            return None
-        if sub is None and key is not None and len(self.subs) < self.max_values:
-            if len(self.counts) >= _MAX_COUNTED:
-                self.counts.clear()  # the argument takes many values now: bound the memory
-            count = self.counts[key] = self.counts.get(key, 0) + 1
-            if count >= self.min_calls:
-                self.add(key)
-                sub = self.subs[key]
-        return sub if sub is not None and sub.armed else None
-
-    def enter(self, sub: Any, args: tuple) -> Any:
-        """``sub``'s answer for ``args`` without the frozen arguments (or ``MISS``)."""
-        return sub.enter(*[args[i] for i in self.keep])
-
-    def run(self, args: tuple) -> Any:
-        """The fast path's entry: the specialized variant, else the generic one.
-
-        Returns a result, :data:`MISS` (run the original), or :data:`NO_MATCH` (no variant
-        took the call: the trampoline's slow path decides).
-        """
-        sub = self.sub_for(args)
-        if sub is not None:
-            result = self.enter(sub, args)
-            if result is not MISS:
-                return result
-        generic = self.generic
-        return NO_MATCH if generic is None else generic.run(args)

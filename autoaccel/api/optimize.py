@@ -27,22 +27,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from autoaccel.analysis.guards import reassigned_globals, static_refusal
-from autoaccel.config.options import (
+from autoaccel.config import (
     Config,
-    SpecializationOptions,
-    load_config,
     parse_function_arguments,
-    parse_specialization,
-    search_dirs,
     with_function_arguments,
 )
 from autoaccel.errors import ConfigError
 from autoaccel.hook.finder import active_config, config_in_force
-from autoaccel.policy.trial import MISS
-from autoaccel.report.stats import report_at_exit
+from autoaccel.report.text import report_at_exit
 from autoaccel.rewrite.prologue import insert_prologue
-from autoaccel.runtime.table import TABLE
-from autoaccel.runtime.trampoline import Trampoline, lookup, register
+from autoaccel.runtime.registry import lookup, register
+from autoaccel.runtime.table import variant_table
+from autoaccel.runtime.trampoline import Trampoline
+from autoaccel.runtime.variant import MISS
+from autoaccel.state import STATE
 
 logger = logging.getLogger("autoaccel")
 
@@ -64,9 +62,6 @@ KEYWORDS = (
     "rtol",
     "atol",
 )
-# Decorated code by (original code, keywords), so a function decorated again (a nested
-# ``def`` runs its decorator on every call of its parent) shares one trampoline.
-_MADE: dict[tuple[types.CodeType, str], tuple[dict[str, Any], types.CodeType | None]] = {}
 
 
 class ExplicitTrampoline(Trampoline):
@@ -176,10 +171,10 @@ def _parse(given: dict[str, Any]) -> dict[str, Any]:
         return parse_function_arguments(_WHERE, given)
     except ConfigError as exc:
         message = str(exc).replace(f"{_WHERE} [jit]:", f"{_WHERE}:")
-        raise _in_keywords(message, {"enabled": "jit", "targets": "target"}) from None
+        raise in_keywords(message, {"enabled": "jit", "targets": "target"}) from None
 
 
-def _in_keywords(message: str, keywords: dict[str, str]) -> ConfigError:
+def in_keywords(message: str, keywords: dict[str, str]) -> ConfigError:
     """A :class:`ConfigError` whose message names keywords where ``message`` names keys."""
     for key, keyword in keywords.items():
         message = message.replace(f"key '{key}'", f"key '{keyword}'")
@@ -236,26 +231,28 @@ def _rewritten(function: types.FunctionType, trampoline: Trampoline) -> bool:
 def _decorated_code(function: types.FunctionType, request: _Request) -> types.CodeType | None:
     """The code with the prologue, made once per code, globals and keywords; ``None``: plain."""
     key = (function.__code__, request.key)
-    made = _MADE.get(key)
+    # Decorated code by (original code, keywords), so a function decorated again (a nested
+    # ``def`` runs its decorator on every call of its parent) shares one trampoline.
+    made = STATE.decorated.get(key)
     if made is not None and made[0] is function.__globals__:
         return made[1]
     trampoline = _trampoline(function, request)
     if trampoline is None:
         return None  # autoaccel is disabled
     code = None if trampoline.refusal else insert_prologue(function.__code__, trampoline, MISS)
-    _MADE[key] = (function.__globals__, code)
+    STATE.decorated[key] = (function.__globals__, code)
     return code
 
 
 def _trampoline(function: types.FunctionType, request: _Request) -> ExplicitTrampoline | None:
     """A registered trampoline for ``function``, or ``None`` when autoaccel is disabled."""
-    base = active_config()
-    if base is None:
-        base = load_config(search_from=search_dirs())
+    installed = active_config()
+    base = installed or config_in_force()
+    if installed is None:
         report_at_exit(base)  # an installed hook schedules its own
     if not base.enabled:
         return None
-    TABLE.adopt(base.specialization)
+    variant_table().adopt(base.specialization)
     code = function.__code__
     module = function.__globals__.get("__name__") or function.__module__ or "__main__"
     config, refusal = _function_config(
@@ -314,93 +311,3 @@ def _reassigned_in(filename: str, mtime_ns: int, size: int) -> frozenset[str]:
             return reassigned_globals(compile(handle.read(), filename, "exec", dont_inherit=True))
     except (OSError, SyntaxError, ValueError):
         return frozenset()
-
-
-# The seed projects' names for [specialization] keys.
-_SPECIALIZATION_ALIASES = {
-    "min_calls_for_specialization": "min_calls",
-    "min_performance_gain": "min_gain",
-    "max_cache_size": "max_variants",
-}
-
-
-def configure_specialization(
-    *,
-    min_calls_for_specialization: int | None = None,
-    min_performance_gain: float | None = None,
-    enable_adaptive_learning: bool | None = None,
-    max_cache_size: int | None = None,
-    max_memory_mb: float | None = None,
-    policy: str | None = None,
-    ttl_seconds: float | None = None,
-    values: bool | None = None,
-    threshold: float | None = None,
-    max_values: int | None = None,
-) -> SpecializationOptions:
-    """Change the variant cache and value specialization for the rest of the process.
-
-    The settings of ``[specialization]`` (docs/specialization.md), under the names of the
-    seed projects where they have one; ``None`` keeps the value in force (the installed
-    hook's configuration, else the discovered one, else what an earlier call set). New
-    bounds are enforced at the next promotion.
-
-    Args:
-        min_calls_for_specialization: calls with one value before its value-specialized
-            variant is compiled (``[specialization] min_calls``; >= 1).
-        min_performance_gain: speed-up over the generic variant a value-specialized variant
-            must reach (``min_gain``; >= 0).
-        enable_adaptive_learning: ``True`` sets ``policy = "adaptive"`` (evict what saves
-            the least time: calls x measured gain), ``False`` sets ``"lru"``.
-        max_cache_size: promoted variants kept per function (``max_variants``; >= 1).
-        max_memory_mb: machine code of all promoted variants together (MiB; >= 0).
-        policy: ``"lru"``, ``"lfu"``, ``"ttl"``, ``"size"`` or ``"adaptive"``.
-        ttl_seconds: under ``ttl``, seconds unused before a variant is evicted.
-        values: value specialization on or off for functions that do not set their own.
-        threshold: share of calls (0..1) the commonest values must cover.
-        max_values: most distinct values of one argument that get variants.
-
-    Returns:
-        The options now in force.
-
-    Raises:
-        ConfigError: a wrong type or value, or ``enable_adaptive_learning`` and ``policy``
-            disagree; the message names the keyword.
-    """
-    given = {
-        "min_calls_for_specialization": min_calls_for_specialization,
-        "min_performance_gain": min_performance_gain,
-        "max_cache_size": max_cache_size,
-        "max_memory_mb": max_memory_mb,
-        "policy": _policy(enable_adaptive_learning, policy),
-        "ttl_seconds": ttl_seconds,
-        "values": values,
-        "threshold": threshold,
-        "max_values": max_values,
-    }
-    table = {_SPECIALIZATION_ALIASES.get(k, k): v for k, v in given.items() if v is not None}
-    try:
-        fields = parse_specialization("configure_specialization()", table)
-    except ConfigError as exc:
-        names = {key: alias for alias, key in _SPECIALIZATION_ALIASES.items()}
-        raise _in_keywords(str(exc), names) from None
-    options = dataclasses.replace(TABLE.adopt(config_in_force().specialization), **fields)
-    TABLE.configure(options)
-    return options
-
-
-def _policy(adaptive: bool | None, policy: str | None) -> str | None:
-    """The policy that ``enable_adaptive_learning`` and ``policy`` ask for together."""
-    if adaptive is None:
-        return policy
-    if not isinstance(adaptive, bool):
-        raise ConfigError(
-            f"configure_specialization(): keyword 'enable_adaptive_learning' must be bool, "
-            f"got {adaptive!r}"
-        )
-    wanted = "adaptive" if adaptive else "lru"
-    if policy is not None and (policy == "adaptive") != adaptive:
-        raise ConfigError(
-            f"configure_specialization(): enable_adaptive_learning={adaptive} contradicts "
-            f"policy={policy!r}; give one of them"
-        )
-    return policy or wanted

@@ -31,8 +31,10 @@ from typing import Any
 import numpy as np
 
 from autoaccel.analysis.map_shape import LoopMap, ScalarMap, map_shape
-from autoaccel.backends import cpu
-from autoaccel.backends.cpu import Compiled, Rejection
+from autoaccel.backends.cpu import Compiled, summarize_error
+from autoaccel.backends.screening import Lookup, Unit, helpers
+from autoaccel.backends.signatures import fingerprint
+from autoaccel.errors import Rejection
 
 _THREADS = 128  # threads per block: a multiple of the warp size that fits every GPU
 _PREFIX = "_autoaccel_"  # generated names; checked not to collide with the function's
@@ -95,30 +97,18 @@ class CudaCompiled:
     Attributes:
         entry: ``entry(*args)``: the result, computed on the GPU; ``TypeError`` for arguments
             other than the validated ones.
-        snapshot, written, ambiguous_constants, ambiguous_arguments, unambiguous: as on
-            :class:`~autoaccel.backends.cpu.Compiled` (taken from the CPU compile).
+        snapshot, guards: as on :class:`~autoaccel.backends.cpu.Compiled` (the CPU
+            compile's).
         validated: the signature, once promoted.
         compiling: always ``False`` (the kernel is compiled on its first launch).
     """
 
-    __slots__ = (
-        "ambiguous_arguments",
-        "ambiguous_constants",
-        "compiling",
-        "entry",
-        "snapshot",
-        "unambiguous",
-        "validated",
-        "written",
-    )
+    __slots__ = ("compiling", "entry", "guards", "snapshot", "validated")
 
     def __init__(self, entry: Callable[..., Any], base: Compiled) -> None:
         self.entry = entry
         self.snapshot = base.snapshot
-        self.written = base.written
-        self.ambiguous_constants = base.ambiguous_constants
-        self.ambiguous_arguments = base.ambiguous_arguments
-        self.unambiguous = base.unambiguous
+        self.guards = base.guards
         self.validated: set[str] = set()
         self.compiling = False
 
@@ -158,17 +148,17 @@ def build(
     return CudaCompiled(_exact(host, args), base)
 
 
-def device_globals(trampoline: Any, lookup: Any, cuda: Any, active: tuple = ()) -> dict:
-    """A copy of the function's globals with each selected helper as a device function."""
-    if trampoline in active:
-        raise Rejection("is recursive through its helpers [30]")
-    namespace = dict(trampoline.globals)
-    for name in cpu.global_names(trampoline.code):
-        value = namespace.get(name)
-        helper = lookup(value) if isinstance(value, types.FunctionType) else None
+def device_globals(unit: Unit, lookup: Lookup, cuda: Any, active: tuple = ()) -> dict:
+    """A copy of the function's globals with each selected helper as a device function.
+
+    Raises:
+        Rejection: a helper calls back up the chain (recursion).
+    """
+    namespace = dict(unit.globals)
+    for name, _, helper in helpers(unit, lookup, active):
         if helper is None:
             continue
-        helper_globals = device_globals(helper, lookup, cuda, (*active, trampoline))
+        helper_globals = device_globals(helper, lookup, cuda, (*active, unit))
         function = types.FunctionType(helper.code, helper_globals, helper.code.co_name)
         namespace[name] = cuda.jit(device=True)(function)
     return namespace
@@ -176,10 +166,10 @@ def device_globals(trampoline: Any, lookup: Any, cuda: Any, active: tuple = ()) 
 
 def _exact(host: Callable[..., Any], args: tuple) -> Callable[..., Any]:
     """``host`` for arguments of exactly the types and fingerprints of ``args`` only."""
-    expected = tuple(map(type, args)) + cpu.fingerprint(args)
+    expected = tuple(map(type, args)) + fingerprint(args)
 
     def entry(*call_args: Any) -> Any:
-        if tuple(map(type, call_args)) + cpu.fingerprint(call_args) != expected:
+        if tuple(map(type, call_args)) + fingerprint(call_args) != expected:
             raise TypeError("not the validated signature of this CUDA variant")
         return host(*call_args)
 
@@ -391,6 +381,6 @@ def _launch(
             warnings.simplefilter("ignore", NumbaPerformanceWarning)
             kernel[blocks, _THREADS](*((start, stop) if offset else (count,)), *device)
     except NumbaError as exc:
-        raise Rejection(f"CUDA cannot compile it: {cpu.summarize_error(exc)}") from None
+        raise Rejection(f"CUDA cannot compile it: {summarize_error(exc)}") from None
     for position in written:
         device[position].copy_to_host(values[position])

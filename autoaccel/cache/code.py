@@ -45,7 +45,7 @@ import bytecode
 from autoaccel._version import __version__
 from autoaccel.analysis import guards
 from autoaccel.cache.directory import CacheDir, open_cache
-from autoaccel.config.options import Config
+from autoaccel.config import Config
 from autoaccel.rewrite import prologue
 from autoaccel.rewrite.prologue import Rewritten
 

@@ -62,8 +62,30 @@ class Decision(NamedTuple):
     candidates: tuple[tuple[str, float, str], ...] = ()
 
 
-# (function qualname, argument types as text, Numba signature as text)
-Key = tuple[str, str, str]
+class DecisionKey(NamedTuple):
+    """What a saved decision is about, within its module's file.
+
+    Attributes:
+        qualname: the function's ``__qualname__`` (with ``[values]`` for a value
+            specialization).
+        types: the Python argument types, as text (``"(ndarray, float)"``).
+        signature: the Numba signature, as text (``"(array(float64, 1d, C), float64)"``).
+    """
+
+    qualname: str
+    types: str
+    signature: str
+
+
+class SavedAs(NamedTuple):
+    """Where one variant's decision is kept: its key, and the variant's digest.
+
+    A decision applies only to the variant whose
+    :func:`~autoaccel.cache.keys.variant_digest` it records.
+    """
+
+    key: DecisionKey
+    digest: str
 
 
 def store_name(module: str, filename: str) -> str:
@@ -83,10 +105,10 @@ class DecisionStore:
     def __init__(self, cache: CacheDir, name: str) -> None:
         self.cache = cache
         self.name = name
-        self._decisions: dict[Key, Decision] | None = None
+        self._decisions: dict[DecisionKey, Decision] | None = None
         self._lock = threading.Lock()
 
-    def _read(self) -> dict[Key, Decision]:
+    def _read(self) -> dict[DecisionKey, Decision]:
         data = self.cache.read(_SECTION, self.name)
         if data is None:
             return {}
@@ -96,13 +118,13 @@ class DecisionStore:
                 raise ValueError("not an autoaccel decisions file")
             if not all(isinstance(d, Decision) for d in decisions.values()):
                 raise ValueError("unexpected entries")
-            return decisions
+            return {DecisionKey(*key): decision for key, decision in decisions.items()}
         except Exception as exc:  # truncated, corrupt or foreign: start over
             logger.info("cache: dropping unreadable decisions %s: %r", self.name, exc)
             self.cache.remove(_SECTION, self.name)
             return {}
 
-    def decisions(self) -> dict[Key, Decision]:
+    def decisions(self) -> dict[DecisionKey, Decision]:
         """Every saved decision of the module (read from disk once)."""
         if self._decisions is None:
             with self._lock:
@@ -110,15 +132,17 @@ class DecisionStore:
                     self._decisions = self._read()
         return self._decisions
 
-    def get(self, key: Key) -> Decision | None:
+    def get(self, key: DecisionKey) -> Decision | None:
         """The saved decision for ``key``, or ``None``."""
         return self.decisions().get(key)
 
     def promoted_types(self, qualname: str) -> set[str]:
         """Argument types (as text) with which ``qualname`` had a promoted signature."""
-        return {k[1] for k, d in self.decisions().items() if k[0] == qualname and d.promoted}
+        return {
+            k.types for k, d in self.decisions().items() if k.qualname == qualname and d.promoted
+        }
 
-    def put(self, key: Key, decision: Decision) -> None:
+    def put(self, key: DecisionKey, decision: Decision) -> None:
         """Record ``decision`` and write the module's file (merged with the disk's)."""
         with self._lock:
             merged = {**self._read(), key: decision}
@@ -126,12 +150,12 @@ class DecisionStore:
             try:
                 data = pickle.dumps((_FORMAT, merged), protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # an adapter that cannot be pickled: not saved
-                logger.info("cache: decision for %s not saved: %r", key[0], exc)
+                logger.info("cache: decision for %s not saved: %r", key.qualname, exc)
                 return
             self.cache.write(_SECTION, self.name, data)
 
 
-def read_all(cache: CacheDir) -> dict[str, dict[Key, Decision]]:
+def read_all(cache: CacheDir) -> dict[str, dict[DecisionKey, Decision]]:
     """Every module's decisions, by file name (for ``python -m autoaccel cache info``)."""
     return {
         path.name: DecisionStore(cache, path.name).decisions() for path in cache.entries(_SECTION)

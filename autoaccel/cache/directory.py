@@ -18,20 +18,17 @@ import os
 import shutil
 import stat
 import tempfile
-import threading
 import warnings
 from pathlib import Path
 
-from autoaccel.config.options import Config
+from autoaccel.config import Config
 from autoaccel.errors import CacheWarning
+from autoaccel.state import STATE
 
 logger = logging.getLogger("autoaccel")
 
 # The kinds of entries, one subdirectory each; ``cache clear`` removes exactly these.
 SECTIONS = ("code", "decisions", "variants")
-
-_OPENED: dict[Path, CacheDir | None] = {}
-_LOCK = threading.Lock()
 
 
 def default_cache_dir() -> Path:
@@ -164,10 +161,10 @@ def open_cache(config: Config, create: bool = True) -> CacheDir | None:
     if not config.cache:
         return None
     path = cache_path(config)
-    with _LOCK:
-        if path not in _OPENED:
-            _OPENED[path] = _open(path, create)
-        return _OPENED[path]
+    with STATE.lock:
+        if path not in STATE.cache_dirs:
+            STATE.cache_dirs[path] = _open(path, create)
+        return STATE.cache_dirs[path]
 
 
 def _open(path: Path, create: bool) -> CacheDir | None:
@@ -194,9 +191,3 @@ def _open(path: Path, create: bool) -> CacheDir | None:
 
 def _warn(message: str) -> None:
     warnings.warn(f"autoaccel: {message}", CacheWarning, stacklevel=3)
-
-
-def forget_opened() -> None:
-    """Forget which directories were opened (tests change ``AUTOACCEL_CACHE_DIR``)."""
-    with _LOCK:
-        _OPENED.clear()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from autoaccel._version import __version__
-from autoaccel.config.options import JitOptions
+from autoaccel.config import JitOptions
 
 
 def code_digest(code: types.CodeType) -> str:

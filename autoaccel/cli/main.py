@@ -10,7 +10,7 @@ from pathlib import Path
 
 from autoaccel._version import __version__
 from autoaccel.cli import cache as cache_cli
-from autoaccel.config.options import Config, load_config
+from autoaccel.config import Config, load_config
 from autoaccel.errors import ConfigError
 from autoaccel.hook import children, runner
 from autoaccel.hook.finder import install_hook

@@ -45,7 +45,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from autoaccel.cache.directory import cache_path
-from autoaccel.config.options import Config, config_from_table, disabled_by_environment
+from autoaccel.config import Config, config_from_table, disabled_by_environment
 from autoaccel.errors import ConfigError
 
 CONFIG_VARIABLE = "AUTOACCEL_CHILD_CONFIG"

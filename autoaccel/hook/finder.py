@@ -27,10 +27,12 @@ from typing import Any
 
 from autoaccel.backends.cpu import is_compiling
 from autoaccel.cache.code import CodeCache, NoCodeCache, SourceCode, code_cache
-from autoaccel.config.options import Config, load_config, search_dirs
+from autoaccel.config import Config, load_config, search_dirs
 from autoaccel.rewrite.prologue import Rewritten, bind, rewrite_module
-from autoaccel.runtime import table
-from autoaccel.runtime.trampoline import MISS, Trampoline, compile_declared, register
+from autoaccel.runtime.registry import compile_declared, register
+from autoaccel.runtime.table import variant_table
+from autoaccel.runtime.trampoline import Trampoline
+from autoaccel.runtime.variant import MISS
 
 _LOCK = threading.Lock()
 logger = logging.getLogger("autoaccel")
@@ -214,10 +216,10 @@ def install_hook(config: Config) -> Installation:
     """Install a finder for ``config`` (nothing when ``config.enabled`` is false)."""
     installation = Installation(config)
     if config.enabled:
-        table.TABLE.configure(config.specialization)
+        variant_table().configure(config.specialization)
         installation._insert()
         if config.report or config.report_json:
-            from autoaccel.report.stats import emit_at_exit
+            from autoaccel.report.text import emit_at_exit
 
             atexit.register(emit_at_exit, config, installation.finder, os.getpid())
     return installation

@@ -16,7 +16,7 @@ import sys
 import types
 
 from autoaccel.cache.code import SourceCode
-from autoaccel.config.options import Config
+from autoaccel.config import Config
 from autoaccel.hook.finder import AccelFinder, accelerate_code, module_code
 
 # The autoaccel package directory (this file is in its hook/ subpackage).

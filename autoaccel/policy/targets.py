@@ -31,9 +31,10 @@ from autoaccel.backends import cpu
 from autoaccel.backends import cuda as cuda_backend
 from autoaccel.backends.cpu import Compiled
 from autoaccel.cache.variants import VariantStore
-from autoaccel.config.options import Config
+from autoaccel.config import Config
+from autoaccel.errors import Rejection
 from autoaccel.policy.compare import copy_value
-from autoaccel.policy.trial import Promotion, Trial
+from autoaccel.policy.trial import PromotionRecord, Trial
 
 _PROMOTED = "promoted"
 
@@ -96,7 +97,7 @@ def trial_for(build: Build, base: Trial) -> Trial | Selection:
             continue
         try:
             compiled, seconds, from_cache = build_target(build, target)
-        except cpu.Rejection as exc:
+        except Rejection as exc:
             skipped[target] = str(exc)
             continue
         trials[target] = Trial(
@@ -110,7 +111,7 @@ def trial_for(build: Build, base: Trial) -> Trial | Selection:
         )
     if not trials:
         reasons = "; ".join(f"{t} skipped: {r}" for t, r in skipped.items())
-        raise cpu.Rejection(f"no listed target could be built ({reasons})")
+        raise Rejection(f"no listed target could be built ({reasons})")
     return Selection(trials, skipped, base.saved_as)
 
 
@@ -251,10 +252,10 @@ class Selection:
         rows += [(t, 0.0, f"skipped: {reason}") for t, reason in self.skipped.items()]
         return tuple(rows)
 
-    def promotion(self) -> Promotion:
+    def promotion(self) -> PromotionRecord:
         """The report record of the winner's promotion."""
         chosen = self._chosen
-        return Promotion(
+        return PromotionRecord(
             self.signature,
             chosen.speedup(),
             chosen.compile_seconds,

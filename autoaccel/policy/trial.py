@@ -16,49 +16,20 @@ that, a function that runs in 50 ns could be "promoted" and then cost ten times 
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import numpy as np
-
-from autoaccel.backends.cpu import Compiled, Rejection, snapshot_changed, snapshot_guard
-from autoaccel.errors import Deoptimize
-from autoaccel.policy.compare import Adapter, close, copy_value, learn_adapter, restore_value, same
+from autoaccel.backends.snapshot import snapshot_changed
+from autoaccel.errors import Deoptimize, Rejection
+from autoaccel.policy.compare import Adapter, close, copy_value, learn_adapter, same
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
 _MAX_TRIAL_FACTOR = 10
 
-try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
-    from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - NumPy 1.x
-    _ERRSTATE = None
-_last_errstate: list[Any] = [None, True]
 
-
-class Signal:
-    """What :meth:`Variant.run` returns instead of a result when it could not serve a call."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<autoaccel {self.name}>"
-
-
-# Process-wide ticks ordering the variants' latest uses (cheaper than reading a clock).
-CLOCK = itertools.count()
-
-MISS = Signal("MISS")  # run the original body (also what the prologue tests for)
-NO_MATCH = Signal("NO_MATCH")  # no validated signature matches these argument types
-STALE = Signal("STALE")  # a global the variant froze has changed
-
-
-class Promotion(NamedTuple):
-    """One promoted signature, for the report.
+class PromotionRecord(NamedTuple):
+    """One promoted signature, as the report shows it.
 
     ``compile_seconds`` is the time to load it when ``from_cache`` (a saved decision).
     ``target`` is the winning target; ``candidates`` has one ``(target, speedup, outcome)``
@@ -76,119 +47,6 @@ class Promotion(NamedTuple):
     candidates: tuple[tuple[str, float, str], ...] = ()
     saved_seconds: float = 0.0  # measured per call in the trial: original minus variant
     saved_decision: bool = False
-
-
-class Variant:
-    """Promoted code for one argument-type pattern: the entry dispatcher and result adapters.
-
-    There is one per pattern of Python argument types: exact keys with the same types
-    (say float64 and int64 arrays) share it, as they share the fast path. All of a
-    function's validated signatures share one entry dispatcher, which matches argument
-    types in C, and one table of adapters.
-
-    Attributes:
-        compiled: the dispatchers and the frozen-globals snapshot (a
-            :class:`~autoaccel.backends.cpu.Compiled`, or a target's equivalent such as
-            :class:`~autoaccel.backends.cuda.CudaCompiled`).
-        adapters: Python type of a raw variant result -> converter to the type the original
-            returns (``None``: no conversion); shared by a function's variants.
-        uses: calls it served, and last: the :data:`CLOCK` tick of the latest (for the
-            variant cache's eviction policies; ~30 ns a call together).
-        stale: ``stale()`` is true once a global the variant froze changed
-            (:func:`~autoaccel.backends.cpu.snapshot_guard`); ``None`` if it froze none.
-    """
-
-    __slots__ = ("adapters", "compiled", "last", "stale", "uses")
-
-    def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
-        self.compiled = compiled
-        self.stale = snapshot_guard(compiled.snapshot)
-        self.adapters: dict[type, Adapter | None] = {} if adapters is None else adapters
-        self.uses = 0
-        self.last = next(CLOCK)
-
-    def accepts(self, raw_type: type, adapter: Adapter | None) -> bool:
-        """Record ``adapter`` for results of ``raw_type``; ``False`` if one differs already."""
-        return self.adapters.setdefault(raw_type, adapter) == adapter
-
-    def run(self, args: tuple) -> Any:
-        """The result for ``args``, or a :class:`Signal` (never raises).
-
-        Whenever the call is handed back (a :class:`Signal`), the arguments the variant may
-        have written hold their values from before the call again.
-        """
-        compiled = self.compiled
-        if compiled.compiling:
-            return MISS
-        if self.stale is not None and self.stale():
-            return STALE
-        if _ERRSTATE is None or _ERRSTATE.get() is not _last_errstate[0]:
-            if not numpy_errors_ignored():
-                return MISS
-        elif not _last_errstate[1]:
-            return MISS
-        written = compiled.written
-        saved = [copy_value(args[i]) for i in written] if written else ()
-        try:
-            result = compiled.entry(*args)
-        except TypeError:  # no matching signature, or the code raised TypeError itself
-            return _restored(args, compiled.written, saved, NO_MATCH)
-        except Exception:  # the original raises its own error, with its own traceback
-            return _restored(args, compiled.written, saved, MISS)
-        self.uses += 1
-        self.last = next(CLOCK)
-        adapter = self.adapters.get(type(result))
-        if adapter is not None:
-            result = adapter(result)
-        if (
-            (compiled.ambiguous_constants or compiled.ambiguous_arguments)
-            and result.__class__ is not compiled.unambiguous
-            and _ambiguous(result, args, compiled)
-        ):
-            return _restored(args, compiled.written, saved, MISS)
-        return result
-
-
-def _restored(args: tuple, written: tuple[int, ...], saved: Sequence, signal: Signal) -> Signal:
-    for position, value in zip(written, saved, strict=True):
-        restore_value(args[position], value)
-    return signal
-
-
-def _ambiguous(result: Any, args: tuple, compiled: Compiled) -> bool:
-    """Whether CPython could return this value with another type (rows 11 and 12).
-
-    True when ``result`` equals a constant or argument that the function can return
-    unchanged and whose type differs from ``result``'s: which path CPython took decides
-    the type, so the original has to answer.
-    """
-    kind = type(result)
-    for constant in compiled.ambiguous_constants:
-        if type(constant) is not kind and constant == result:
-            return True
-    for position in compiled.ambiguous_arguments:
-        value = args[position]
-        if type(value) is not kind and value == result:
-            return True
-    return False
-
-
-def numpy_errors_ignored() -> bool:
-    """Whether NumPy's floating-point error handling is in a state Numba matches.
-
-    Numba ignores ``np.seterr`` (catalogue row 10). Under ``"warn"`` or ``"ignore"`` the
-    values agree (the warning is not repeated); under ``"raise"``, ``"call"``, ``"print"``
-    or ``"log"`` the original has to run. The check costs one ContextVar read while the
-    state is unchanged (NumPy 2 keeps it in ``numpy._core._ufunc_config``); otherwise it
-    reads ``np.geterr()``.
-    """
-    state = _ERRSTATE.get() if _ERRSTATE is not None else None
-    if state is not None and state is _last_errstate[0]:
-        return _last_errstate[1]
-    quiet = all(mode in ("warn", "ignore") for mode in np.geterr().values())
-    if state is not None:
-        _last_errstate[:] = [state, quiet]
-    return quiet
 
 
 def _deoptimized(error: Exception | None) -> bool:
@@ -284,7 +142,7 @@ class Trial:
         # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
         if compiled.snapshot:
             snapshot_changed(compiled.snapshot)
-        [copy_value(copies[i]) for i in compiled.written]
+        [copy_value(copies[i]) for i in compiled.guards.written]
         try:
             result, error = compiled.entry(*copies), None
         except Exception as exc:  # compared with the original's outcome later
@@ -364,9 +222,9 @@ class Trial:
         """Best original time minus best variant time over the trial (seconds per call)."""
         return min(self.original_seconds) - min(self.variant_seconds)
 
-    def promotion(self) -> Promotion:
+    def promotion(self) -> PromotionRecord:
         """The report record of this trial's promotion."""
-        return Promotion(
+        return PromotionRecord(
             self.signature,
             self.speedup(),
             self.compile_seconds,

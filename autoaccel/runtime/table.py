@@ -32,8 +32,10 @@ import threading
 import time
 from typing import Any
 
-from autoaccel.config.options import SpecializationOptions
+from autoaccel.backends.signatures import describe
+from autoaccel.config import SpecializationOptions
 from autoaccel.policy import eviction
+from autoaccel.state import STATE
 
 _MIB = 1024 * 1024
 
@@ -43,7 +45,7 @@ class Entry:
     """One promoted exact key of one function.
 
     Attributes:
-        owner: the trampoline that serves the key (``evict(key, reason)`` is called on it).
+        owner: the promoter that serves the key (``evict(key, reason)`` is called on it).
         key: the exact key (argument types and Numba fingerprints).
         family: the function whose ``max_variants`` it counts against (``module.qualname``;
             value-specialized variants count against the function they specialize).
@@ -128,7 +130,7 @@ class VariantTable:
         """Record a promotion and evict what the bounds and the policy say must go.
 
         Args:
-            owner: the trampoline serving ``key``; it must have ``family`` (str) and
+            owner: the promoter serving ``key``; it must have ``family`` (str) and
                 ``evict(key, reason)``.
             key, variant, signature: as in :class:`Entry`.
             size: machine code, bytes.
@@ -224,7 +226,12 @@ class VariantTable:
         }
 
 
-TABLE = VariantTable()
+def variant_table() -> VariantTable:
+    """The process's variant table, made at first use (kept in :data:`autoaccel.state.STATE`)."""
+    table = STATE.variant_table
+    if table is None:
+        table = STATE.variant_table = VariantTable()
+    return table
 
 
 def clear_specialization_cache() -> int:
@@ -238,23 +245,17 @@ def clear_specialization_cache() -> int:
     Returns:
         How many variants were dropped (0 when none was held).
     """
-    return TABLE.clear()
+    return variant_table().clear()
 
 
-def reset() -> None:
-    """Forget every entry and eviction and restore the default bounds (for tests)."""
-    TABLE.__init__()  # type: ignore[misc]
-
-
-def code_size(dispatcher: Any, signature: str, describe: Any) -> int:
+def code_size(dispatcher: Any, signature: str) -> int:
     """Object-code bytes of ``dispatcher``'s overload described as ``signature`` (0 if unknown).
 
     Never raises: the entry of a CUDA variant is a plain function without overloads.
 
     Args:
         dispatcher: a Numba dispatcher.
-        signature: the signature as :func:`autoaccel.backends.cpu.describe` writes it.
-        describe: that function (passed in to keep this module free of the compiler).
+        signature: the signature as :func:`autoaccel.backends.signatures.describe` writes it.
     """
     overloads = getattr(dispatcher, "overloads", None)  # another target's entry may have none
     if not isinstance(overloads, dict):
@@ -269,7 +270,7 @@ def code_size(dispatcher: Any, signature: str, describe: Any) -> int:
     return 0
 
 
-def fast_routes(exact: dict[tuple, Any], describe: Any) -> dict[tuple, Any]:
+def fast_routes(exact: dict[Any, Any]) -> dict[tuple, Any]:
     """The fast path: promoted variants by argument types alone, where that is safe.
 
     A call on the fast path is matched by Numba's C dispatcher against every signature
@@ -284,19 +285,18 @@ def fast_routes(exact: dict[tuple, Any], describe: Any) -> dict[tuple, Any]:
     element types.
 
     Args:
-        exact: promoted variants by exact key (types, then fingerprints).
-        describe: :func:`autoaccel.backends.cpu.describe`.
+        exact: promoted variants by exact key (:class:`~autoaccel.runtime.keys.ExactKey`).
     """
     blocked: dict[int, Any] = {}
     routes: dict[tuple, Any] = {}
     for key, variant in exact.items():
-        types_ = key[: len(key) // 2]
+        types_ = key.types
         compiled = variant.compiled
         if types_ in routes or tuple in types_ or compiled.compiling:
             continue
         patterns = blocked.get(id(compiled))
         if patterns is None:
-            patterns = blocked[id(compiled)] = _unvalidated_patterns(compiled, describe)
+            patterns = blocked[id(compiled)] = _unvalidated_patterns(compiled)
         if patterns is not _ALL and tuple(map(_python_kind, types_)) not in patterns:
             routes[types_] = variant
     return routes
@@ -305,7 +305,7 @@ def fast_routes(exact: dict[tuple, Any], describe: Any) -> dict[tuple, Any]:
 _ALL = object()  # every pattern is blocked
 
 
-def _unvalidated_patterns(compiled: Any, describe: Any) -> Any:
+def _unvalidated_patterns(compiled: Any) -> Any:
     signatures = getattr(compiled.entry, "signatures", None)
     if signatures is None:
         return _ALL if compiled.unvalidated() else set()

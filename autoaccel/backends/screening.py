@@ -1,0 +1,169 @@
+"""Screening before compiling: arguments and globals that rule a variant out, without Numba.
+
+Why this design: importing Numba costs ~0.3 s and tens of thousands of objects that every
+full garbage collection then traverses, so what can be decided from plain Python objects is
+decided here first: argument values Numba could not take exactly, and globals (of the
+function and, recursively, of the helpers it calls) that cannot be frozen into a variant
+(docs/divergences.md, row 27). The walk over a function's helpers is written once,
+:func:`helpers`, and the compiler and the CUDA back-end walk the same way.
+"""
+
+from __future__ import annotations
+
+import dis
+import types
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import numpy as np
+
+from autoaccel.errors import Rejection
+
+_SAFE_MODULE_ROOTS = ("numpy", "math", "cmath", "numba", "operator")
+_ALLOWED_DTYPE_KINDS = "biufc"
+
+
+class _Absent:
+    """Marks a global name the module does not define (a builtin), with a stable repr."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT = _Absent()
+
+
+class Unit(Protocol):
+    """What the back-ends read of a function to compile (a trampoline is one).
+
+    Attributes:
+        code: the function's original code object.
+        globals: its module's globals dict.
+        refusal: the static guard's reason never to compile it, or ``None``.
+        compiled: what the CPU back-end built for it last (reused while valid), or ``None``.
+    """
+
+    code: types.CodeType
+    globals: dict
+    refusal: str | None
+    compiled: Any
+
+
+# lookup(function) -> the Unit of a function of the accelerated modules, or None.
+Lookup = Callable[[Any], Any]
+
+
+def argument_refusal(args: tuple) -> str | None:
+    """Why these argument values cannot be passed to a variant, or ``None``.
+
+    Runs before Numba is imported. Accepted: bool, int, float, complex, NumPy numeric
+    scalars, numeric NumPy arrays, and tuples of those.
+    """
+    for value in args:
+        reason = _value_refusal(value)
+        if reason:
+            return reason
+    return None
+
+
+def _value_refusal(value: Any) -> str | None:
+    if isinstance(value, (bool, int, float, complex)):
+        return None
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in _ALLOWED_DTYPE_KINDS and not value.dtype.fields:
+            return None
+        return f"takes an array of dtype {value.dtype}, which is not numeric"
+    if isinstance(value, (np.number, np.bool_)):
+        return None
+    if isinstance(value, tuple):
+        return next(filter(None, map(_value_refusal, value)), None)
+    if isinstance(value, list):
+        return "takes a list (Numba converts it to a reflected list) [23]"
+    return f"takes a {type(value).__name__} argument, which Numba cannot use exactly"
+
+
+def global_names(code: types.CodeType) -> list[str]:
+    """Names ``code`` loads with LOAD_GLOBAL, in first-use order, without repeats."""
+    names = dict.fromkeys(
+        ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"
+    )
+    return list(names)
+
+
+def helpers(unit: Unit, lookup: Lookup, active: tuple = ()) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, value, helper)`` for each global ``unit``'s code loads, in first-use order.
+
+    ``value`` is :data:`ABSENT` for a name the module does not define (a builtin); ``helper``
+    is the :class:`Unit` of a function of the accelerated modules, else ``None``.
+
+    Args:
+        unit: the function being compiled.
+        lookup: finds a function's unit.
+        active: the units being compiled up the call chain, ``unit`` not included.
+
+    Raises:
+        Rejection: ``unit`` is already in ``active``: it calls itself through its helpers
+            (docs/divergences.md, row 30).
+    """
+    if unit in active:
+        raise Rejection("is recursive through its helpers [30]")
+    for name in global_names(unit.code):
+        value = unit.globals.get(name, ABSENT)
+        helper = lookup(value) if isinstance(value, types.FunctionType) else None
+        yield name, value, helper
+
+
+def _module_root(value: Any) -> str:
+    return (getattr(value, "__module__", None) or "").split(".")[0]
+
+
+def _global_refusal(name: str, value: Any) -> str | None:
+    """Why global ``name`` = ``value`` cannot be frozen into a variant, or ``None``."""
+    if isinstance(value, types.ModuleType):
+        if value.__name__ in ("random", "numpy.random"):
+            return f"draws random numbers through {name} (Numba has its own generator) [34]"
+        return None
+    if isinstance(value, (bool, int, float, complex, str, np.number, np.bool_, type(None))):
+        return None
+    if isinstance(value, np.ndarray):
+        if value.flags.writeable:
+            return f"reads global array {name}, which Numba would freeze as a constant [27]"
+        return None
+    if isinstance(value, tuple):
+        return next(filter(None, (_global_refusal(name, item) for item in value)), None)
+    if isinstance(value, (types.BuiltinFunctionType, np.ufunc)):
+        return None
+    if isinstance(value, type) and issubclass(value, (np.generic, bool, int, float, complex)):
+        return None
+    if _module_root(value) in _SAFE_MODULE_ROOTS:
+        return None
+    if isinstance(value, types.FunctionType):
+        return f"calls {name}, a Python function outside the accelerated modules"
+    return f"reads global {name} of type {type(value).__name__}, which Numba cannot freeze"
+
+
+def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | None:
+    """Why a global that the function or one of its helpers reads rules out a variant.
+
+    ``None`` means every global can be frozen.
+
+    Args:
+        unit: the function (its code, globals and static refusal).
+        lookup: finds a helper function's unit.
+        active: the units up the call chain (a cycle is refused).
+    """
+    try:
+        for name, value, helper in helpers(unit, lookup, active):
+            if value is ABSENT:
+                continue  # the refused builtins were caught by the static guards
+            if helper is not None and helper.refusal:
+                reason: str | None = f"calls {name}, which cannot be compiled: {helper.refusal}"
+            elif helper is not None:
+                reason = globals_refusal(helper, lookup, (*active, unit))
+            else:
+                reason = _global_refusal(name, value)
+            if reason:
+                return reason
+    except Rejection as exc:
+        return str(exc)
+    return None

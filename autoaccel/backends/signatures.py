@@ -1,0 +1,95 @@
+"""Numba's view of a call's arguments: types, fingerprints, and signature text.
+
+``numba`` is imported at the first hot call only (:func:`load_numba`), never at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from autoaccel.errors import Rejection
+
+_compute_fingerprint: Any = None
+
+
+def load_numba() -> None:
+    """Import Numba and its fingerprint function (about 0.3 s the first time)."""
+    global _compute_fingerprint
+    from numba._dispatcher import compute_fingerprint
+
+    _compute_fingerprint = compute_fingerprint
+
+
+def numba_loaded() -> bool:
+    """Whether :func:`load_numba` has completed in this process."""
+    return _compute_fingerprint is not None
+
+
+def numba_signature(args: tuple) -> tuple:
+    """Numba's types for ``args`` (``numba.typeof`` of each).
+
+    Raises:
+        Rejection: a value has no Numba type (e.g. an int beyond 64 bits).
+    """
+    import numba
+
+    try:
+        return tuple(numba.typeof(value) for value in args)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise Rejection(f"an argument has no Numba type: {exc}") from None
+
+
+def accepting(declared: Iterable[tuple], actual: tuple) -> tuple | None:
+    """The first ``declared`` signature Numba would run ``actual`` (Numba types) with as is.
+
+    Equal types, or arrays of the same dtype, ndim and writability where the declared one
+    has any layout (``float64[:]``); no numeric conversion, which could change results.
+    """
+    for signature in declared:
+        if len(signature) == len(actual) and all(map(_accepts, signature, actual)):
+            return signature
+    return None
+
+
+def _accepts(declared: Any, actual: Any) -> bool:
+    if declared == actual:
+        return True
+    from numba.core import types as nbtypes
+
+    return (
+        isinstance(declared, nbtypes.Array)
+        and isinstance(actual, nbtypes.Array)
+        and declared.layout == "A"
+        and (declared.dtype, declared.ndim, declared.mutable)
+        == (actual.dtype, actual.ndim, actual.mutable)
+    )
+
+
+def describe(signature: Iterable[Any]) -> str:
+    """``"(float64[::1], int64)"``-style text for a Numba signature."""
+    return "(" + ", ".join(map(str, signature)) + ")"
+
+
+def fingerprint(args: tuple) -> tuple:
+    """Per-argument type fingerprints as Numba's C dispatcher computes them.
+
+    Arrays differ by dtype, ndim, layout and writability. Values Numba cannot fingerprint
+    (e.g. str) fall back to their Numba type. Called only for hot signatures, so
+    Numba is imported at the first call.
+    """
+    if _compute_fingerprint is None:
+        load_numba()
+    try:
+        return tuple(map(_compute_fingerprint, args))
+    except (NotImplementedError, ValueError, OverflowError):
+        return tuple(_fallback_fingerprint(value) for value in args)
+
+
+def _fallback_fingerprint(value: Any) -> Any:
+    import numba
+
+    try:
+        return numba.typeof(value)
+    except Exception:  # no Numba type: the key just has to be stable and hashable
+        return type(value)

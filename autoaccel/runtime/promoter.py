@@ -1,0 +1,353 @@
+"""Trials and promotion of one function's hot signatures.
+
+Why this design: once a signature is hot, each exact key (argument types and Numba's
+fingerprints) is compiled, run once in a forked child, trialled on real calls against the
+original (:mod:`autoaccel.policy.trial`) and promoted or rejected once. A decision a
+previous run saved for the very same variant applies without a trial
+(:mod:`autoaccel.runtime.saved`). A key that failed is never tried again. As in Numba's
+dispatcher, one lock orders compilation, and a compile in progress makes other calls run the
+original rather than wait. The trampoline keeps the tables its prologue reads; this class
+fills them through the small :class:`Owner` interface.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import Any, Protocol
+
+from autoaccel.backends import background, cpu
+from autoaccel.backends.isolation import first_run_failure
+from autoaccel.backends.screening import argument_refusal, globals_refusal
+from autoaccel.backends.signatures import accepting, describe, numba_signature
+from autoaccel.config.signatures import parse_signature, python_types
+from autoaccel.errors import Rejection
+from autoaccel.policy import targets
+from autoaccel.policy.compare import Adapter, copy_value
+from autoaccel.policy.trial import PromotionRecord, Trial
+from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
+from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.saved import SavedDecisions
+from autoaccel.runtime.table import code_size, variant_table
+from autoaccel.runtime.variant import MISS, Variant
+
+logger = logging.getLogger("autoaccel")
+
+# One compilation at a time, process-wide; busy means "run the original this time".
+_COMPILE_LOCK = threading.RLock()
+_ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
+
+Pending = Trial | targets.Selection
+
+
+class Owner(Protocol):
+    """What the promoter reads and changes of its function (a trampoline is one)."""
+
+    name: str
+    qualname: str
+    module: str
+    family: str
+    armed: bool
+    code: Any
+    globals: dict
+    config: Any
+    refusal: str | None
+    compiled: Any
+    original: Any
+    _exact: dict[ExactKey, Variant]
+
+    def required_gain(self) -> float:
+        """The speed-up a variant must reach."""
+
+    def dispatch_seconds(self, arity: int) -> float:
+        """What reaching a variant adds to a call (seconds)."""
+
+    def clear_fast_path(self) -> None:
+        """Stop dispatching by argument types alone (a new signature is being compiled)."""
+
+    def refresh_fast_path(self) -> None:
+        """Rebuild the dispatch by argument types after the variants changed."""
+
+    def failed(self, key: Any, types_: TypeKey, failure: Failure) -> None:
+        """Record that ``key`` is never to be tried again."""
+
+
+class Promoter:
+    """The trials and promotions of one function.
+
+    Attributes:
+        failures: keys (exact keys, or argument types refused before compiling) never to be
+            tried again, with why.
+        trials: exact keys compiled and in their trial.
+        promotions: what was promoted, for the report.
+        signatures: promoted exact key -> its Numba signature, as text.
+        eager: declared signature texts not compiled yet (``signatures`` in the config).
+    """
+
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
+        self.saved = SavedDecisions(owner)
+        self.failures: dict[Any, Failure] = {}
+        self.trials: dict[ExactKey, Pending] = {}
+        self.promotions: list[PromotionRecord] = []
+        self.signatures: dict[ExactKey, str] = {}
+        self.eager: tuple[str, ...] = ()
+        self.declared: list[tuple] = []  # declared signatures' Numba argument types
+        self.ready: set[TypeKey] = set()  # their Python argument types
+        self.invalidations = 0
+        self._lock = threading.Lock()
+
+    @property
+    def family(self) -> str:
+        """The function whose ``max_variants`` this one's variants count against."""
+        return self.owner.family
+
+    def try_promotion(self, key: ExactKey, args: tuple) -> Any:
+        """Serve a hot call of ``key``: its trial, or a variant a saved decision promoted."""
+        if key in self.failures:
+            return MISS
+        trial = self.trials.get(key) or self._start_trial(key, args)
+        if trial is None:
+            variant = self.owner._exact.get(key)  # promoted from a saved decision
+            return MISS if variant is None else variant.run(args)
+        try:
+            return trial.call(self.owner.original, args)
+        finally:
+            self._conclude(key, trial)
+
+    def _start_trial(self, key: ExactKey, args: tuple) -> Pending | None:
+        if self.owner.config.background_compile and not background.on_worker():
+            self._compile_in_background(key, args)
+            return None
+        if not _COMPILE_LOCK.acquire(blocking=background.on_worker()):
+            return None
+        try:
+            if key in self.trials or key in self.failures or key in self.owner._exact:
+                return self.trials.get(key)
+            return self._compile_trial(key, args)
+        except Rejection as exc:
+            self.fail(key, key.types, str(exc))
+            return None
+        except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
+            logger.debug("%s: internal error while compiling", self.owner.name, exc_info=True)
+            self.fail(key, key.types, f"internal error: {exc!r}")
+            return None
+        finally:
+            _COMPILE_LOCK.release()
+
+    def _compile_trial(self, key: ExactKey, args: tuple) -> Pending | None:
+        """Compile ``key``'s variant and start its trial (``None``: a saved decision applied).
+
+        Raises:
+            Rejection: the arguments, the compile, the inspection or the isolated first
+                run rule the variant out.
+        """
+        owner = self.owner
+        reason = argument_refusal(args)
+        if reason:
+            raise Rejection(reason)
+        owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature
+        with cpu.compiling():
+            compiled = cpu.build(owner, owner.config.jit, lookup)
+            signature = numba_signature(args)
+            signature = accepting(self.declared, signature) or signature
+            saved_as, store = self.saved.where(key.types, describe(signature), compiled)
+            seconds, from_cache = cpu.compile_signature(compiled, signature, store)
+        build = targets.Build(owner, compiled, signature, args, lookup, store)
+        decision = self.saved.decision(saved_as)
+        if decision is not None and saved_as is not None:
+            applied = self.saved.apply(build, saved_as, decision, (seconds, from_cache))
+            if applied is not None:  # promoted without a trial
+                compiled, record, reason = applied
+                self.promote(key, compiled, decision.raw_type, decision.adapter, record, reason)
+                return None
+        if owner.config.isolate_first_run:
+            copies = tuple(map(copy_value, args))
+            crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
+            if crash:
+                self.saved.save(saved_as, False, crash)
+                raise Rejection(crash)
+        dispatch = owner.dispatch_seconds(len(args))
+        base = Trial(compiled, describe(signature), seconds, from_cache, saved_as, dispatch)
+        trial = self._selection(build, base)
+        self.trials[key] = trial
+        owner.refresh_fast_path()
+        logger.info("%s: compiled %s in %.3f s", owner.name, trial.signature, seconds)
+        return trial
+
+    def _selection(self, build: targets.Build, base: Trial) -> Pending:
+        """The trial among the listed targets; a signature none can serve is saved as such."""
+        try:
+            return targets.trial_for(build, base)
+        except Rejection as exc:
+            self.saved.save(base.saved_as, False, str(exc))
+            raise
+
+    def _compile_in_background(self, key: ExactKey, args: tuple) -> None:
+        """Queue the compile; calls run the original until its trial (or variant) is ready."""
+        job = (id(self), key)
+        if not background.is_pending(job):
+            copies = tuple(map(copy_value, args))  # the caller may change its arrays meanwhile
+            background.submit(job, functools.partial(self._start_trial, key, copies))
+
+    def _conclude(self, key: ExactKey, trial: Pending) -> None:
+        verdict = trial.verdict(self.owner.config.validation_calls, self.owner.required_gain())
+        if verdict is None:
+            return
+        with self._lock:
+            if self.trials.pop(key, None) is None:
+                return  # another thread concluded it
+        promote, reason = verdict
+        speedup = trial.speedup() if trial.variant_seconds else 0.0
+        if not promote:
+            self.fail(key, key.types, reason, trial.signature)
+            self.saved.save(
+                trial.saved_as,
+                False,
+                reason,
+                speedup=speedup,
+                compile_seconds=trial.compile_seconds,
+            )
+            return
+        record = trial.promotion()
+        if self.promote(key, trial.compiled, trial.raw_type, trial.adapter, record, reason):
+            self.saved.save(
+                trial.saved_as,
+                True,
+                reason,
+                speedup=speedup,
+                compile_seconds=trial.compile_seconds,
+                raw_type=trial.raw_type,
+                adapter=trial.adapter,
+                saved_seconds=record.saved_seconds,
+                target=record.target,
+                candidates=record.candidates,
+            )
+
+    def promote(
+        self,
+        key: ExactKey,
+        compiled: Any,
+        raw_type: type,
+        adapter: Adapter | None,
+        record: PromotionRecord,
+        reason: str,
+    ) -> bool:
+        """Serve ``key`` with ``compiled`` from now on; ``False`` if its result type conflicts."""
+        exact = self.owner._exact
+        # One variant per compiled code (per target) and pattern of argument types; a
+        # compiled code's variants share its result adapters.
+        sibling = next((v for v in exact.values() if v.compiled is compiled), None)
+        variant = next(
+            (v for k, v in exact.items() if k.types == key.types and v.compiled is compiled),
+            None,
+        ) or Variant(compiled, sibling.adapters if sibling else None)
+        if not variant.accepts(raw_type, adapter):
+            reason = "its result type conflicts with another promoted signature"
+            self.fail(key, key.types, reason, record.signature)
+            return False
+        exact[key] = variant
+        self.signatures[key] = record.signature
+        compiled.validated.add(record.signature)
+        self.owner.refresh_fast_path()
+        self.promotions.append(record)
+        logger.info("%s%s: promoted, %s", self.owner.name, record.signature, reason)
+        size = code_size(compiled.entry, record.signature)
+        variant_table().admit(self, key, variant, record.signature, size, record.saved_seconds)
+        return True
+
+    def fail(self, key: Any, types_: TypeKey, reason: str, signature: str = "") -> None:
+        """Record that ``key`` (argument types ``types_``) is never to be tried again."""
+        failure = Failure(signature or describe_types(types_), reason)
+        self.failures[key] = failure
+        logger.info("%s%s: rejected, %s", self.owner.name, failure.signature, reason)
+        self.owner.failed(key, types_, failure)
+
+    def evict(self, key: ExactKey, reason: str) -> None:
+        """Make ``key`` unreachable (the variant cache evicted it): its calls run the original.
+
+        The signature stays compiled in the entry dispatcher but leaves ``validated``, so the
+        fast path no longer reaches it (:func:`~autoaccel.runtime.table.fast_routes`), and the
+        key is recorded as failed, so it is not tried again in this process. A function left
+        with no variant is disarmed and its dispatchers are released.
+        """
+        owner = self.owner
+        with self._lock:
+            variant = owner._exact.pop(key, None)
+            if variant is None:
+                return
+            signature = self.signatures.pop(key)
+            if signature not in self.signatures.values():
+                variant.compiled.validated.discard(signature)
+                self.promotions = [p for p in self.promotions if p.signature != signature]
+        self.fail(key, key.types, reason, signature)
+        if not owner._exact and not self.trials:
+            owner.compiled = None  # nothing reaches its code any more: let Numba free it
+
+    def invalidate(self, changed: str) -> bool:
+        """A frozen global changed: forget every variant; ``False`` the second time.
+
+        The caller recompiles once; after a second invalidation the function stays plain.
+        """
+        variant_table().forget(self)
+        self.signatures.clear()
+        self.promotions.clear()
+        self.invalidations += 1
+        reason = f"global {changed} changed after compiling"
+        if self.invalidations > 1:
+            self.fail((), (), reason + " again, so it is no longer compiled")
+            return False
+        logger.info("%s: %s; variants dropped", self.owner.name, reason)
+        return True
+
+    def compile_signatures(self) -> None:
+        """Compile the signatures the configuration lists for this function, once.
+
+        Each goes through the guards and Numba's typing as a hot signature would, and
+        through the disk cache; one that fails is rejected with its reason, and calls of
+        its argument types then run the original. Trials still happen on real calls.
+        """
+        signatures, self.eager = self.eager, ()
+        if not signatures or not self.owner.armed:
+            return
+        with _COMPILE_LOCK:
+            for text in signatures:
+                self._compile_declared(text)
+
+    def _compile_declared(self, text: str) -> None:
+        owner = self.owner
+        signature = parse_signature(text)  # checked when the config was read
+        types_ = python_types(signature)
+        try:
+            reason = globals_refusal(owner, lookup)
+            if reason:
+                raise Rejection(reason)
+            with cpu.compiling():
+                compiled = cpu.build(owner, owner.config.jit, lookup)
+                _, store = self.saved.where(types_, describe(signature), compiled)
+                seconds, _ = cpu.compile_signature(compiled, signature, store)
+        except Rejection as exc:
+            self.fail(types_, types_, f"declared signature {text}: {exc}", text)
+            return
+        except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
+            logger.debug("%s: internal error while compiling", owner.name, exc_info=True)
+            self.fail(types_, types_, f"internal error: {exc!r}", text)
+            return
+        self.declared.append(signature)
+        self.ready.add(types_)
+        owner.refresh_fast_path()
+        logger.info("%s: compiled declared signature %s in %.3f s", owner.name, text, seconds)
+
+    def pending(self, types_: TypeKey) -> bool:
+        """Whether a variant of argument types ``types_`` is still in its trial."""
+        return any(key.types == types_ for key in list(self.trials))
+
+    def pending_trials(self) -> list[str]:
+        """Signatures compiled whose trial has not concluded (too few calls so far)."""
+        return [trial.signature for trial in list(self.trials.values())]
+
+    def generic_speedup(self, types_: TypeKey) -> float:
+        """The best measured speed-up of a promoted variant for ``types_``, else 1."""
+        signatures = {s for k, s in self.signatures.items() if k.types == types_}
+        return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)

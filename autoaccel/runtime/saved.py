@@ -1,0 +1,201 @@
+"""Saved decisions of one function: where they live on disk, reading them, writing them.
+
+Why this design: a later run should start at full speed, so each trial's outcome is kept
+(:mod:`autoaccel.cache.decisions`) and applied again to the very same variant under the same
+promotion policy. This class answers the questions the promoter asks about one function:
+where a variant's decision and code live, what a previous run decided, and whether any
+signature of these argument types was promoted before (which makes its first call hot).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from autoaccel.cache.decisions import Decision, DecisionKey, DecisionStore, SavedAs, store_name
+from autoaccel.cache.directory import open_cache
+from autoaccel.cache.keys import variant_digest
+from autoaccel.cache.variants import VariantStore
+from autoaccel.errors import Rejection
+from autoaccel.policy import targets
+from autoaccel.policy.trial import PromotionRecord
+from autoaccel.runtime.keys import TypeKey, describe_types
+from autoaccel.state import STATE
+
+logger = logging.getLogger("autoaccel")
+
+
+class Owner(Protocol):
+    """What :class:`SavedDecisions` reads of its function (a trampoline is one)."""
+
+    name: str
+    qualname: str
+    module: str
+    code: Any
+    globals: dict
+    config: Any
+
+    def required_gain(self) -> float:
+        """The speed-up a variant must reach to be promoted."""
+
+
+class SavedDecisions:
+    """The decisions of one function that previous runs saved, and this run's new ones.
+
+    Args:
+        owner: the function's trampoline.
+    """
+
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
+
+    def store(self) -> DecisionStore | None:
+        """The saved decisions of the function's module, when the cache is on."""
+        owner = self.owner
+        cache = open_cache(owner.config)
+        if cache is None:
+            return None
+        filename = str(owner.globals.get("__file__") or owner.code.co_filename)
+        where = (cache.path, owner.module, filename)
+        with STATE.lock:
+            store = STATE.decision_stores.get(where)
+            if store is None:
+                store = STATE.decision_stores[where] = DecisionStore(
+                    cache, store_name(owner.module, filename)
+                )
+        return store
+
+    def promoted_before(self, types_: TypeKey) -> bool:
+        """Whether a saved decision promoted a signature with these argument types."""
+        store = self.store()
+        return store is not None and describe_types(types_) in store.promoted_types(
+            self.owner.qualname
+        )
+
+    def where(
+        self, types_: TypeKey, signature: str, compiled: Any
+    ) -> tuple[SavedAs | None, VariantStore | None]:
+        """Where the variant's decision and its compiled code live on disk, if anywhere.
+
+        Args:
+            types_: the call's argument types.
+            signature: the Numba signature, as text.
+            compiled: the variant's dispatchers (its frozen globals go into the digest).
+        """
+        owner = self.owner
+        cache = open_cache(owner.config)
+        if cache is None:
+            return None, None
+        types_text = describe_types(types_)
+        digest = variant_digest(
+            owner.code, compiled.snapshot, owner.config.jit, types_text, signature
+        )
+        key = DecisionKey(owner.qualname, types_text, signature)
+        return SavedAs(key, digest), VariantStore(cache, digest)
+
+    def policy(self) -> tuple:
+        """What a decision is made under: the gain, the trial length, the targets."""
+        config = self.owner.config
+        return (self.owner.required_gain(), config.validation_calls, *targets.policy(config))
+
+    def decision(self, saved_as: SavedAs | None) -> Decision | None:
+        """The decision a previous run made for this very variant under this policy."""
+        store = self.store() if saved_as is not None else None
+        if store is None or saved_as is None:
+            return None
+        decision = store.get(saved_as.key)
+        if decision is None or decision.digest != saved_as.digest:
+            return None
+        if decision.policy != self.policy():
+            # Say why a decision is not reused: the targets, the tolerance or the GPU
+            # changed (a GPU's winner on a machine without one is decided afresh).
+            logger.info(
+                "%s%s: saved decision made under %r, now %r; trialled again",
+                self.owner.name,
+                saved_as.key.signature,
+                decision.policy,
+                self.policy(),
+            )
+            return None
+        return decision
+
+    def save(self, saved_as: SavedAs | None, promoted: bool, reason: str, **measured: Any) -> None:
+        """Keep a trial's outcome for later runs (when the cache is on).
+
+        Args:
+            saved_as: where (see :meth:`where`), or ``None``: not saved.
+            promoted, reason: the verdict.
+            measured: the other fields of :class:`~autoaccel.cache.decisions.Decision`.
+        """
+        store = self.store() if saved_as is not None else None
+        if store is None or saved_as is None:
+            return
+        store.put(
+            saved_as.key, Decision(saved_as.digest, self.policy(), promoted, reason, **measured)
+        )
+
+    def apply(
+        self,
+        build: targets.Build,
+        saved_as: SavedAs,
+        decision: Decision,
+        loaded: tuple[float, bool],
+    ) -> tuple[Any, PromotionRecord, str] | None:
+        """What a saved decision makes of a freshly compiled (or loaded) variant.
+
+        Args:
+            build: the ``cpu`` variant compiled (or loaded) for the signature, and what
+                other targets' variants are built from.
+            saved_as, decision: where the decision was found, and the decision.
+            loaded: ``(seconds, from_cache)``: the time to compile or load the ``cpu``
+                variant, and whether its code came from the cache.
+
+        Returns:
+            ``(compiled, record, reason)`` to promote without a trial, or ``None`` when the
+            saved winner's target cannot build its variant in this process (the signature
+            is then trialled again).
+
+        Raises:
+            Rejection: the saved decision is a rejection.
+        """
+        if not decision.promoted:
+            raise Rejection(f"{decision.reason} (saved decision)")
+        signature = saved_as.key.signature
+        winner = self._winner(build, signature, decision, loaded)
+        if winner is None:
+            return None
+        compiled, seconds, from_cache = winner
+        record = PromotionRecord(
+            signature,
+            decision.speedup,
+            seconds,
+            from_cache,
+            decision.target,
+            decision.candidates,
+            decision.saved_seconds,
+            saved_decision=True,
+        )
+        return compiled, record, f"{decision.reason} (saved decision)"
+
+    def _winner(
+        self, build: targets.Build, signature: str, decision: Decision, loaded: tuple[float, bool]
+    ) -> tuple[Any, float, bool] | None:
+        """The variant of the saved decision's target, with ``(seconds, from_cache)``.
+
+        ``None`` (and the reason logged) when that target cannot build it in this process.
+        """
+        seconds, from_cache = loaded
+        if decision.target == "cpu":
+            return build.base, seconds, from_cache
+        try:
+            compiled, more, from_cache = targets.build_target(build, decision.target)
+        except Rejection as exc:
+            logger.info(
+                "%s%s: saved decision for target %s not applied, %s; trialled again",
+                self.owner.name,
+                signature,
+                decision.target,
+                exc,
+            )
+            return None
+        return compiled, seconds + more, from_cache

@@ -1,0 +1,55 @@
+"""Process-wide state: everything autoaccel keeps for the life of a process, in one object.
+
+Why this design (after beartype's ``claw/_clawstate.py``): registries scattered over modules
+are hard to find and harder to reset, so each layer keeps its per-process data in a field of
+:data:`STATE`, and tests start from a clean slate with :meth:`ProcessState.reset`. This
+module is at the bottom of the layers (docs/how-it-works.md): its fields hold objects of
+higher layers, typed loosely so that it imports none of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+class ProcessState:
+    """The per-process data of every layer.
+
+    Attributes:
+        lock: guards the registries below against concurrent imports.
+        trampolines: every trampoline made in this process, in creation order
+            (:mod:`autoaccel.runtime.registry`).
+        by_id: ``id(trampoline) -> trampoline``, to find the trampoline among a function's
+            code constants.
+        by_code: ``id(original code) -> trampoline``, for functions left without a
+            prologue (statically refused ones).
+        cache_dirs: cache directory path -> its checked ``CacheDir``, or ``None`` when it is
+            unusable (:mod:`autoaccel.cache.directory`).
+        decision_stores: ``(cache path, module, source file) -> DecisionStore``
+            (:mod:`autoaccel.runtime.saved`).
+        variant_table: the ``VariantTable`` of promoted variants, made at first use
+            (:mod:`autoaccel.runtime.table`).
+        decorated: ``(original code, keywords) -> (globals, decorated code)`` made by
+            ``@optimize`` (:mod:`autoaccel.api.optimize`).
+        reports_scheduled: ``(report, report_json)`` destinations with an exit handler
+            (:mod:`autoaccel.report.text`).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.trampolines: list[Any] = []
+        self.by_id: dict[int, Any] = {}
+        self.by_code: dict[int, Any] = {}
+        self.cache_dirs: dict[Any, Any] = {}
+        self.decision_stores: dict[tuple, Any] = {}
+        self.variant_table: Any = None
+        self.decorated: dict[tuple, tuple] = {}
+        self.reports_scheduled: set[tuple] = set()
+
+    def reset(self) -> None:
+        """Forget everything (tests): as in a new process, except modules already imported."""
+        self.__init__()  # type: ignore[misc]
+
+
+STATE = ProcessState()
