@@ -51,8 +51,7 @@ from importlib import metadata
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BENCHMARKS))  # the suite's helpers: benchmarks/{suite,run,report}.py
-import report  # noqa: E402
+sys.path.insert(0, str(BENCHMARKS))  # the suite's helpers: benchmarks/{suite,run}.py
 import run as suite_run  # noqa: E402
 import suite  # noqa: E402
 
@@ -78,6 +77,26 @@ PACKAGES = {
 }
 FORCED = {"AUTOACCEL_MIN_CALLS": "1", "AUTOACCEL_MIN_GAIN": "0"}
 TOP_REASONS = 5
+# Argument types named as they are in grouped refusal reasons (see reason_group).
+BUILTIN_TYPES = frozenset(
+    [
+        "bytearray",
+        "bytes",
+        "str",
+        "dict",
+        "set",
+        "frozenset",
+        "list",
+        "tuple",
+        "memoryview",
+        "function",
+        "NoneType",
+        "complex",
+        "range",
+        "BytesIO",
+        "array",
+    ]
+)
 
 
 def driver(name: str) -> Path:
@@ -153,12 +172,22 @@ def run_once(name: str, mode: str, cache: Path, pypy: str | None, quick: bool) -
 def reason_group(reason: str) -> str:
     """A refusal reason without signatures, names and numbers, so that like reasons group.
 
-    ``report.reason_kind`` already strips the signature, the divergence row and speed-ups;
-    this also strips the names of globals, closure variables and called functions, quoted
-    names and numbers, and keeps the first line of a multi-line (compiler) message.
+    Like ``report.reason_kind`` (benchmarks/report.py), but an argument of a built-in type
+    keeps its type (``takes a bytearray argument``: the kinds of data the engine is to unbox
+    next); only instances of the packages' own classes become ``an object``. Also strips the
+    names of globals and closure variables, quoted names and numbers, and keeps the first line
+    of a multi-line (compiler) message.
     """
-    reason = report.reason_kind(reason.strip().splitlines()[0] if reason.strip() else "")
-    reason = re.sub(r" \[\d+\]", "", reason)  # divergence rows in the middle, too
+    lines = reason.strip().splitlines()
+    reason = lines[0] if lines else ""
+    reason = re.sub(r"^\(.*?\): ", "", reason)  # the argument types of the refused call
+    reason = re.sub(r" \[\d+\]", "", reason)  # the row of shared/numba-divergences.md
+    reason = re.sub(
+        r"takes an? (\w+) argument",
+        lambda m: m[0] if m[1] in BUILTIN_TYPES else "takes an object argument",
+        reason,
+    )
+    reason = re.sub(r"speed-up [\d.]+x", "speed-up", reason)
     reason = re.sub(r"\b(global|class|attribute) [\w.]+", r"\1 X", reason)
     reason = re.sub(r"\bclosure over [\w.]+(, [\w.]+)* \(", "closure over X (", reason)
     reason = re.sub(r": calls [\w.]+$", ": calls X", reason)
@@ -201,6 +230,8 @@ def decisions(data: dict | None) -> dict:
             for f in sorted(functions, key=lambda f: -f["calls"])
             if f["state"] != "promoted" and f["calls"] > 0
         ][:8],
+        # Every function, so that reasons can be regrouped later without rerunning.
+        "all": [{key: f[key] for key in ("name", "calls", "state", "reason")} for f in functions],
     }
 
 
