@@ -20,6 +20,7 @@ class ProcessState:
         lock: guards the registries below against concurrent imports.
         trampolines: every trampoline made in this process, in creation order
             (:mod:`autoaccel.runtime.registry`).
+        loops: every loop trampoline made in this process, in creation order.
         by_id: ``id(trampoline) -> trampoline``, to find the trampoline among a function's
             code constants.
         by_code: ``id(original code) -> trampoline``, for functions left without a
@@ -39,6 +40,7 @@ class ProcessState:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.trampolines: list[Any] = []
+        self.loops: list[Any] = []
         self.by_id: dict[int, Any] = {}
         self.by_code: dict[int, Any] = {}
         self.cache_dirs: dict[Any, Any] = {}

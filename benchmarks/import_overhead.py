@@ -269,7 +269,7 @@ def breakdown(names: list[str], path: str, scratch: Path, repeat: int = 7) -> di
     os.environ["AUTOACCEL_CACHE_DIR"] = str(scratch / "breakdown-cache")
     from autoaccel import Config
     from autoaccel.cache.code import SourceCode, code_cache
-    from autoaccel.rewrite.prologue import rewrite_module
+    from autoaccel.rewrite.module import rewrite_module
 
     config = Config(modules=("*",), min_calls=10**9)
     cache = code_cache(config)

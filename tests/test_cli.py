@@ -326,7 +326,7 @@ def test_hot_function_is_promoted_and_reported_as_json(tmp_path):
     assert proc.stdout == plain.stdout
 
     report = json.loads((tmp_path / "out.json").read_text())
-    assert set(report) == {"autoaccel", "functions"}
+    assert set(report) == {"autoaccel", "functions", "loops"}
     assert report["autoaccel"] == __version__
     assert len(report["functions"]) == 1
     entry = report["functions"][0]

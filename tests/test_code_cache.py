@@ -26,7 +26,8 @@ from autoaccel.cache.code import (
     entry_key,
 )
 from autoaccel.config import FunctionOverride
-from autoaccel.rewrite.prologue import TRAMPOLINE_MARK, BindError, Rewritten, bind, rewrite_module
+from autoaccel.rewrite.module import BindError, Rewritten, bind, rewrite_module
+from autoaccel.rewrite.prologue import TRAMPOLINE_MARK
 from autoaccel.runtime.registry import lookup
 
 KERNELS = """
@@ -66,13 +67,13 @@ def importer(tmp_path, isolated_imports, monkeypatch):
     """
     sys.path.insert(0, str(tmp_path))
     calls = []
-    real = hook.rewrite_module
+    real = hook.rewrite_source
 
-    def counting(code):
-        calls.append(code)
-        return real(code)
+    def counting(source, filename):
+        calls.append(source)
+        return real(source, filename)
 
-    monkeypatch.setattr(hook, "rewrite_module", counting)
+    monkeypatch.setattr(hook, "rewrite_source", counting)
 
     def load(source: str | None = None, **settings):
         if source is not None:

@@ -77,6 +77,7 @@ def test_a_rewriting_failure_never_breaks_the_import(tmp_path, isolated_imports,
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
+    monkeypatch.setattr(hook, "rewrite_source", broken)
     monkeypatch.setattr(hook, "rewrite_module", broken)
     (tmp_path / "fragile_mod.py").write_text("def f(x):\n    return x * 2\n")
     sys.path.insert(0, str(tmp_path))
@@ -86,6 +87,26 @@ def test_a_rewriting_failure_never_breaks_the_import(tmp_path, isolated_imports,
     ):
         mod = importlib.import_module("fragile_mod")
     assert mod.f(2) == 4
+
+
+def test_a_loop_rewriting_failure_leaves_the_functions_accelerated(
+    tmp_path, isolated_imports, monkeypatch
+):
+    import autoaccel.hook.finder as hook
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(hook, "rewrite_source", broken)
+    (tmp_path / "fragile_loops.py").write_text("def f(x):\n    return x * 2\n")
+    sys.path.insert(0, str(tmp_path))
+    with (
+        install(Config(modules=("fragile_loops",))),
+        pytest.warns(UserWarning, match="fragile_loops: its loops run unaccelerated"),
+    ):
+        mod = importlib.import_module("fragile_loops")
+    assert mod.f(2) == 4
+    assert lookup(mod.f) is not None
 
 
 def test_pytest_assertion_rewriting_still_works_with_the_hook(tmp_path):

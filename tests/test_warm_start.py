@@ -297,7 +297,7 @@ def test_cache_off_writes_nothing(tmp_path, private_cache):
 
 
 def test_cache_info_and_clear(tmp_path, private_cache):
-    _write(tmp_path)
+    _write(tmp_path, config=CONFIG + "loops = false\n")  # functions' variants only
     _run(tmp_path)
     info = run_python("-m", "autoaccel", "cache", "info", "-v", cwd=tmp_path)
     assert info.returncode == 0 and str(private_cache) in info.stdout

@@ -19,7 +19,7 @@ _STORES = frozenset({"STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL
 _CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION"})
 
 # Builtins whose compiled behaviour differs from CPython's (catalogue row in brackets).
-_REFUSED_BUILTINS = {
+REFUSED_BUILTINS = {
     "print": "prints (Numba writes to C stdout, out of order with sys.stdout)",
     "input": "reads input",
     "open": "does file I/O",
@@ -127,8 +127,8 @@ def _global_refusal(
             continue
         if ins.argval in reassigned:
             return f"reads global {ins.argval}, which the module reassigns [27]"
-        if ins.argval in _REFUSED_BUILTINS:
-            return f"{_REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}"
+        if ins.argval in REFUSED_BUILTINS:
+            return f"{REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}"
         if ins.argval == name:
             return "is recursive (CPython's recursion limit would not apply) [30]"
         if ins.argval == "round" and _call_arity(instructions, index) != 1:

@@ -3,11 +3,11 @@
 Why this design (after pytest's assertion-rewriting cache, ``_write_pyc`` / ``_read_pyc`` in
 ``_pytest/assertion/rewrite.py``): rewriting a module with ``bytecode`` and the static guards
 costs far more than loading a ``.pyc``, so the result of
-:func:`autoaccel.rewrite.prologue.rewrite_module` (code whose prologues hold placeholders, and each
+:func:`autoaccel.rewrite.module.rewrite_source` (code whose prologues hold placeholders, and each
 function's static refusal) is marshalled into section ``code`` of the cache directory, under
 a name with its own tag, as pytest names its ``{cache_tag}-pytest-{version}.pyc`` files. A
 later import reads the source, looks the entry up, unmarshals it and binds the live
-trampolines in (:func:`autoaccel.rewrite.prologue.bind`).
+trampolines in (:func:`autoaccel.rewrite.module.bind`).
 
 The key is a digest of everything the rewritten code depends on: the source bytes, the file
 name compiled into the code, ``sys.flags.optimize``, the interpreter (``cache_tag`` and the
@@ -43,18 +43,18 @@ from types import CodeType
 import bytecode
 
 from autoaccel._version import __version__
-from autoaccel.analysis import guards
+from autoaccel.analysis import guards, loops
 from autoaccel.cache.directory import CacheDir, open_cache
 from autoaccel.config import Config
-from autoaccel.rewrite import prologue
-from autoaccel.rewrite.prologue import Rewritten
+from autoaccel.rewrite import loop_host, module, prologue
+from autoaccel.rewrite.module import Rewritten
 
 logger = logging.getLogger("autoaccel")
 
 SECTION = "code"
 # The entry format; bump it when the payload's shape changes. An entry is MAGIC, the
 # 16-byte key, the payload's CRC-32 (4 bytes, little-endian), then the payload.
-MAGIC = b"autoaccel-code\x00\x01"
+MAGIC = b"autoaccel-code\x00\x02"
 _HEADER = len(MAGIC) + 16 + 4
 # Entries of one module file for one interpreter share this tag (pytest: "cpython-311-pytest").
 TAG = f"{sys.implementation.cache_tag}-autoaccel" + (
@@ -102,9 +102,9 @@ def _implementation() -> bytes:
         str(bytecode.__version__).encode(),
         MAGIC,
     ]
-    for module in (prologue, guards, sys.modules[__name__]):
+    for source in (prologue, module, loop_host, loops, guards, sys.modules[__name__]):
         try:
-            parts.append(Path(module.__file__ or "").read_bytes())
+            parts.append(Path(source.__file__ or "").read_bytes())
         except OSError:
             parts.append(b"unreadable")
     return _digest(parts)
@@ -155,18 +155,18 @@ def encode(rewritten: Rewritten, key: bytes) -> bytes:
     """The bytes of an entry: :data:`MAGIC`, ``key``, the payload's CRC-32, the marshal.
 
     Args:
-        rewritten: the result of :func:`autoaccel.rewrite.prologue.rewrite_module`.
+        rewritten: the result of :func:`autoaccel.rewrite.module.rewrite_source`.
         key: :func:`entry_key` of the source it was rewritten from.
 
     Raises:
         ValueError: ``rewritten`` holds something marshal cannot write.
     """
-    payload = marshal.dumps((rewritten.code, rewritten.functions))
+    payload = marshal.dumps(tuple(rewritten))
     return MAGIC + key + zlib.crc32(payload).to_bytes(4, "little") + payload
 
 
 def decode(data: bytes, key: bytes) -> Rewritten:
-    """The :class:`~autoaccel.rewrite.prologue.Rewritten` held in entry bytes ``data``.
+    """The :class:`~autoaccel.rewrite.module.Rewritten` held in entry bytes ``data``.
 
     The CRC-32 catches a truncated or damaged payload before marshal reads it (a damaged
     code object could crash the interpreter when run); a CRC costs a quarter of a
@@ -195,11 +195,15 @@ def decode(data: bytes, key: bytes) -> Rewritten:
 
 
 def _validated(value: object) -> Rewritten:
-    if not (isinstance(value, tuple) and len(value) == 2):
-        raise ValueError("payload is not a (code, functions) pair")
-    code, functions = value
+    if not (isinstance(value, tuple) and len(value) == 3):
+        raise ValueError("payload is not a (code, functions, loops) triple")
+    code, functions, loop_specs = value
     if not isinstance(code, CodeType) or not isinstance(functions, tuple):
-        raise ValueError("payload is not a (code, functions) pair")
+        raise ValueError("payload is not a (code, functions, loops) triple")
+    if not all(
+        isinstance(spec, tuple) and len(spec) == len(loops.LoopSpec._fields) for spec in loop_specs
+    ):
+        raise ValueError("a loop is not a loop spec")
     for function in functions:
         if not (
             isinstance(function, tuple)
@@ -208,7 +212,7 @@ def _validated(value: object) -> Rewritten:
             and (function[1] is None or isinstance(function[1], str))
         ):
             raise ValueError("a function is not a (code, refusal) pair")
-    return Rewritten(code, functions)
+    return Rewritten(code, functions, loop_specs)
 
 
 class CodeCache:
@@ -250,7 +254,7 @@ class CodeCache:
         Args:
             module_name: the module's ``__name__``.
             source: the source ``rewritten`` was compiled and rewritten from.
-            rewritten: the result of :func:`autoaccel.rewrite.prologue.rewrite_module`.
+            rewritten: the result of :func:`autoaccel.rewrite.module.rewrite_source`.
 
         Returns:
             ``False`` (logged) when the entry could not be written; never raises for a disk

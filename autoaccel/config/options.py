@@ -165,7 +165,12 @@ class Config:
         min_calls: calls with one argument-type signature before a variant is tried.
         min_gain: speed-up ratio (original time / variant time) a variant must reach.
         validation_calls: real calls on which a new variant is checked against the original
-            and both are timed before the promotion decision.
+            and both are timed before the promotion decision (for a loop: windows of
+            iterations).
+        loops: make each loop a unit of its own, promoted mid-run when it is hot
+            (docs/how-it-works.md, "Loops").
+        loop_min_seconds: the Python time (seconds, summed over its runs) a loop takes before
+            it is compiled and trialled.
         isolate_first_run: run each new variant once in a forked child first, so that a
             crash in compiled code rejects the variant instead of killing the program.
         cache: keep compiled variants, decisions and rewritten module code on disk, so a
@@ -201,6 +206,12 @@ class Config:
     min_calls: int = option(20, "calls with one signature before a variant is tried", minimum=1)
     min_gain: float = option(1.2, "speed-up a variant must reach to be promoted", minimum=0.0)
     validation_calls: int = option(3, "calls comparing a new variant with the original", minimum=1)
+    loops: bool = option(True, "promote hot loops on their own, mid-run (on-stack replacement)")
+    loop_min_seconds: float = option(
+        0.05,
+        "Python seconds a loop runs (all its runs together) before it is compiled",
+        minimum=0.0,
+    )
     isolate_first_run: bool = option(True, "run each new variant once in a forked child first")
     cache: bool = option(True, "keep variants, decisions and rewritten code on disk for later runs")
     cache_dir: str | None = option(

@@ -26,10 +26,13 @@ from types import CodeType, ModuleType
 from typing import Any
 
 from autoaccel.backends.cpu import is_compiling
+from autoaccel.backends.loop_code import UNBOUND
 from autoaccel.cache.code import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel.config import Config, load_config, search_dirs
-from autoaccel.rewrite.prologue import Rewritten, bind, rewrite_module
-from autoaccel.runtime.registry import compile_declared, register
+from autoaccel.rewrite.loop_host import BUILTIN_INT, BUILTIN_LOCALS, UNBOUND_NAME
+from autoaccel.rewrite.module import Rewritten, bind, rewrite_module, rewrite_source
+from autoaccel.runtime.loop import LoopTrampoline
+from autoaccel.runtime.registry import compile_declared, register, register_loops
 from autoaccel.runtime.table import variant_table
 from autoaccel.runtime.trampoline import Trampoline
 from autoaccel.runtime.variant import MISS
@@ -41,12 +44,12 @@ logger = logging.getLogger("autoaccel")
 def accelerate_code(
     code: CodeType | SourceCode, module_name: str, namespace: dict, config: Config
 ) -> CodeType:
-    """``code`` (a module's code) with every eligible function given a trampoline.
+    """``code`` (a module's code) with trampolines in its functions and candidate loops.
 
     Given the module's source, the rewriting is looked up in the code cache
-    (:mod:`autoaccel.cache.code`) and compiled, rewritten and saved only on a miss; given a
-    code object, it is rewritten. Either way :func:`~autoaccel.rewrite.prologue.bind` puts the
-    trampolines in.
+    (:mod:`autoaccel.cache.code`) and made and saved only on a miss; given a code object
+    (no source), only functions get trampolines. Either way
+    :func:`~autoaccel.rewrite.module.bind` puts the live trampolines in.
 
     Args:
         code: the module's top-level code object, or its :class:`SourceCode`.
@@ -55,8 +58,8 @@ def accelerate_code(
         config: the configuration in force.
 
     Returns:
-        The rewritten code; statically refused functions stay unchanged but are recorded.
-        If rewriting fails, the original code (a warning names the module).
+        The rewritten code; statically refused functions and loops stay as written but are
+        recorded. If rewriting fails, the original code (a warning names the module).
 
     Raises:
         SyntaxError: ``code`` is a source that does not compile.
@@ -70,7 +73,7 @@ def accelerate_code(
     else:
         original = code
     try:
-        rewritten = rewrite_module(original)
+        rewritten = _rewrite(code, original, module_name)
         bound = _bind(rewritten, module_name, namespace, config)
     except Exception as exc:  # a bug of ours must never break the user's import
         warnings.warn(
@@ -80,6 +83,21 @@ def accelerate_code(
     if isinstance(code, SourceCode):
         cache.save(module_name, code, rewritten)
     return bound
+
+
+def _rewrite(code: CodeType | SourceCode, original: CodeType, module_name: str) -> Rewritten:
+    """The rewriting of a module: from its source (loops too), else from its code."""
+    if isinstance(code, SourceCode):
+        try:
+            return rewrite_source(code.data, code.filename)
+        except SyntaxError:
+            raise
+        except Exception as exc:  # a bug in the loop rewriting: functions still get theirs
+            warnings.warn(
+                f"autoaccel: {module_name}: its loops run unaccelerated: rewriting failed: {exc!r}",
+                stacklevel=3,
+            )
+    return rewrite_module(original)
 
 
 def _from_cache(
@@ -100,17 +118,28 @@ def _from_cache(
         return None
 
 
+# The constants the loop instrumentation loads (autoaccel.rewrite.loop_host).
+_LOOP_NAMES = {BUILTIN_LOCALS: locals, BUILTIN_INT: int, UNBOUND_NAME: UNBOUND}
+
+
 def _bind(rewritten: Rewritten, module_name: str, namespace: dict, config: Config) -> CodeType:
     """Bind ``rewritten`` to new trampolines and register them once binding succeeded."""
     created: list[Trampoline] = []
+    loops: list[LoopTrampoline] = []
 
     def make(function_code: CodeType, refusal: str | None) -> Trampoline:
         trampoline = Trampoline(module_name, function_code, namespace, config, refusal)
         created.append(trampoline)
         return trampoline
 
-    bound = bind(rewritten, make, MISS)
+    def make_loop(spec: tuple) -> LoopTrampoline:
+        loop = LoopTrampoline(module_name, spec, namespace, config)
+        loops.append(loop)
+        return loop
+
+    bound = bind(rewritten, make, MISS, make_loop, _LOOP_NAMES)
     register(created)
+    register_loops(loops)
     return bound
 
 
@@ -119,20 +148,20 @@ def module_code(
 ) -> CodeType | SourceCode | None:
     """What :func:`accelerate_code` should get for module ``fullname`` loaded by ``loader``.
 
-    With the code cache in use and a source file, the source (read once, no ``.pyc``): a hit
-    then needs no compiling, and a miss compiles the very bytes the cache key was made from.
-    Otherwise ``loader.get_code(fullname)``, as the import system would run it.
+    For a source file, its source (read once, no ``.pyc``): the loops are rewritten from it,
+    a code-cache hit needs no compiling, and a miss compiles the very bytes the cache key was
+    made from. Otherwise ``loader.get_code(fullname)``, as the import system would run it.
 
     Args:
         loader: the module's loader (an :class:`AccelLoader` for a selected module).
         fullname: the module's name.
-        config: the configuration in force (whether the cache is on).
+        config: the configuration in force.
 
     Raises:
         OSError: the source cannot be read.
         ImportError, SyntaxError: as ``loader.get_code`` raises them.
     """
-    if isinstance(loader, importlib.machinery.SourceFileLoader) and code_cache(config).enabled:
+    if isinstance(loader, importlib.machinery.SourceFileLoader):
         return SourceCode(loader.get_data(loader.path), loader.path)
     return loader.get_code(fullname)  # type: ignore[attr-defined]
 

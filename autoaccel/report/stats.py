@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from autoaccel._version import __version__
-from autoaccel.runtime.registry import registry
+from autoaccel.runtime.loop import LoopTrampoline
+from autoaccel.runtime.registry import loop_registry, registry
 from autoaccel.runtime.trampoline import Trampoline
 
 
@@ -41,25 +42,56 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
     state, reason = _state_and_reason(trampoline)
     return {
         "name": trampoline.name,
+        "kind": "function",
         "calls": _count(trampoline.calls),
         "state": state,
         "reason": reason,
-        "variants": [
-            {
-                "signature": variant.signature,
-                "target": variant.target,
-                "speedup": round(variant.speedup, 3),
-                "compile_seconds": round(variant.compile_seconds, 4),
-                "from_cache": variant.from_cache,
-                "saved_decision": variant.saved_decision,
-                "candidates": [
-                    {"target": target, "speedup": round(speedup, 3), "outcome": outcome}
-                    for target, speedup, outcome in variant.candidates
-                ],
-            }
-            for variant in trampoline.promotions
-        ],
+        "variants": _variants(trampoline.promotions),
     }
+
+
+def loop_stats(loop: LoopTrampoline) -> dict[str, Any]:
+    """One loop's entry of :func:`stats` (``calls`` counts the runs of the loop)."""
+    if loop.promotions:
+        state, reason = "promoted", None
+    elif loop.refusal or loop.failures:
+        failure = list(loop.failures.values())[-1] if loop.failures else None
+        state, reason = "rejected", loop.refusal or (failure.reason if failure else None)
+    elif loop.trial.pending is not None:
+        state, reason = "interpreted", "compiled, still being validated"
+    else:
+        state = "interpreted"
+        reason = (
+            f"not hot: {loop.seconds:.3f} s in Python "
+            f"(loop_min_seconds {loop.config.loop_min_seconds:g})"
+        )
+    return {
+        "name": loop.name,
+        "kind": "loop",
+        "calls": loop.runs,
+        "iterations": loop.iterations,
+        "state": state,
+        "reason": reason,
+        "variants": _variants(loop.promotions),
+    }
+
+
+def _variants(promotions: list) -> list[dict[str, Any]]:
+    return [
+        {
+            "signature": variant.signature,
+            "target": variant.target,
+            "speedup": round(variant.speedup, 3),
+            "compile_seconds": round(variant.compile_seconds, 4),
+            "from_cache": variant.from_cache,
+            "saved_decision": variant.saved_decision,
+            "candidates": [
+                {"target": target, "speedup": round(speedup, 3), "outcome": outcome}
+                for target, speedup, outcome in variant.candidates
+            ],
+        }
+        for variant in promotions
+    ]
 
 
 def stats() -> dict[str, Any]:
@@ -78,7 +110,10 @@ def stats() -> dict[str, Any]:
         (``speedup`` and ``candidates`` are then as measured in that run).
         ``calls`` counts calls seen while the function was trampolined (a statically
         rejected or disarmed function is no longer counted). Functions decorated with
-        ``@optimize(profile=False)`` are left out.
+        ``@optimize(profile=False)`` are left out. ``"loops"`` lists the loops of the
+        rewritten modules the same way (see :func:`loop_stats`), with ``"calls"`` the runs
+        of the loop and ``"iterations"`` those Python ran before deciding (approximate).
     """
     functions = [function_stats(t) for t in registry() if t.reported]
-    return {"autoaccel": __version__, "functions": functions}
+    loops = [loop_stats(loop) for loop in loop_registry() if loop.reported]
+    return {"autoaccel": __version__, "functions": functions, "loops": loops}

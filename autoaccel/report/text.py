@@ -16,20 +16,27 @@ from autoaccel.state import STATE
 
 
 def format_table(data: dict[str, Any]) -> str:
-    """The report as a plain-text table, promoted functions first."""
-    order = {"promoted": 0, "rejected": 1, "interpreted": 2}
-    rows = sorted(data["functions"], key=lambda f: (order[f["state"]], -f["calls"]))
+    """The report as a plain-text table: functions, then loops; promoted ones first."""
     lines = [
         f"autoaccel {data['autoaccel']} report",
         f"{'function':<44} {'calls':>9}  state        detail",
+        *_rows(data["functions"]),
     ]
-    for entry in rows:
+    if data.get("loops"):
+        lines += [f"{'loop':<44} {'runs':>9}  state        detail", *_rows(data["loops"])]
+    return "\n".join(lines)
+
+
+def _rows(entries: list[dict[str, Any]]) -> list[str]:
+    order = {"promoted": 0, "rejected": 1, "interpreted": 2}
+    lines = []
+    for entry in sorted(entries, key=lambda f: (order[f["state"]], -f["calls"])):
         if entry["variants"]:
             detail = "; ".join(map(_variant_detail, entry["variants"]))
         else:
             detail = entry["reason"] or ""
         lines.append(f"{entry['name']:<44} {entry['calls']:>9}  {entry['state']:<12} {detail}")
-    return "\n".join(lines)
+    return lines
 
 
 def _variant_detail(variant: dict[str, Any]) -> str:

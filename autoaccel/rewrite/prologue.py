@@ -17,26 +17,19 @@ arguments, defaults and keywords are already applied. The prologue is taken from
 compiled by the running interpreter, so its opcodes always match the Python version; the
 ``bytecode`` library splices it in and recomputes jumps, stack size and line tables.
 
-Rewriting happens in two steps so that its result can be cached on disk
-(:mod:`autoaccel.cache.code`): :func:`rewrite_module` (slow: ``bytecode`` and the static
-guards) puts marshallable placeholders where the trampoline and ``MISS`` go and lists the
-functions with their static refusals; :func:`bind` (cheap: ``code.replace`` where a constant
-changes) makes the trampolines and puts them in. A first import rewrites, saves and binds; a
-later one loads and binds.
+The whole module is rewritten by :mod:`autoaccel.rewrite.module`, which puts marshallable
+placeholders where the trampoline and ``MISS`` go, and binds live objects in later.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
-from collections.abc import Callable
+import sys
 from types import CodeType
-from typing import Any, NamedTuple
+from typing import Any
 
 from bytecode import Bytecode, Instr, Label
 from bytecode.instr import InstrLocation
-
-from autoaccel.analysis.guards import reassigned_globals, static_refusal
 
 _STATE, _MISS, _RESULT, _BODY = "_aa_state_", "_aa_miss_", "_aa_result_", "_aa_body_"
 # A name no Python source can declare, so the prologue's local never collides.
@@ -51,32 +44,12 @@ def _template({{params}}):
     {_BODY}()
 """
 
-# The placeholders a rewritten prologue holds until :func:`bind`: lists, because compile()
-# never puts a list among a code object's constants, so user code cannot contain one (and
-# :func:`rewrite_module` checks). Both marshal, so rewritten code can be cached on disk.
+# The placeholders a rewritten prologue holds until it is bound (autoaccel.rewrite.module):
+# lists, because compile() never puts a list among a code object's constants, so user code
+# cannot contain one (and the rewriting checks). Both marshal, so rewritten code can be
+# cached on disk.
 TRAMPOLINE_MARK = "@autoaccel-trampoline"  # [TRAMPOLINE_MARK, index into functions]
 MISS_MARK = "@autoaccel-miss"  # [MISS_MARK]
-
-# A function's code (what its trampoline gets) and its static refusal, or None.
-Function = tuple[CodeType, str | None]
-# Called as make_trampoline(code, refusal) -> the object the prologue consults.
-TrampolineFactory = Callable[[CodeType, str | None], object]
-
-
-class Rewritten(NamedTuple):
-    """A rewritten module whose prologues hold placeholders; marshallable as a plain tuple.
-
-    Attributes:
-        code: the module code; each function without a static refusal starts with a
-            prologue whose constants are placeholders.
-        functions: per function, in post-order (nested functions before the function that
-            defines them): the code its trampoline gets, that is the function with its
-            nested functions rewritten but without its own prologue (for a refused function,
-            the very code object in ``code``), and its static refusal or ``None``.
-    """
-
-    code: CodeType
-    functions: tuple[Function, ...]
 
 
 @functools.lru_cache(maxsize=64)
@@ -95,10 +68,7 @@ def _substitute(instr: Instr, constants: dict[str, Any], lineno: int) -> list:
     )
     location = InstrLocation(lineno, lineno, None, None)
     if instr.name == "LOAD_GLOBAL" and name in constants:
-        load = [Instr("LOAD_CONST", constants[name], location=location)]
-        if isinstance(arg, tuple) and arg[0]:
-            load.insert(0, Instr("PUSH_NULL", location=location))
-        return load
+        return constant_load(instr, constants[name], location)
     if isinstance(arg, str) and arg == _RESULT:
         arg = RESULT_LOCAL
     elif isinstance(arg, tuple) and _RESULT in arg:
@@ -108,6 +78,30 @@ def _substitute(instr: Instr, constants: dict[str, Any], lineno: int) -> list:
         copy.arg = arg
     copy.location = location
     return [copy]
+
+
+def constant_load(instr: Instr, value: object, location: InstrLocation | None = None) -> list:
+    """``LOAD_CONST value`` in place of ``instr`` (``LOAD_GLOBAL`` or ``LOAD_NAME``).
+
+    ``LOAD_GLOBAL`` of a name being called also pushes the NULL that ``CALL`` expects
+    (3.11+; the ``bytecode`` library spells its argument ``(True, name)``): 3.11 and 3.12
+    want it below the callable, 3.13 above.
+    """
+    location = location if location is not None else instr.location
+    load = [Instr("LOAD_CONST", value, location=location)]  # type: ignore[arg-type]
+    if instr.name == "LOAD_GLOBAL" and isinstance(instr.arg, tuple) and instr.arg[0]:
+        null = Instr("PUSH_NULL", location=location)
+        load.insert(len(load) if sys.version_info >= (3, 13) else 0, null)
+    return load
+
+
+def loaded_name(instr: Instr) -> str | None:
+    """The name a ``LOAD_GLOBAL`` or ``LOAD_NAME`` loads, else ``None``."""
+    if instr.name not in ("LOAD_GLOBAL", "LOAD_NAME"):
+        return None
+    arg = instr.arg
+    name = arg[1] if isinstance(arg, tuple) else arg
+    return name if isinstance(name, str) else None
 
 
 def prologue(params: tuple[str, ...], trampoline: object, miss: object, lineno: int) -> list:
@@ -146,7 +140,7 @@ def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeTyp
     Args:
         code: a function's code object, without a prologue.
         trampoline: the object whose ``armed`` and ``enter`` the prologue reads (a
-            placeholder in :func:`rewrite_module`, a live trampoline for ``@optimize``).
+            placeholder when a module is rewritten, a live trampoline for ``@optimize``).
         miss: the sentinel ``enter`` returns to mean "run the original body".
     """
     bytecode = Bytecode.from_code(code)
@@ -159,113 +153,3 @@ def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeTyp
             break
     bytecode[position:position] = prologue(params, trampoline, miss, code.co_firstlineno)
     return bytecode.to_code()
-
-
-def _rewrite(code: CodeType, reassigned: frozenset[str], functions: list[Function]) -> CodeType:
-    """``code`` with its nested functions rewritten (post-order: children numbered first)."""
-    for const in code.co_consts:
-        if type(const) is list:  # compile() never makes one, so no placeholder can collide
-            raise ValueError(f"{code.co_name} holds a list constant, which compile() never makes")
-    consts = tuple(
-        _rewrite(const, reassigned, functions) if isinstance(const, CodeType) else const
-        for const in code.co_consts
-    )
-    if any(new is not old for new, old in zip(consts, code.co_consts, strict=True)):
-        code = code.replace(co_consts=consts)
-    if not _is_function(code):
-        return code
-    refusal = static_refusal(code, reassigned)
-    index = len(functions)
-    functions.append((code, refusal))
-    if refusal is not None:
-        return code
-    return insert_prologue(code, [TRAMPOLINE_MARK, index], [MISS_MARK])
-
-
-def _is_function(code: CodeType) -> bool:
-    # Class bodies and module code have no CO_NEWLOCALS; lambdas and comprehensions are
-    # named "<...>" and are left alone.
-    return bool(code.co_flags & inspect.CO_NEWLOCALS) and not code.co_name.startswith("<")
-
-
-def rewrite_module(module_code: CodeType) -> Rewritten:
-    """``module_code`` with a placeholder prologue in each function it defines, at any depth.
-
-    The result depends on the code alone (never on the configuration or the process), so it
-    can be marshalled and reused by any later import of the same source: every function
-    without a static refusal gets a prologue, and :func:`bind` later puts the live
-    trampolines in. A function the configuration disables simply gets a disarmed trampoline.
-
-    Args:
-        module_code: a module's compiled top-level code object.
-
-    Returns:
-        The :class:`Rewritten` module: its code, and each function's code and static refusal.
-
-    Raises:
-        ValueError: the code holds a constant that could be taken for a placeholder (a list,
-            which ``compile()`` never produces), so it cannot be rewritten safely.
-    """
-    functions: list[Function] = []
-    code = _rewrite(module_code, reassigned_globals(module_code), functions)
-    return Rewritten(code, tuple(functions))
-
-
-class BindError(ValueError):
-    """A placeholder that :func:`bind` cannot resolve (a damaged or foreign cache entry)."""
-
-
-def bind(rewritten: Rewritten, make_trampoline: TrampolineFactory, miss: object) -> CodeType:
-    """The runnable module code: ``rewritten`` with its placeholders replaced by live objects.
-
-    Trampolines are made in the order of ``rewritten.functions`` (children before parents),
-    each from its function's code with the nested placeholders already bound, so the
-    trampoline's original body calls rewritten nested functions. Code objects are rebuilt with
-    ``code.replace(co_consts=...)`` only where a constant changes; a shared code object is
-    bound once, so a refused function's trampoline holds the very code object its function
-    gets (what :func:`autoaccel.runtime.trampoline.lookup` relies on).
-
-    Args:
-        rewritten: the result of :func:`rewrite_module`, fresh or loaded from the cache.
-        make_trampoline: called as ``make_trampoline(code, refusal)`` once per function, in
-            order; returns the object the prologue's ``armed`` and ``enter`` are read from.
-        miss: the sentinel ``enter`` returns to mean "run the original body".
-
-    Raises:
-        BindError: a placeholder is malformed or names a function not made yet.
-    """
-    bound: dict[int, CodeType] = {}
-    trampolines: list[object] = []
-
-    def substitute(const: Any) -> Any:
-        if isinstance(const, CodeType):
-            return bind_code(const)
-        mark = const[0] if const else None
-        if mark == MISS_MARK and len(const) == 1:
-            return miss
-        if (
-            mark == TRAMPOLINE_MARK
-            and len(const) == 2
-            and type(const[1]) is int
-            and 0 <= const[1] < len(trampolines)
-        ):
-            return trampolines[const[1]]
-        raise BindError(f"cannot bind placeholder {const!r}")
-
-    def bind_code(code: CodeType) -> CodeType:
-        done = bound.get(id(code))
-        if done is not None:
-            return done
-        consts: list | None = None  # a copy, made at the first constant that changes
-        for index, const in enumerate(code.co_consts):
-            if type(const) is list or isinstance(const, CodeType):
-                value = substitute(const)
-                if value is not const:
-                    consts = consts or list(code.co_consts)
-                    consts[index] = value
-        done = bound[id(code)] = code if consts is None else code.replace(co_consts=tuple(consts))
-        return done
-
-    for function_code, refusal in rewritten.functions:
-        trampolines.append(make_trampoline(bind_code(function_code), refusal))
-    return bind_code(rewritten.code)

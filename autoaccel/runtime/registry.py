@@ -23,6 +23,17 @@ def register(trampolines: Iterable[Any]) -> None:
             STATE.by_code[id(trampoline.code)] = trampoline
 
 
+def register_loops(loops: Iterable[Any]) -> None:
+    """Make one module's loop trampolines visible to :func:`loop_registry`."""
+    with STATE.lock:
+        STATE.loops.extend(loops)
+
+
+def loop_registry() -> list[Any]:
+    """Every loop trampoline created in this process, in creation order."""
+    return list(STATE.loops)
+
+
 def registry() -> list[Any]:
     """Every trampoline created in this process, in creation order."""
     return list(STATE.trampolines)

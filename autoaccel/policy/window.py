@@ -1,0 +1,201 @@
+"""The promotion policy for loops: validate a compiled loop on windows of real iterations.
+
+Why this design: a loop in a function called once cannot be trialled as a function is (run
+both versions on the same call and compare): the call is the whole program. So the trial
+runs on *windows*: at an iteration boundary, the compiled loop runs the next ``n``
+iterations on copies of the loop's state (the values of its variables, arrays copied with
+their aliasing kept) and stops there; Python then runs the same ``n`` iterations for real,
+and at the next boundary the two states are compared exactly (:mod:`autoaccel.policy.compare`):
+position, every variable handed back, every array argument. Both are timed. After
+``validation_calls`` windows that all matched, the variant is promoted if
+``Python time / compiled time`` (summed over the windows) reaches ``min_gain``; the rest of
+the loop then runs compiled, in the same call. A window that ends because the loop ends
+compares the final states instead; one the loop leaves by ``return`` is not counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from autoaccel.errors import Deoptimize
+from autoaccel.policy.compare import copy_value, same
+from autoaccel.policy.site_types import SiteTypes
+
+# A trial gives up when this many windows were abandoned before enough were compared.
+_MAX_ABANDONED = 8
+
+
+class WindowRun(NamedTuple):
+    """The compiled half of one window: its arguments (copies), result and time (seconds)."""
+
+    copies: tuple
+    result: Any
+    error: Exception | None
+    seconds: float
+
+
+def copy_state(values: Sequence[Any]) -> tuple:
+    """Copies of ``values`` deep enough that writes cannot reach the originals.
+
+    Values that were the same object stay one object among the copies (two names for one
+    array), so the compiled window sees the aliasing Python sees.
+    """
+    memo: dict[int, Any] = {}
+    copies = []
+    for value in values:
+        key = id(value)
+        if key not in memo:
+            memo[key] = copy_value(value)
+        copies.append(memo[key])
+    return tuple(copies)
+
+
+class WindowTrial:
+    """Validation and timing of one compiled loop variant on windows of iterations.
+
+    Args:
+        entry: the compiled loop (``entry(*arguments)``; see
+            :func:`autoaccel.backends.loop_code.loop_code` for what it takes and returns).
+        signature: its Numba signature, as text, for the report.
+        compile_seconds: the time to compile or load it (seconds).
+        from_cache: whether its code came from the cache.
+        arrays: positions of the arguments whose contents the loop may change.
+        names: the variables a compiled run hands back, in order.
+        read: ``read(result, arguments) -> (values, sites, entries)``: a compiled run's
+            values and assignment sites (:mod:`autoaccel.policy.site_types`) of ``names``,
+            and their values in ``arguments`` before the run.
+    """
+
+    def __init__(
+        self,
+        entry: Callable[..., Any],
+        signature: str,
+        compile_seconds: float,
+        from_cache: bool,
+        arrays: Sequence[int],
+        names: Sequence[str],
+        read: Callable[[tuple, tuple], tuple[tuple, tuple, tuple]],
+    ) -> None:
+        self.entry = entry
+        self.names = tuple(names)
+        self.read = read
+        self.site_types = SiteTypes()
+        self.signature = signature
+        self.compile_seconds = compile_seconds
+        self.from_cache = from_cache
+        self.arrays = tuple(arrays)
+        self.python_seconds: list[float] = []
+        self.variant_seconds: list[float] = []
+        self.failure: str | None = None
+        self.abandoned = 0
+
+    def warm_up(self, arguments: tuple) -> None:
+        """One untimed run on copies before the first window (never raises).
+
+        A compiled function's first run in a process pays one-off costs (Numba's runtime,
+        the code's first page faults) that a window of a few microseconds would count.
+        """
+        with contextlib.suppress(Exception):  # what it does is seen in the windows
+            self.entry(*copy_state(arguments))
+
+    def run_window(self, arguments: tuple) -> WindowRun:
+        """The compiled half of a window, on copies of ``arguments`` (never raises)."""
+        copies = copy_state(arguments)
+        start = time.perf_counter()
+        try:
+            result, error = self.entry(*copies), None
+        except Exception as exc:  # compared with what Python does in the same iterations
+            result, error = None, exc
+        return WindowRun(copies, result, error, time.perf_counter() - start)
+
+    def compare(
+        self,
+        run: WindowRun,
+        kind: int,
+        position: Any,
+        outputs: tuple,
+        arguments: tuple,
+        python_seconds: float,
+    ) -> None:
+        """Check the compiled window against the state Python reached.
+
+        Args:
+            run: the compiled half.
+            kind: how Python's window ended (suspended at a boundary, or the loop ended
+                or broke off).
+            position: Python's position then (the ``range`` value about to run, the index).
+            outputs: the values Python's variables then have, in the variant's output order.
+            arguments: the real arguments (the arrays Python changed in place).
+            python_seconds: how long Python's window took (seconds).
+        """
+        if isinstance(run.error, Deoptimize):
+            self.abandon()  # outside what the variant answers; not a mismatch
+            return
+        if run.error is not None:
+            self.failure = f"raised {type(run.error).__name__} where Python did not"
+            return
+        try:
+            self._check(run, kind, position, outputs, arguments)
+        except Exception as exc:  # a comparison that fails is a mismatch, never the user's error
+            self.failure = f"its state could not be compared: {exc!r}"
+        if self.failure is None:
+            self.variant_seconds.append(run.seconds)
+            self.python_seconds.append(python_seconds)
+
+    def _check(
+        self, run: WindowRun, kind: int, position: Any, outputs: tuple, arguments: tuple
+    ) -> None:
+        result = run.result
+        ended_as, compiled_position = result[0], result[2]
+        if ended_as != kind:
+            self.failure = "ended its iterations differently from Python"
+            return
+        if kind == 0 and compiled_position != position:
+            self.failure = "reached another iteration than Python"
+            return
+        values, sites, entries = self.read(result, arguments)
+        self.failure = self.site_types.learn(self.names, outputs, sites)
+        if self.failure:
+            return
+        converted = self.site_types.convert(self.names, values, sites, entries)
+        if converted is None or not same(outputs, converted):
+            self.failure = "left its variables with other values than Python"
+        elif not all(same(arguments[i], run.copies[i]) for i in self.arrays):
+            self.failure = "wrote its arrays differently from Python"
+
+    def abandon(self) -> None:
+        """A window that could not be compared (the loop returned, or the variant gave up)."""
+        self.abandoned += 1
+
+    def verdict(self, needed: int, min_gain: float) -> tuple[bool, str] | None:
+        """``(promote, reason)`` once decidable, else ``None`` (keep trialling)."""
+        if self.failure:
+            return False, self.failure
+        if len(self.variant_seconds) >= needed:
+            speedup = self.speedup()
+            if speedup >= min_gain:
+                return True, f"measured speed-up {speedup:.2f}x"
+            return False, f"measured speed-up {speedup:.2f}x is below min_gain {min_gain:g}"
+        if self.abandoned >= _MAX_ABANDONED:
+            return False, "the loop ended before its validation windows did"
+        return None
+
+    def speedup(self) -> float:
+        """Python time / compiled time: the median over the compared windows (ratio).
+
+        Each window runs the same iterations both ways; the median keeps one window that a
+        pause of the machine slowed from deciding.
+        """
+        ratios = sorted(
+            py / max(compiled, 1e-9)
+            for py, compiled in zip(self.python_seconds, self.variant_seconds, strict=True)
+        )
+        return ratios[len(ratios) // 2] if ratios else 0.0
+
+    def saved_seconds(self) -> float:
+        """Time saved per window on average (seconds)."""
+        windows = max(len(self.python_seconds), 1)
+        return (sum(self.python_seconds) - sum(self.variant_seconds)) / windows

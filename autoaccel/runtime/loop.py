@@ -1,0 +1,252 @@
+"""The loop trampoline: counting a loop's iterations, trialling it mid-run, running it compiled.
+
+Why this design: the instrumentation (:mod:`autoaccel.rewrite.loop_host`) calls
+:meth:`LoopTrampoline.osr` every ``budget`` iterations, at the top of an iteration, with the
+loop's iterable, its position and the frame's variables (``locals()``, a snapshot). Until the
+loop has run for ``loop_min_seconds`` of Python time (summed over its runs) the answer is a
+new budget: Python goes on. Then the loop is compiled for the types of its variables at that
+moment (:mod:`autoaccel.backends.loop_code`, through the same compiler, checked operations,
+typed-IR checks, frozen globals, isolated first run and disk cache as functions), and
+trialled on windows of real iterations (:mod:`autoaccel.policy.window`). Once promoted, the
+next boundary of this very run (on-stack replacement), and the first iteration of later
+runs, go to the compiled loop, which runs the loop to its end and returns an :class:`Exit`:
+how it ended and the variables to write back.
+
+Hand-back: before a compiled run, the arrays it may write are copied; if the run gives up (a
+checked operation deoptimizes, the code raises, a result's type could differ from CPython's),
+they are restored and Python continues from the same iteration with every variable as it
+was: the frame's own variables were never touched. The cost of that guarantee is one copy of
+each written array per compiled run, measured in docs/how-it-works.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import types
+from typing import Any
+
+import numpy as np
+
+from autoaccel.analysis.loops import LoopSpec
+from autoaccel.backends.loop_code import SUSPENDED, LoopPlan
+from autoaccel.config import Config
+from autoaccel.errors import Rejection
+from autoaccel.policy.site_types import SiteTypes
+from autoaccel.policy.trial import PromotionRecord
+from autoaccel.runtime.keys import Failure
+from autoaccel.runtime.loop_boundary import NEVER, Exit, LoopVariant, boundary
+from autoaccel.runtime.loop_trial import LoopTrial, Window, window_owner
+from autoaccel.runtime.saved import SavedDecisions
+
+logger = logging.getLogger("autoaccel")
+
+_FIRST_BUDGET = 64  # iterations before the first look at a loop's speed
+_TRIP_SECONDS = 0.001  # aim: one look every millisecond of Python time
+_GIVE_UP_AFTER = 10  # hand-backs in a row after which a promoted variant is dropped
+
+
+class LoopTrampoline:
+    """Per-loop acceleration state (one per loop of a rewritten module).
+
+    Args:
+        module: the module's ``__name__``.
+        spec: the loop's :class:`~autoaccel.analysis.loops.LoopSpec` (or its tuple).
+        namespace: the module's globals.
+        config: the configuration in force.
+
+    The instrumentation reads ``armed`` and ``window`` on every run of the loop.
+    """
+
+    def __init__(self, module: str, spec: tuple, namespace: dict, config: Config) -> None:
+        self.spec = LoopSpec(*spec)
+        self.module = module
+        self.qualname = self.spec.qualname
+        self.name = f"{module}.{self.qualname}"
+        self.globals = namespace
+        self.filename = str(namespace.get("__file__") or f"<{module}>")
+        self.config = config
+        override = config.override(self.name)
+        self.refusal = self.spec.refusal or None
+        if not override.enabled or not config.loops:
+            self.refusal = "disabled in the configuration"
+        self.armed = self.refusal is None
+        self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
+        self.window: Window | None = None
+        self.reported = True
+        self.runs = 0
+        self.iterations = 0
+        self.seconds = 0.0  # Python time seen in the loop, all runs together
+        self.failures: dict[Any, Failure] = {}
+        self.promotions: list[PromotionRecord] = []
+        self.variants: dict[tuple, LoopVariant] = {}
+        self.trial = LoopTrial(self)
+        self._budget = _FIRST_BUDGET
+        self._handed = _FIRST_BUDGET
+        self._last = 0.0
+        self._saved_promotion: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"<autoaccel loop {self.name}>"
+
+    # The instrumentation's calls --------------------------------------------------------
+
+    def enter(self, iterable: Any) -> int:
+        """A run of the loop starts; the iterations before its first look (a budget)."""
+        self.runs += 1
+        reason = self._iterable_refusal(iterable)
+        if reason:
+            self._refuse(reason)
+            return NEVER
+        if self.window is not None and self.window.owner[0] == threading.get_ident():
+            self.trial.abandon_window()  # the run it belonged to left by a return
+        self._last = time.perf_counter()
+        if self.variants or self._promoted_before():
+            return self._hand(1)  # promoted: to the compiled loop at the first boundary
+        return self._hand(self._budget)
+
+    def osr(self, iterable: Any, position: Any, frame: dict) -> int | Exit:
+        """At an iteration boundary: a new budget (Python goes on) or the run's :class:`Exit`.
+
+        Args:
+            iterable: the loop's ``range`` or sequence (``None`` for a ``while`` loop).
+            position: the ``range`` value about to run, the sequence index, or 0.
+            frame: the frame's variables (``locals()``: the module's globals at top level).
+        """
+        now = time.perf_counter()
+        try:
+            decided = self._decide(iterable, position, frame, now)
+        except Exception as exc:  # a bug of ours must never reach the user's loop
+            logger.debug("%s: internal error", self.name, exc_info=True)
+            self._refuse(f"internal error: {exc!r}")
+            return NEVER
+        # Python's time in the loop starts again now: imports, compiles and windows on
+        # copies are autoaccel's time, not the loop's.
+        self._last = time.perf_counter()
+        return self._hand(decided) if isinstance(decided, int) else decided
+
+    def after(self, kind: int, frame: dict) -> None:
+        """The loop ended in Python (``kind``: ENDED or BROKE) while a window was open."""
+        window = self.window
+        if window is not None and window.owner[0] == threading.get_ident():
+            self.trial.finish_window(kind, None, frame, time.perf_counter())
+
+    def clean(self, namespace: dict) -> None:
+        """Remove the instrumentation's temporaries of this loop from a module's globals."""
+        number = str(self.spec.number)
+        for base in ("budget", "exit", "next", "iter", "position"):
+            namespace.pop(f"@{base}{number}", None)
+
+    # Deciding at a boundary --------------------------------------------------------------
+
+    def _decide(self, iterable: Any, position: Any, frame: dict, now: float) -> int | Exit:
+        window = self.window
+        if window is not None and window.owner != window_owner(self.spec.kind, iterable):
+            return self._budget  # another run of the loop holds the window
+        self._count(now, adapt=window is None)
+        if window is not None:
+            self.trial.finish_window(SUSPENDED, position, frame, now)
+        if not self.armed:
+            return NEVER
+        try:
+            state = boundary(self.spec, self.globals, iterable, position, frame)
+        except Rejection as exc:
+            self.fail(("values",), str(exc))
+            return NEVER
+        if isinstance(state, str):
+            return self._budget  # not compilable at this boundary; maybe at a later one
+        plan, arguments, key = state
+        if key in self.variants:
+            return self.run_promoted(key, plan, arguments)
+        if key in self.failures:
+            return NEVER
+        pending = self.trial.pending
+        if pending is not None:
+            return self.trial.open_window(arguments, iterable) if pending.key == key else NEVER
+        if self.seconds < self.config.loop_min_seconds and not self._promoted_before():
+            return self._budget
+        return self.trial.start(plan, arguments, key, iterable)
+
+    def _hand(self, budget: int) -> int:
+        """Remember the budget handed to the instrumentation (what the next look books)."""
+        self._handed = budget
+        return budget
+
+    def _count(self, now: float, adapt: bool) -> None:
+        """Book the iterations and Python time since the last look; adapt the budget to
+        about one look per millisecond (not from a validation window's iterations)."""
+        elapsed = now - self._last if self._last else 0.0
+        self.iterations += self._handed
+        self.seconds += elapsed
+        if adapt and elapsed > 0:
+            per_iteration = elapsed / self._handed
+            self._budget = int(min(max(_TRIP_SECONDS / max(per_iteration, 1e-9), 16), 1 << 20))
+
+    def _iterable_refusal(self, iterable: Any) -> str | None:
+        kind = self.spec.kind
+        if kind == "range" and type(iterable) is not range:
+            return f"loops over range, which is a {type(iterable).__name__} here"
+        if kind == "iter" and not isinstance(iterable, np.ndarray):
+            return (
+                f"iterates over a {type(iterable).__name__} at line {self.spec.lineno} (only "
+                "range, while and arrays can continue mid-run)"
+            )
+        return None
+
+    # What the trial tells the loop ---------------------------------------------------------
+
+    def promote(
+        self, key: tuple, compiled: Any, site_types: SiteTypes, record: PromotionRecord
+    ) -> None:
+        """Serve ``key`` with ``compiled`` from now on."""
+        self.variants[key] = LoopVariant(compiled.entry, compiled.guards.written, site_types)
+        self.promotions.append(record)
+
+    def run_promoted(self, key: tuple, plan: LoopPlan, arguments: tuple) -> int | Exit:
+        """Run the loop compiled to its end: its :class:`Exit`, or :data:`NEVER` (handed back,
+        Python goes on from the same iteration)."""
+        variant = self.variants[key]
+        done = variant.run(self.spec, plan, arguments)
+        if done is not None:
+            return done
+        if variant.handbacks >= _GIVE_UP_AFTER:
+            del self.variants[key]
+            self.fail(key, f"handed back to Python on {_GIVE_UP_AFTER} runs in a row")
+        return NEVER
+
+    def fail(self, key: Any, reason: str, signature: str = "") -> None:
+        """Never try ``key`` again; with nothing promoted or pending, back to the plain loop."""
+        self.failures[key] = Failure(signature, reason)
+        logger.info("%s: rejected, %s", self.name, reason)
+        if not self.variants and self.trial.pending is None:
+            self.armed = False
+
+    def _refuse(self, reason: str) -> None:
+        self.refusal = reason
+        self.armed = False
+        self.window = None
+        self.trial.pending = None
+        logger.info("%s: not compiled, %s", self.name, reason)
+
+    def _promoted_before(self) -> bool:
+        """Whether a previous run saved a promotion for this loop (read once)."""
+        if self._saved_promotion is None:
+            store = SavedDecisions(_Named(self)).store()
+            decisions = store.decisions() if store is not None else {}
+            self._saved_promotion = any(
+                d.promoted for k, d in decisions.items() if k.qualname == self.qualname
+            )
+        return self._saved_promotion
+
+
+class _Named:
+    """What :class:`SavedDecisions` needs to find a loop's module file, without a plan."""
+
+    def __init__(self, loop: LoopTrampoline) -> None:
+        self.name, self.qualname, self.module = loop.name, loop.qualname, loop.module
+        self.globals, self.config = loop.globals, loop.config
+        self.code = types.SimpleNamespace(co_filename=loop.filename)
+
+    def required_gain(self) -> float:
+        return 0.0

