@@ -100,3 +100,30 @@ def test_an_example_opts_in_to_parallel_through_its_config(tmp_path):
         targets = [(v["signature"], v["target"]) for v in first[name]]
         assert [(v["signature"], v["target"]) for v in variants] == targets
         assert all(v["saved_decision"] for v in variants), name
+
+
+# (script, reduced-size arguments, loops that must be promoted with loops forced)
+SCRIPTS = [
+    ("heat", ["40", "40"], {"__main__.<module>.<loop@24>"}),
+    ("fit", ["300", "6", "30"], {"__main__.fit.<loop@32>"}),
+    ("peaks", ["60000", "2"], {"__main__.analyse.<loop@43>"}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("script", "args", "hot"), SCRIPTS, ids=[s[0] for s in SCRIPTS])
+def test_script_output_is_identical_and_its_hot_loop_is_promoted(script, args, hot, tmp_path):
+    path = REPO / "examples" / "scripts" / f"{script}.py"
+    plain = run_python(str(path), *args)
+    assert plain.returncode == 0, plain.stderr
+    # The script's own configuration, then loops forced: promoted whatever their speed.
+    for forced in ({}, {"AUTOACCEL_LOOP_MIN_SECONDS": "0", "AUTOACCEL_MIN_GAIN": "0"}):
+        report = tmp_path / "report.json"
+        result = run_python(
+            "-m", "autoaccel", "--report-json", str(report), str(path), *args, env=forced
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == plain.stdout
+    loops = {e["name"]: e for e in json.loads(report.read_text())["loops"]}
+    promoted = {name for name, e in loops.items() if e["state"] == "promoted"}
+    assert hot <= promoted, {name: loops[name]["reason"] for name in hot - promoted}

@@ -187,7 +187,12 @@ def _exposed(body: Sequence[ast.stmt], killed: set[str]) -> tuple[set[str], set[
             if isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
                 exposed |= {statement.target.id} - killed
             killed |= names(targets)[0]
-        else:  # nested loops, expressions, pass, break...: every read counts
+        elif isinstance(statement, (ast.For, ast.While)):
+            # A nested loop may run no iteration: it binds nothing for what follows, but
+            # in its own body its target (and what each iteration binds first) is bound.
+            header = [statement.iter] if isinstance(statement, ast.For) else []
+            exposed |= (names(header)[1] | exposed_reads(statement)) - killed
+        else:  # expressions, pass, break...: every read counts
             exposed |= names([statement])[1] - killed
     return exposed, killed
 

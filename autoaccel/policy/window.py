@@ -29,12 +29,14 @@ _MAX_ABANDONED = 8
 
 
 class WindowRun(NamedTuple):
-    """The compiled half of one window: its arguments (copies), result and time (seconds)."""
+    """The compiled half of one window: its arguments (copies), result and time (seconds),
+    and the values before it of the variables not passed in (``before``)."""
 
     copies: tuple
     result: Any
     error: Exception | None
     seconds: float
+    before: dict
 
 
 def copy_state(values: Sequence[Any]) -> tuple:
@@ -64,9 +66,10 @@ class WindowTrial:
         from_cache: whether its code came from the cache.
         arrays: positions of the arguments whose contents the loop may change.
         names: the variables a compiled run hands back, in order.
-        read: ``read(result, arguments) -> (values, sites, entries)``: a compiled run's
-            values and assignment sites (:mod:`autoaccel.policy.site_types`) of ``names``,
-            and their values in ``arguments`` before the run.
+        read: ``read(result, arguments, before) -> (values, sites, entries)``: a compiled
+            run's values and assignment sites (:mod:`autoaccel.policy.site_types`) of
+            ``names``, and their values before the run (in ``arguments``, or in ``before``
+            for those not passed in).
     """
 
     def __init__(
@@ -77,7 +80,7 @@ class WindowTrial:
         from_cache: bool,
         arrays: Sequence[int],
         names: Sequence[str],
-        read: Callable[[tuple, tuple], tuple[tuple, tuple, tuple]],
+        read: Callable[[tuple, tuple, dict], tuple[tuple, tuple, tuple]],
     ) -> None:
         self.entry = entry
         self.names = tuple(names)
@@ -101,15 +104,18 @@ class WindowTrial:
         with contextlib.suppress(Exception):  # what it does is seen in the windows
             self.entry(*copy_state(arguments))
 
-    def run_window(self, arguments: tuple) -> WindowRun:
-        """The compiled half of a window, on copies of ``arguments`` (never raises)."""
+    def run_window(self, arguments: tuple, before: dict) -> WindowRun:
+        """The compiled half of a window, on copies of ``arguments`` (never raises).
+
+        ``before`` holds the values of the variables the run hands back but does not take.
+        """
         copies = copy_state(arguments)
         start = time.perf_counter()
         try:
             result, error = self.entry(*copies), None
         except Exception as exc:  # compared with what Python does in the same iterations
             result, error = None, exc
-        return WindowRun(copies, result, error, time.perf_counter() - start)
+        return WindowRun(copies, result, error, time.perf_counter() - start, before)
 
     def compare(
         self,
@@ -156,7 +162,7 @@ class WindowTrial:
         if kind == 0 and compiled_position != position:
             self.failure = "reached another iteration than Python"
             return
-        values, sites, entries = self.read(result, arguments)
+        values, sites, entries = self.read(result, arguments, run.before)
         self.failure = self.site_types.learn(self.names, outputs, sites)
         if self.failure:
             return

@@ -22,8 +22,10 @@ def format_table(data: dict[str, Any]) -> str:
         f"{'function':<44} {'calls':>9}  state        detail",
         *_rows(data["functions"]),
     ]
-    if data.get("loops"):
-        lines += [f"{'loop':<44} {'runs':>9}  state        detail", *_rows(data["loops"])]
+    # A loop that never ran (its enclosing loop ran compiled) has nothing to say.
+    loops = [e for e in data.get("loops", ()) if e["calls"] or e["state"] != "interpreted"]
+    if loops:
+        lines += [f"{'loop':<44} {'runs':>9}  state        detail", *_rows(loops)]
     return "\n".join(lines)
 
 

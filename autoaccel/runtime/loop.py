@@ -42,7 +42,7 @@ from autoaccel.runtime.saved import SavedDecisions
 
 logger = logging.getLogger("autoaccel")
 
-_FIRST_BUDGET = 64  # iterations before the first look at a loop's speed
+_FIRST_BUDGET = 8  # iterations before the first look at a loop's speed (then ~1 ms)
 _TRIP_SECONDS = 0.001  # aim: one look every millisecond of Python time
 _GIVE_UP_AFTER = 10  # hand-backs in a row after which a promoted variant is dropped
 
@@ -163,10 +163,12 @@ class LoopTrampoline:
             return NEVER
         pending = self.trial.pending
         if pending is not None:
-            return self.trial.open_window(arguments, iterable) if pending.key == key else NEVER
+            return (
+                self.trial.open_window(arguments, iterable, frame) if pending.key == key else NEVER
+            )
         if self.seconds < self.config.loop_min_seconds and not self._promoted_before():
             return self._budget
-        return self.trial.start(plan, arguments, key, iterable)
+        return self.trial.start(plan, arguments, key, iterable, frame)
 
     def _hand(self, budget: int) -> int:
         """Remember the budget handed to the instrumentation (what the next look books)."""

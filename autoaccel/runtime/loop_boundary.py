@@ -80,15 +80,16 @@ def boundary(
         Rejection: a variable's value cannot be passed to compiled code (see
             :func:`~autoaccel.backends.screening.argument_refusal`).
     """
-    params, values, maybe = [], [], []
-    needed = set(spec.exposed) | set(spec.live_out)  # the rest are the loop's temporaries
-    for name in sorted(needed):
+    params, values = [], []
+    # A live-out variable an iteration never reads before binding it needs no value from
+    # here: the run hands it back if it binds it, and leaves it as it is otherwise. The
+    # plan is then the same at every boundary, whether or not it is bound yet.
+    maybe = tuple(name for name in spec.live_out if name not in spec.exposed)
+    for name in spec.exposed:
         value = value_of(spec, namespace, name, frame)
         if value is UNBOUND:
-            if name in spec.exposed and name in spec.assigned:
+            if name in spec.assigned:
                 return f"{name} has no value yet"
-            if name in spec.live_out:
-                maybe.append(name)  # bound (or not) by the run, read only after the loop
             continue  # a NameError to come in Python: the compiled loop will refuse it too
         if name in spec.assigned or is_data(value):
             params.append(name)
@@ -97,7 +98,7 @@ def boundary(
     if reason:
         raise Rejection(f"a variable {reason}")
     arguments = (*leading(spec, iterable, position), *values)
-    plan = plan_for(spec, tuple(params), tuple(maybe))
+    plan = plan_for(spec, tuple(params), maybe)
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).
     return Boundary(plan, arguments, (plan.params, fingerprint(arguments)))
@@ -128,19 +129,23 @@ def readable(plan: LoopPlan, signature: tuple) -> str:
     return "(" + ", ".join(f"{n}: {k}" for n, k in zip(plan.params, kinds, strict=True)) + ")"
 
 
-def reader(plan: LoopPlan) -> Callable[[tuple, tuple], tuple[tuple, tuple, tuple]]:
-    """``read(result, arguments) -> (values, sites, entries)`` for runs of ``plan``.
+Reader = Callable[[tuple, tuple, dict], tuple[tuple, tuple, tuple]]
 
-    ``entries`` are the variables' values in ``arguments`` (before the run), UNBOUND for a
-    ``maybe`` variable.
+
+def reader(plan: LoopPlan) -> Reader:
+    """``read(result, arguments, before) -> (values, sites, entries)`` for runs of ``plan``.
+
+    ``entries`` are the variables' values before the run: in ``arguments``, or for a
+    ``maybe`` variable in ``before`` (name -> value; :data:`UNBOUND`, "leave it as it is",
+    when absent).
     """
     positions = {name: i for i, name in enumerate(plan.params)}
 
-    def read(result: tuple, arguments: tuple) -> tuple[tuple, tuple, tuple]:
+    def read(result: tuple, arguments: tuple, before: dict) -> tuple[tuple, tuple, tuple]:
         values, sites = decode(plan, result)
         offset = len(arguments) - len(plan.params)
         entries = tuple(
-            arguments[offset + positions[name]] if name in positions else UNBOUND
+            arguments[offset + positions[name]] if name in positions else before.get(name, UNBOUND)
             for name in plan.names
         )
         return values, sites, entries
@@ -173,7 +178,7 @@ class LoopVariant:
         saved = [(i, copy_value(arguments[i])) for i in self.written]
         try:
             result = self.entry(*arguments)
-            values, sites, entries = reader(plan)(result, arguments)
+            values, sites, entries = reader(plan)(result, arguments, {})
             converted = self.site_types.convert(plan.names, values, sites, entries)
         except Exception:  # a checked operation gave up, or the code raised: Python answers
             converted = None

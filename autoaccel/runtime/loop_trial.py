@@ -134,7 +134,9 @@ class LoopTrial:
         self.pending: Pending | None = None
         self._units: dict[tuple[str, ...], LoopUnit] = {}
 
-    def start(self, plan: LoopPlan, arguments: tuple, key: tuple, iterable: Any) -> int | Exit:
+    def start(
+        self, plan: LoopPlan, arguments: tuple, key: tuple, iterable: Any, frame: dict
+    ) -> int | Exit:
         """Compile for ``key``; apply a saved decision or open the first validation window."""
         unit = self._unit(plan)
         try:
@@ -163,7 +165,7 @@ class LoopTrial:
         )
         trial.warm_up(with_budget(self.owner.spec.kind, arguments, 1))
         self.pending = Pending(trial, compiled, unit, key, saved_as)
-        return self.open_window(arguments, iterable)
+        return self.open_window(arguments, iterable, frame)
 
     def _compile(self, unit: LoopUnit, arguments: tuple) -> tuple:
         """``(compiled, signature text, seconds, from_cache, saved_as)`` for ``arguments``.
@@ -193,13 +195,17 @@ class LoopTrial:
         logger.info("%s: %s %s in %.3f s", owner.name, verb, shown, seconds)
         return compiled, shown, seconds, from_cache, saved_as
 
-    def open_window(self, arguments: tuple, iterable: Any) -> int:
+    def open_window(self, arguments: tuple, iterable: Any, frame: dict) -> int:
         """The compiled loop runs the next ``n`` iterations on copies; then Python does."""
         owner = self.owner
         assert self.pending is not None
         per_iteration = owner.seconds / max(owner.iterations, 1)
-        size = int(min(max(_WINDOW_SECONDS / max(per_iteration, 1e-9), 8), 1 << 20))
-        run = self.pending.trial.run_window(with_budget(owner.spec.kind, arguments, size))
+        size = int(min(max(_WINDOW_SECONDS / max(per_iteration, 1e-9), 1), 1 << 20))
+        before = {
+            name: value_of(owner.spec, owner.globals, name, frame)
+            for name in self.pending.unit.plan.maybe
+        }
+        run = self.pending.trial.run_window(with_budget(owner.spec.kind, arguments, size), before)
         started = time.perf_counter()  # Python's half starts when osr returns (soon after)
         owner.window = Window(run, arguments, started, window_owner(owner.spec.kind, iterable))
         return size
