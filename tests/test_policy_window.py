@@ -1,0 +1,88 @@
+"""autoaccel.policy.window: a compiled loop checked against Python on windows of iterations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autoaccel.errors import Deoptimize
+from autoaccel.policy.window import WindowTrial, copy_state
+
+SUSPENDED, ENDED = 0, 3
+
+
+def reader(result, arguments, before):
+    """The run hands back (total,) with its site; its value before is arguments[1]."""
+    return (result[3],), (result[4],), (arguments[1],)
+
+
+def summing(budget, total, a):
+    """A compiled loop stand-in: sums ``budget`` items of ``a`` into ``total``."""
+    for i in range(budget):
+        total += a[i]
+        a[i] = 0.0
+    return (SUSPENDED, -1, budget, total, 1)
+
+
+def trial(entry=summing):
+    return WindowTrial(entry, "(total: float64)", 0.1, False, (2,), ("total",), reader)
+
+
+def python_window(budget, total, a):
+    for i in range(budget):
+        total += a[i]
+        a[i] = 0.0
+    return total
+
+
+def test_matching_windows_are_timed_and_promote():
+    window = trial()
+    for _ in range(3):
+        a = np.arange(10.0)
+        run = window.run_window((4, 0.0, a), {})
+        total = python_window(4, 0.0, a)
+        window.compare(run, SUSPENDED, 4, (total,), (4, 0.0, a), 1e-3)
+    promote, reason = window.verdict(3, 1.2)
+    assert promote and reason.startswith("measured speed-up")
+    assert window.site_types.types == {("total", 1): np.float64}  # 0.0 + a[i]
+
+
+def test_a_different_array_write_rejects():
+    def sloppy(budget, total, a):
+        result = summing(budget, total, a)
+        a[budget] = 42.0
+        return result
+
+    window = trial(sloppy)
+    a = np.arange(10.0)
+    run = window.run_window((4, 0.0, a), {})
+    window.compare(run, SUSPENDED, 4, (python_window(4, 0.0, a),), (4, 0.0, a), 1e-3)
+    assert window.verdict(3, 0.0) == (False, "wrote its arrays differently from Python")
+
+
+def test_another_position_or_ending_rejects():
+    window = trial()
+    a = np.arange(10.0)
+    run = window.run_window((4, 0.0, a), {})
+    window.compare(run, SUSPENDED, 5, (python_window(4, 0.0, a),), (4, 0.0, a), 1e-3)
+    assert window.verdict(3, 0.0) == (False, "reached another iteration than Python")
+    window = trial()
+    run = window.run_window((4, 0.0, a), {})
+    window.compare(run, ENDED, None, (6.0,), (4, 0.0, a), 1e-3)
+    assert window.verdict(3, 0.0) == (False, "ended its iterations differently from Python")
+
+
+def test_a_deoptimized_window_is_abandoned_not_failed():
+    def giving_up(budget, total, a):
+        raise Deoptimize("int64 add overflows")
+
+    window = trial(giving_up)
+    a = np.arange(10.0)
+    run = window.run_window((4, 0.0, a), {})
+    window.compare(run, SUSPENDED, 4, (6.0,), (4, 0.0, a), 1e-3)
+    assert window.failure is None and window.abandoned == 1
+
+
+def test_the_copies_of_a_state_keep_its_aliasing():
+    a = np.arange(3.0)
+    first, second, scalar = copy_state((a, a, 1.5))
+    assert first is second and first is not a and scalar == 1.5
