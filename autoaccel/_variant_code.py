@@ -152,14 +152,15 @@ class _Rewriter:
 def _is_call_attribute(null_pushed: bool, ins: Any) -> bool:
     """Whether ``ins`` loads a module attribute to be called.
 
-    3.11 emits ``LOAD_GLOBAL (NULL + math); LOAD_ATTR sqrt`` for a global module and
-    ``LOAD_METHOD sqrt`` for a local one; 3.12 emits ``LOAD_ATTR (True, "sqrt")``.
+    3.11 emits ``LOAD_GLOBAL (NULL + math); LOAD_ATTR sqrt`` for a module this module
+    imported and ``LOAD_METHOD sqrt`` for another global module; 3.12 emits
+    ``LOAD_ATTR (False, "sqrt")`` after the NULL and ``LOAD_ATTR (True, "sqrt")`` otherwise.
     """
     if not isinstance(ins, Instr):
         return False
     arg = _argument(ins)
     if null_pushed:
-        return ins.name == "LOAD_ATTR" and isinstance(arg, str)
+        return ins.name == "LOAD_ATTR" and (isinstance(arg, str) or not arg[0])
     if ins.name == "LOAD_METHOD":
         return True
     return ins.name == "LOAD_ATTR" and isinstance(arg, tuple) and bool(arg[0])
