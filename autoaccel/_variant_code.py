@@ -20,6 +20,9 @@ from typing import Any
 from bytecode import BinaryOp, Bytecode, Compare, Instr
 
 _NEEDS_PRECALL = sys.version_info < (3, 12)
+# 3.13 loads a called attribute of a module as LOAD_ATTR followed by PUSH_NULL; before, a
+# PUSH_NULL after LOAD_ATTR starts the next call's callee, so the shape means nothing there.
+_NULL_AFTER_CALLABLE = sys.version_info >= (3, 13)
 _LHS, _RHS = "__aa_lhs", "__aa_rhs"
 
 _OPERATIONS = {
@@ -89,14 +92,18 @@ class _Rewriter:
                 yield ins
                 continue
             arg = _argument(ins)
+            comparison = _comparison(ins)
             if ins.name == "BINARY_OP" and arg in _OPERATIONS:
                 yield from self._call(self.ops.BINARY[_OPERATIONS[arg]], ins, (_RHS, _LHS))
-            elif ins.name == "COMPARE_OP" and arg in _COMPARISONS:
-                yield from self._call(self.ops.COMPARE[_COMPARISONS[arg]], ins, (_RHS, _LHS))
+            elif comparison is not None:
+                name, to_bool = comparison
+                yield from self._call(self.ops.COMPARE[name], ins, (_RHS, _LHS))
+                if to_bool:  # 3.13: the jump after a *_CAST comparison expects a bool
+                    yield Instr("TO_BOOL", location=ins.location)
             elif ins.name in _UNARY:
                 yield from self._call(getattr(self.ops, _UNARY[ins.name]), ins, (_LHS,))
             elif ins.name == "LOAD_GLOBAL":
-                replacement, skip = self._load_global(ins, instructions[index + 1 : index + 2])
+                replacement, skip = self._load_global(ins, instructions[index + 1 : index + 3])
                 yield replacement
             elif _method_without_arguments(instructions[index : index + 3]) in self.ops.METHODS:
                 method = self.ops.METHODS[_attribute_name(ins)]
@@ -135,11 +142,12 @@ class _Rewriter:
         push_null, name = _argument(ins)
         value = self._resolve(name)
         module = getattr(value, "__name__", None) in _MODULES
-        if module and following and _is_call_attribute(push_null, following[0]):
+        covered = _called_attribute(push_null, following) if module else 0
+        if covered:
             attribute = getattr(value, _attribute_name(following[0]), None)
             checked = self.ops.CALLS.get(id(attribute))
             if checked is not None:
-                return self._renamed(ins, checked), 1
+                return self._renamed(ins, checked), covered
         checked = self.ops.CALLS.get(id(value)) if push_null else None
         if checked is None:
             return ins, 0
@@ -147,6 +155,35 @@ class _Rewriter:
 
     def _renamed(self, ins: Instr, checked: Callable[..., Any]) -> Instr:
         return Instr("LOAD_GLOBAL", (True, self._stand_in(checked)), location=ins.location)
+
+
+def _comparison(ins: Instr) -> tuple[str, bool] | None:
+    """``(operation, result converted to bool)`` of a checked comparison, or ``None``.
+
+    3.13 sets bit 16 of COMPARE_OP's argument (``Compare.LT_CAST``...) where the compiler
+    dropped the ``TO_BOOL`` between the comparison and a jump.
+    """
+    if ins.name != "COMPARE_OP":
+        return None
+    arg = int(_argument(ins))
+    name = _COMPARISONS.get(Compare(arg & 15))
+    return None if name is None else (name, bool(arg & 16))
+
+
+def _called_attribute(null_pushed: bool, following: list[Any]) -> int:
+    """How many of the instructions ``following`` a module's load call its attribute, or 0.
+
+    3.13 loads it with ``LOAD_ATTR (False, "sqrt"); PUSH_NULL`` (2) where 3.12 pushed the
+    NULL before the module; the other shapes are one instruction (:func:`_is_call_attribute`).
+    """
+    if not following:
+        return 0
+    if _is_call_attribute(null_pushed, following[0]):
+        return 1
+    after = following[1] if len(following) > 1 else None
+    if _NULL_AFTER_CALLABLE and isinstance(after, Instr) and after.name == "PUSH_NULL":
+        return 2 if isinstance(following[0], Instr) and following[0].name == "LOAD_ATTR" else 0
+    return 0
 
 
 def _is_call_attribute(null_pushed: bool, ins: Any) -> bool:
