@@ -29,7 +29,7 @@ from autoaccel import _variant_table
 from autoaccel._code_cache import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel._compiler import is_compiling
 from autoaccel._config import Config, load_config, search_dirs
-from autoaccel._rewriter import Rewritten, bind, rewrite_module
+from autoaccel._rewriter import Rewritten, bind, function_qualnames, rewrite_module
 from autoaccel._trampoline import MISS, Trampoline, compile_declared, register
 
 _LOCK = threading.Lock()
@@ -101,9 +101,11 @@ def _from_cache(
 def _bind(rewritten: Rewritten, module_name: str, namespace: dict, config: Config) -> CodeType:
     """Bind ``rewritten`` to new trampolines and register them once binding succeeded."""
     created: list[Trampoline] = []
+    qualnames = iter(function_qualnames(rewritten))  # bind() makes them in this order
 
     def make(function_code: CodeType, refusal: str | None) -> Trampoline:
-        trampoline = Trampoline(module_name, function_code, namespace, config, refusal)
+        qualname = next(qualnames, None)
+        trampoline = Trampoline(module_name, function_code, namespace, config, refusal, qualname)
         created.append(trampoline)
         return trampoline
 

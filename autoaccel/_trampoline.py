@@ -60,6 +60,8 @@ class Trampoline:
         namespace: the module's globals dict.
         config: the configuration in force.
         refusal: the static guard's reason never to compile, or ``None``.
+        qualname: the function's qualified name; ``None``: the code's ``co_qualname``
+            (Python 3.10 code has none, so callers there pass it).
     """
 
     def __init__(
@@ -69,8 +71,11 @@ class Trampoline:
         namespace: dict,
         config: Config,
         refusal: str | None,
+        qualname: str | None = None,
     ) -> None:
-        self.qualname = getattr(code, "co_qualname", code.co_name)
+        self.qualname: str = (
+            qualname if qualname is not None else getattr(code, "co_qualname", code.co_name)
+        )
         self.name = f"{module}.{self.qualname}"
         self.family = self.name  # whose max_variants its variants count against
         self.module = module

@@ -13,7 +13,7 @@ from __future__ import annotations
 import types
 
 from autoaccel._trampoline import Trampoline, dispatch_seconds, register
-from autoaccel._value_spec import ValueKey, specialized_code
+from autoaccel._value_spec import ValueKey, describe_values, specialized_code
 from autoaccel._variant_table import TABLE
 
 
@@ -38,7 +38,8 @@ class ValueTrampoline(Trampoline):
         self, parent: Trampoline, types_: tuple, positions: tuple[int, ...], key: ValueKey
     ) -> None:
         code: types.CodeType = specialized_code(parent.code, positions, key)
-        super().__init__(parent.module, code, parent.globals, parent.config, None)
+        qualname = parent.qualname + describe_values(parent.code, positions, key)
+        super().__init__(parent.module, code, parent.globals, parent.config, None, qualname)
         self.parent = parent
         self.parent_types = types_
         self.family = parent.family
