@@ -39,6 +39,9 @@ _REFUSED_OPCODES = {
     "BUILD_SET": "builds a set (iteration order differs) [21]",
     "SET_ADD": "builds a set (iteration order differs) [21]",
     "FORMAT_VALUE": "formats values as strings (f-string) [13]",
+    # 3.13 replaced FORMAT_VALUE by these two (CONVERT_VALUE, for !r, precedes one of them)
+    "FORMAT_SIMPLE": "formats values as strings (f-string) [13]",
+    "FORMAT_WITH_SPEC": "formats values as strings (f-string) [13]",
     "BUILD_MAP": "builds a dict (Numba returns a typed Dict) [25]",
     "BUILD_CONST_KEY_MAP": "builds a dict (Numba returns a typed Dict) [25]",
     "MAP_ADD": "builds a dict (Numba returns a typed Dict) [25]",

@@ -35,6 +35,8 @@ def _code(source: str, name: str = "f"):
         ("def f(x):\n    return {x, 1}\n", "set"),
         ("def f(x):\n    return set([x])\n", "set"),
         ("def f(x):\n    return f'{x}'\n", "f-string"),
+        ("def f(x):\n    return f'{x:.3f}'\n", "f-string"),
+        ("def f(x):\n    return f'a{x!r}b'\n", "f-string"),
         ("def f(x):\n    return str(x)\n", "strings"),
         ("def f(x):\n    return round(x, 2)\n", "round() with ndigits"),
         ("def f(x):\n    return {'a': x}\n", "dict"),
