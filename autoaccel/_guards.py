@@ -119,8 +119,13 @@ def _exception_table_refusal(code: CodeType) -> str | None:
     Python 3.12+ inlines comprehensions (PEP 709) and gives each a handler that only puts
     back the outer values of the comprehension's variables and re-raises: that is not a
     ``try``. Every other handler (``except``, ``finally``, ``with`` and their cleanups) is.
+    3.10 has no table but ``SETUP_FINALLY``/``SETUP_WITH`` opcodes, read here too, so that
+    a ``try`` is the reason given first there as well.
     """
-    if not getattr(code, "co_exceptiontable", b""):
+    if not hasattr(code, "co_exceptiontable"):
+        setup = any(ins.opname.startswith("SETUP_") for ins in _instructions(code))
+        return _TRY if setup else None
+    if not code.co_exceptiontable:
         return None
     instructions = _instructions(code)
     index_at = {ins.offset: index for index, ins in enumerate(instructions)}
@@ -195,6 +200,4 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
     for ins in instructions:
         if ins.opname in _REFUSED_OPCODES:
             return _REFUSED_OPCODES[ins.opname]
-        if ins.opname.startswith("SETUP_"):
-            return "contains try/except, with or finally (exceptions are handled differently) [33]"
     return _global_refusal(instructions, code.co_name, reassigned)

@@ -30,6 +30,11 @@ def _code(source: str, name: str = "f"):
             "try/except",
         ),
         ("def f(x):\n    with x:\n        return 1\n", "try/except, with"),
+        # the try is the reason on every version, though 3.10 meets FORMAT_VALUE first
+        (
+            "def f(x):\n    s = f'{x}'\n    try:\n        return s\n    finally:\n        x = 0\n",
+            "try/except",
+        ),
         ("def f(x):\n    print(x)\n", "prints"),
         ("def f(x):\n    return hash(x)\n", "hash"),
         ("def f(x):\n    return {x, 1}\n", "set"),
