@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 
-from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.registry import lookup, registry
 from autoaccel.runtime.trampoline import Trampoline
 
 SOURCE = '''
@@ -142,3 +142,17 @@ def test_super_and_closures_are_left_plain_and_work(accelerated):
     bump = mod.counter()
     assert [bump(), bump()] == [1, 2]
     assert "closure over __class__" in lookup(mod.Base.__init__).refusal
+
+
+def test_trampolines_are_named_by_the_functions_qualified_names(accelerated):
+    # 3.10 code has no co_qualname: the rewriter reads each name from the MAKE_FUNCTION
+    # that creates the function, so the names match __qualname__ on every version
+    # (tests/test_code_cache.py checks them after a cache hit).
+    mod = accelerated(
+        SOURCE + "\nclass Outer:\n    class Inner:\n        def deep(self):\n            pass\n"
+    )
+    functions = [mod.scaled, mod.apply, mod.Ops.method, mod.Ops.static, mod.Ops.klass.__func__]
+    for function in [*functions, mod.Outer.Inner.deep]:
+        assert lookup(function).name == f"{mod.__name__}.{function.__qualname__}"
+    names = {t.name for t in registry() if t.module == mod.__name__}
+    assert f"{mod.__name__}.outer.<locals>.inner" in names

@@ -292,7 +292,9 @@ def test_per_function_override_disables(accelerated, tmp_path):
 def test_threads_get_correct_results_while_promotion_happens(accelerated):
     mod = accelerated(KERNELS, min_calls=3)
     a = np.linspace(0.0, 1.0, 5000)
-    expected = sum(a.tolist())
+    expected = 0.0
+    for value in a.tolist():  # in order, as total() adds: sum() compensates since 3.12
+        expected += value
     errors = []
 
     def work():

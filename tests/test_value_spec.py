@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dis
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -131,7 +135,8 @@ def test_specialized_code_freezes_folds_and_renames():
     key = ((str, "EMA"),)
     frozen = specialized_code(code, (1,), key)
     assert frozen.co_argcount == 1 and frozen.co_varnames[0] == "x"
-    assert frozen.co_qualname == "signal[mode='EMA']"
+    if sys.version_info >= (3, 11):  # 3.10 code has no qualname; its ValueTrampoline's name
+        assert frozen.co_qualname == "signal[mode='EMA']"
     assert "EMA" not in frozen.co_varnames and "mode" not in frozen.co_varnames
     assert code_digest(frozen) != code_digest(specialized_code(code, (1,), ((str, "COPY"),)))
     import types
@@ -139,6 +144,29 @@ def test_specialized_code_freezes_folds_and_renames():
     function = types.FunctionType(frozen, namespace)
     x = np.arange(5.0)
     np.testing.assert_array_equal(function(x), namespace["signal"](x, "EMA"))
+
+
+def test_a_frozen_argument_loaded_in_a_pair_and_compared_is_a_constant_everywhere():
+    # 3.13 loads two locals with one LOAD_FAST_LOAD_FAST, stores one and loads the next
+    # with STORE_FAST_LOAD_FAST (within one line), and marks a comparison feeding a jump
+    # as EQ_CAST: the frozen argument must still become a constant, the comparison folded.
+    source = (
+        "def f(x, k):\n    if k == 3:\n        y = x * 2\n    else:\n        y = x\n"
+        "    z = y; w = k + z\n    return w - k\n"
+    )
+    namespace: dict = {}
+    exec(source, namespace)
+    code = namespace["f"].__code__
+    if sys.version_info >= (3, 13):  # the shapes this test is about
+        assert {"LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"} <= {
+            i.opname for i in dis.get_instructions(code)
+        }
+    frozen = specialized_code(code, (1,), ((int, 3),))
+    instructions = list(dis.get_instructions(frozen))
+    assert not [i for i in instructions if i.opname == "COMPARE_OP"]
+    assert not [i for i in instructions if "k" in str(i.argval) and "FAST" in i.opname]
+    function = types.FunctionType(frozen, namespace)
+    assert function(5) == namespace["f"](5, 3) == 10
 
 
 @pytest.mark.parametrize(

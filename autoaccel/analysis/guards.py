@@ -39,6 +39,9 @@ _REFUSED_OPCODES = {
     "BUILD_SET": "builds a set (iteration order differs) [21]",
     "SET_ADD": "builds a set (iteration order differs) [21]",
     "FORMAT_VALUE": "formats values as strings (f-string) [13]",
+    # 3.13 replaced FORMAT_VALUE by these two (CONVERT_VALUE, for !r, precedes one of them)
+    "FORMAT_SIMPLE": "formats values as strings (f-string) [13]",
+    "FORMAT_WITH_SPEC": "formats values as strings (f-string) [13]",
     "BUILD_MAP": "builds a dict (Numba returns a typed Dict) [25]",
     "BUILD_CONST_KEY_MAP": "builds a dict (Numba returns a typed Dict) [25]",
     "MAP_ADD": "builds a dict (Numba returns a typed Dict) [25]",
@@ -101,9 +104,53 @@ def _signature_refusal(code: CodeType) -> str | None:
         )
     if code.co_cellvars:
         return "defines a closure over its own variables"
-    if getattr(code, "co_exceptiontable", b""):
-        return "contains try/except, with or finally (exceptions are handled differently) [33]"
-    return None
+    return _exception_table_refusal(code)
+
+
+_TRY = "contains try/except, with or finally (exceptions are handled differently) [33]"
+# Before 3.12 a comprehension is a nested function, refused by MAKE_FUNCTION; refusing the
+# inlined one too keeps the decisions the same on every version.
+_COMPREHENSION = "contains a comprehension (a nested function before Python 3.12, refused alike)"
+
+
+def _exception_table_refusal(code: CodeType) -> str | None:
+    """The refusal the exception table of ``code`` (3.11+) calls for, or ``None``.
+
+    Python 3.12+ inlines comprehensions (PEP 709) and gives each a handler that only puts
+    back the outer values of the comprehension's variables and re-raises: that is not a
+    ``try``. Every other handler (``except``, ``finally``, ``with`` and their cleanups) is.
+    3.10 has no table but ``SETUP_FINALLY``/``SETUP_WITH`` opcodes, read here too, so that
+    a ``try`` is the reason given first there as well.
+    """
+    if not hasattr(code, "co_exceptiontable"):
+        setup = any(ins.opname.startswith("SETUP_") for ins in _instructions(code))
+        return _TRY if setup else None
+    if not code.co_exceptiontable:
+        return None
+    instructions = _instructions(code)
+    index_at = {ins.offset: index for index, ins in enumerate(instructions)}
+    for entry in dis.Bytecode(code).exception_entries:  # type: ignore[attr-defined]
+        if not _restores_comprehension(instructions[index_at[entry.target] :]):
+            return _TRY
+    return _COMPREHENSION
+
+
+def _restores_comprehension(handler: list[dis.Instruction]) -> bool:
+    """Whether ``handler`` is an inlined comprehension's: ``SWAP 2; POP_TOP`` (the partial
+    result), ``SWAP n`` and ``n - 1`` stores (the saved variables), ``RERAISE 0``."""
+    ops = [(ins.opname, ins.arg) for ins in handler[:3]]
+    if len(ops) < 3 or ops[:2] != [("SWAP", 2), ("POP_TOP", None)] or ops[2][0] != "SWAP":
+        return False
+    saved = handler[2].argval - 1
+    for ins in handler[3:]:
+        if saved == 0:
+            return (ins.opname, ins.arg) == ("RERAISE", 0)
+        # 3.13 may fuse two stores into one instruction
+        stores = {"STORE_FAST": 1, "STORE_FAST_STORE_FAST": 2}.get(ins.opname, 0)
+        if not 0 < stores <= saved:
+            return False
+        saved -= stores
+    return False
 
 
 def _call_arity(instructions: list[dis.Instruction], start: int) -> int | None:
@@ -153,6 +200,4 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
     for ins in instructions:
         if ins.opname in _REFUSED_OPCODES:
             return _REFUSED_OPCODES[ins.opname]
-        if ins.opname.startswith("SETUP_"):
-            return "contains try/except, with or finally (exceptions are handled differently) [33]"
     return _global_refusal(instructions, code.co_name, reassigned)

@@ -146,6 +146,7 @@ def specialized_code(
     if captured:
         raise Refused(f"its argument {captured[0]} is used by a nested function")
     bytecode = Bytecode.from_code(code)
+    _split_pairs(bytecode, values)
     for index, ins in enumerate(bytecode):
         if not isinstance(ins, Instr):
             continue
@@ -166,6 +167,30 @@ def specialized_code(
     if hasattr(result, "co_qualname"):
         result = result.replace(co_qualname=qualname)
     return result
+
+
+# 3.13's superinstructions on two locals, and the two instructions each stands for.
+_PAIRS = {
+    "LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
+    "STORE_FAST_LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
+    "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST"),
+}
+
+
+def _split_pairs(bytecode: Bytecode, names: dict[str, Any]) -> None:
+    """Split 3.13's ``LOAD_FAST_LOAD_FAST (mode, x)`` and the like where they use ``names``.
+
+    Each half is then one plain instruction, so a frozen argument's load becomes a
+    ``LOAD_CONST`` of its own and a store to it is refused as any store is.
+    """
+    for index in range(len(bytecode) - 1, -1, -1):
+        ins = bytecode[index]
+        if isinstance(ins, Instr) and ins.name in _PAIRS and _mentions(ins.arg, names):
+            pair: tuple[str, str] = ins.arg  # type: ignore[assignment]
+            bytecode[index : index + 1] = [
+                Instr(name, arg, location=ins.location)
+                for name, arg in zip(_PAIRS[ins.name], pair, strict=True)
+            ]
 
 
 _COMPARE = {
@@ -205,6 +230,8 @@ def _fold_comparisons(bytecode: Bytecode) -> None:
 def _folded(left: Any, right: Any, op: Instr) -> tuple[bool] | None:
     try:
         compare = getattr(op.arg, "name", None)  # a bytecode.Compare member
+        if compare is not None:  # 3.13's EQ_CAST...: the result converted to bool, as here
+            compare = compare.removesuffix("_CAST")
         if op.name == "COMPARE_OP" and compare in _COMPARE:
             return (bool(_COMPARE[compare](left, right)),)
         if op.name == "CONTAINS_OP":

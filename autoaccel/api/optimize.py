@@ -255,11 +255,12 @@ def _trampoline(function: types.FunctionType, request: _Request) -> ExplicitTram
     variant_table().adopt(base.specialization)
     code = function.__code__
     module = function.__globals__.get("__name__") or function.__module__ or "__main__"
-    config, refusal = _function_config(
-        base, f"{module}.{getattr(code, 'co_qualname', code.co_name)}", request
-    )
+    qualname = getattr(code, "co_qualname", function.__qualname__)  # 3.10: no co_qualname
+    config, refusal = _function_config(base, f"{module}.{qualname}", request)
     refusal = refusal or static_refusal(code, _reassigned(function))
-    trampoline = ExplicitTrampoline(module, code, function.__globals__, config, refusal)
+    trampoline = ExplicitTrampoline(
+        module, code, function.__globals__, config, refusal, qualname=qualname
+    )
     trampoline.reported = request.profile
     register([trampoline])
     if trampoline.refusal:

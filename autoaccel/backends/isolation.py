@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,15 @@ def first_run_failure(function: Callable[..., Any], args: tuple, timeout: float)
     """
     if not hasattr(os, "fork"):
         return None
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # 3.12+ warns (DeprecationWarning) that a fork with other threads alive may deadlock
+        # the child. This child only runs the compiled variant (a hang is killed at the
+        # timeout), and the warning would reach the user's program, an error under
+        # -W error, about a fork it never made.
+        warnings.filterwarnings(
+            "ignore", message=r"This process .* is multi-threaded", category=DeprecationWarning
+        )
+        pid = os.fork()
     if pid == 0:  # the child: run, then leave without touching the parent's state
         code = 0
         try:

@@ -30,7 +30,13 @@ from autoaccel.backends.loop_code import UNBOUND
 from autoaccel.cache.code import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel.config import Config, load_config, search_dirs
 from autoaccel.rewrite.loop_host import BUILTIN_INT, BUILTIN_LOCALS, UNBOUND_NAME
-from autoaccel.rewrite.module import Rewritten, bind, rewrite_module, rewrite_source
+from autoaccel.rewrite.module import (
+    Rewritten,
+    bind,
+    function_qualnames,
+    rewrite_module,
+    rewrite_source,
+)
 from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import compile_declared, register, register_loops
 from autoaccel.runtime.table import variant_table
@@ -126,9 +132,13 @@ def _bind(rewritten: Rewritten, module_name: str, namespace: dict, config: Confi
     """Bind ``rewritten`` to new trampolines and register them once binding succeeded."""
     created: list[Trampoline] = []
     loops: list[LoopTrampoline] = []
+    qualnames = iter(function_qualnames(rewritten))  # bind() makes them in this order
 
     def make(function_code: CodeType, refusal: str | None) -> Trampoline:
-        trampoline = Trampoline(module_name, function_code, namespace, config, refusal)
+        qualname = next(qualnames, None)
+        trampoline = Trampoline(
+            module_name, function_code, namespace, config, refusal, qualname=qualname
+        )
         created.append(trampoline)
         return trampoline
 

@@ -15,8 +15,10 @@ puts them in. A first import rewrites, saves and binds; a later one loads and bi
 from __future__ import annotations
 
 import ast
+import dis
 import importlib.util
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from types import CodeType
 from typing import Any, NamedTuple
@@ -173,6 +175,38 @@ def _placeholders(code: CodeType) -> CodeType:
     bytecode.clear()
     bytecode.extend(out)
     return bytecode.to_code()
+
+
+_MAKE_FUNCTION = ("LOAD_CONST", "LOAD_CONST", "MAKE_FUNCTION")  # 3.10: code, qualname, make
+
+
+def function_qualnames(rewritten: Rewritten) -> list[str]:
+    """Each function's qualified name, in the order of ``rewritten.functions``.
+
+    3.11+ reads ``co_qualname``. 3.10 code has none: there the qualified name is the string
+    constant the parent loads just before ``MAKE_FUNCTION`` (``LOAD_CONST <code>;
+    LOAD_CONST 'Ops.static'; MAKE_FUNCTION``), found by walking the module code in the order
+    of the rewriting, which also holds for code loaded from the cache.
+    """
+    if sys.version_info >= (3, 11):
+        return [code.co_qualname for code, _ in rewritten.functions]
+    names: list[str] = []
+
+    def visit(code: CodeType, qualname: str) -> None:
+        made: dict[int, str] = {}  # id(code constant) -> the qualname it is made with
+        ins = list(dis.get_instructions(code))
+        for first, second, third in zip(ins, ins[1:], ins[2:], strict=False):
+            shape = (first.opname, second.opname, third.opname)
+            if shape == _MAKE_FUNCTION and isinstance(first.argval, CodeType):
+                made[id(first.argval)] = second.argval
+        for const in code.co_consts:
+            if isinstance(const, CodeType):
+                visit(const, made.get(id(const), const.co_name))
+        if _is_function(code):
+            names.append(qualname)
+
+    visit(rewritten.code, "")
+    return names
 
 
 def _is_function(code: CodeType) -> bool:

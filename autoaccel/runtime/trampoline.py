@@ -26,7 +26,7 @@ import timeit
 import types
 from typing import Any
 
-from autoaccel.analysis.values import Refused, ValueKey, specialized_code
+from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled
 from autoaccel.backends.screening import argument_refusal, globals_refusal
@@ -54,6 +54,8 @@ class Trampoline:
             types of the signature it specializes; it then counts against the parent's
             ``max_variants``, needs its ``min_gain`` over the parent's generic variant, and
             is reached only through the parent's router.
+        qualname: the function's qualified name; ``None``: the code's ``co_qualname``
+            (Python 3.10 code has none, so callers there pass it).
     """
 
     def __init__(
@@ -64,8 +66,11 @@ class Trampoline:
         config: Config,
         refusal: str | None,
         parent: tuple[Trampoline, TypeKey] | None = None,
+        qualname: str | None = None,
     ) -> None:
-        self.qualname = getattr(code, "co_qualname", code.co_name)
+        self.qualname: str = (
+            qualname if qualname is not None else getattr(code, "co_qualname", code.co_name)
+        )
         self.name = f"{module}.{self.qualname}"
         self.module = module
         self.code = code
@@ -287,7 +292,10 @@ class Trampoline:
             self.specializer.note_refused(str(exc))
             self.specializer.failed(types_, every_value=True)
             return None
-        sub = type(self)(self.module, code, self.globals, self.config, None, (self, types_))
+        qualname = self.qualname + describe_values(self.code, positions, key)
+        sub = type(self)(
+            self.module, code, self.globals, self.config, None, (self, types_), qualname
+        )
         register([sub])
         return sub
 
