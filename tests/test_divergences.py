@@ -1,4 +1,4 @@
-"""Every row of shared/numba-divergences.md: autoaccel must answer exactly as CPython does.
+"""Every row of docs/divergences.md: autoaccel must answer exactly as CPython does.
 
 Each case is a module source and a sequence of steps: calls (benign ones first, so that the
 function is promoted or refused, then the dangerous input) and actions on the module (a

@@ -11,12 +11,20 @@ import warnings
 from typing import Any, TextIO
 
 from autoaccel.config import Config
-from autoaccel.report.stats import stats
+from autoaccel.report.stats import CATALOGUE, stats
 from autoaccel.state import STATE
 
 
 def format_table(data: dict[str, Any]) -> str:
-    """The report as a plain-text table, promoted functions first."""
+    """The report as a plain-text table, promoted functions first.
+
+    Args:
+        data: what :func:`~autoaccel.report.stats.stats` returns.
+
+    Returns:
+        The table's lines; when a reason cites a row of the catalogue (``[27]``), a last
+        line says where the rows are.
+    """
     order = {"promoted": 0, "rejected": 1, "interpreted": 2}
     rows = sorted(data["functions"], key=lambda f: (order[f["state"]], -f["calls"]))
     lines = [
@@ -29,6 +37,8 @@ def format_table(data: dict[str, Any]) -> str:
         else:
             detail = entry["reason"] or ""
         lines.append(f"{entry['name']:<44} {entry['calls']:>9}  {entry['state']:<12} {detail}")
+    if any(entry.get("catalogue") for entry in rows):
+        lines.append(f"[N]: row N of {CATALOGUE}, where Numba and CPython answer differently")
     return "\n".join(lines)
 
 

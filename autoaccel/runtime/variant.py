@@ -125,7 +125,7 @@ def _restored(args: tuple, written: tuple[int, ...], saved: Sequence, signal: Si
 
 
 def _ambiguous(result: Any, args: tuple, guards: Any) -> bool:
-    """Whether CPython could return this value with another type (rows 11 and 12).
+    """Whether CPython could return this value with another type (docs/divergences.md, rows 11 and 12).
 
     True when ``result`` equals a constant or argument that the function can return
     unchanged and whose type differs from ``result``'s: which path CPython took decides
