@@ -13,6 +13,8 @@ Also the size limits the layout keeps: no module over 500 lines, no class over 3
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,80 @@ def test_module_and_class_sizes(module):
         if isinstance(node, ast.ClassDef):
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             assert length <= 300, f"{path}: class {node.name} has {length} lines"
+
+
+# References to the layout ----------------------------------------------------------------
+
+# ``autoaccel.x.y`` not inside a quoted name or a file name (``autoaccel.toml``, cache files).
+_DOTTED = re.compile(r"(?<![\w\"'/-])autoaccel(?:\.[A-Za-z_]\w*)+")
+_FILE_SUFFIXES = (".toml", ".json", ".md", ".py")
+_PATH = re.compile(r"\bautoaccel/[\w/]+(?:\.py)?")
+
+
+def reference_resolves(reference: str) -> bool:
+    """Whether ``autoaccel.x.y`` names a module, or something a module defines."""
+    parts = reference.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for name in parts[split:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+def referring_files() -> list[Path]:
+    """Where the layout is named: the package, the docs, README.md, the benchmarks."""
+    return [
+        *sorted(PACKAGE.rglob("*.py")),
+        *sorted((REPO / "docs").glob("*.md")),
+        REPO / "README.md",
+        *sorted((REPO / "benchmarks").glob("*.py")),
+    ]
+
+
+def test_references_to_modules_resolve():
+    stale = []
+    for path in referring_files():
+        text = path.read_text()
+        for reference in sorted(set(_DOTTED.findall(text))):
+            if not reference.endswith(_FILE_SUFFIXES) and not reference_resolves(reference):
+                stale.append(f"{path.relative_to(REPO)}: {reference}")
+        for reference in sorted(set(_PATH.findall(text))):
+            if not (REPO / reference).exists():
+                stale.append(f"{path.relative_to(REPO)}: {reference}")
+    assert not stale, "names of modules that do not exist:\n" + "\n".join(stale)
+
+
+def test_a_stale_reference_would_be_found():
+    assert reference_resolves("autoaccel.runtime.promoter.Promoter.evict")
+    assert not reference_resolves("autoaccel.policy.trial.Variant")
+    assert not reference_resolves("autoaccel._trampoline")
+
+
+_TABLE_ROW = re.compile(r"^\| (\d+) \| (.+?) \| .+ \|$", re.MULTILINE)
+
+
+def documented_layers() -> dict[str, int]:
+    """``autoaccel/x/y.py -> layer`` from docs/how-it-works.md's table of modules."""
+    text = (REPO / "docs" / "how-it-works.md").read_text()
+    return {
+        path: int(rank)
+        for rank, cell in _TABLE_ROW.findall(text)
+        for path in re.findall(r"`(autoaccel/[\w/]+\.py)`", cell)
+    }
+
+
+def test_how_it_works_lists_every_module_in_its_layer():
+    documented = documented_layers()
+    expected = {
+        str(path.relative_to(REPO)): RANK[layer(module)] for module, path in modules().items()
+    }
+    expected["autoaccel/hook/_bootstrap/sitecustomize.py"] = RANK["hook"]
+    for path in PACKAGE.glob("*/__init__.py"):
+        expected.pop(str(path.relative_to(REPO)))  # re-exports, described together
+    assert documented == expected

@@ -18,7 +18,8 @@ _VARARG_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 _STORES = frozenset({"STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"})
 _CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION"})
 
-# Builtins whose compiled behaviour differs from CPython's (their row of docs/divergences.md in brackets).
+# Builtins whose compiled behaviour differs from CPython's (their row of docs/divergences.md
+# in brackets).
 _REFUSED_BUILTINS = {
     "print": "prints (Numba writes to C stdout, out of order with sys.stdout)",
     "input": "reads input",
@@ -144,7 +145,8 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
         reassigned: names from :func:`reassigned_globals` for its module.
 
     Returns:
-        A short reason for the report (ending with its row of docs/divergences.md in brackets), or ``None``.
+        A short reason for the report (ending with its row of docs/divergences.md in
+        brackets), or ``None``.
     """
     reason = _signature_refusal(code)
     if reason:

@@ -287,7 +287,9 @@ def _function_like(function: types.FunctionType, code: types.CodeType) -> types.
 
 
 def _reassigned(function: types.FunctionType) -> frozenset[str]:
-    """The globals its module reassigns (static guard, docs/divergences.md, row 27), read from the module's file.
+    """The globals its module reassigns, read from the module's file.
+
+    A static guard (docs/divergences.md, row 27).
 
     The hook reads them from the module's code; a decorator runs while that code runs, so it
     compiles the source file instead. Without one (an interactive session, ``exec``) the set

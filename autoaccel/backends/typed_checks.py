@@ -15,8 +15,8 @@ calltypes), and the IR of every helper overload it calls.
 The same walk reports two things the variant needs at run time: which arguments the code
 may write (so a call that raises can be handed to the original on restored arguments), and
 the constants and arguments that can be returned as they are, whose CPython type can differ
-from the type Numba unifies the return to (docs/divergences.md, rows 11 and 12: ``s = 0`` then ``s += x`` over an
-empty loop returns the int ``0`` in CPython, ``0.0`` in Numba).
+from the type Numba unifies the return to (docs/divergences.md, rows 11 and 12: ``s = 0``
+then ``s += x`` over an empty loop returns the int ``0`` in CPython, ``0.0`` in Numba).
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class Inspection:
     """What :func:`inspect_variant` found.
 
     Attributes:
-        refusal: why the variant must not run (ending with its row of docs/divergences.md in brackets), or ``None``.
+        refusal: why the variant must not run (ending with its row of docs/divergences.md
+            in brackets), or ``None``.
         written: positions of the arguments the code may write (arrays, through views).
         ambiguous_constants: values that can be returned unchanged from a constant.
         ambiguous_arguments: positions of arguments that can be returned unchanged.
