@@ -69,6 +69,13 @@ def accelerated(tmp_path, isolated_imports):
     return load
 
 
+def write(path: Path, text: str) -> Path:
+    """Write ``text`` (dedented) to ``path``, making its directory; returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
 def run_python(
     *args: str,
     cwd: Path | None = None,

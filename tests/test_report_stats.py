@@ -6,9 +6,8 @@ import json
 import re
 
 import numpy as np
-from conftest import REPO, run_python
+from conftest import run_python
 
-from autoaccel.config import options
 from autoaccel.report.stats import stats
 from autoaccel.report.text import format_table
 
@@ -45,15 +44,6 @@ def test_stats_and_table_name_each_state_and_reason(accelerated):
     assert "1 calls with one signature (min_calls 2)" in entries["cold"]["reason"]
     table = format_table(stats())
     assert re.search(rf"{mod.__name__}\.total\s+5\s+promoted\s+\(array\(float64, 1d, C\)\)", table)
-
-
-def test_the_config_example_documents_every_key():
-    text = (REPO / "python_optimizer.toml.example").read_text()
-    keys = [key for key, _, _ in options.OPTIONS]
-    keys += [key for key, _ in options.JIT_OPTIONS] + [key for key, _ in options.FUNCTION_OPTIONS]
-    keys += [key for key, _ in options.SPECIALIZATION_OPTIONS]
-    for key in keys:
-        assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{key} is not documented"
 
 
 def test_a_modules_pattern_that_matched_nothing_is_named_at_exit(tmp_path):
