@@ -135,16 +135,29 @@ def test_stdout_identical_to_plain_python(tmp_path):
         def fib(n):
             return n if n < 2 else fib(n - 1) + fib(n - 2)
 
+        def scaled_sum(n, scale):
+            total = 0.0
+            for i in range(n):
+                total += i * scale
+            return total
+
         for i in range(15):
-            print(i, fib(i), sep="\\t")
+            print(i, fib(i), repr(scaled_sum(i * 100, 0.1)), sep="\\t")
         print("to stderr", file=sys.stderr)
         """,
     )
-    plain = run_python(str(script), cwd=tmp_path, env={"AUTOACCEL_MIN_CALLS": "2"})
-    accelerated = autoaccel(str(script), cwd=tmp_path, env={"AUTOACCEL_MIN_CALLS": "2"})
+    # Promotion forced, so the output compared is the promoted variant's (no timing involved).
+    forced = {"AUTOACCEL_MIN_CALLS": "2", "AUTOACCEL_MIN_GAIN": "0"}
+    plain = run_python(str(script), cwd=tmp_path, env=forced)
+    accelerated = autoaccel("--report-json", "report.json", str(script), cwd=tmp_path, env=forced)
     assert accelerated.returncode == plain.returncode == 0
     assert accelerated.stdout == plain.stdout
     assert "to stderr" in accelerated.stderr
+    states = {
+        f["name"]: f["state"]
+        for f in json.loads((tmp_path / "report.json").read_text())["functions"]
+    }
+    assert states == {"__main__.fib": "rejected", "__main__.scaled_sum": "promoted"}
 
 
 def test_stdin_is_passed_through(tmp_path):
