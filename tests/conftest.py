@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import subprocess
 import sys
 import textwrap
+import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,34 @@ def accelerated(tmp_path, isolated_imports):
             return importlib.import_module(name)
 
     return load
+
+
+@dataclasses.dataclass(eq=False)
+class Unit:
+    """A function as the back-ends see it (``autoaccel.backends.screening.Unit``), made
+    without the hook: its original code, its module's globals, a static refusal."""
+
+    code: types.CodeType
+    globals: dict
+    refusal: str | None = None
+    compiled: Any = None
+
+
+def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Callable[[Any], Any]]:
+    """``source`` run as module ``module``: a :class:`Unit` per function, and their lookup.
+
+    The lookup finds a function's unit as ``autoaccel.runtime.registry.lookup`` finds a
+    trampoline: functions of other modules have none.
+    """
+    namespace: dict = {"__name__": module}
+    exec(compile(textwrap.dedent(source), f"<{module}>", "exec"), namespace)
+    found = {
+        name: Unit(value.__code__, namespace)
+        for name, value in namespace.items()
+        if isinstance(value, types.FunctionType) and value.__module__ == module
+    }
+    by_code = {unit.code: unit for unit in found.values()}
+    return found, lambda function: by_code.get(getattr(function, "__code__", None))
 
 
 def write(path: Path, text: str) -> Path:

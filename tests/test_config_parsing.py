@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoaccel.config import Config, FunctionOverride, JitOptions, config_from_table
+from autoaccel.config import Config, FunctionOverride, JitOptions, config_from_table, load_config
 from autoaccel.config.options import SpecializationOptions
 from autoaccel.config.parsing import (
     environment_fields,
@@ -92,3 +92,35 @@ def test_environment_fields_read_only_autoaccel_variables():
     assert environment_fields(environ) == {"min_calls": 4, "modules": ("a", "b")}
     with pytest.raises(ConfigError, match="environment variable AUTOACCEL_MIN_CALLS"):
         environment_fields({"AUTOACCEL_MIN_CALLS": "0"})
+
+
+# Targets and tolerances --------------------------------------------------------------------
+
+
+def test_targets_default_to_cpu_and_accept_the_listed_ones():
+    assert config_from_table("t", {}).targets == ("cpu",)
+    config = config_from_table("t", {"targets": ["cuda", "cpu"], "rtol": 1e-9, "atol": 0})
+    assert config.targets == ("cuda", "cpu") and config.rtol == 1e-9 and config.atol == 0.0
+    assert config_from_table("t", config.as_table()) == config
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"targets": []}, "key 'targets' must name at least one"),
+        ({"targets": ["gpu"]}, "key 'targets' has 'gpu'"),
+        ({"targets": ["cpu", "cpu"]}, "names a target twice"),
+        ({"targets": "cpu"}, "key 'targets' must be list"),
+        ({"rtol": -1e-9}, "key 'rtol' must be >= 0.0"),
+        ({"atol": float("inf")}, "key 'atol' must be finite"),
+    ],
+)
+def test_bad_targets_and_tolerances_are_named(table, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_table("file.toml", table)
+
+
+def test_targets_come_from_the_environment(tmp_path):
+    environ = {"AUTOACCEL_TARGETS": "cpu, parallel", "AUTOACCEL_RTOL": "1e-12"}
+    config = load_config(search_from=[tmp_path], environ=environ)
+    assert config.targets == ("cpu", "parallel") and config.rtol == 1e-12

@@ -81,3 +81,16 @@ def test_close_tolerates_imaginary_parts_within_the_tolerance_only():
     assert close(a, a + 1e-12j, 1e-9, 0.0) is True
     assert close(a, a + 1e-3j, 1e-9, 0.0) is False
     assert close(a, a + 1j, 0.0, 0.0) is False
+
+
+def test_close_allows_float_differences_within_the_tolerance_only():
+    a = np.array([1.0, np.nan, np.inf, -0.0])
+    assert close(a, a * (1 + 1e-13), 1e-12, 0.0)
+    assert not close(a, a * (1 + 1e-11), 1e-12, 0.0)
+    assert not close(a, np.array([1.0, 0.0, np.inf, 0.0]), 1e-12, 0.0), "NaN only against NaN"
+    assert not close(a, np.array([1.0, np.nan, -np.inf, 0.0]), 1e-12, 1.0), "same infinity"
+    assert close(np.float64(1.0), np.float64(1.0 + 1e-15), 1e-12, 0.0)
+    assert not close(1.0, np.float64(1.0), 1.0, 1.0), "types must still agree"
+    assert not close(a, a.astype(np.float32), 1.0, 1.0), "dtypes must still agree"
+    assert not close(np.arange(3), np.arange(3) + 1, 1.0, 1.0), "integers are exact"
+    assert close((1.0, np.arange(2)), (1.0 + 1e-15, np.arange(2)), 1e-12, 0.0)

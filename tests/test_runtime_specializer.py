@@ -1,12 +1,10 @@
-"""Value specialization: frozen arguments, guards on the value, gains over the generic variant."""
+"""autoaccel.runtime.specializer: routers that send calls by argument value to their variants."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from autoaccel.analysis.values import Refused, ValueStats, specialized_code, value_key
-from autoaccel.cache.keys import code_digest
 from autoaccel.config import FunctionOverride, SpecializationOptions
 from autoaccel.runtime.registry import lookup, registry
 
@@ -122,53 +120,6 @@ def test_a_function_turns_value_specialization_on_or_off_for_itself(accelerated,
     trampoline = lookup(mod.scaled)
     subs = [t for t in registry() if getattr(t, "parent", None) is trampoline]
     assert bool(subs) is (specialize is True)
-
-
-def test_specialized_code_freezes_folds_and_renames():
-    namespace: dict = {}
-    exec(SIGNAL, namespace)
-    code = namespace["signal"].__code__
-    key = ((str, "EMA"),)
-    frozen = specialized_code(code, (1,), key)
-    assert frozen.co_argcount == 1 and frozen.co_varnames[0] == "x"
-    assert frozen.co_qualname == "signal[mode='EMA']"
-    assert "EMA" not in frozen.co_varnames and "mode" not in frozen.co_varnames
-    assert code_digest(frozen) != code_digest(specialized_code(code, (1,), ((str, "COPY"),)))
-    import types
-
-    function = types.FunctionType(frozen, namespace)
-    x = np.arange(5.0)
-    np.testing.assert_array_equal(function(x), namespace["signal"](x, "EMA"))
-
-
-@pytest.mark.parametrize(
-    ("source", "message"),
-    [
-        ("def f(x, mode):\n    mode = mode + 'x'\n    return x\n", "assigns or deletes"),
-        ("def f(x, mode):\n    g = lambda: mode\n    return x\n", "nested function"),
-        ("def f(x, mode):\n    return x if mode is x else -x\n", "identities"),
-    ],
-)
-def test_code_that_cannot_be_specialized_says_why(source, message):
-    namespace: dict = {}
-    exec(compile(source, "<test>", "exec"), namespace)
-    with pytest.raises(Refused, match=message):
-        specialized_code(namespace["f"].__code__, (1,), ((str, "a"),))
-
-
-def test_value_stats_plan_only_few_valued_arguments():
-    namespace: dict = {}
-    exec(FLAG, namespace)
-    stats = ValueStats(namespace["scaled"].__code__, (np.ndarray, int))
-    for i in range(10):
-        stats.record((None, i % 2))
-    assert stats.plan(threshold=0.8, max_values=8) == (1,)
-    many = ValueStats(namespace["scaled"].__code__, (np.ndarray, int))
-    for i in range(40):
-        many.record((None, i))
-    assert many.plan(threshold=0.8, max_values=8) == ()
-    assert value_key((1, True, "a"), (1, 2)) == ((bool, True), (str, "a"))
-    assert value_key((1, [1]), (1,)) is None
 
 
 OBJECT_ARGUMENT = """
