@@ -215,6 +215,14 @@ def test_a_decision_holds_only_under_the_same_targets_tolerance_and_gpu(monkeypa
     assert targets.policy(config_from_table("t", {})) == (), "cpu-only decisions stay as they were"
 
 
+def test_the_policy_names_targets_tolerances_and_the_gpu_only_when_cuda_is_listed(monkeypatch):
+    monkeypatch.setattr(cuda, "identity", lambda: "GPU A")
+    with_cuda = config_from_table("t", {"targets": ["cpu", "cuda"], "rtol": 1e-12})
+    assert targets.policy(with_cuda) == (("cpu", "cuda"), 1e-12, 0.0, "GPU A")
+    without = config_from_table("t", {"targets": ["parallel", "cpu"], "atol": 1e-9})
+    assert targets.policy(without) == (("parallel", "cpu"), 0.0, 1e-9, None)
+
+
 def _import_again(accelerated, source, **settings):
     """The module imported afresh under the same name and file, as a later run imports it."""
     sys.modules.pop("aa_saved_targets", None)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
 from autoaccel.config import FunctionOverride, SpecializationOptions
 from autoaccel.runtime.registry import lookup, registry
+from autoaccel.runtime.specializer import Router
+from autoaccel.runtime.variant import NO_MATCH
 
 SIGNAL = """
 import numpy as np
@@ -200,3 +204,61 @@ def test_a_router_steps_aside_once_every_value_seen_has_failed(accelerated):
     assert set(_subs(trampoline)) == {"flag=1]", "flag=0]"}
     assert not trampoline.specializer.routers
     assert trampoline.promotions, "the generic variant still serves the calls"
+
+
+# The Router on its own -----------------------------------------------------------------------
+
+
+class _Sub:
+    """A specialized trampoline: answers with the arguments it got, while armed."""
+
+    def __init__(self, key) -> None:
+        self.key = key
+        self.armed = True
+
+    def enter(self, *args):
+        return ("sub", self.key, args)
+
+
+def _router(max_values: int = 2, min_calls: int = 2):
+    made = []
+
+    def make(key):
+        made.append(key)
+        return _Sub(key)
+
+    return Router((1,), 3, make, max_values, min_calls), made
+
+
+def test_a_value_gets_its_trampoline_after_min_calls_calls():
+    router, made = _router()
+    assert router.sub_for((1.0, "EMA", 2)) is None  # counted once
+    sub = router.sub_for((1.0, "EMA", 2))
+    assert made == [((str, "EMA"),)] and sub.key == ((str, "EMA"),)
+    assert router.run((1.0, "EMA", 2)) == ("sub", ((str, "EMA"),), (1.0, 2))  # frozen arg dropped
+
+
+def test_values_beyond_max_values_and_disarmed_subs_go_to_the_generic_variant():
+    router, made = _router(max_values=1, min_calls=1)
+    router.generic = types.SimpleNamespace(run=lambda args: ("generic", args), compiled="c")
+    assert router.run((1.0, "EMA", 2))[0] == "sub"
+    assert router.run((1.0, "SMA", 2)) == ("generic", (1.0, "SMA", 2))  # no slot left
+    router.subs[((str, "EMA"),)].armed = False
+    assert router.run((1.0, "EMA", 2))[0] == "generic"
+    assert made == [((str, "EMA"),)] and router.compiled == "c"
+
+
+def test_without_a_generic_variant_an_unserved_call_is_no_match():
+    router, _ = _router(min_calls=5)
+    assert router.run((1.0, "EMA", 2)) is NO_MATCH
+    assert router.sub_for((1.0, ("a", [1]), 2)) is None  # unhashable: not counted
+
+
+def test_a_router_is_exhausted_once_every_value_seen_had_its_try():
+    router, _ = _router(max_values=3, min_calls=1)
+    router.sub_for((1.0, "EMA", 2))
+    assert not router.exhausted()  # EMA's trampoline is armed
+    router.subs[((str, "EMA"),)].armed = False
+    assert router.exhausted()  # every value seen has had its try
+    router.counts[((str, "SMA"),)] = 0  # a value counted but without its try yet
+    assert not router.exhausted()
