@@ -100,6 +100,26 @@ def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Calla
     return found, lambda function: by_code.get(getattr(function, "__code__", None))
 
 
+@pytest.fixture
+def decorated(tmp_path, isolated_imports, monkeypatch, request):
+    """``decorated(source) -> module``, imported with no hook installed (``@optimize`` alone).
+
+    ``source`` defaults to the test module's ``KERNELS``. The working directory is
+    ``tmp_path``, so a ``python_optimizer.toml`` written there is the discovered
+    configuration.
+    """
+    monkeypatch.chdir(tmp_path)
+    sys.path.insert(0, str(tmp_path))
+
+    def load(source: str | None = None):
+        source = request.module.KERNELS if source is None else source
+        name = f"aa_api_{tmp_path.name}"  # unique: the report keeps earlier tests' functions
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        return importlib.import_module(name)
+
+    return load
+
+
 def write(path: Path, text: str) -> Path:
     """Write ``text`` (dedented) to ``path``, making its directory; returns ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
