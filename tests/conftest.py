@@ -1,4 +1,4 @@
-"""Shared fixtures: import isolation and modules written to ``tmp_path``."""
+"""Shared fixtures and helpers (listed in tests/README.md, with the rule naming test modules)."""
 
 from __future__ import annotations
 

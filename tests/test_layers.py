@@ -242,3 +242,58 @@ def test_how_it_works_lists_every_module_in_its_layer():
     for path in PACKAGE.glob("*/__init__.py"):
         expected.pop(str(path.relative_to(REPO)))  # re-exports, described together
     assert documented == expected
+
+
+# A test module per source module -----------------------------------------------------------
+
+
+def expected_test_module(path: Path) -> str:
+    """The test module of a source module (the rule of tests/README.md).
+
+    ``autoaccel/<subpackage>/<module>.py`` -> ``tests/test_<subpackage>_<module>.py``,
+    ``autoaccel/<module>.py`` -> ``tests/test_<module>.py``, leading underscores dropped
+    from each part (``_version.py`` -> ``test_version.py``, ``hook/_bootstrap/
+    sitecustomize.py`` -> ``test_hook_bootstrap_sitecustomize.py``); the package's own
+    ``__init__.py`` -> ``tests/test_package.py``.
+    """
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts == ("__init__",):
+        return "test_package.py"
+    return "test_" + "_".join(part.lstrip("_") for part in parts) + ".py"
+
+
+def only_reexports(path: Path) -> bool:
+    """Whether a module is only a docstring, imports and ``__all__`` (nothing to test)."""
+    for node in ast.parse(path.read_text()).body:
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+        if not (
+            docstring or isinstance(node, (ast.Import, ast.ImportFrom)) or names == ["__all__"]
+        ):
+            return False
+    return True
+
+
+def test_every_source_module_has_its_test_module():
+    sources = [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "__main__.py" and not (path.name == "__init__.py" and only_reexports(path))
+    ]
+    missing = [
+        f"{path.relative_to(REPO)} -> tests/{expected_test_module(path)}"
+        for path in sources
+        if not (REPO / "tests" / expected_test_module(path)).is_file()
+    ]
+    assert not missing, "source modules without their test module:\n" + "\n".join(missing)
+
+
+def test_the_mapping_rule():
+    assert expected_test_module(PACKAGE / "runtime" / "promoter.py") == "test_runtime_promoter.py"
+    assert expected_test_module(PACKAGE / "_version.py") == "test_version.py"
+    assert expected_test_module(PACKAGE / "hook" / "_bootstrap" / "sitecustomize.py") == (
+        "test_hook_bootstrap_sitecustomize.py"
+    )
+    assert expected_test_module(PACKAGE / "__init__.py") == "test_package.py"
+    assert only_reexports(PACKAGE / "config" / "__init__.py")
+    assert not only_reexports(PACKAGE / "__init__.py")

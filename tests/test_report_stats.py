@@ -1,14 +1,13 @@
-"""The report: states, reasons, the table, and the documented config example."""
+"""autoaccel.report.stats: each function's state, reason, catalogue row and variants."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
-from conftest import run_python
+import pytest
 
-from autoaccel.report.stats import stats
+from autoaccel.report.stats import catalogue_link, stats
 from autoaccel.report.text import format_table
 
 
@@ -46,15 +45,6 @@ def test_stats_and_table_name_each_state_and_reason(accelerated):
     assert re.search(rf"{mod.__name__}\.total\s+5\s+promoted\s+\(array\(float64, 1d, C\)\)", table)
 
 
-def test_a_modules_pattern_that_matched_nothing_is_named_at_exit(tmp_path):
-    (tmp_path / "python_optimizer.toml").write_text('modules = ["__main__", "nosuchpkg.*"]\n')
-    (tmp_path / "app.py").write_text("print('ok')\n")
-    result = run_python("-m", "autoaccel", "--report", "app.py", cwd=tmp_path)
-    assert result.stdout == "ok\n"
-    assert "modules pattern 'nosuchpkg.*' matched no imported module" in result.stderr
-    assert "modules pattern '__main__'" not in result.stderr
-
-
 def test_a_compiled_signature_still_in_trial_is_reported_as_such(accelerated):
     from autoaccel.report.stats import function_stats
     from autoaccel.runtime.registry import lookup
@@ -73,26 +63,36 @@ def test_a_compiled_signature_still_in_trial_is_reported_as_such(accelerated):
     assert entry["reason"] == "compiled, still being validated: (float64)"
 
 
-def test_a_forked_child_leaves_the_parents_report_alone(tmp_path):
-    # A raw os.fork child that exits normally runs the atexit handlers it inherited.
-    (tmp_path / "app.py").write_text(
-        "import os\n"
-        "def f(x):\n"
-        "    return x + 1.0\n"
-        "for _ in range(3):\n"
-        "    f(1.0)\n"
-        "pid = os.fork()\n"
-        "if pid == 0:\n"
-        "    for _ in range(7):\n"
-        "        f(1.0)\n"
-        "else:\n"
-        "    os.waitpid(pid, 0)\n"
+@pytest.mark.parametrize(
+    ("reason", "link"),
+    [
+        ("calls hash() (differs for NaN) [22]", "docs/divergences.md#row-22"),
+        ("(float64): calls .sum() on a float array [16] (saved decision)",
+         "docs/divergences.md#row-16"),
+        ("calls f, which cannot be compiled: is recursive [30]", "docs/divergences.md#row-30"),
+        ("takes a str argument, which Numba cannot use exactly", None),
+        ("reads a[0] of an array", None),  # an index is not a citation
+        (None, None),
+    ],
+)  # fmt: skip
+def test_a_reason_links_the_catalogue_row_it_cites(reason, link):
+    assert catalogue_link(reason) == link
+
+
+def test_the_report_links_each_refusal_to_its_catalogue_row(accelerated):
+    mod = accelerated(
+        """
+        def words(n):
+            yield n
+
+        def cold(x):
+            return x
+        """
     )
-    result = run_python(
-        "-m", "autoaccel", "--report", "--report-json", "out.json", "app.py", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
-    rows = [line for line in result.stderr.splitlines() if line.startswith("__main__.f ")]
-    assert len(rows) == 1, result.stderr
-    (entry,) = json.loads((tmp_path / "out.json").read_text())["functions"]
-    assert entry["calls"] == 3
+    entries = {
+        f["name"].split(".")[-1]: f
+        for f in stats()["functions"]
+        if f["name"].startswith(mod.__name__)
+    }
+    assert entries["words"]["catalogue"] == "docs/divergences.md#row-31"
+    assert entries["cold"]["catalogue"] is None
