@@ -11,6 +11,7 @@ import types
 
 import pytest
 from conftest import run_python
+from test_policy_targets import KERNEL
 
 from autoaccel.backends import cuda
 from autoaccel.errors import Rejection
@@ -62,23 +63,15 @@ def test_the_simulator_names_itself(fresh):
     assert cuda.identity() == "CUDA simulator"
 
 
-# The kernels, in a file: the elementwise shape is read from the source.
-KERNELS = """
-import math
-import numpy as np
-
+# The kernels, in a file (the elementwise shape is read from the source): the targets'
+# tests' loop, and a scalar function called with arrays.
+KERNELS = (
+    KERNEL
+    + """
 def scaled(x, y):
     return np.sqrt(x) * 2.0 + y
-
-def roots(a, b):
-    n = a.shape[0]
-    out = np.zeros(n)
-    for i in range(n):
-        if a[i] < 0.5:
-            continue
-        out[i] = math.sqrt(a[i]) * b[i]
-    return out
 """
+)
 
 SIMULATED = """
 import json

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
-from pathlib import Path
 
 import pytest
-from conftest import run_python
+from conftest import run_python, write
 
 from autoaccel._version import __version__
 
@@ -49,12 +47,6 @@ def clean_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("AUTOACCEL_") and name != "AUTOACCEL_CACHE_DIR":
             monkeypatch.delenv(name)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def autoaccel(*args: str, **kwargs):

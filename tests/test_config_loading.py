@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import write
 
 from autoaccel import install
 from autoaccel.config import (
@@ -19,12 +19,6 @@ from autoaccel.config import (
     load_config,
 )
 from autoaccel.errors import ConfigError
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def load(tmp_path: Path, **kwargs) -> Config:
