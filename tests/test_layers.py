@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,20 +177,61 @@ _FILE_SUFFIXES = (".toml", ".json", ".md", ".py")
 _PATH = re.compile(r"\bautoaccel/[\w/]+(?:\.py)?")
 
 
+# Importing these acts on the process (installs the hook, runs the command line).
+_NOT_IMPORTED = {"autoaccel.install", "autoaccel.__main__"}
+
+
 def reference_resolves(reference: str) -> bool:
-    """Whether ``autoaccel.x.y`` names a module, or something a module defines."""
+    """Whether ``autoaccel.x.y`` names a module, or something a module defines.
+
+    A module is found without importing it; a name in one is looked up by importing the
+    module, except for modules whose import acts on the process, whose top-level names are
+    read from their source instead.
+    """
     parts = reference.split(".")
     for split in range(len(parts), 0, -1):
-        try:
-            found: object = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
+        module = ".".join(parts[:split])
+        if not is_module(module):
             continue
-        for name in parts[split:]:
+        names = parts[split:]
+        if not names:
+            return True
+        if module in _NOT_IMPORTED:
+            return len(names) == 1 and names[0] in top_level_names(module)
+        found: object = importlib.import_module(module)
+        for name in names:
             if not hasattr(found, name):
                 return False
             found = getattr(found, name)
         return True
     return False
+
+
+def is_module(name: str) -> bool:
+    """Whether ``name`` is a module; only packages above it are imported, never a module."""
+    parent = name.rpartition(".")[0]
+    if parent and not is_package(parent):
+        return False  # ``name`` is an attribute of a module
+    return importlib.util.find_spec(name) is not None
+
+
+def is_package(name: str) -> bool:
+    """Whether ``name`` is a package (found as :func:`is_module` finds modules)."""
+    if not is_module(name):
+        return False
+    spec = importlib.util.find_spec(name)
+    return spec is not None and spec.submodule_search_locations is not None
+
+
+def top_level_names(module: str) -> set[str]:
+    """The names a module's source defines at its top level (functions, classes, assignments)."""
+    origin = importlib.util.find_spec(module).origin  # type: ignore[union-attr]
+    tree = ast.parse(Path(origin).read_text())
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names |= {target.id for target in targets if isinstance(target, ast.Name)}
+    return names
 
 
 def referring_files() -> list[Path]:
@@ -216,6 +259,9 @@ def test_references_to_modules_resolve():
 
 def test_a_stale_reference_would_be_found():
     assert reference_resolves("autoaccel.runtime.promoter.Promoter.evict")
+    assert reference_resolves("autoaccel.install.installation")
+    assert not reference_resolves("autoaccel.install.no_such_name")
+    assert "autoaccel.install" not in sys.modules  # importing it would install the hook
     assert not reference_resolves("autoaccel.policy.trial.Variant")
     assert not reference_resolves("autoaccel._trampoline")
 
