@@ -22,8 +22,8 @@ def format_table(data: dict[str, Any]) -> str:
         data: what :func:`~autoaccel.report.stats.stats` returns.
 
     Returns:
-        The table's lines; when a reason cites a row of the catalogue (``[27]``), a last
-        line says where the rows are.
+        The table as text, a line per function; when a reason cites a row of the catalogue
+        (``[27]``), a last line says where the rows are.
     """
     order = {"promoted": 0, "rejected": 1, "interpreted": 2}
     rows = sorted(data["functions"], key=lambda f: (order[f["state"]], -f["calls"]))
