@@ -33,6 +33,10 @@ from autoaccel.runtime.table import clear_specialization_cache
 def install(config: Config | None = None, **overrides: Any) -> Installation:
     """Install the import hook so that selected modules imported from now on are accelerated.
 
+    ``autoaccel.install`` is also a module: ``import autoaccel.install`` installs the hook with
+    the discovered configuration, and the name stays callable as this function
+    (:mod:`autoaccel.install` says how).
+
     Args:
         config: the configuration; when omitted it is discovered from the working directory
             (``python_optimizer.toml`` or ``[tool.autoaccel]``), with ``AUTOACCEL_*``

@@ -1,12 +1,15 @@
-"""Shared fixtures: import isolation and modules written to ``tmp_path``."""
+"""Shared fixtures and helpers (listed in tests/README.md, with the rule naming test modules)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import subprocess
 import sys
 import textwrap
+import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,61 @@ def accelerated(tmp_path, isolated_imports):
             return importlib.import_module(name)
 
     return load
+
+
+@dataclasses.dataclass(eq=False)
+class Unit:
+    """A function as the back-ends see it (``autoaccel.backends.screening.Unit``), made
+    without the hook: its original code, its module's globals, a static refusal."""
+
+    code: types.CodeType
+    globals: dict
+    refusal: str | None = None
+    compiled: Any = None
+
+
+def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Callable[[Any], Any]]:
+    """``source`` run as module ``module``: a :class:`Unit` per function, and their lookup.
+
+    The lookup finds a function's unit as ``autoaccel.runtime.registry.lookup`` finds a
+    trampoline: functions of other modules have none.
+    """
+    namespace: dict = {"__name__": module}
+    exec(compile(textwrap.dedent(source), f"<{module}>", "exec"), namespace)
+    found = {
+        name: Unit(value.__code__, namespace)
+        for name, value in namespace.items()
+        if isinstance(value, types.FunctionType) and value.__module__ == module
+    }
+    by_code = {unit.code: unit for unit in found.values()}
+    return found, lambda function: by_code.get(getattr(function, "__code__", None))
+
+
+@pytest.fixture
+def decorated(tmp_path, isolated_imports, monkeypatch, request):
+    """``decorated(source) -> module``, imported with no hook installed (``@optimize`` alone).
+
+    ``source`` defaults to the test module's ``KERNELS``. The working directory is
+    ``tmp_path``, so a ``python_optimizer.toml`` written there is the discovered
+    configuration.
+    """
+    monkeypatch.chdir(tmp_path)
+    sys.path.insert(0, str(tmp_path))
+
+    def load(source: str | None = None):
+        source = request.module.KERNELS if source is None else source
+        name = f"aa_api_{tmp_path.name}"  # unique: the report keeps earlier tests' functions
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        return importlib.import_module(name)
+
+    return load
+
+
+def write(path: Path, text: str) -> Path:
+    """Write ``text`` (dedented) to ``path``, making its directory; returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
 
 
 def run_python(

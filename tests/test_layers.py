@@ -13,6 +13,10 @@ Also the size limits the layout keeps: no module over 500 lines, no class over 3
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +167,179 @@ def test_module_and_class_sizes(module):
         if isinstance(node, ast.ClassDef):
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             assert length <= 300, f"{path}: class {node.name} has {length} lines"
+
+
+# References to the layout ----------------------------------------------------------------
+
+# ``autoaccel.x.y`` not inside a quoted name or a file name (``autoaccel.toml``, cache files).
+_DOTTED = re.compile(r"(?<![\w\"'/-])autoaccel(?:\.[A-Za-z_]\w*)+")
+_FILE_SUFFIXES = (".toml", ".json", ".md", ".py")
+_PATH = re.compile(r"\bautoaccel/[\w/]+(?:\.py)?")
+
+
+# Importing these acts on the process (installs the hook, runs the command line).
+_NOT_IMPORTED = {"autoaccel.install", "autoaccel.__main__"}
+
+
+def reference_resolves(reference: str) -> bool:
+    """Whether ``autoaccel.x.y`` names a module, or something a module defines.
+
+    A module is found without importing it; a name in one is looked up by importing the
+    module, except for modules whose import acts on the process, whose top-level names are
+    read from their source instead.
+    """
+    parts = reference.split(".")
+    for split in range(len(parts), 0, -1):
+        module = ".".join(parts[:split])
+        if not is_module(module):
+            continue
+        names = parts[split:]
+        if not names:
+            return True
+        if module in _NOT_IMPORTED:
+            return len(names) == 1 and names[0] in top_level_names(module)
+        found: object = importlib.import_module(module)
+        for name in names:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+def is_module(name: str) -> bool:
+    """Whether ``name`` is a module; only packages above it are imported, never a module."""
+    parent = name.rpartition(".")[0]
+    if parent and not is_package(parent):
+        return False  # ``name`` is an attribute of a module
+    return importlib.util.find_spec(name) is not None
+
+
+def is_package(name: str) -> bool:
+    """Whether ``name`` is a package (found as :func:`is_module` finds modules)."""
+    if not is_module(name):
+        return False
+    spec = importlib.util.find_spec(name)
+    return spec is not None and spec.submodule_search_locations is not None
+
+
+def top_level_names(module: str) -> set[str]:
+    """The names a module's source defines at its top level (functions, classes, assignments)."""
+    origin = importlib.util.find_spec(module).origin  # type: ignore[union-attr]
+    tree = ast.parse(Path(origin).read_text())
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names |= {target.id for target in targets if isinstance(target, ast.Name)}
+    return names
+
+
+def referring_files() -> list[Path]:
+    """Where the layout is named: the package, the docs, README.md, the benchmarks."""
+    return [
+        *sorted(PACKAGE.rglob("*.py")),
+        *sorted((REPO / "docs").glob("*.md")),
+        REPO / "README.md",
+        *sorted((REPO / "benchmarks").glob("*.py")),
+    ]
+
+
+def test_references_to_modules_resolve():
+    stale = []
+    for path in referring_files():
+        text = path.read_text()
+        for reference in sorted(set(_DOTTED.findall(text))):
+            if not reference.endswith(_FILE_SUFFIXES) and not reference_resolves(reference):
+                stale.append(f"{path.relative_to(REPO)}: {reference}")
+        for reference in sorted(set(_PATH.findall(text))):
+            if not (REPO / reference).exists():
+                stale.append(f"{path.relative_to(REPO)}: {reference}")
+    assert not stale, "names of modules that do not exist:\n" + "\n".join(stale)
+
+
+def test_a_stale_reference_would_be_found():
+    assert reference_resolves("autoaccel.runtime.promoter.Promoter.evict")
+    assert reference_resolves("autoaccel.install.installation")
+    assert not reference_resolves("autoaccel.install.no_such_name")
+    assert "autoaccel.install" not in sys.modules  # importing it would install the hook
+    assert not reference_resolves("autoaccel.policy.trial.Variant")
+    assert not reference_resolves("autoaccel._trampoline")
+
+
+_TABLE_ROW = re.compile(r"^\| (\d+) \| (.+?) \| .+ \|$", re.MULTILINE)
+
+
+def documented_layers() -> dict[str, int]:
+    """``autoaccel/x/y.py -> layer`` from docs/how-it-works.md's table of modules."""
+    text = (REPO / "docs" / "how-it-works.md").read_text()
+    return {
+        path: int(rank)
+        for rank, cell in _TABLE_ROW.findall(text)
+        for path in re.findall(r"`(autoaccel/[\w/]+\.py)`", cell)
+    }
+
+
+def test_how_it_works_lists_every_module_in_its_layer():
+    documented = documented_layers()
+    expected = {
+        str(path.relative_to(REPO)): RANK[layer(module)] for module, path in modules().items()
+    }
+    expected["autoaccel/hook/_bootstrap/sitecustomize.py"] = RANK["hook"]
+    for path in PACKAGE.glob("*/__init__.py"):
+        expected.pop(str(path.relative_to(REPO)))  # re-exports, described together
+    assert documented == expected
+
+
+# A test module per source module -----------------------------------------------------------
+
+
+def expected_test_module(path: Path) -> str:
+    """The test module of a source module (the rule of tests/README.md).
+
+    ``autoaccel/<subpackage>/<module>.py`` -> ``tests/test_<subpackage>_<module>.py``,
+    ``autoaccel/<module>.py`` -> ``tests/test_<module>.py``, leading underscores dropped
+    from each part (``_version.py`` -> ``test_version.py``, ``hook/_bootstrap/
+    sitecustomize.py`` -> ``test_hook_bootstrap_sitecustomize.py``); the package's own
+    ``__init__.py`` -> ``tests/test_package.py``.
+    """
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts == ("__init__",):
+        return "test_package.py"
+    return "test_" + "_".join(part.lstrip("_") for part in parts) + ".py"
+
+
+def only_reexports(path: Path) -> bool:
+    """Whether a module is only a docstring, imports and ``__all__`` (nothing to test)."""
+    for node in ast.parse(path.read_text()).body:
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+        if not (
+            docstring or isinstance(node, (ast.Import, ast.ImportFrom)) or names == ["__all__"]
+        ):
+            return False
+    return True
+
+
+def test_every_source_module_has_its_test_module():
+    sources = [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "__main__.py" and not (path.name == "__init__.py" and only_reexports(path))
+    ]
+    missing = [
+        f"{path.relative_to(REPO)} -> tests/{expected_test_module(path)}"
+        for path in sources
+        if not (REPO / "tests" / expected_test_module(path)).is_file()
+    ]
+    assert not missing, "source modules without their test module:\n" + "\n".join(missing)
+
+
+def test_the_mapping_rule():
+    assert expected_test_module(PACKAGE / "runtime" / "promoter.py") == "test_runtime_promoter.py"
+    assert expected_test_module(PACKAGE / "_version.py") == "test_version.py"
+    assert expected_test_module(PACKAGE / "hook" / "_bootstrap" / "sitecustomize.py") == (
+        "test_hook_bootstrap_sitecustomize.py"
+    )
+    assert expected_test_module(PACKAGE / "__init__.py") == "test_package.py"
+    assert only_reexports(PACKAGE / "config" / "__init__.py")
+    assert not only_reexports(PACKAGE / "__init__.py")

@@ -15,9 +15,6 @@ from pathlib import Path
 import pytest
 from conftest import run_python
 
-from autoaccel.cache import keys
-from autoaccel.config import JitOptions
-
 pytestmark = pytest.mark.slow
 
 APP = """
@@ -134,25 +131,6 @@ def test_a_new_min_gain_retries_the_decision_but_loads_the_variant(tmp_path):
     _, err, variants = _run(tmp_path)
     assert "(saved decision)" not in err  # the policy changed: trialled again
     assert _from_cache(variants, "kernel")  # but its code came from the cache
-
-
-def test_environment_is_part_of_the_key(monkeypatch):
-    code = compile("def f(x):\n    return x + 1\n", "f.py", "exec").co_consts[0]
-    key = keys.variant_digest(code, (), JitOptions(), "(float)", "(float64)")
-    for index in range(len(keys.environment())):
-        changed = list(keys.environment())
-        changed[index] += " (other)"  # another Python, NumPy, Numba, llvmlite, autoaccel or CPU
-        with monkeypatch.context() as patch:
-            patch.setattr(keys, "environment", lambda changed=tuple(changed): changed)
-            assert keys.variant_digest(code, (), JitOptions(), "(float)", "(float64)") != key
-
-
-def test_code_digest_ignores_line_numbers_but_not_code():
-    first = compile("def f(x):\n    return x + 1\n", "a.py", "exec").co_consts[0]
-    moved = compile("\n\n\ndef f(x):\n    return x + 1\n", "b.py", "exec").co_consts[0]
-    edited = compile("def f(x):\n    return x + 2\n", "a.py", "exec").co_consts[0]
-    assert keys.code_digest(first) == keys.code_digest(moved)
-    assert keys.code_digest(first) != keys.code_digest(edited)
 
 
 def test_a_rejection_is_not_tried_again(tmp_path):

@@ -1,6 +1,6 @@
 """Static guards: reasons, read from the bytecode alone, never to compile a function.
 
-Why this design: each row of ``shared/numba-divergences.md`` marked S (static) is a check on
+Why this design: each row of docs/divergences.md marked S (static) is a check on
 the code object, run once when the module is imported. A function refused here gets no
 trampoline at all, so it costs nothing per call; the reason goes to the report. The checks
 are conservative: a false refusal costs speed, a missed one could change an answer.
@@ -18,7 +18,8 @@ _VARARG_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 _STORES = frozenset({"STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"})
 _CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION"})
 
-# Builtins whose compiled behaviour differs from CPython's (catalogue row in brackets).
+# Builtins whose compiled behaviour differs from CPython's (their row of docs/divergences.md
+# in brackets).
 REFUSED_BUILTINS = {
     "print": "prints (Numba writes to C stdout, out of order with sys.stdout)",
     "input": "reads input",
@@ -191,7 +192,8 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
         reassigned: names from :func:`reassigned_globals` for its module.
 
     Returns:
-        A short reason for the report (catalogue row numbers in brackets), or ``None``.
+        A short reason for the report (ending with its row of docs/divergences.md in
+        brackets), or ``None``.
     """
     reason = _signature_refusal(code)
     if reason:

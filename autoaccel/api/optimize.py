@@ -1,4 +1,4 @@
-"""The explicit API: ``@optimize`` for functions, ``configure_specialization`` for the cache.
+"""The explicit API's decorator: ``@optimize`` accelerates one function without the import hook.
 
 Why this design: a program that prefers opt-in to the import hook decorates the functions
 it wants accelerated, and gets the hook's engine unchanged: the same static guards, a
@@ -6,8 +6,8 @@ it wants accelerated, and gets the hook's engine unchanged: the same static guar
 function's code by :func:`~autoaccel.rewrite.prologue.insert_prologue` (so the decorated function
 is a plain function, not a wrapper, and costs what a rewritten one costs), and the same
 report. The decorator's keywords are arguments in the precedence of
-:func:`~autoaccel.config.options.load_config`: they win over the file and the environment, for that
-function only (:func:`~autoaccel.config.options.with_function_arguments`).
+:func:`~autoaccel.config.loading.load_config`: they win over the file and the environment, for that
+function only (:func:`~autoaccel.config.parsing.with_function_arguments`).
 
 A function that has a trampoline already (the hook rewrote its module, or it is an
 ``@optimize`` result) is returned unchanged, never wrapped twice: its trampoline takes the
@@ -236,7 +236,7 @@ def _decorated_code(function: types.FunctionType, request: _Request) -> types.Co
     made = STATE.decorated.get(key)
     if made is not None and made[0] is function.__globals__:
         return made[1]
-    trampoline = _trampoline(function, request)
+    trampoline = _new_trampoline(function, request)
     if trampoline is None:
         return None  # autoaccel is disabled
     code = None if trampoline.refusal else insert_prologue(function.__code__, trampoline, MISS)
@@ -244,8 +244,9 @@ def _decorated_code(function: types.FunctionType, request: _Request) -> types.Co
     return code
 
 
-def _trampoline(function: types.FunctionType, request: _Request) -> ExplicitTrampoline | None:
-    """A registered trampoline for ``function``, or ``None`` when autoaccel is disabled."""
+def _new_trampoline(function: types.FunctionType, request: _Request) -> ExplicitTrampoline | None:
+    """A new trampoline for ``function`` under its configuration, statically checked and
+    registered (so the report lists it), or ``None`` when autoaccel is disabled."""
     installed = active_config()
     base = installed or config_in_force()
     if installed is None:
@@ -287,7 +288,9 @@ def _function_like(function: types.FunctionType, code: types.CodeType) -> types.
 
 
 def _reassigned(function: types.FunctionType) -> frozenset[str]:
-    """The globals its module reassigns (static guard [27]), read from the module's file.
+    """The globals its module reassigns, read from the module's file.
+
+    A static guard (docs/divergences.md, row 27).
 
     The hook reads them from the module's code; a decorator runs while that code runs, so it
     compiles the source file instead. Without one (an interactive session, ``exec``) the set

@@ -24,8 +24,8 @@ def get_specialization_stats(function: str | Callable[..., Any]) -> dict[str, An
             (``"__main__.f"`` for a script's ``f``).
 
     Returns:
-        ``stats()``'s entry (``name``, ``calls``, ``state``, ``reason``, ``variants``),
-        where each variant also has ``"held"`` (bool: still in the variant cache),
+        ``stats()``'s entry (``name``, ``calls``, ``state``, ``reason``, ``catalogue``,
+        ``variants``), where each variant also has ``"held"`` (bool: still in the variant cache),
         ``"uses"`` (calls it served), ``"saved_seconds"`` (time its trial measured it to
         save per call, seconds) and ``"code_bytes"``; plus ``"evictions"``: [{``signature``,
         ``reason``}] of the variants the cache dropped, and ``"specializations"``: the same

@@ -1,10 +1,12 @@
 """Checked operations: Numba implementations of the operations whose results can differ.
 
-Why this design: several catalogue rows are value-dependent, so comparing the first calls
-cannot catch them: int64 wrap-around (row 1), int ** negative int (3), float to int of NaN,
-inf or huge values (4), math domain and range errors (5), true division of ints above 2**53
-(6), ``~`` on bool (7), int array ** negative (19), and float ``**`` that CPython refuses
-(overflow, a negative base with a fractional exponent, zero to a negative power).
+Why this design: several rows of docs/divergences.md are value-dependent, so comparing the
+first calls cannot catch them: int64 wrap-around (docs/divergences.md, row 1), int ** negative
+int (docs/divergences.md, row 3), float to int of NaN, inf or huge values (docs/divergences.md,
+row 4), math domain and range errors (docs/divergences.md, row 5), true division of ints above
+2**53 (docs/divergences.md, row 6), ``~`` on bool (docs/divergences.md, row 7), int array **
+negative (docs/divergences.md, row 19), and float ``**`` that CPython refuses (overflow, a
+negative base with a fractional exponent, zero to a negative power).
 :mod:`autoaccel.backends.variant_code` rewrites the variant's bytecode so that each such operation
 calls one of the functions here instead. Their Numba implementations (``numba.extending.
 overload``) are chosen by type at compile time: for float64 operands they are the plain
@@ -14,8 +16,9 @@ they raise :class:`Deoptimize`. The trampoline then runs the original on the sam
 the user gets CPython's exact answer or exception.
 
 Type combinations whose results differ for every value, such as NumPy 2's scalar promotion
-(NEP 50, row 8: ``float32 + Python float`` stays float32 in NumPy, widens in Numba), are
-refused at compile time: the reason is kept in :data:`refusals` for the report.
+(NEP 50, docs/divergences.md, row 8: ``float32 + Python float`` stays float32 in NumPy,
+widens in Numba), are refused at compile time: the reason is kept in :data:`refusals` for
+the report.
 
 The math rule is CPython's own (``Modules/mathmodule.c``, ``math_1``/``math_2``): a libm
 result that is NaN for non-NaN arguments is a domain error, and an infinite result for
@@ -192,7 +195,10 @@ def _plain(operation: str, inplace: bool) -> Callable[..., Any]:
 
 
 def _array_pow(inplace: bool, a: Any, b: Any) -> Callable[..., Any] | None:
-    """int array ** int: CPython raises for negative exponents, Numba gives zeros (row 19)."""
+    """int array ** int: CPython raises for negative exponents, Numba gives zeros.
+
+    docs/divergences.md, row 19.
+    """
     base = a.dtype if isinstance(a, types.Array) else _scalar(a)
     exponent = b.dtype if isinstance(b, types.Array) else _scalar(b)
     if not (isinstance(base, types.Integer) and isinstance(exponent, types.Integer)):
@@ -261,7 +267,10 @@ def _compare_impl(operation: str, a, b):
 
 
 def _exact_compare(function, integer_side: int):
-    """CPython compares int with float exactly; Numba rounds the int to float (row 6)."""
+    """CPython compares int with float exactly; Numba rounds the int to float.
+
+    docs/divergences.md, row 6.
+    """
 
     def impl(a, b):
         integer = a if integer_side == 0 else b
@@ -317,7 +326,8 @@ def array_min(a):
 @overload(array_max)
 def _max_typer(a):
     if isinstance(a, types.Array) and isinstance(a.dtype, types.Float):
-        return _float_max  # NumPy and Numba may return different signed zeros (row 20)
+        # NumPy and Numba may return different signed zeros (docs/divergences.md, row 20).
+        return _float_max
     return lambda a: np.max(a)
 
 
@@ -348,12 +358,15 @@ def invert(a):
 @overload(invert)
 def _invert_typer(a):
     if isinstance(types.unliteral(a), types.Boolean):
-        return lambda a: ~int(a)  # CPython: ~True == -2, an int (row 7)
+        return lambda a: ~int(a)  # CPython: ~True == -2, an int (docs/divergences.md, row 7)
     return lambda a: ~a
 
 
 def _float_to_int(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``function`` (int, round, math.floor...) refusing what int64 cannot hold (row 4)."""
+    """``function`` (int, round, math.floor...) refusing what int64 cannot hold.
+
+    docs/divergences.md, row 4.
+    """
 
     def checked(x):
         if not (-9.223372036854775e18 <= x <= 9.223372036854775e18):  # False for NaN too

@@ -4,10 +4,11 @@ Why this design: Numba compiles a function together with everything it calls, bu
 call plain Python functions. So before compiling, the function's globals are screened (cheap,
 no Numba import) and a private copy of its globals dict is made in which each helper from an
 accelerated module is replaced by a Numba dispatcher built the same way, recursively. Numba
-freezes every global it reads at compile time (catalogue row 27); the values it froze are kept
-as a *snapshot* that the variant checks before each call. The variant is compiled explicitly
-for one signature (``Dispatcher.compile``), so a compile error can never be mistaken for an
-exception of the user's code. ``numba`` is imported only when the first variant is built.
+freezes every global it reads at compile time (docs/divergences.md, row 27); the values it
+froze are kept as a *snapshot* that the variant checks before each call. The variant is
+compiled explicitly for one signature (``Dispatcher.compile``), so a compile error can never
+be mistaken for an exception of the user's code. ``numba`` is imported only when the first
+variant is built.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Crash isolation: a new variant's first run happens in a forked child process.
 
 Why this design: compiled code can crash the process where Python would raise, for example
-when Numba mis-reflects a container (catalogue row 24: the n-body lists-in-tuples layout
-first loses writes, then segfaults) or when bounds checking is turned off (row 18). The
-first run of each new variant is therefore repeated in a child made with ``os.fork()`` (on
-copies of the arguments): the child inherits the compiled code, runs it once and exits with
-``os._exit`` (no atexit handlers, no flushing of inherited buffers). If the child dies from a
-signal, or does not finish in time, the variant is rejected; the parent never ran it. Where
-``os.fork`` does not exist (Windows), the first run is not isolated.
+when Numba mis-reflects a container (docs/divergences.md, row 24: the n-body lists-in-tuples
+layout first loses writes, then segfaults) or when bounds checking is turned off
+(docs/divergences.md, row 18). The first run of each new variant is therefore repeated in a
+child made with ``os.fork()`` (on copies of the arguments): the child inherits the compiled
+code, runs it once and exits with ``os._exit`` (no atexit handlers, no flushing of inherited
+buffers). If the child dies from a signal, or does not finish in time, the variant is
+rejected; the parent never ran it. Where ``os.fork`` does not exist (Windows), the first run
+is not isolated.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 Why this design: some differences between Numba and CPython depend on which operations the
 code performs on which types, and cannot be seen from bytecode or from the first calls:
-float reductions that NumPy sums pairwise (catalogue row 16), sorts of floats with NaN or
-signed zeros and argsort ties (20), ``str`` predicates (14), in-place array updates from an
-overlapping slice of the same array (17), dicts and sets returned (25), locals read before
-any assignment on some path (26), lists whose elements Numba converts (23). After
+float reductions that NumPy sums pairwise (docs/divergences.md, row 16), sorts of floats
+with NaN or signed zeros and argsort ties (docs/divergences.md, row 20), ``str`` predicates
+(docs/divergences.md, row 14), in-place array updates from an overlapping slice of the same
+array (docs/divergences.md, row 17), dicts and sets returned (docs/divergences.md, row 25),
+locals read before any assignment on some path (docs/divergences.md, row 26), lists whose
+elements Numba converts (docs/divergences.md, row 23). After
 ``Dispatcher.compile`` and before the first run, :func:`inspect_variant` walks the typed IR
 that Numba keeps for each overload (``CompileResult.type_annotation``: blocks, typemap,
 calltypes), and the IR of every helper overload it calls.
@@ -13,8 +15,8 @@ calltypes), and the IR of every helper overload it calls.
 The same walk reports two things the variant needs at run time: which arguments the code
 may write (so a call that raises can be handed to the original on restored arguments), and
 the constants and arguments that can be returned as they are, whose CPython type can differ
-from the type Numba unifies the return to (rows 11 and 12: ``s = 0`` then ``s += x`` over an
-empty loop returns the int ``0`` in CPython, ``0.0`` in Numba).
+from the type Numba unifies the return to (docs/divergences.md, rows 11 and 12: ``s = 0``
+then ``s += x`` over an empty loop returns the int ``0`` in CPython, ``0.0`` in Numba).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class Inspection:
     """What :func:`inspect_variant` found.
 
     Attributes:
-        refusal: why the variant must not run (with the catalogue row), or ``None``.
+        refusal: why the variant must not run (ending with its row of docs/divergences.md
+            in brackets), or ``None``.
         written: positions of the arguments the code may write (arrays, through views).
         ambiguous_constants: values that can be returned unchanged from a constant.
         ambiguous_arguments: positions of arguments that can be returned unchanged.

@@ -45,7 +45,7 @@ class Decision(NamedTuple):
             the variant cache's ``adaptive`` policy weighs.
         target: the target whose variant was promoted (``"cpu"``, ``"parallel"``, ``"cuda"``).
         candidates: ``(target, speed-up, outcome)`` of every target that competed, as
-            measured in the run that decided (see :class:`~autoaccel.policy.trial.Promotion`).
+            measured in the run that decided (see :class:`~autoaccel.policy.trial.PromotionRecord`).
     """
 
     digest: str

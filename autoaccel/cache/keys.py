@@ -2,12 +2,13 @@
 
 Why this design: Numba's own ``cache=True`` keys an entry by the function's bytecode and its
 file's modification time, so it misses changes to the globals it froze and to functions in
-other files (Numba's docs, "Cache invalidation"; numba/numba issues #1833 and #9316). A variant here is keyed by everything that goes
-into it: the function's code, every global it or its helpers read with the value Numba froze
-(helpers' code included, recursively, through the snapshot that :func:`_compiler.build`
-records), the ``[jit]`` options, the argument types, and the environment: the versions of
-Python, NumPy, Numba, llvmlite and autoaccel, and the CPU Numba compiles for. Line numbers
-and file names are left out, so editing one function does not invalidate its neighbours.
+other files (Numba's docs, "Cache invalidation"; numba/numba issues #1833 and #9316). A
+variant here is keyed by everything that goes into it: the function's code, every global it
+or its helpers read with the value Numba froze (helpers' code included, recursively, through
+the snapshot that :func:`autoaccel.backends.cpu.build` records), the ``[jit]`` options, the
+argument types, and the environment: the versions of Python, NumPy, Numba, llvmlite and
+autoaccel, and the CPU Numba compiles for. Line numbers and file names are left out, so
+editing one function does not invalidate its neighbours.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         help="log each decision (compile, promote, reject) on stderr",
     )
     parser.add_argument("--version", action="version", version=f"autoaccel {__version__}")
-    # Used by autoaccel itself to re-run a child's script (autoaccel/children.py).
+    # Used by autoaccel itself to re-run a child's script (autoaccel/hook/children.py).
     parser.add_argument(children.CHILD_OPTION, action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "-m", dest="module", metavar="MODULE", help="run library module MODULE as a script"

@@ -3,7 +3,7 @@
 ``python -m autoaccel`` calls :func:`prepare_children`, which puts the configuration in force
 into the environment (``AUTOACCEL_CHILD_CONFIG``: JSON of :meth:`Config.as_table
 <autoaccel.config.options.Config.as_table>`, with the cache directory made absolute so that every
-child shares the parent's cache) and puts ``autoaccel/_bootstrap`` first on ``PYTHONPATH``.
+child shares the parent's cache) and puts ``autoaccel/hook/_bootstrap`` first on ``PYTHONPATH``.
 Every Python child that inherits the environment imports the ``sitecustomize`` there at
 start-up:
 

@@ -124,6 +124,8 @@ def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None
             and entry.tb_lineno == entry.tb_frame.f_code.co_firstlineno
         )
     ]
+    if not kept:  # raised by autoaccel itself (``-m`` of a missing module): no user frame
+        return None
     for entry, following in zip(kept, [*kept[1:], None], strict=True):
         entry.tb_next = following
-    return kept[0] if kept else None
+    return kept[0]

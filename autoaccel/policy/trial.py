@@ -71,7 +71,8 @@ class Trial:
         signature: its signature as text, for the report.
         compile_seconds: how long compiling (or loading) it took (seconds).
         from_cache: whether it was loaded from the cache.
-        saved_as: where its decision is to be saved (see ``Trampoline._saved_as``), or None.
+        saved_as: where its decision is to be saved (see
+            :meth:`autoaccel.runtime.saved.SavedDecisions.where`), or None.
         dispatch_seconds: what the trampoline adds to each promoted call, in seconds
             (:func:`autoaccel.runtime.trampoline.dispatch_seconds`), added to each variant timing.
         target: the target it was compiled for (``"cpu"``, ``"parallel"``, ``"cuda"``).

@@ -6,12 +6,33 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from autoaccel._version import __version__
 from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import loop_registry, registry
 from autoaccel.runtime.trampoline import Trampoline
+
+CATALOGUE = "docs/divergences.md"
+# The row a reason cites: `` [27]``, not an index such as ``a[0]``.
+_ROW_TAG = re.compile(r"(?:^|\s)\[(\d+)\]")
+
+
+def catalogue_link(reason: str | None) -> str | None:
+    """The row of the catalogue that a reason cites, as a link: ``"docs/divergences.md#row-27"``.
+
+    Reasons end with the row of docs/divergences.md they guard against in brackets (a saved
+    decision's adds ``(saved decision)`` after it); the last such tag is the reason's own.
+
+    Args:
+        reason: a refusal or rejection reason, or ``None``.
+
+    Returns:
+        The link, or ``None`` when the reason cites no row.
+    """
+    rows = _ROW_TAG.findall(reason or "")
+    return f"{CATALOGUE}#row-{rows[-1]}" if rows else None
 
 
 def _count(counter: Any) -> int:
@@ -46,6 +67,7 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
         "calls": _count(trampoline.calls),
         "state": state,
         "reason": reason,
+        "catalogue": catalogue_link(reason),
         "variants": _variants(trampoline.promotions),
     }
 
@@ -72,6 +94,7 @@ def loop_stats(loop: LoopTrampoline) -> dict[str, Any]:
         "iterations": loop.iterations,
         "state": state,
         "reason": reason,
+        "catalogue": catalogue_link(reason),
         "variants": _variants(loop.promotions),
     }
 
@@ -100,14 +123,17 @@ def stats() -> dict[str, Any]:
     Returns:
         ``{"autoaccel": version, "functions": [{"name": "module.qualname", "calls": int,
         "state": "promoted" | "interpreted" | "rejected", "reason": str | None,
-        "variants": [{"signature": str, "target": "cpu" | "parallel" | "cuda",
-        "speedup": float (ratio), "compile_seconds": float (seconds), "from_cache": bool,
-        "saved_decision": bool, "candidates": [{"target": str, "speedup": float (ratio,
-        0.0 if never timed), "outcome": "promoted" | why not}]}]}]}``. ``candidates`` lists
+        "catalogue": str | None, "variants": [{"signature": str, "target": "cpu" |
+        "parallel" | "cuda", "speedup": float (ratio), "compile_seconds": float (seconds),
+        "from_cache": bool, "saved_decision": bool, "candidates": [{"target": str,
+        "speedup": float (ratio, 0.0 if never timed), "outcome": "promoted" | why
+        not}]}]}]}``. ``candidates`` lists
         every target that competed for the signature, and is empty when ``targets`` is
         ``["cpu"]``. ``from_cache``: the variant's code was loaded from the cache;
         ``saved_decision``: it was promoted on a previous run's decision, without a trial
         (``speedup`` and ``candidates`` are then as measured in that run).
+        ``catalogue`` links the row of docs/divergences.md that the reason cites
+        (``"docs/divergences.md#row-27"`` for a reason ending in ``[27]``), else ``None``.
         ``calls`` counts calls seen while the function was trampolined (a statically
         rejected or disarmed function is no longer counted). Functions decorated with
         ``@optimize(profile=False)`` are left out. ``"loops"`` lists the loops of the

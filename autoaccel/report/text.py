@@ -11,12 +11,20 @@ import warnings
 from typing import Any, TextIO
 
 from autoaccel.config import Config
-from autoaccel.report.stats import stats
+from autoaccel.report.stats import CATALOGUE, stats
 from autoaccel.state import STATE
 
 
 def format_table(data: dict[str, Any]) -> str:
-    """The report as a plain-text table: functions, then loops; promoted ones first."""
+    """The report as a plain-text table: functions, then loops; promoted ones first.
+
+    Args:
+        data: what :func:`~autoaccel.report.stats.stats` returns.
+
+    Returns:
+        The table as text, a line per function and loop; when a reason cites a row of the
+        catalogue (``[27]``), a last line says where the rows are.
+    """
     lines = [
         f"autoaccel {data['autoaccel']} report",
         f"{'function':<44} {'calls':>9}  state        detail",
@@ -26,6 +34,8 @@ def format_table(data: dict[str, Any]) -> str:
     loops = [e for e in data.get("loops", ()) if e["calls"] or e["state"] != "interpreted"]
     if loops:
         lines += [f"{'loop':<44} {'runs':>9}  state        detail", *_rows(loops)]
+    if any(entry.get("catalogue") for entry in [*data["functions"], *loops]):
+        lines.append(f"[N]: row N of {CATALOGUE}, where Numba and CPython answer differently")
     return "\n".join(lines)
 
 

@@ -5,12 +5,12 @@ value, :mod:`autoaccel.analysis.values`), each on its own measured gain. This ta
 the books: one :class:`Entry` per promoted exact key, with its code size, the time its trial
 measured it to save per call, and how often it is used. When a function holds more than
 ``max_variants`` or all of them more than ``max_memory_mb``, the configured policy
-(:mod:`autoaccel.policy.eviction`) picks victims, and each victim's trampoline makes that key
-unreachable (:meth:`Trampoline.evict`): its calls run the original again, never another
-variant. A newly admitted variant is never its own victim: it has just paid its compile
-and measured a gain.
+(:mod:`autoaccel.policy.eviction`) picks victims, and each victim's promoter makes that key
+unreachable (:meth:`~autoaccel.runtime.promoter.Promoter.evict`): its calls run the
+original again, never another variant. A newly admitted variant is never its own victim: it
+has just paid its compile and measured a gain.
 
-Use is counted per call: each promoted :class:`~autoaccel.policy.trial.Variant` counts
+Use is counted per call: each promoted :class:`~autoaccel.runtime.variant.Variant` counts
 the calls it serves (``uses``) and keeps the tick of a process-wide counter at its latest
 call (``last``), which orders recency exactly without reading a clock; the table turns a
 changed tick into a ``time.monotonic()`` "last used" time whenever it looks (at each
@@ -22,7 +22,7 @@ back to the order of admission.
 
 Memory: Numba's dispatcher cannot drop one compiled signature, so an evicted variant's code
 stays allocated until its function has no promoted variant left, when the function's
-dispatcher is released (``Trampoline.evict``). The sizes counted are object-code bytes.
+dispatcher is released (``Promoter.evict``). The sizes counted are object-code bytes.
 """
 
 from __future__ import annotations

@@ -125,7 +125,9 @@ def _restored(args: tuple, written: tuple[int, ...], saved: Sequence, signal: Si
 
 
 def _ambiguous(result: Any, args: tuple, guards: Any) -> bool:
-    """Whether CPython could return this value with another type (rows 11 and 12).
+    """Whether CPython could return this value with another type.
+
+    docs/divergences.md, rows 11 and 12.
 
     True when ``result`` equals a constant or argument that the function can return
     unchanged and whose type differs from ``result``'s: which path CPython took decides
@@ -145,11 +147,11 @@ def _ambiguous(result: Any, args: tuple, guards: Any) -> bool:
 def numpy_errors_ignored() -> bool:
     """Whether NumPy's floating-point error handling is in a state Numba matches.
 
-    Numba ignores ``np.seterr`` (docs/divergences.md, row 10). Under ``"warn"`` or ``"ignore"`` the
-    values agree (the warning is not repeated); under ``"raise"``, ``"call"``, ``"print"``
-    or ``"log"`` the original has to run. The check costs one ContextVar read while the
-    state is unchanged (NumPy 2 keeps it in ``numpy._core._ufunc_config``); otherwise it
-    reads ``np.geterr()``.
+    Numba ignores ``np.seterr`` (docs/divergences.md, row 10). Under ``"warn"`` or
+    ``"ignore"`` the values agree (the warning is not repeated); under ``"raise"``,
+    ``"call"``, ``"print"`` or ``"log"`` the original has to run. The check costs one
+    ContextVar read while the state is unchanged (NumPy 2 keeps it in
+    ``numpy._core._ufunc_config``); otherwise it reads ``np.geterr()``.
     """
     state = _ERRSTATE.get() if _ERRSTATE is not None else None
     if state is not None and state is _last_errstate[0]:

@@ -1,7 +1,7 @@
 """Imported by Python at start-up in a child of ``python -m autoaccel``.
 
 ``python -m autoaccel`` puts this file's directory first on ``PYTHONPATH`` (see
-``autoaccel/_children.py``), so every Python child that inherits the environment imports it.
+``autoaccel/hook/children.py``), so every Python child that inherits the environment imports it.
 It takes its directory off ``sys.path`` again, then:
 
 1. a child that runs a script, when the configuration selects ``__main__``

@@ -143,33 +143,6 @@ def test_only_arguments_written_through_views_are_copied_and_restored(accelerate
     np.testing.assert_array_equal(big, expected)
 
 
-def test_snapshot_guard_sees_each_kind_of_change():
-    """The unrolled guard agrees with snapshot_changed: rebinding (to an equal value too),
-    deleting, shadowing a builtin, and an attribute of another object."""
-    import types
-
-    from autoaccel.backends.screening import ABSENT as _ABSENT
-    from autoaccel.backends.snapshot import snapshot_changed, snapshot_guard
-
-    assert snapshot_guard(()) is None
-    scale, pi = 3.0, 3.14
-    namespace, module = {"SCALE": scale}, types.SimpleNamespace(pi=pi)
-    snapshot = ((namespace, "SCALE", scale), (namespace, "range", _ABSENT), (module, "pi", pi))
-    stale = snapshot_guard(snapshot)
-    changes = [
-        lambda: namespace.update(SCALE=float("3.0")),  # equal, but not the frozen object
-        lambda: namespace.pop("SCALE"),
-        lambda: namespace.update(range=range),
-        lambda: setattr(module, "pi", 3.0),
-    ]
-    for change in changes:
-        assert not stale() and snapshot_changed(snapshot) is None
-        change()
-        assert stale() and snapshot_changed(snapshot) is not None
-        namespace.clear()
-        namespace["SCALE"], module.pi = scale, pi
-
-
 def test_numpy_scalar_result_type_is_kept(accelerated):
     mod = accelerated(KERNELS, min_calls=1)
     ints = np.arange(5)

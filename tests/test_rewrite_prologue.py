@@ -1,11 +1,14 @@
-"""The rewriter: prologues reach every function, and functions stay themselves."""
+"""autoaccel.rewrite.prologue: prologues reach every function, and functions stay themselves."""
 
 from __future__ import annotations
 
 import inspect
 
 import numpy as np
+import pytest
 
+from autoaccel.rewrite.module import BindError, Rewritten, bind, rewrite_module
+from autoaccel.rewrite.prologue import TRAMPOLINE_MARK
 from autoaccel.runtime.registry import lookup, registry
 from autoaccel.runtime.trampoline import Trampoline
 
@@ -156,3 +159,34 @@ def test_trampolines_are_named_by_the_functions_qualified_names(accelerated):
         assert lookup(function).name == f"{mod.__name__}.{function.__qualname__}"
     names = {t.name for t in registry() if t.module == mod.__name__}
     assert f"{mod.__name__}.outer.<locals>.inner" in names
+
+
+def test_placeholders_cannot_collide_with_user_constants():
+    def user(a):
+        return a
+
+    # compile() never makes a list constant; code that holds one is refused, not misread.
+    forged = user.__code__.replace(co_consts=(*user.__code__.co_consts, [TRAMPOLINE_MARK, 0]))
+    module = compile("def f(a):\n    return a\n", "<test>", "exec")
+    module = module.replace(
+        co_consts=tuple(forged if isinstance(c, type(forged)) else c for c in module.co_consts)
+    )
+    with pytest.raises(ValueError, match="list constant"):
+        rewrite_module(module)
+    # A user's string or tuple equal to a placeholder's parts stays what it was.
+    source = f"def f(a):\n    return ({TRAMPOLINE_MARK!r}, 0), [{TRAMPOLINE_MARK!r}, 0]\n"
+    namespace: dict = {}
+    code = bind(rewrite_module(compile(source, "<test>", "exec")), lambda c, r: _Off(), None)
+    exec(code, namespace)
+    assert namespace["f"](1) == ((TRAMPOLINE_MARK, 0), [TRAMPOLINE_MARK, 0])
+
+
+class _Off:
+    armed = False
+
+
+def test_bind_rejects_an_unknown_placeholder():
+    rewritten = rewrite_module(compile("def f(a):\n    return a\n", "<test>", "exec"))
+    bad = rewritten.code.replace(co_consts=(*rewritten.code.co_consts, ["@autoaccel-other"]))
+    with pytest.raises(BindError):
+        bind(Rewritten(bad, rewritten.functions), lambda c, r: _Off(), None)

@@ -1,11 +1,9 @@
-"""The explicit API: ``@optimize``, ``configure_specialization`` and the statistics functions."""
+"""autoaccel.api.optimize: ``@optimize`` on functions, methods, closures and rewritten modules."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
-import sys
 import textwrap
 
 import numpy as np
@@ -103,24 +101,6 @@ class Holder:
 """
 
 A = np.linspace(0.0, 1.0, 500)
-
-
-@pytest.fixture
-def decorated(tmp_path, isolated_imports, monkeypatch):
-    """``decorated(source, name=...) -> module``, imported with no hook installed.
-
-    The working directory is ``tmp_path``, so a ``python_optimizer.toml`` written there is
-    the discovered configuration.
-    """
-    monkeypatch.chdir(tmp_path)
-    sys.path.insert(0, str(tmp_path))
-
-    def load(source: str = KERNELS):
-        name = f"aa_api_{tmp_path.name}"  # unique: the report keeps earlier tests' functions
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
-        return importlib.import_module(name)
-
-    return load
 
 
 def _entry(mod, qualname):
@@ -323,93 +303,6 @@ def test_profile_false_leaves_it_out_of_the_report(decorated):
     names = [f["name"] for f in autoaccel.stats()["functions"]]
     assert f"{mod.__name__}.undecorated" not in names
     assert autoaccel.get_specialization_stats(hidden)["state"] == "promoted"
-
-
-def test_configure_specialization_maps_the_seed_names(private_cache, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    options = autoaccel.configure_specialization(
-        min_calls_for_specialization=3,
-        min_performance_gain=1.5,
-        enable_adaptive_learning=False,
-        max_cache_size=2,
-        max_memory_mb=64,
-    )
-    assert variant_table().options is options
-    assert (options.min_calls, options.min_gain, options.policy) == (3, 1.5, "lru")
-    assert (options.max_variants, options.max_memory_mb) == (2, 64.0)
-    memory = autoaccel.get_cache_stats()["memory"]
-    assert (memory["policy"], memory["max_variants"]) == ("lru", 2)
-    assert autoaccel.configure_specialization(enable_adaptive_learning=True).policy == "adaptive"
-    assert autoaccel.configure_specialization().max_variants == 2, "None keeps what is set"
-
-
-@pytest.mark.parametrize(
-    ("keywords", "message"),
-    [
-        ({"max_cache_size": 0}, "keyword 'max_cache_size' must be >= 1"),
-        ({"min_performance_gain": "x"}, "keyword 'min_performance_gain' must be float"),
-        ({"policy": "mru"}, "keyword 'policy' must be one of"),
-        ({"enable_adaptive_learning": True, "policy": "lru"}, "contradicts policy='lru'"),
-    ],
-)
-def test_bad_specialization_settings_name_the_keyword(keywords, message, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match=message):
-        autoaccel.configure_specialization(**keywords)
-
-
-def test_specialization_stats_of_one_function(decorated):
-    mod = decorated()
-    for _ in range(4):
-        mod.total(A)
-    by_object = autoaccel.get_specialization_stats(mod.total)
-    by_name = autoaccel.get_specialization_stats(f"{mod.__name__}.total")
-    assert by_object["name"] == by_name["name"] == f"{mod.__name__}.total"
-    (variant,) = by_name["variants"]
-    assert variant["held"] and variant["code_bytes"] >= 0 and variant["saved_seconds"] >= 0
-    mod.total(A)
-    assert (
-        autoaccel.get_specialization_stats(mod.total)["variants"][0]["uses"] == variant["uses"] + 1
-    )
-    assert by_name["evictions"] == [] and by_name["specializations"] == []
-
-
-def test_unknown_functions_raise_key_error_with_a_hint(decorated):
-    mod = decorated()
-    with pytest.raises(KeyError, match=f"did you mean '{mod.__name__}.total'"):
-        autoaccel.get_specialization_stats(f"{mod.__name__}.totl")
-    with pytest.raises(KeyError, match=r"decorate it with @autoaccel\.optimize"):
-        autoaccel.get_specialization_stats(mod.undecorated)
-
-
-def test_clearing_the_cache_drops_variants_and_keeps_answers(decorated):
-    mod = decorated()
-    expected = mod.total.__wrapped__(A)
-    for _ in range(4):
-        mod.total(A)
-    assert autoaccel.get_cache_stats()["memory"]["variants"] == 1
-    assert autoaccel.clear_specialization_cache() == 1
-    memory = autoaccel.get_cache_stats()["memory"]
-    assert (memory["variants"], memory["memory_bytes"], memory["evictions"]) == (0, 0, 1)
-    assert [mod.total(A) for _ in range(4)] == [expected] * 4
-    stats = autoaccel.get_specialization_stats(mod.total)
-    assert stats["variants"] == [] and "cache was cleared" in stats["evictions"][0]["reason"]
-    assert autoaccel.clear_specialization_cache() == 0
-
-
-def test_cache_stats_report_the_disk_cache(decorated, private_cache, tmp_path, monkeypatch):
-    mod = decorated()
-    for _ in range(4):
-        mod.total(A)
-    disk = autoaccel.get_cache_stats()["disk"]
-    assert disk["path"] == str(private_cache) and disk["status"] == "in use"
-    assert disk["bytes"] > 0 and disk["compiled_variants"] == 1
-    assert [d["promoted"] for d in disk["decisions"].values()] == [1]
-    (tmp_path / "python_optimizer.toml").write_text("cache = false\n")
-    assert autoaccel.get_cache_stats()["disk"]["status"] == "off"
-    monkeypatch.delenv("AUTOACCEL_CACHE_DIR")  # it would win over the file's cache_dir
-    (tmp_path / "python_optimizer.toml").write_text(f'cache_dir = "{tmp_path / "none"}"\n')
-    assert autoaccel.get_cache_stats()["disk"]["status"] == "missing"
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Targets: configuration, tolerance, elementwise shape, selection by measured gain, CUDA."""
+"""autoaccel.policy.targets: candidates per target, selection by measured gain, CUDA, saved choices."""
 
 from __future__ import annotations
 
@@ -12,177 +12,12 @@ import numpy as np
 import pytest
 from conftest import run_autoaccel, run_python
 
-from autoaccel.analysis.map_shape import LoopMap, ScalarMap, map_shape
 from autoaccel.backends import cpu, cuda
-from autoaccel.config import config_from_table, load_config
-from autoaccel.errors import ConfigError, Rejection
+from autoaccel.config import config_from_table
+from autoaccel.errors import Rejection
 from autoaccel.policy import targets
-from autoaccel.policy.compare import close
 from autoaccel.policy.trial import Trial
 from autoaccel.runtime.registry import lookup
-
-# --- configuration -------------------------------------------------------------------------
-
-
-def test_targets_default_to_cpu_and_accept_the_listed_ones():
-    assert config_from_table("t", {}).targets == ("cpu",)
-    config = config_from_table("t", {"targets": ["cuda", "cpu"], "rtol": 1e-9, "atol": 0})
-    assert config.targets == ("cuda", "cpu") and config.rtol == 1e-9 and config.atol == 0.0
-    assert config_from_table("t", config.as_table()) == config
-
-
-@pytest.mark.parametrize(
-    ("table", "message"),
-    [
-        ({"targets": []}, "key 'targets' must name at least one"),
-        ({"targets": ["gpu"]}, "key 'targets' has 'gpu'"),
-        ({"targets": ["cpu", "cpu"]}, "names a target twice"),
-        ({"targets": "cpu"}, "key 'targets' must be list"),
-        ({"rtol": -1e-9}, "key 'rtol' must be >= 0.0"),
-        ({"atol": float("inf")}, "key 'atol' must be finite"),
-    ],
-)
-def test_bad_targets_and_tolerances_are_named(table, message):
-    with pytest.raises(ConfigError, match=message):
-        config_from_table("file.toml", table)
-
-
-def test_targets_come_from_the_environment(tmp_path):
-    environ = {"AUTOACCEL_TARGETS": "cpu, parallel", "AUTOACCEL_RTOL": "1e-12"}
-    config = load_config(search_from=[tmp_path], environ=environ)
-    assert config.targets == ("cpu", "parallel") and config.rtol == 1e-12
-
-
-# --- tolerance -----------------------------------------------------------------------------
-
-
-def test_close_allows_float_differences_within_the_tolerance_only():
-    a = np.array([1.0, np.nan, np.inf, -0.0])
-    assert close(a, a * (1 + 1e-13), 1e-12, 0.0)
-    assert not close(a, a * (1 + 1e-11), 1e-12, 0.0)
-    assert not close(a, np.array([1.0, 0.0, np.inf, 0.0]), 1e-12, 0.0), "NaN only against NaN"
-    assert not close(a, np.array([1.0, np.nan, -np.inf, 0.0]), 1e-12, 1.0), "same infinity"
-    assert close(np.float64(1.0), np.float64(1.0 + 1e-15), 1e-12, 0.0)
-    assert not close(1.0, np.float64(1.0), 1.0, 1.0), "types must still agree"
-    assert not close(a, a.astype(np.float32), 1.0, 1.0), "dtypes must still agree"
-    assert not close(np.arange(3), np.arange(3) + 1, 1.0, 1.0), "integers are exact"
-    assert close((1.0, np.arange(2)), (1.0 + 1e-15, np.arange(2)), 1e-12, 0.0)
-
-
-# --- elementwise shape -----------------------------------------------------------------------
-
-SHAPES = '''
-import math
-import numpy as np
-
-def scaled(x, y):
-    """A docstring."""
-    z = x * 2.0
-    return np.sqrt(z) + y
-
-def clipped(a, b):
-    n = a.shape[0]
-    out = np.empty(n)
-    for i in range(n):
-        x = a[i]
-        if x < 0.0:
-            continue
-        out[i] = math.sqrt(x) + b[i]
-    return out
-
-def distances(p):
-    n = p.shape[0]
-    d = np.empty((n, n))
-    for i in range(n):
-        for j in range(n):
-            s = 0.0
-            for k in range(p.shape[1]):
-                t = p[i, k] - p[j, k]
-                s += t * t
-            d[i, j] = math.sqrt(s)
-    return d
-
-def running(a):
-    out = np.empty_like(a)
-    s = 0.0
-    for i in range(a.shape[0]):
-        s += a[i]
-        out[i] = s
-    return out
-
-def shifted(a):
-    out = np.empty_like(a)
-    for i in range(1, a.shape[0]):
-        out[i] = out[i - 1] + a[i]
-    return out
-
-def remembered(a):
-    out = np.empty_like(a)
-    for i in range(a.shape[0]):
-        if a[i] > 0.0:
-            last = a[i]
-        out[i] = last
-    return out
-
-def leaks(a):
-    out = np.empty_like(a)
-    for i in range(a.shape[0]):
-        x = a[i]
-        out[i] = x
-    return out, x
-
-def ranges_twice(a):
-    out = np.empty_like(a)
-    m = len(range(3))
-    for i in range(a.shape[0]):
-        out[i] = a[i] * m
-    return out
-
-def branches(x):
-    if x > 0:
-        return x
-    return -x
-'''
-
-
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    path = tmp_path_factory.mktemp("shapes") / "aa_shapes_module.py"
-    path.write_text(SHAPES)
-    namespace: dict = {}
-    exec(compile(SHAPES, str(path), "exec"), namespace)
-    return namespace
-
-
-def test_elementwise_code_is_recognised(shapes):
-    assert isinstance(map_shape(shapes["scaled"].__code__), ScalarMap)
-    clipped = map_shape(shapes["clipped"].__code__)
-    assert isinstance(clipped, LoopMap)
-    assert (clipped.inputs, clipped.outputs, clipped.prange_safe) == (
-        ("a", "b", "out"),
-        ("out",),
-        True,
-    )
-    distances = map_shape(shapes["distances"].__code__)
-    assert isinstance(distances, LoopMap) and distances.outputs == ("d",)
-    ranges_twice = map_shape(shapes["ranges_twice"].__code__)
-    assert isinstance(ranges_twice, LoopMap) and not ranges_twice.prange_safe
-
-
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("running", "s may be read before it is assigned in the same iteration"),
-        ("shifted", "out is written or read at an index other than [i, ...]"),
-        ("remembered", "last may be read before it is assigned"),
-        ("leaks", "the code after its loop reads x, assigned in the loop"),
-        ("branches", "only assignments to names may precede the return"),
-    ],
-)
-def test_code_with_dependencies_between_items_is_refused_with_a_reason(shapes, name, reason):
-    result = map_shape(shapes[name].__code__)
-    assert isinstance(result, str) and reason in result
-
 
 # --- selection with controlled timings --------------------------------------------------------
 
@@ -378,6 +213,14 @@ def test_a_decision_holds_only_under_the_same_targets_tolerance_and_gpu(monkeypa
         policies.append(targets.policy(config))
     assert len(set(policies)) == len(policies)
     assert targets.policy(config_from_table("t", {})) == (), "cpu-only decisions stay as they were"
+
+
+def test_the_policy_names_targets_tolerances_and_the_gpu_only_when_cuda_is_listed(monkeypatch):
+    monkeypatch.setattr(cuda, "identity", lambda: "GPU A")
+    with_cuda = config_from_table("t", {"targets": ["cpu", "cuda"], "rtol": 1e-12})
+    assert targets.policy(with_cuda) == (("cpu", "cuda"), 1e-12, 0.0, "GPU A")
+    without = config_from_table("t", {"targets": ["parallel", "cpu"], "atol": 1e-9})
+    assert targets.policy(without) == (("parallel", "cpu"), 0.0, 1e-9, None)
 
 
 def _import_again(accelerated, source, **settings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autoaccel.policy.compare import copy_value, learn_adapter, same
+from autoaccel.policy.compare import close, copy_value, learn_adapter, same
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,39 @@ def test_adapter_restores_numpy_scalar_types():
 def test_adapter_refuses_unrelated_types():
     with pytest.raises(ValueError, match="returns float where the original returns int"):
         learn_adapter(1, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (np.array([1 + 1j, complex(2, 0.0)]), np.array([1 + 1j, complex(2, -0.0)])),  # signed zero
+        (np.array([1 + 1j, 2 + 3j]), np.array([1 + 1j, 2 + 4j])),
+        (np.array([1 + 1j], np.complex64), np.array([1 + 2j], np.complex64)),
+        (np.array([complex(1, np.nan)]), np.array([1 + 0j])),
+        (complex(1, 2), complex(1, 3)),
+        (np.complex128(1 + 2j), np.complex128(1 - 2j)),
+    ],
+)
+def test_complex_values_that_differ_only_in_their_imaginary_part_differ(a, b):
+    assert same(a, b) is False
+    assert same(b, a) is False
+
+
+def test_close_tolerates_imaginary_parts_within_the_tolerance_only():
+    a = np.array([1 + 1j, 2 + 3j])
+    assert close(a, a + 1e-12j, 1e-9, 0.0) is True
+    assert close(a, a + 1e-3j, 1e-9, 0.0) is False
+    assert close(a, a + 1j, 0.0, 0.0) is False
+
+
+def test_close_allows_float_differences_within_the_tolerance_only():
+    a = np.array([1.0, np.nan, np.inf, -0.0])
+    assert close(a, a * (1 + 1e-13), 1e-12, 0.0)
+    assert not close(a, a * (1 + 1e-11), 1e-12, 0.0)
+    assert not close(a, np.array([1.0, 0.0, np.inf, 0.0]), 1e-12, 0.0), "NaN only against NaN"
+    assert not close(a, np.array([1.0, np.nan, -np.inf, 0.0]), 1e-12, 1.0), "same infinity"
+    assert close(np.float64(1.0), np.float64(1.0 + 1e-15), 1e-12, 0.0)
+    assert not close(1.0, np.float64(1.0), 1.0, 1.0), "types must still agree"
+    assert not close(a, a.astype(np.float32), 1.0, 1.0), "dtypes must still agree"
+    assert not close(np.arange(3), np.arange(3) + 1, 1.0, 1.0), "integers are exact"
+    assert close((1.0, np.arange(2)), (1.0 + 1e-15, np.arange(2)), 1e-12, 0.0)

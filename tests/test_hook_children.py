@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_python
+from conftest import run_python, write
 
 from autoaccel._version import __version__
 from autoaccel.cache.directory import cache_path
@@ -118,12 +117,6 @@ def clean_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("AUTOACCEL_") and name != "AUTOACCEL_CACHE_DIR":
             monkeypatch.delenv(name)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def project(tmp_path: Path, config: str = CONFIG) -> Path:

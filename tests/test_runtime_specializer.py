@@ -1,18 +1,16 @@
-"""Value specialization: frozen arguments, guards on the value, gains over the generic variant."""
+"""autoaccel.runtime.specializer: routers that send calls by argument value to their variants."""
 
 from __future__ import annotations
 
-import dis
-import sys
 import types
 
 import numpy as np
 import pytest
 
-from autoaccel.analysis.values import Refused, ValueStats, specialized_code, value_key
-from autoaccel.cache.keys import code_digest
 from autoaccel.config import FunctionOverride, SpecializationOptions
 from autoaccel.runtime.registry import lookup, registry
+from autoaccel.runtime.specializer import Router
+from autoaccel.runtime.variant import NO_MATCH
 
 SIGNAL = """
 import numpy as np
@@ -128,77 +126,6 @@ def test_a_function_turns_value_specialization_on_or_off_for_itself(accelerated,
     assert bool(subs) is (specialize is True)
 
 
-def test_specialized_code_freezes_folds_and_renames():
-    namespace: dict = {}
-    exec(SIGNAL, namespace)
-    code = namespace["signal"].__code__
-    key = ((str, "EMA"),)
-    frozen = specialized_code(code, (1,), key)
-    assert frozen.co_argcount == 1 and frozen.co_varnames[0] == "x"
-    if sys.version_info >= (3, 11):  # 3.10 code has no qualname; its ValueTrampoline's name
-        assert frozen.co_qualname == "signal[mode='EMA']"
-    assert "EMA" not in frozen.co_varnames and "mode" not in frozen.co_varnames
-    assert code_digest(frozen) != code_digest(specialized_code(code, (1,), ((str, "COPY"),)))
-    import types
-
-    function = types.FunctionType(frozen, namespace)
-    x = np.arange(5.0)
-    np.testing.assert_array_equal(function(x), namespace["signal"](x, "EMA"))
-
-
-def test_a_frozen_argument_loaded_in_a_pair_and_compared_is_a_constant_everywhere():
-    # 3.13 loads two locals with one LOAD_FAST_LOAD_FAST, stores one and loads the next
-    # with STORE_FAST_LOAD_FAST (within one line), and marks a comparison feeding a jump
-    # as EQ_CAST: the frozen argument must still become a constant, the comparison folded.
-    source = (
-        "def f(x, k):\n    if k == 3:\n        y = x * 2\n    else:\n        y = x\n"
-        "    z = y; w = k + z\n    return w - k\n"
-    )
-    namespace: dict = {}
-    exec(source, namespace)
-    code = namespace["f"].__code__
-    if sys.version_info >= (3, 13):  # the shapes this test is about
-        assert {"LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"} <= {
-            i.opname for i in dis.get_instructions(code)
-        }
-    frozen = specialized_code(code, (1,), ((int, 3),))
-    instructions = list(dis.get_instructions(frozen))
-    assert not [i for i in instructions if i.opname == "COMPARE_OP"]
-    assert not [i for i in instructions if "k" in str(i.argval) and "FAST" in i.opname]
-    function = types.FunctionType(frozen, namespace)
-    assert function(5) == namespace["f"](5, 3) == 10
-
-
-@pytest.mark.parametrize(
-    ("source", "message"),
-    [
-        ("def f(x, mode):\n    mode = mode + 'x'\n    return x\n", "assigns or deletes"),
-        ("def f(x, mode):\n    g = lambda: mode\n    return x\n", "nested function"),
-        ("def f(x, mode):\n    return x if mode is x else -x\n", "identities"),
-    ],
-)
-def test_code_that_cannot_be_specialized_says_why(source, message):
-    namespace: dict = {}
-    exec(compile(source, "<test>", "exec"), namespace)
-    with pytest.raises(Refused, match=message):
-        specialized_code(namespace["f"].__code__, (1,), ((str, "a"),))
-
-
-def test_value_stats_plan_only_few_valued_arguments():
-    namespace: dict = {}
-    exec(FLAG, namespace)
-    stats = ValueStats(namespace["scaled"].__code__, (np.ndarray, int))
-    for i in range(10):
-        stats.record((None, i % 2))
-    assert stats.plan(threshold=0.8, max_values=8) == (1,)
-    many = ValueStats(namespace["scaled"].__code__, (np.ndarray, int))
-    for i in range(40):
-        many.record((None, i))
-    assert many.plan(threshold=0.8, max_values=8) == ()
-    assert value_key((1, True, "a"), (1, 2)) == ((bool, True), (str, "a"))
-    assert value_key((1, [1]), (1,)) is None
-
-
 OBJECT_ARGUMENT = """
 class Grid:
     def __init__(self, data):
@@ -277,3 +204,61 @@ def test_a_router_steps_aside_once_every_value_seen_has_failed(accelerated):
     assert set(_subs(trampoline)) == {"flag=1]", "flag=0]"}
     assert not trampoline.specializer.routers
     assert trampoline.promotions, "the generic variant still serves the calls"
+
+
+# The Router on its own -----------------------------------------------------------------------
+
+
+class _Sub:
+    """A specialized trampoline: answers with the arguments it got, while armed."""
+
+    def __init__(self, key) -> None:
+        self.key = key
+        self.armed = True
+
+    def enter(self, *args):
+        return ("sub", self.key, args)
+
+
+def _router(max_values: int = 2, min_calls: int = 2):
+    made = []
+
+    def make(key):
+        made.append(key)
+        return _Sub(key)
+
+    return Router((1,), 3, make, max_values, min_calls), made
+
+
+def test_a_value_gets_its_trampoline_after_min_calls_calls():
+    router, made = _router()
+    assert router.sub_for((1.0, "EMA", 2)) is None  # counted once
+    sub = router.sub_for((1.0, "EMA", 2))
+    assert made == [((str, "EMA"),)] and sub.key == ((str, "EMA"),)
+    assert router.run((1.0, "EMA", 2)) == ("sub", ((str, "EMA"),), (1.0, 2))  # frozen arg dropped
+
+
+def test_values_beyond_max_values_and_disarmed_subs_go_to_the_generic_variant():
+    router, made = _router(max_values=1, min_calls=1)
+    router.generic = types.SimpleNamespace(run=lambda args: ("generic", args), compiled="c")
+    assert router.run((1.0, "EMA", 2))[0] == "sub"
+    assert router.run((1.0, "SMA", 2)) == ("generic", (1.0, "SMA", 2))  # no slot left
+    router.subs[((str, "EMA"),)].armed = False
+    assert router.run((1.0, "EMA", 2))[0] == "generic"
+    assert made == [((str, "EMA"),)] and router.compiled == "c"
+
+
+def test_without_a_generic_variant_an_unserved_call_is_no_match():
+    router, _ = _router(min_calls=5)
+    assert router.run((1.0, "EMA", 2)) is NO_MATCH
+    assert router.sub_for((1.0, ("a", [1]), 2)) is None  # unhashable: not counted
+
+
+def test_a_router_is_exhausted_once_every_value_seen_had_its_try():
+    router, _ = _router(max_values=3, min_calls=1)
+    router.sub_for((1.0, "EMA", 2))
+    assert not router.exhausted()  # EMA's trampoline is armed
+    router.subs[((str, "EMA"),)].armed = False
+    assert router.exhausted()  # every value seen has had its try
+    router.counts[((str, "SMA"),)] = 0  # a value counted but without its try yet
+    assert not router.exhausted()

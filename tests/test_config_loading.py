@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import write
 
 from autoaccel import install
 from autoaccel.config import (
-    ALWAYS_EXCLUDED,
     Config,
     FunctionOverride,
     JitOptions,
@@ -20,12 +19,6 @@ from autoaccel.config import (
     load_config,
 )
 from autoaccel.errors import ConfigError
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def load(tmp_path: Path, **kwargs) -> Config:
@@ -550,60 +543,6 @@ def test_function_body_must_be_a_table(tmp_path):
 # Config.selects ------------------------------------------------------------------------------
 
 
-def test_selects_exact_names():
-    config = Config(modules=("app.kernels", "__main__"))
-    assert config.selects("app.kernels")
-    assert config.selects("__main__")
-    assert not config.selects("app")
-    assert not config.selects("app.kernels.sub")
-    assert not config.selects("app.kernelsx")
-
-
-def test_selects_glob_patterns():
-    config = Config(modules=("pkg.sim.*",))
-    assert config.selects("pkg.sim.a")
-    assert config.selects("pkg.sim.a.b")
-    assert not config.selects("pkg.simx")
-    assert not config.selects("pkg.sim")
-    assert not config.selects("other.pkg.sim.a")
-
-
-def test_selects_is_case_sensitive():
-    assert not Config(modules=("App",)).selects("app")
-
-
-def test_exclude_wins_over_modules():
-    config = Config(modules=("pkg.*",), exclude=("pkg.slow", "pkg.io.*"))
-    assert config.selects("pkg.fast")
-    assert not config.selects("pkg.slow")
-    assert not config.selects("pkg.io.files")
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["autoaccel", "autoaccel.hook.finder", "numba", "numba.core.types", "llvmlite", "llvmlite.ir"],
-)
-def test_own_and_compiler_modules_are_never_selected(name):
-    assert name.split(".")[0] + ".*" in ALWAYS_EXCLUDED
-    assert not Config(modules=("*",)).selects(name)
-    assert not Config(modules=(name,)).selects(name)
-
-
-def test_star_selects_other_modules():
-    config = Config(modules=("*",))
-    assert config.selects("numpyish")
-    assert config.selects("numbax")
-    assert config.selects("__main__")
-
-
-def test_disabled_config_selects_nothing():
-    assert not Config(modules=("*",), enabled=False).selects("app")
-
-
-def test_empty_selection_selects_nothing():
-    assert not Config().selects("__main__")
-
-
 def test_loaded_config_selects_by_file(tmp_path):
     config = load_file(tmp_path, 'modules = ["pkg.*"]\nexclude = ["pkg.io"]\n')
     assert config.selects("pkg.k")
@@ -655,12 +594,6 @@ def test_as_table_reads_back_as_the_same_settings_without_the_report(tmp_path):
     assert "report" not in table and "report_json" not in table
     again = config_from_table("the table", table)
     assert again == dataclasses.replace(config, report=False, report_json=None, source=None)
-
-
-def test_config_from_table_validates_like_a_file():
-    with pytest.raises(ConfigError, match=r"^the table: key 'min_calls' must be >= 1, got 0"):
-        config_from_table("the table", {"min_calls": 0})
-    assert config_from_table("the table", {}) == Config()
 
 
 def test_disabled_by_environment():

@@ -1,0 +1,154 @@
+"""autoaccel.backends.screening: arguments and globals that rule a variant out, without Numba."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import units
+
+from autoaccel.backends.screening import (
+    ABSENT,
+    argument_refusal,
+    global_names,
+    globals_refusal,
+    helpers,
+)
+from autoaccel.errors import Rejection
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (True, 1, 2.5, 1j),
+        (np.float32(1.5), np.int8(3), np.bool_(True), np.complex64(1j)),
+        (np.zeros(3), np.arange(4), np.ones((2, 2), np.complex128), np.array([True])),
+        ((1, (2.0, np.zeros(2))),),
+        (),
+    ],
+)
+def test_numbers_arrays_and_tuples_of_them_are_accepted(args):
+    assert argument_refusal(args) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        ((1.0, [1.0]), "takes a list (Numba converts it to a reflected list) [23]"),
+        (((1, [2]),), "takes a list (Numba converts it to a reflected list) [23]"),
+        (("EMA",), "takes a str argument, which Numba cannot use exactly"),
+        ((None,), "takes a NoneType argument, which Numba cannot use exactly"),
+        ((np.array(["a"]),), "takes an array of dtype <U1, which is not numeric"),
+        ((np.array([object()]),), "takes an array of dtype object, which is not numeric"),
+        ((np.zeros(2, dtype=[("x", "f8")]),), "is not numeric"),
+    ],
+)
+def test_other_arguments_are_refused_with_the_reason(args, reason):
+    assert reason in argument_refusal(args)
+
+
+SOURCE = """
+import math
+import random
+import numpy as np
+from os.path import join
+
+N = 3
+SCALE = 2.5
+TABLE = np.arange(4.0)
+FROZEN = np.arange(4.0)
+FROZEN.flags.writeable = False
+PAIR = (1, 2.0)
+ARRAYS = (FROZEN, TABLE)
+
+class Point:
+    pass
+
+def square(x):
+    return x * x
+
+def uses_numbers(x):
+    return math.sqrt(x) * N + SCALE + np.pi + PAIR[0] + abs(x) + FROZEN[0] + square(x)
+
+def uses_random(x):
+    return random.random() + x
+
+def uses_table(x):
+    return TABLE[0] + x
+
+def uses_arrays(x):
+    return ARRAYS[0][0] + x
+
+def uses_class(x):
+    return Point
+
+def uses_outside(x):
+    return join("a", "b")
+
+def uses_refused(x):
+    return refused(x)
+
+def refused(x):
+    return x
+
+def calls_a_caller(x):
+    return uses_table(x)
+
+def ping(x):
+    return pong(x)
+
+def pong(x):
+    return ping(x)
+"""
+
+
+@pytest.fixture
+def screened():
+    found, lookup = units(SOURCE)
+    found["refused"].refusal = "is a generator [31]"
+    return found, lookup
+
+
+def test_globals_that_can_be_frozen_pass(screened):
+    found, lookup = screened
+    assert globals_refusal(found["uses_numbers"], lookup) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("uses_random", "draws random numbers through random (Numba has its own generator) [34]"),
+        ("uses_table", "reads global array TABLE, which Numba would freeze as a constant [27]"),
+        ("uses_arrays", "reads global array ARRAYS, which Numba would freeze as a constant [27]"),
+        ("uses_class", "reads global Point of type type, which Numba cannot freeze"),
+        ("uses_outside", "calls join, a Python function outside the accelerated modules"),
+        ("uses_refused", "calls refused, which cannot be compiled: is a generator [31]"),
+        ("calls_a_caller", "reads global array TABLE"),  # found in the helper's globals
+        ("ping", "is recursive through its helpers [30]"),
+    ],
+)
+def test_a_global_that_cannot_be_frozen_is_named(screened, name, reason):
+    found, lookup = screened
+    assert reason in (globals_refusal(found[name], lookup) or "")
+
+
+def test_helpers_walks_globals_in_first_use_order(screened):
+    found, lookup = screened
+    walked = list(helpers(found["uses_numbers"], lookup))
+    assert [name for name, _, _ in walked] == [
+        "math", "N", "SCALE", "np", "PAIR", "abs", "FROZEN", "square",
+    ]  # fmt: skip
+    values = {name: (value, helper) for name, value, helper in walked}
+    assert values["abs"] == (ABSENT, None)  # a builtin: the module does not define it
+    assert values["square"][1] is found["square"]  # a function of the selected modules
+    assert values["N"] == (3, None)
+
+
+def test_a_unit_already_on_the_call_chain_is_recursion(screened):
+    found, lookup = screened
+    with pytest.raises(Rejection, match=r"recursive through its helpers \[30\]"):
+        list(helpers(found["ping"], lookup, (found["pong"], found["ping"])))
+
+
+def test_global_names_are_listed_once_in_order():
+    found, _ = units("def f(x):\n    return g(x) + g(y) + h\n")
+    assert global_names(found["f"].code) == ["g", "y", "h"]

@@ -1,0 +1,57 @@
+"""autoaccel.backends.snapshot: the globals a variant froze, and the check that they still hold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autoaccel.backends.screening import ABSENT
+from autoaccel.backends.snapshot import Flags, snapshot_changed, snapshot_guard
+
+
+def test_snapshot_guard_sees_each_kind_of_change():
+    """The unrolled guard agrees with snapshot_changed: rebinding (to an equal value too),
+    deleting, shadowing a builtin, and an attribute of another object."""
+    import types
+
+    from autoaccel.backends.screening import ABSENT as _ABSENT
+    from autoaccel.backends.snapshot import snapshot_changed, snapshot_guard
+
+    assert snapshot_guard(()) is None
+    scale, pi = 3.0, 3.14
+    namespace, module = {"SCALE": scale}, types.SimpleNamespace(pi=pi)
+    snapshot = ((namespace, "SCALE", scale), (namespace, "range", _ABSENT), (module, "pi", pi))
+    stale = snapshot_guard(snapshot)
+    changes = [
+        lambda: namespace.update(SCALE=float("3.0")),  # equal, but not the frozen object
+        lambda: namespace.pop("SCALE"),
+        lambda: namespace.update(range=range),
+        lambda: setattr(module, "pi", 3.0),
+    ]
+    for change in changes:
+        assert not stale() and snapshot_changed(snapshot) is None
+        change()
+        assert stale() and snapshot_changed(snapshot) is not None
+        namespace.clear()
+        namespace["SCALE"], module.pi = scale, pi
+
+
+def test_the_first_changed_global_is_named():
+    namespace = {"A": 1, "B": 2}
+    snapshot = ((namespace, "A", 1), (namespace, "B", 2))
+    assert snapshot_changed(snapshot) is None
+    namespace["B"] = 3
+    assert snapshot_changed(snapshot) == "B"
+    namespace["A"] = 0
+    assert snapshot_changed(snapshot) == "A"
+
+
+def test_a_read_only_global_array_made_writable_again_is_a_change():
+    table = np.arange(3.0)
+    table.flags.writeable = False
+    flags = Flags(table)
+    snapshot = ((flags, "writeable", False),)
+    stale = snapshot_guard(snapshot)
+    assert not stale() and snapshot_changed(snapshot) is None
+    table.flags.writeable = True  # the program may now write what Numba froze
+    assert stale() and snapshot_changed(snapshot) == "writeable"
+    assert ABSENT is not None and repr(ABSENT) == "<absent>"

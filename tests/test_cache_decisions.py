@@ -1,0 +1,87 @@
+"""autoaccel.cache.decisions: one file of saved decisions per module and source path."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from autoaccel.cache.decisions import (
+    Decision,
+    DecisionKey,
+    DecisionStore,
+    read_all,
+    store_name,
+)
+from autoaccel.cache.directory import CacheDir
+
+KEY = DecisionKey("kernel", "(ndarray)", "(array(float64, 1d, C))")
+OTHER = DecisionKey("other", "(float)", "(float64)")
+PROMOTED = Decision("d1", (1.2, 3), True, "measured speed-up 3.10x", 3.1, 0.05, float, np.float64)
+REJECTED = Decision("d2", (1.2, 3), False, "measured speed-up 0.90x is below min_gain 1.2")
+
+
+@pytest.fixture
+def cache(tmp_path) -> CacheDir:
+    return CacheDir(tmp_path)
+
+
+def test_a_decision_is_read_back_by_a_later_store(cache):
+    DecisionStore(cache, "m.pickle").put(KEY, PROMOTED)
+    later = DecisionStore(cache, "m.pickle")
+    assert later.get(KEY) == PROMOTED
+    assert later.get(OTHER) is None
+    assert later.promoted_types("kernel") == {"(ndarray)"}
+    assert later.promoted_types("other") == set()
+
+
+def test_writers_merge_with_what_is_on_disk(cache):
+    first, second = DecisionStore(cache, "m.pickle"), DecisionStore(cache, "m.pickle")
+    first.decisions(), second.decisions()  # both read the empty file first
+    first.put(KEY, PROMOTED)
+    second.put(OTHER, REJECTED)  # another process: it must not drop the first's record
+    assert DecisionStore(cache, "m.pickle").decisions() == {KEY: PROMOTED, OTHER: REJECTED}
+    assert second.decisions() == {KEY: PROMOTED, OTHER: REJECTED}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"\x80junk",
+        pickle.dumps((99, {})),  # another format
+        pickle.dumps((1, ["not", "a", "dict"])),
+        pickle.dumps((1, {("k", "t", "s"): "not a Decision"})),
+    ],
+)
+def test_a_damaged_or_foreign_file_is_a_miss_and_is_removed(cache, damage):
+    cache.write("decisions", "m.pickle", damage)
+    assert DecisionStore(cache, "m.pickle").decisions() == {}
+    assert cache.read("decisions", "m.pickle") is None
+    store = DecisionStore(cache, "m.pickle")
+    store.put(KEY, PROMOTED)  # and it is written afresh
+    assert DecisionStore(cache, "m.pickle").get(KEY) == PROMOTED
+
+
+def test_a_decision_that_cannot_be_pickled_is_kept_for_this_process_only(cache):
+    store = DecisionStore(cache, "m.pickle")
+    unpicklable = PROMOTED._replace(adapter=lambda x: x)
+    store.put(KEY, unpicklable)
+    assert cache.read("decisions", "m.pickle") is None
+    assert DecisionStore(cache, "m.pickle").get(KEY) is None
+
+
+def test_modules_of_one_name_in_different_places_get_different_files():
+    here, there = store_name("kern", "/a/kern.py"), store_name("kern", "/b/kern.py")
+    assert here != there
+    assert here.startswith("kern-") and here.endswith(".pickle")
+    assert store_name("kern", "/a/kern.py") == here
+
+
+def test_read_all_lists_every_module_file(cache):
+    DecisionStore(cache, store_name("a", "/a.py")).put(KEY, PROMOTED)
+    DecisionStore(cache, store_name("b", "/b.py")).put(OTHER, REJECTED)
+    assert read_all(cache) == {
+        store_name("a", "/a.py"): {KEY: PROMOTED},
+        store_name("b", "/b.py"): {OTHER: REJECTED},
+    }

@@ -1,0 +1,91 @@
+"""autoaccel.runtime.variant: how a promoted call runs, and the signals that hand it back."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from autoaccel.backends.cpu import Guards
+from autoaccel.runtime.variant import (
+    MISS,
+    NO_MATCH,
+    STALE,
+    Variant,
+    numpy_errors_ignored,
+)
+
+NO_GUARDS = Guards()
+
+
+def _compiled(entry, guards: Guards = NO_GUARDS, snapshot: tuple = ()) -> types.SimpleNamespace:
+    return types.SimpleNamespace(entry=entry, guards=guards, snapshot=snapshot, compiling=False)
+
+
+def test_a_call_is_served_adapted_and_counted():
+    variant = Variant(_compiled(lambda x: x * 2.0))
+    assert variant.accepts(float, np.float64)
+    before = variant.last
+    result = variant.run((1.5,))
+    assert result == 3.0 and type(result) is np.float64
+    assert variant.uses == 1 and variant.last > before
+
+
+def test_adapters_are_shared_and_must_agree():
+    first = Variant(_compiled(lambda x: x))
+    sibling = Variant(first.compiled, first.adapters)
+    assert first.accepts(float, None)
+    assert sibling.accepts(float, None) and not sibling.accepts(float, np.float64)
+
+
+def test_nothing_runs_while_the_entry_accepts_a_new_signature():
+    compiled = _compiled(lambda x: pytest.fail("ran"))
+    compiled.compiling = True
+    assert Variant(compiled).run((1.0,)) is MISS
+
+
+def test_a_changed_frozen_global_makes_the_call_stale():
+    namespace = {"SCALE": 2.0}
+    variant = Variant(_compiled(lambda x: x, snapshot=((namespace, "SCALE", 2.0),)))
+    assert variant.run((1.0,)) == 1.0
+    namespace["SCALE"] = 3.0
+    assert variant.run((1.0,)) is STALE
+
+
+def test_numpy_error_handling_that_numba_ignores_hands_the_call_back():
+    variant = Variant(_compiled(lambda x: x))
+    with np.errstate(divide="raise"):
+        assert not numpy_errors_ignored()
+        assert variant.run((1.0,)) is MISS
+    with np.errstate(all="ignore"):
+        assert numpy_errors_ignored() and variant.run((1.0,)) == 1.0
+
+
+@pytest.mark.parametrize(("error", "signal"), [(TypeError, NO_MATCH), (ZeroDivisionError, MISS)])
+def test_a_raising_variant_hands_the_call_back_with_written_arguments_restored(error, signal):
+    def entry(a, b):
+        a[0] = 99.0
+        raise error("no")
+
+    variant = Variant(_compiled(entry, Guards(written=(0,))))
+    a, b = np.zeros(2), np.zeros(2)
+    assert variant.run((a, b)) is signal
+    np.testing.assert_array_equal(a, [0.0, 0.0])
+    assert variant.uses == 0
+
+
+def test_a_result_cpython_could_return_with_another_type_goes_to_the_original():
+    # ``return 0`` on one path, a float on the other: Numba returns 0.0 for both.
+    guards = Guards(ambiguous_constants=(0,), unambiguous=int)
+    variant = Variant(_compiled(lambda x: float(x), guards))
+    assert variant.run((2,)) == 2.0
+    assert variant.run((0,)) is MISS
+    arguments = Guards(ambiguous_arguments=(1,))
+    passthrough = Variant(_compiled(lambda x, y: float(y), arguments))
+    assert passthrough.run((1.0, 3)) is MISS  # might be y itself, an int in CPython
+    assert passthrough.run((1.0, 3.5)) == 3.5
+
+
+def test_signals_name_themselves():
+    assert repr(MISS) == "<autoaccel MISS>" and MISS is not NO_MATCH is not STALE
