@@ -9,6 +9,8 @@ import numpy as np
 from conftest import REPO, run_python
 
 from autoaccel.config import options
+from autoaccel.errors import with_article
+from autoaccel.report.reasons import readable
 from autoaccel.report.stats import stats
 from autoaccel.report.text import format_table
 
@@ -43,8 +45,71 @@ def test_stats_and_table_name_each_state_and_reason(accelerated):
     assert entries["words"]["state"] == "rejected" and "generator" in entries["words"]["reason"]
     assert entries["cold"]["state"] == "interpreted"
     assert "1 calls with one signature (min_calls 2)" in entries["cold"]["reason"]
+    assert entries["total"]["compile_seconds"] > 0 and entries["total"]["trial_seconds"] > 0
     table = format_table(stats())
-    assert re.search(rf"{mod.__name__}\.total\s+5\s+promoted\s+\(array\(float64, 1d, C\)\)", table)
+    assert re.search(
+        rf"{mod.__name__}\.total\s+5\s+promoted\s+[\d.]+\s+[\d.]+\s+\(array\(float64, 1d, C\)\)",
+        table,
+    )
+    # The generator's reason, with what to do and where the docs explain it.
+    assert (
+        "is a generator or coroutine (Numba builds a different kind of object); what to do: "
+        "return an array instead of yielding (see docs/reasons.md#row-31)"
+    ) in table
+
+
+def test_reasons_name_the_line_and_what_to_do():
+    assert readable("builds a dict (Numba returns a typed Dict) [25] (line 7)") == (
+        "builds a dict (Numba returns a typed Dict) (line 7); what to do: return arrays or "
+        "tuples instead of a dict or set (see docs/reasons.md#row-25)"
+    )
+    assert readable("(float64): calls h, a Python function outside the accelerated modules") == (
+        "(float64): calls h, a Python function outside the accelerated modules; what to do: "
+        "add its module to `modules`"
+    )
+    assert readable("something new") == "something new"
+
+
+def test_every_catalogue_row_a_reason_links_to_is_documented():
+    text = (REPO / "docs" / "reasons.md").read_text()
+    rows = set(re.findall(r" \[(\d+)\]", "".join(_reason_sources())))
+    assert rows, "no reasons found"
+    for row in rows:
+        assert f'<a id="row-{row}"></a>' in text, f"docs/reasons.md lacks row {row}"
+
+
+def _reason_sources():
+    for path in (REPO / "autoaccel").rglob("*.py"):
+        yield from re.findall(r'"[^"\n]*\[\d+\][^"\n]*"', path.read_text())
+
+
+def test_articles_follow_the_sound_of_the_type_name():
+    assert [with_article(w) for w in ("Array2D", "ndarray", "int64", "uint8", "float64")] == [
+        "an Array2D",
+        "an ndarray",
+        "an int64",
+        "a uint8",
+        "a float64",
+    ]
+
+
+def test_rejections_write_signatures_in_numbas_notation(accelerated):
+    mod = accelerated(
+        """
+        class Array2D:
+            pass
+
+        def first(a, grid):
+            return a[0]
+        """
+    )
+    mod.first(np.ones(3), mod.Array2D())
+    (entry,) = [f for f in stats()["functions"] if f["name"] == f"{mod.__name__}.first"]
+    assert entry["reason"] == (
+        "(array(float64, 1d, C), Array2D): takes an Array2D argument, which Numba cannot use "
+        "exactly"
+    )
+    assert entry["explanation"].endswith("what to do: pass NumPy arrays and numbers")
 
 
 def test_the_config_example_documents_every_key():

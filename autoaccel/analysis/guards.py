@@ -126,14 +126,20 @@ def _global_refusal(
         if ins.opname != "LOAD_GLOBAL":
             continue
         if ins.argval in reassigned:
-            return f"reads global {ins.argval}, which the module reassigns [27]"
+            return _at(f"reads global {ins.argval}, which the module reassigns [27]", ins)
         if ins.argval in _REFUSED_BUILTINS:
-            return f"{_REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}"
+            return _at(f"{_REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}", ins)
         if ins.argval == name:
-            return "is recursive (CPython's recursion limit would not apply) [30]"
+            return _at("is recursive (CPython's recursion limit would not apply) [30]", ins)
         if ins.argval == "round" and _call_arity(instructions, index) != 1:
-            return "calls round() with ndigits (rounds differently) [15]"
+            return _at("calls round() with ndigits (rounds differently) [15]", ins)
     return None
+
+
+def _at(reason: str, ins: dis.Instruction) -> str:
+    """``reason`` with the source line of ``ins`` (Python 3.11+ knows every instruction's)."""
+    line = getattr(getattr(ins, "positions", None), "lineno", None)
+    return reason if line is None else f"{reason} (line {line})"
 
 
 def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
@@ -152,7 +158,10 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
     instructions = _instructions(code)
     for ins in instructions:
         if ins.opname in _REFUSED_OPCODES:
-            return _REFUSED_OPCODES[ins.opname]
+            return _at(_REFUSED_OPCODES[ins.opname], ins)
         if ins.opname.startswith("SETUP_"):
-            return "contains try/except, with or finally (exceptions are handled differently) [33]"
+            return _at(
+                "contains try/except, with or finally (exceptions are handled differently) [33]",
+                ins,
+            )
     return _global_refusal(instructions, code.co_name, reassigned)

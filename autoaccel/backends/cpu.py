@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
 import threading
 import time
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from autoaccel.cache.variants import VariantStore
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+logger = logging.getLogger("autoaccel")
 _BUSY = threading.local()
 
 
@@ -207,7 +209,7 @@ def compile_signature(
     start = time.perf_counter()
     saved = store.outcome() if store is not None else None
     if saved is not None and saved.refusal:
-        raise Rejection(saved.refusal)
+        raise Rejection(f"{saved.refusal} (saved decision)")
     entry = compiled.entry
     compiled.compiling = True
     checked_ops.refusals.clear()
@@ -222,6 +224,14 @@ def compile_signature(
             checked_ops.refusals[-1]
             if checked_ops.refusals
             else f"Numba cannot compile it: {summarize_error(exc)}"
+        )
+        # The report keeps one line; -v shows Numba's whole message, which names the
+        # offending expression and its types.
+        logger.info(
+            "%s: compile failed after %.3f s; Numba's error:\n%s",
+            entry.py_func.__qualname__,
+            time.perf_counter() - start,
+            _ANSI.sub("", str(exc)),
         )
         _save_outcome(store, typed_checks.Inspection(refusal=reason), None, signature)
         raise Rejection(reason) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoaccel._version import __version__
+from autoaccel.report.reasons import readable
 from autoaccel.runtime.registry import registry
 from autoaccel.runtime.trampoline import Trampoline
 
@@ -39,11 +40,15 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
 def function_stats(trampoline: Trampoline) -> dict[str, Any]:
     """One function's entry of :func:`stats`."""
     state, reason = _state_and_reason(trampoline)
+    promoter = trampoline.promoter
     return {
         "name": trampoline.name,
         "calls": _count(trampoline.calls),
         "state": state,
         "reason": reason,
+        "explanation": readable(reason) if reason else None,
+        "compile_seconds": round(promoter.compile_seconds, 4),
+        "trial_seconds": round(promoter.trial_seconds, 4),
         "variants": [
             {
                 "signature": variant.signature,
@@ -68,7 +73,8 @@ def stats() -> dict[str, Any]:
     Returns:
         ``{"autoaccel": version, "functions": [{"name": "module.qualname", "calls": int,
         "state": "promoted" | "interpreted" | "rejected", "reason": str | None,
-        "variants": [{"signature": str, "target": "cpu" | "parallel" | "cuda",
+        "explanation": str | None, "compile_seconds": float (seconds),
+        "trial_seconds": float (seconds), "variants": [{"signature": str, "target": "cpu" | "parallel" | "cuda",
         "speedup": float (ratio), "compile_seconds": float (seconds), "from_cache": bool,
         "saved_decision": bool, "candidates": [{"target": str, "speedup": float (ratio,
         0.0 if never timed), "outcome": "promoted" | why not}]}]}]}``. ``candidates`` lists
@@ -76,9 +82,14 @@ def stats() -> dict[str, Any]:
         ``["cpu"]``. ``from_cache``: the variant's code was loaded from the cache;
         ``saved_decision``: it was promoted on a previous run's decision, without a trial
         (``speedup`` and ``candidates`` are then as measured in that run).
-        ``calls`` counts calls seen while the function was trampolined (a statically
-        rejected or disarmed function is no longer counted). Functions decorated with
-        ``@optimize(profile=False)`` are left out.
+        ``calls`` counts calls seen while the function was armed: a statically refused
+        function counts none, and a rejected one stops counting once it is disarmed
+        (counting there would cost every call of it; docs/performance.md). ``reason`` is
+        the engine's reason; ``explanation`` the same with what to do and the docs entry,
+        as the report prints it. ``compile_seconds`` is the time spent compiling or loading
+        the function's variants (rejected ones included) and ``trial_seconds`` the wall time
+        of its trial calls (both versions run): what this run paid for it. Functions
+        decorated with ``@optimize(profile=False)`` are left out.
     """
     functions = [function_stats(t) for t in registry() if t.reported]
     return {"autoaccel": __version__, "functions": functions}

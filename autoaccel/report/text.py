@@ -11,43 +11,38 @@ import warnings
 from typing import Any, TextIO
 
 from autoaccel.config import Config
+from autoaccel.report.format import reason_text, report_order, variant_detail
+from autoaccel.report.html import page
 from autoaccel.report.stats import stats
 from autoaccel.state import STATE
 
 
 def format_table(data: dict[str, Any]) -> str:
-    """The report as a plain-text table, promoted functions first."""
-    order = {"promoted": 0, "rejected": 1, "interpreted": 2}
-    rows = sorted(data["functions"], key=lambda f: (order[f["state"]], -f["calls"]))
+    """The report as a plain-text table, promoted functions first.
+
+    Columns: the function, its calls counted while armed, its state, the seconds its
+    variants took to compile (or load) and its trial calls took, and the detail: each
+    promoted variant, or the reason with what to do.
+    """
     lines = [
         f"autoaccel {data['autoaccel']} report",
-        f"{'function':<44} {'calls':>9}  state        detail",
+        f"{'function':<44} {'armed calls':>11}  {'state':<12} {'compile s':>9} {'trial s':>8}"
+        "  detail",
     ]
-    for entry in rows:
+    for entry in sorted(data["functions"], key=report_order):
         if entry["variants"]:
-            detail = "; ".join(map(_variant_detail, entry["variants"]))
+            detail = "; ".join(map(variant_detail, entry["variants"]))
         else:
-            detail = entry["reason"] or ""
-        lines.append(f"{entry['name']:<44} {entry['calls']:>9}  {entry['state']:<12} {detail}")
+            detail = reason_text(entry)
+        lines.append(
+            f"{entry['name']:<44} {entry['calls']:>11}  {entry['state']:<12}"
+            f" {entry['compile_seconds']:>9.2f} {entry['trial_seconds']:>8.2f}  {detail}"
+        )
     return "\n".join(lines)
 
 
-def _variant_detail(variant: dict[str, Any]) -> str:
-    text = f"{variant['signature']} {variant['speedup']:.2f}x"
-    if variant["candidates"]:
-        gains = ", ".join(
-            f"{c['target']} {c['speedup']:.2f}x"
-            if c["speedup"]
-            else f"{c['target']} {c['outcome']}"
-            for c in variant["candidates"]
-        )
-        text += f" on {variant['target']} ({gains})"
-    text += f", compiled in {variant['compile_seconds']:.2f} s"
-    return text + (" (saved decision)" if variant["saved_decision"] else "")
-
-
 def write(config: Config, stream: TextIO | None = None) -> None:
-    """Print the table and/or write the JSON file that ``config`` asks for."""
+    """Print the table and/or write the JSON file and the HTML page that ``config`` asks for."""
     data = stats()
     if config.report:
         print(format_table(data), file=stream or sys.stderr)
@@ -55,6 +50,9 @@ def write(config: Config, stream: TextIO | None = None) -> None:
         with open(config.report_json, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2)
             handle.write("\n")
+    if config.report_html:
+        with open(config.report_html, "w", encoding="utf-8") as handle:
+            handle.write(page(data))
 
 
 def emit_at_exit(config: Config, finder: Any, pid: int) -> None:
@@ -79,7 +77,7 @@ def report_at_exit(config: Config) -> None:
 
     For programs that use ``@optimize`` without the import hook (the hook schedules its own).
     """
-    destination = (config.report, config.report_json)
+    destination = (config.report, config.report_json, config.report_html)
     if not any(destination) or destination in STATE.reports_scheduled:
         return
     STATE.reports_scheduled.add(destination)
