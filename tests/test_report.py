@@ -44,7 +44,7 @@ def test_stats_and_table_name_each_state_and_reason(accelerated):
     assert entries["total"]["variants"][0]["signature"] == "(array(float64, 1d, C))"
     assert entries["words"]["state"] == "rejected" and "generator" in entries["words"]["reason"]
     assert entries["cold"]["state"] == "interpreted"
-    assert "1 calls with one signature (min_calls 2)" in entries["cold"]["reason"]
+    assert "at most 1 call with one signature (min_calls 2)" in entries["cold"]["reason"]
     assert entries["total"]["compile_seconds"] > 0 and entries["total"]["trial_seconds"] > 0
     table = format_table(stats())
     assert re.search(

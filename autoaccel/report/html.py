@@ -9,6 +9,7 @@ with :func:`html.escape`.
 from __future__ import annotations
 
 import html
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -19,11 +20,13 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #222; }
 table.autoaccel { border-collapse: collapse; }
 table.autoaccel th, table.autoaccel td { padding: 3px 10px; border-bottom: 1px solid #ddd;
   text-align: left; vertical-align: top; }
+table.autoaccel th { white-space: nowrap; }
 table.autoaccel td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .promoted { color: #176b2c; } .rejected { color: #a3261b; } .interpreted { color: #666; }
 svg text { font: 12px system-ui, sans-serif; }
 li { margin-bottom: .4em; }
 """
+_LINE = re.compile(r" \((line \d+)\)")
 _BAR_HEIGHT = 22
 _LABEL_WIDTH = 420
 _CHART_WIDTH = 360
@@ -110,11 +113,17 @@ def _shorten(label: str, limit: int = 60) -> str:
 
 
 def grouped_reasons(data: dict[str, Any]) -> dict[str, list[str]]:
-    """Reason -> the functions rejected or left plain for it, most common reason first."""
+    """Reason -> the rejected functions (with the line, where known), most common first.
+
+    Reasons that differ only in their signature or line form one group.
+    """
     groups: dict[str, list[str]] = defaultdict(list)
     for entry in data["functions"]:
         if entry["state"] == "rejected":
-            groups[reason_text(entry, with_signature=False)].append(entry["name"])
+            reason = reason_text(entry, with_signature=False)
+            line = _LINE.search(reason)
+            name = entry["name"] + (f" ({line.group(1)})" if line else "")
+            groups[_LINE.sub("", reason)].append(name)
     return dict(sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])))
 
 

@@ -39,13 +39,14 @@ _ROW_ACTIONS = {
 # Reasons without a catalogue row: (pattern, what to do).
 _ACTIONS = (
     (r"a Python function outside the accelerated modules", "add its module to `modules`"),
-    (r"is below min_gain", "nothing to do: the original is as fast at these sizes"),
+    (r"is below min_gain", "nothing: the original is as fast at these sizes"),
     (r"Numba cannot compile it", "run with -v to see Numba's whole error"),
     (r"which Numba cannot use exactly", "pass NumPy arrays and numbers"),
     (r"which Numba cannot freeze", "pass the value as an argument"),
     (r"defines a nested function or lambda", "move the inner function to module level"),
     (r"defines a closure", "move the inner function to module level"),
     (r"^prints", "print outside the function"),
+    (r"assigns a module global", "return the value and assign it in the caller"),
     (r"internal error", "please report it, with the function"),
 )
 

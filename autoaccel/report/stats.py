@@ -33,7 +33,8 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     seen = trampoline.max_signature_calls()
     return (
         "interpreted",
-        f"not hot: at most {seen} calls with one signature (min_calls {trampoline.min_calls})",
+        f"not hot: at most {seen} call{'' if seen == 1 else 's'} with one signature "
+        f"(min_calls {trampoline.min_calls})",
     )
 
 
