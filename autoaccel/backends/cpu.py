@@ -194,7 +194,9 @@ def compile_signature(
 
     With a ``store``, a variant compiled before (same key) is loaded from disk with its
     saved inspection instead of compiled, a saved refusal is raised again without
-    compiling, and a fresh compile's outcome is saved.
+    compiling, and a fresh compile's outcome is saved. Processes sharing the cache take
+    the variant's lock first (:mod:`autoaccel.cache.locks`), so one compiles it and the
+    others load it; the seconds returned include the wait.
 
     Returns:
         ``(seconds, from_cache)``: the time taken (compile or load, seconds) and whether
@@ -204,9 +206,21 @@ def compile_signature(
         Rejection: Numba refused the function for these types (reason summarized), or the
             typed IR shows an operation whose result would differ (``_typed_checks``).
     """
+    start = time.perf_counter()
+    if store is None:
+        return _compile_signature(compiled, signature, None, start)
+    from autoaccel.cache.locks import held
+
+    with held(store.path.with_name(store.path.name + ".lock")):
+        return _compile_signature(compiled, signature, store, start)
+
+
+def _compile_signature(
+    compiled: Compiled, signature: tuple, store: VariantStore | None, start: float
+) -> tuple[float, bool]:
+    """:func:`compile_signature` once its lock is held; ``start``: when it was called."""
     from autoaccel.backends import checked_ops, typed_checks
 
-    start = time.perf_counter()
     saved = store.outcome() if store is not None else None
     if saved is not None and saved.refusal:
         raise Rejection(f"{saved.refusal} (saved decision)")
