@@ -103,11 +103,11 @@ class NotebookSession:
         if command == "report":
             return Report(stats())
         if command in ("on", "off"):
-            self.active = command == "on"
-            if self.active:
+            if command == "on" and not self.active:
                 self.installation = install_hook(self.config)
-            else:
+            elif command == "off" and self.active:
                 self.installation.uninstall()
+            self.active = command == "on"
             return None
         from IPython.core.error import UsageError
 

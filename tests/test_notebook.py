@@ -6,6 +6,7 @@ notebook with nbclient and an ipykernel kernel.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
@@ -73,8 +74,11 @@ def test_off_leaves_later_cells_plain_and_on_resumes(shell):
     run(shell, "def plain_one(x):\n    return x + 1.0\n")
     assert lookup(shell.user_ns["plain_one"]) is None
     run(shell, "%autoaccel on")
+    run(shell, "%autoaccel on")  # twice: still one hook
     run(shell, "def watched(x):\n    return x + 1.0\n")
     assert lookup(shell.user_ns["watched"]) is not None
+    finders = [f for f in sys.meta_path if type(f).__name__ == "AccelFinder"]
+    assert finders == [STATE.notebook.installation.finder]
 
 
 def test_an_unknown_subcommand_shows_the_usage(shell):
