@@ -8,6 +8,7 @@ import re
 import numpy as np
 from conftest import REPO, run_python
 
+from autoaccel import __version__
 from autoaccel.config import options
 from autoaccel.errors import with_article
 from autoaccel.report.reasons import readable
@@ -171,3 +172,30 @@ def test_a_forked_child_leaves_the_parents_report_alone(tmp_path):
     assert len(rows) == 1, result.stderr
     (entry,) = json.loads((tmp_path / "out.json").read_text())["functions"]
     assert entry["calls"] == 3
+
+
+def test_verbose_logs_each_compile_and_numbas_whole_error(tmp_path):
+    (tmp_path / "app.py").write_text(
+        "import numpy as np\n"
+        "def f(a):\n"
+        "    return a[0].foo\n"
+        "def g(a):\n"
+        "    return a[0] + 1.0\n"
+        "x = np.ones(3)\n"
+        "for _ in range(25):\n"
+        "    g(x)\n"
+        "    try:\n"
+        "        f(x)\n"
+        "    except AttributeError:\n"
+        "        pass\n"
+    )
+    result = run_python("-m", "autoaccel", "-v", "--report", "app.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    err = result.stderr
+    assert "__main__.g(array(float64, 1d, C)): compiling" in err
+    assert re.search(r"__main__\.g: compiled \(array\(float64, 1d, C\)\) in [\d.]+ s", err)
+    # The whole error, over several lines, only in the log; the report keeps its first line.
+    assert re.search(r"__main__\.f\(array\(float64, 1d, C\)\): compile failed after [\d.]+ s", err)
+    log, _, report = err.partition(f"autoaccel {__version__} report")
+    assert "During:" in log and "During:" not in report
+    assert "Numba cannot compile it: Unknown attribute 'foo' of type float64" in report

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
+from autoaccel.backends.signatures import describe
 from autoaccel.backends.snapshot import Flags, Snapshot, snapshot_changed
 from autoaccel.backends.variant_code import checked_code
 from autoaccel.config import JitOptions
@@ -241,9 +242,12 @@ def _compile_signature(
         )
         # The report keeps one line; -v shows Numba's whole message, which names the
         # offending expression and its types.
+        function = entry.py_func
         logger.info(
-            "%s: compile failed after %.3f s; Numba's error:\n%s",
-            entry.py_func.__qualname__,
+            "%s.%s%s: compile failed after %.3f s; Numba's error:\n%s",
+            function.__module__,
+            function.__qualname__,
+            describe(signature),
             time.perf_counter() - start,
             _ANSI.sub("", str(exc)),
         )
