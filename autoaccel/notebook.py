@@ -82,13 +82,16 @@ class NotebookSession:
 
         Only ``exec`` statements are rewritten: the ``single`` one (a cell's last expression,
         whose value IPython displays) defines no function. Top-level ``await`` statements
-        (coroutine code that IPython runs itself) are left alone too.
+        (coroutine code that IPython runs itself) are left alone too, and so is the code
+        magics compile (``%timeit``'s timing loop is ``<magic-timeit>``), which is IPython's,
+        not the user's.
         """
         if (
             not self.active
             or mode != "exec"
             or not self.config.selects("__main__")
             or code.co_flags & inspect.CO_COROUTINE
+            or code.co_filename.startswith("<magic-")
         ):
             return code
         return accelerate_code(code, "__main__", self.shell.user_ns, self.config)

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.registry import lookup, registry
 from autoaccel.state import STATE
 
 IPython = pytest.importorskip("IPython")
@@ -79,6 +79,15 @@ def test_off_leaves_later_cells_plain_and_on_resumes(shell):
     assert lookup(shell.user_ns["watched"]) is not None
     finders = [f for f in sys.meta_path if type(f).__name__ == "AccelFinder"]
     assert finders == [STATE.notebook.installation.finder]
+
+
+def test_timeit_times_the_users_code_and_is_not_rewritten_itself(shell):
+    run(shell, "%load_ext autoaccel")
+    run(shell, KERNEL_CELL)
+    run(shell, "%timeit -n 30 -r 1 energy(x, 1.0)")
+    names = {t.name for t in registry()}
+    assert "__main__.energy" in names
+    assert not [name for name in names if name.startswith("__main__.inner")], names
 
 
 def test_an_unknown_subcommand_shows_the_usage(shell):
