@@ -37,8 +37,13 @@ SEEDS = list(range(6))
 
 
 @pytest.fixture
-def kernels(tmp_path, monkeypatch, isolated_imports):
-    """The kernels module, importable here (plain) and by worker processes started now."""
+def kernels(tmp_path, monkeypatch):
+    """The kernels module, importable here (plain) and by worker processes started now.
+
+    Only this module leaves ``sys.modules`` afterwards: dropping every module the test
+    imported (``isolated_imports``) would drop the engines' own, and a later import of
+    nbformat then found no package metadata.
+    """
     name = f"aa_dist_kernels_{tmp_path.name}"
     (tmp_path / f"{name}.py").write_text(KERNELS)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -46,7 +51,8 @@ def kernels(tmp_path, monkeypatch, isolated_imports):
     module = importlib.import_module(name)
     expected = [module.task(seed) for seed in SEEDS]
     config = Config(modules=(name,), min_calls=3, min_gain=0.0)
-    return module, expected, config
+    yield module, expected, config
+    sys.modules.pop(name, None)
 
 
 def _promoted(worker: dict, name: str) -> bool:
