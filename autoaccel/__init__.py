@@ -30,6 +30,29 @@ from autoaccel.report.stats import stats
 from autoaccel.runtime.table import clear_specialization_cache
 
 
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext autoaccel`` in IPython or Jupyter: accelerate the cells run after it.
+
+    See :func:`autoaccel.notebook.load_ipython_extension` (docs/api.md, "Notebooks").
+
+    Args:
+        shell: the ``InteractiveShell`` IPython passes.
+
+    Raises:
+        ConfigError: the configuration discovered from the working directory is invalid.
+    """
+    from autoaccel.notebook import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """``%unload_ext autoaccel``: cells run plain again (:mod:`autoaccel.notebook`)."""
+    from autoaccel.notebook import unload_ipython_extension as unload
+
+    unload(shell)
+
+
 def install(config: Config | None = None, **overrides: Any) -> Installation:
     """Install the import hook so that selected modules imported from now on are accelerated.
 
@@ -68,6 +91,8 @@ __all__ = [
     "get_specialization_stats",
     "install",
     "load_config",
+    "load_ipython_extension",
     "optimize",
     "stats",
+    "unload_ipython_extension",
 ]

@@ -42,3 +42,16 @@ class Rejection(Exception):
     Internal: raised by the back-ends and the promotion policy, caught by the runtime, which
     records the reason and keeps running the original function. It never reaches the user.
     """
+
+
+def with_article(noun: str) -> str:
+    """``noun`` after the indefinite article a reader expects: "an int64", "a uint8".
+
+    Reasons name types ("takes an Array2D argument"), so the article follows the sound of
+    the name's start: a vowel letter, or "nd" ("an ndarray", read "en-dee"); "u" read as
+    "you" ("uint8", "UniTuple", "unicode") takes "a".
+    """
+    lower = noun.lower()
+    you = lower.startswith(("uni", "uint", "usa", "use"))
+    vowel = (lower[:1] in "aeiou" and not you) or lower.startswith("nd")
+    return f"{'an' if vowel else 'a'} {noun}"

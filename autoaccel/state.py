@@ -35,6 +35,10 @@ class ProcessState:
             ``@optimize`` (:mod:`autoaccel.api.optimize`).
         reports_scheduled: ``(report, report_json)`` destinations with an exit handler
             (:mod:`autoaccel.report.text`).
+        notebook: the ``NotebookSession`` of ``%load_ext autoaccel``, or ``None``
+            (:mod:`autoaccel.notebook`).
+        worker_installation: the hook a Dask or Ray worker installed, or ``None``
+            (:mod:`autoaccel.dask`, :mod:`autoaccel.ray`).
     """
 
     def __init__(self) -> None:
@@ -48,6 +52,8 @@ class ProcessState:
         self.variant_table: Any = None
         self.decorated: dict[tuple, tuple] = {}
         self.reports_scheduled: set[tuple] = set()
+        self.notebook: Any = None
+        self.worker_installation: Any = None
 
     def reset(self) -> None:
         """Forget everything (tests): as in a new process, except modules already imported."""

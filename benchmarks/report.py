@@ -99,6 +99,7 @@ def _boundscheck_table(results: dict) -> list[str]:
 def reason_kind(reason: str) -> str:
     """A rejection reason without its signature, numbers and class names, for grouping."""
     reason = re.sub(r"^\(.*?\): ", "", reason)  # the argument types of the rejected call
+    reason = re.sub(r" \(line \d+\)$", "", reason)  # the construct's line
     reason = re.sub(r" \[\d+\]$", "", reason)  # the row of docs/divergences.md
     reason = re.sub(r"takes an? \w+ argument,", "takes an object argument,", reason)
     return re.sub(r"speed-up [\d.]+x", "speed-up", reason)

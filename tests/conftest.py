@@ -157,3 +157,48 @@ def run_autoaccel(
     return run_python(
         "-m", "autoaccel", "--config", str(config), "--report-json", str(report), *args, **options
     )
+
+
+# Dask and Ray workers (tests/test_dask.py, tests/test_ray.py) -------------------------------
+
+WORKER_KERNELS = textwrap.dedent(
+    """
+    import numpy as np
+
+    def smooth(x, alpha):
+        out = np.empty_like(x)
+        acc = x[0]
+        for i in range(x.shape[0]):
+            acc = alpha * x[i] + (1.0 - alpha) * acc
+            out[i] = acc
+        return out
+
+    def task(seed):
+        x = np.linspace(0.0, 1.0 + seed, 4000) ** 2
+        return [float(smooth(x, 0.01 * (k + 1))[-1]) for k in range(12)]
+    """
+)
+WORKER_SEEDS = list(range(6))
+
+
+@pytest.fixture
+def worker_kernels(tmp_path, monkeypatch):
+    """The kernels module, importable here (plain) and by worker processes started now.
+
+    Only this module leaves ``sys.modules`` afterwards: dropping every module the test
+    imported (``isolated_imports``) would drop the engines' own, and a later import of
+    nbformat then found no package metadata.
+    """
+    name = f"aa_dist_kernels_{tmp_path.name}"
+    (tmp_path / f"{name}.py").write_text(WORKER_KERNELS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    module = importlib.import_module(name)
+    expected = [module.task(seed) for seed in WORKER_SEEDS]
+    config = Config(modules=(name,), min_calls=3, min_gain=0.0)
+    yield module, expected, config
+    sys.modules.pop(name, None)
+
+
+def promoted_in(worker: dict, name: str) -> bool:
+    return any(f["name"] == name and f["state"] == "promoted" for f in worker["functions"])

@@ -14,6 +14,7 @@ from autoaccel.errors import (
     ConfigError,
     Deoptimize,
     Rejection,
+    with_article,
 )
 
 
@@ -42,3 +43,13 @@ def test_the_cache_warning_is_a_user_warning_that_can_be_filtered():
         warnings.warn("unsafe", CacheWarning, stacklevel=1)
     assert caught == []
     assert issubclass(CacheWarning, UserWarning)
+
+
+def test_articles_follow_the_sound_of_the_type_name():
+    assert [with_article(w) for w in ("Array2D", "ndarray", "int64", "uint8", "float64")] == [
+        "an Array2D",
+        "an ndarray",
+        "an int64",
+        "a uint8",
+        "a float64",
+    ]

@@ -38,6 +38,8 @@ LAYERS = (
     ("hook",),
     ("api",),
     ("cli",),
+    # Integrations that install the hook where users run their code.
+    ("notebook", "dask", "ray"),
     ("__init__", "install", "__main__"),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

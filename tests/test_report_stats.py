@@ -40,9 +40,37 @@ def test_stats_and_table_name_each_state_and_reason(accelerated):
     assert entries["total"]["variants"][0]["signature"] == "(array(float64, 1d, C))"
     assert entries["words"]["state"] == "rejected" and "generator" in entries["words"]["reason"]
     assert entries["cold"]["state"] == "interpreted"
-    assert "1 calls with one signature (min_calls 2)" in entries["cold"]["reason"]
+    assert "at most 1 call with one signature (min_calls 2)" in entries["cold"]["reason"]
+    assert entries["total"]["compile_seconds"] > 0 and entries["total"]["trial_seconds"] > 0
     table = format_table(stats())
-    assert re.search(rf"{mod.__name__}\.total\s+5\s+promoted\s+\(array\(float64, 1d, C\)\)", table)
+    assert re.search(
+        rf"{mod.__name__}\.total\s+5\s+promoted\s+[\d.]+\s+[\d.]+\s+\(array\(float64, 1d, C\)\)",
+        table,
+    )
+    # The generator's reason, with what to do and where the docs explain it.
+    assert (
+        "is a generator or coroutine (Numba builds a different kind of object); what to do: "
+        "return an array instead of yielding (see docs/reasons.md#row-31)"
+    ) in table
+
+
+def test_rejections_write_signatures_in_numbas_notation(accelerated):
+    mod = accelerated(
+        """
+        class Array2D:
+            pass
+
+        def first(a, grid):
+            return a[0]
+        """
+    )
+    mod.first(np.ones(3), mod.Array2D())
+    (entry,) = [f for f in stats()["functions"] if f["name"] == f"{mod.__name__}.first"]
+    assert entry["reason"] == (
+        "(array(float64, 1d, C), Array2D): takes an Array2D argument, which Numba cannot use "
+        "exactly"
+    )
+    assert entry["explanation"].endswith("what to do: pass NumPy arrays and numbers")
 
 
 def test_a_compiled_signature_still_in_trial_is_reported_as_such(accelerated):

@@ -107,7 +107,7 @@ def test_methods_static_and_class_methods_still_work(accelerated):
 
 def test_nested_function_is_refused_by_its_parent_but_rewritten_itself(accelerated):
     mod = accelerated(SOURCE)
-    assert lookup(mod.outer).refusal == "defines a nested function or lambda"
+    assert lookup(mod.outer).refusal.startswith("defines a nested function or lambda")
     assert mod.outer(3) == 4
 
 

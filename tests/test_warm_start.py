@@ -164,7 +164,8 @@ def test_a_compile_failure_is_remembered(tmp_path):
     out2, err2, second = _run(tmp_path)
     assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
     assert "Numba cannot compile it" in first["other"]["reason"]
-    assert second["other"]["reason"] == first["other"]["reason"]
+    # Marked as loaded from the cache, as every saved decision is.
+    assert second["other"]["reason"] == first["other"]["reason"] + " (saved decision)"
     assert "other: compiled" not in err2
 
 

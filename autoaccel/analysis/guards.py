@@ -123,16 +123,16 @@ def _exception_table_refusal(code: CodeType) -> str | None:
     3.10 has no table but ``SETUP_FINALLY``/``SETUP_WITH`` opcodes, read here too, so that
     a ``try`` is the reason given first there as well.
     """
+    instructions = _instructions(code)
     if not hasattr(code, "co_exceptiontable"):
-        setup = any(ins.opname.startswith("SETUP_") for ins in _instructions(code))
-        return _TRY if setup else None
+        setup = next((ins for ins in instructions if ins.opname.startswith("SETUP_")), None)
+        return None if setup is None else _at(_TRY, setup)
     if not code.co_exceptiontable:
         return None
-    instructions = _instructions(code)
     index_at = {ins.offset: index for index, ins in enumerate(instructions)}
     for entry in dis.Bytecode(code).exception_entries:  # type: ignore[attr-defined]
         if not _restores_comprehension(instructions[index_at[entry.target] :]):
-            return _TRY
+            return _at(_TRY, instructions[index_at[entry.start]])
     return _COMPREHENSION
 
 
@@ -174,14 +174,20 @@ def _global_refusal(
         if ins.opname != "LOAD_GLOBAL":
             continue
         if ins.argval in reassigned:
-            return f"reads global {ins.argval}, which the module reassigns [27]"
+            return _at(f"reads global {ins.argval}, which the module reassigns [27]", ins)
         if ins.argval in REFUSED_BUILTINS:
-            return f"{REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}"
+            return _at(f"{REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}", ins)
         if ins.argval == name:
-            return "is recursive (CPython's recursion limit would not apply) [30]"
+            return _at("is recursive (CPython's recursion limit would not apply) [30]", ins)
         if ins.argval == "round" and _call_arity(instructions, index) != 1:
-            return "calls round() with ndigits (rounds differently) [15]"
+            return _at("calls round() with ndigits (rounds differently) [15]", ins)
     return None
+
+
+def _at(reason: str, ins: dis.Instruction) -> str:
+    """``reason`` with the source line of ``ins`` (Python 3.11+ knows every instruction's)."""
+    line = getattr(getattr(ins, "positions", None), "lineno", None)
+    return reason if line is None else f"{reason} (line {line})"
 
 
 def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
@@ -201,5 +207,5 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
     instructions = _instructions(code)
     for ins in instructions:
         if ins.opname in _REFUSED_OPCODES:
-            return _REFUSED_OPCODES[ins.opname]
+            return _at(_REFUSED_OPCODES[ins.opname], ins)
     return _global_refusal(instructions, code.co_name, reassigned)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
 import threading
 import time
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
+from autoaccel.backends.signatures import describe
 from autoaccel.backends.snapshot import Flags, Snapshot, snapshot_changed
 from autoaccel.backends.variant_code import checked_code
 from autoaccel.config import JitOptions
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from autoaccel.cache.variants import VariantStore
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+logger = logging.getLogger("autoaccel")
 _BUSY = threading.local()
 
 
@@ -193,7 +196,9 @@ def compile_signature(
 
     With a ``store``, a variant compiled before (same key) is loaded from disk with its
     saved inspection instead of compiled, a saved refusal is raised again without
-    compiling, and a fresh compile's outcome is saved.
+    compiling, and a fresh compile's outcome is saved. Processes sharing the cache take
+    the variant's lock first (:mod:`autoaccel.cache.locks`), so one compiles it and the
+    others load it; the seconds returned include the wait.
 
     Returns:
         ``(seconds, from_cache)``: the time taken (compile or load, seconds) and whether
@@ -203,12 +208,24 @@ def compile_signature(
         Rejection: Numba refused the function for these types (reason summarized), or the
             typed IR shows an operation whose result would differ (``_typed_checks``).
     """
+    start = time.perf_counter()
+    if store is None:
+        return _compile_signature(compiled, signature, None, start)
+    from autoaccel.cache.locks import held
+
+    with held(store.path.with_name(store.path.name + ".lock")):
+        return _compile_signature(compiled, signature, store, start)
+
+
+def _compile_signature(
+    compiled: Compiled, signature: tuple, store: VariantStore | None, start: float
+) -> tuple[float, bool]:
+    """:func:`compile_signature` once its lock is held; ``start``: when it was called."""
     from autoaccel.backends import checked_ops, typed_checks
 
-    start = time.perf_counter()
     saved = store.outcome() if store is not None else None
     if saved is not None and saved.refusal:
-        raise Rejection(saved.refusal)
+        raise Rejection(f"{saved.refusal} (saved decision)")
     entry = compiled.entry
     compiled.compiling = True
     checked_ops.refusals.clear()
@@ -223,6 +240,17 @@ def compile_signature(
             checked_ops.refusals[-1]
             if checked_ops.refusals
             else f"Numba cannot compile it: {summarize_error(exc)}"
+        )
+        # The report keeps one line; -v shows Numba's whole message, which names the
+        # offending expression and its types.
+        function = entry.py_func
+        logger.info(
+            "%s.%s%s: compile failed after %.3f s; Numba's error:\n%s",
+            function.__module__,
+            function.__qualname__,
+            describe(signature),
+            time.perf_counter() - start,
+            _ANSI.sub("", str(exc)),
         )
         _save_outcome(store, typed_checks.Inspection(refusal=reason), None, signature)
         raise Rejection(reason) from None

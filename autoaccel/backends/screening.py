@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from autoaccel.errors import Rejection
+from autoaccel.errors import Rejection, with_article
 
 _SAFE_MODULE_ROOTS = ("numpy", "math", "cmath", "numba", "operator")
 _ALLOWED_DTYPE_KINDS = "biufc"
@@ -79,7 +79,7 @@ def _value_refusal(value: Any) -> str | None:
         return next(filter(None, map(_value_refusal, value)), None)
     if isinstance(value, list):
         return "takes a list (Numba converts it to a reflected list) [23]"
-    return f"takes a {type(value).__name__} argument, which Numba cannot use exactly"
+    return f"takes {with_article(type(value).__name__)} argument, which Numba cannot use exactly"
 
 
 def global_names(code: types.CodeType) -> list[str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from autoaccel.errors import Rejection
 
 _compute_fingerprint: Any = None
@@ -67,8 +69,47 @@ def _accepts(declared: Any, actual: Any) -> bool:
 
 
 def describe(signature: Iterable[Any]) -> str:
-    """``"(float64[::1], int64)"``-style text for a Numba signature."""
+    """``"(array(float64, 1d, C), int64)"``: a Numba signature as the report writes it.
+
+    Numba's own notation (``str`` of its types) is the one form the report, the logs and
+    Numba's error messages (``-v``) share; :func:`describe_arguments` writes it for argument
+    values without importing Numba.
+    """
     return "(" + ", ".join(map(str, signature)) + ")"
+
+
+def describe_arguments(args: tuple) -> str:
+    """``args``' Numba signature as :func:`describe` writes it, without importing Numba.
+
+    A value Numba has no exact type for (a list, an object) is named by its Python type.
+    """
+    return "(" + ", ".join(map(_value_type, args)) + ")"
+
+
+_SCALARS = {bool: "bool", int: "int64", float: "float64", complex: "complex128"}
+
+
+def _value_type(value: Any) -> str:
+    """What ``str(numba.typeof(value))`` gives for the values Numba types exactly."""
+    if type(value) in _SCALARS:
+        return _SCALARS[type(value)]
+    if isinstance(value, (np.number, np.bool_)):
+        return _dtype_name(value.dtype)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        flags = value.flags
+        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
+        text = f"array({_dtype_name(value.dtype)}, {value.ndim}d, {layout})"
+        return text if flags.writeable else f"readonly {text}"
+    if isinstance(value, tuple):
+        items = [_value_type(item) for item in value]
+        if items and len(set(items)) == 1:
+            return f"UniTuple({items[0]} x {len(items)})"
+        return f"Tuple({', '.join(items)})"
+    return type(value).__name__
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return "bool" if dtype.kind == "b" else str(dtype)
 
 
 def fingerprint(args: tuple) -> tuple:

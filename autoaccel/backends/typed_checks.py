@@ -29,6 +29,8 @@ import numpy as np
 from numba import types
 from numba.core import ir
 
+from autoaccel.errors import with_article
+
 _FLOAT_KINDS = (types.Float, types.Complex)
 # NumPy sums floats pairwise (and BLAS orders dot products its own way); Numba loops.
 _REDUCTIONS = {np.sum, np.mean, np.std, np.var, np.nansum, np.nanmean, np.nanstd, np.nanvar}
@@ -172,7 +174,7 @@ def _returned_container(return_type: Any) -> str | None:
     inner = getattr(return_type, "types", (return_type,))
     for t in inner:
         if isinstance(t, (types.DictType, types.Set)):
-            return f"returns a {t} (a typed container, not the dict or set CPython returns) [25]"
+            return f"returns {with_article(str(t))} (a typed container, not the dict or set CPython returns) [25]"
     return None
 
 
@@ -246,9 +248,7 @@ def _list_conversion(function: _Function, target: ir.Var, items: list[ir.Var]) -
     dtype = getattr(function.type_of(target), "dtype", None)
     for item in items:
         if types.unliteral(function.type_of(item)) != dtype:
-            return (
-                f"builds a list of {dtype} from a {function.type_of(item)} (Numba converts it) [23]"
-            )
+            return f"builds a list of {dtype} from {with_article(str(function.type_of(item)))} (Numba converts it) [23]"
     return None
 
 
@@ -332,7 +332,7 @@ def _method_call(function: _Function, expr: ir.Expr, callee: Any) -> str | None:
     if isinstance(receiver, types.List) and name in ("append", "insert") and expr.args:
         value = types.unliteral(function.type_of(expr.args[-1]))
         if value != receiver.dtype:
-            return f"puts a {value} in a list of {receiver.dtype} (Numba converts it) [23]"
+            return f"puts {with_article(str(value))} in a list of {receiver.dtype} (Numba converts it) [23]"
     if isinstance(receiver, types.List) and name == "sort" and _has_float_elements(receiver):
         return "sorts a list of floats, where NaN and -0.0 order differ [20]"
     return None

@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         "--report-json", metavar="FILE", help="write the decisions as JSON to FILE at exit"
     )
     parser.add_argument(
+        "--report-html",
+        metavar="FILE",
+        help="write the report as a self-contained HTML page to FILE at exit",
+    )
+    parser.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -59,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     """Options for autoaccel, then the program's own argv (after the script or -m MODULE)."""
-    options_taking_value = {"--config", "--report-json", "-m"}
+    options_taking_value = {"--config", "--report-json", "--report-html", "-m"}
     index = 0
     while index < len(argv):
         arg = argv[index]
@@ -127,7 +132,11 @@ def _configuration(options: argparse.Namespace) -> Config:
     if options.child:
         return children.child_config() or Config(enabled=False)
     search = [Path(options.target).resolve().parent] if options.target else []
-    overrides = {"report": options.report, "report_json": options.report_json}
+    overrides = {
+        "report": options.report,
+        "report_json": options.report_json,
+        "report_html": options.report_html,
+    }
     return load_config(
         config_file=options.config,
         search_from=[*search, Path.cwd()],

@@ -193,6 +193,7 @@ class Config:
         functions: overrides keyed by ``"module.qualname"``.
         report: print a table of decisions on stderr at exit.
         report_json: write the decisions as JSON to this path at exit.
+        report_html: write the report as a self-contained HTML page to this path at exit.
         enabled: ``False`` turns autoaccel off entirely (``AUTOACCEL_DISABLE=1``).
         source: the file the settings came from, or ``None`` for defaults only.
     """
@@ -242,6 +243,9 @@ class Config:
     report: bool = option(False, "print a table of decisions on stderr at exit", inherited=False)
     report_json: str | None = option(
         None, "write the decisions as JSON to this file at exit", str, inherited=False
+    )
+    report_html: str | None = option(
+        None, "write the report as an HTML page to this file at exit", str, inherited=False
     )
     enabled: bool = True
     source: Path | None = None

@@ -257,7 +257,7 @@ def install_hook(config: Config) -> Installation:
     if config.enabled:
         variant_table().configure(config.specialization)
         installation._insert()
-        if config.report or config.report_json:
+        if config.report or config.report_json or config.report_html:
             from autoaccel.report.text import emit_at_exit
 
             atexit.register(emit_at_exit, config, installation.finder, os.getpid())

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from autoaccel._version import __version__
+from autoaccel.report.reasons import readable
 from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import loop_registry, registry
 from autoaccel.runtime.trampoline import Trampoline
@@ -54,13 +55,15 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     seen = trampoline.max_signature_calls()
     return (
         "interpreted",
-        f"not hot: at most {seen} calls with one signature (min_calls {trampoline.min_calls})",
+        f"not hot: at most {seen} call{'' if seen == 1 else 's'} with one signature "
+        f"(min_calls {trampoline.min_calls})",
     )
 
 
 def function_stats(trampoline: Trampoline) -> dict[str, Any]:
     """One function's entry of :func:`stats`."""
     state, reason = _state_and_reason(trampoline)
+    promoter = trampoline.promoter
     return {
         "name": trampoline.name,
         "kind": "function",
@@ -68,6 +71,9 @@ def function_stats(trampoline: Trampoline) -> dict[str, Any]:
         "state": state,
         "reason": reason,
         "catalogue": catalogue_link(reason),
+        "explanation": readable(reason) if reason else None,
+        "compile_seconds": round(promoter.compile_seconds, 4),
+        "trial_seconds": round(promoter.trial_seconds, 4),
         "variants": _variants(trampoline.promotions),
     }
 
@@ -95,6 +101,9 @@ def loop_stats(loop: LoopTrampoline) -> dict[str, Any]:
         "state": state,
         "reason": reason,
         "catalogue": catalogue_link(reason),
+        "explanation": readable(reason) if reason else None,
+        "compile_seconds": round(loop.trial.compile_seconds, 4),
+        "trial_seconds": round(loop.trial.trial_seconds, 4),
         "variants": _variants(loop.promotions),
     }
 
@@ -123,22 +132,29 @@ def stats() -> dict[str, Any]:
     Returns:
         ``{"autoaccel": version, "functions": [{"name": "module.qualname", "calls": int,
         "state": "promoted" | "interpreted" | "rejected", "reason": str | None,
-        "catalogue": str | None, "variants": [{"signature": str, "target": "cpu" |
-        "parallel" | "cuda", "speedup": float (ratio), "compile_seconds": float (seconds),
-        "from_cache": bool, "saved_decision": bool, "candidates": [{"target": str,
-        "speedup": float (ratio, 0.0 if never timed), "outcome": "promoted" | why
-        not}]}]}]}``. ``candidates`` lists
+        "catalogue": str | None, "explanation": str | None, "compile_seconds": float
+        (seconds), "trial_seconds": float (seconds), "variants": [{"signature": str,
+        "target": "cpu" | "parallel" | "cuda", "speedup": float (ratio), "compile_seconds":
+        float (seconds), "from_cache": bool, "saved_decision": bool, "candidates":
+        [{"target": str, "speedup": float (ratio, 0.0 if never timed), "outcome":
+        "promoted" | why not}]}]}], "loops": [...]}``. ``candidates`` lists
         every target that competed for the signature, and is empty when ``targets`` is
         ``["cpu"]``. ``from_cache``: the variant's code was loaded from the cache;
         ``saved_decision``: it was promoted on a previous run's decision, without a trial
         (``speedup`` and ``candidates`` are then as measured in that run).
         ``catalogue`` links the row of docs/divergences.md that the reason cites
         (``"docs/divergences.md#row-27"`` for a reason ending in ``[27]``), else ``None``.
-        ``calls`` counts calls seen while the function was trampolined (a statically
-        rejected or disarmed function is no longer counted). Functions decorated with
-        ``@optimize(profile=False)`` are left out. ``"loops"`` lists the loops of the
-        rewritten modules the same way (see :func:`loop_stats`), with ``"calls"`` the runs
-        of the loop and ``"iterations"`` those Python ran before deciding (approximate).
+        ``reason`` is the engine's reason; ``explanation`` the same with what to do and the
+        docs/reasons.md entry, as the report prints it. ``calls`` counts calls seen while
+        the function was armed: a statically refused function counts none, and a rejected
+        one stops counting once it is disarmed (counting there would cost every call of
+        it; docs/performance.md). ``compile_seconds`` is the time spent compiling or
+        loading the function's variants (rejected ones included) and ``trial_seconds`` the
+        wall time of its trial calls (both versions run): what this run paid for it.
+        Functions decorated with ``@optimize(profile=False)`` are left out. ``"loops"``
+        lists the loops of the rewritten modules the same way (see :func:`loop_stats`),
+        with ``"calls"`` the runs of the loop and ``"iterations"`` those Python ran before
+        deciding (approximate).
     """
     functions = [function_stats(t) for t in registry() if t.reported]
     loops = [loop_stats(loop) for loop in loop_registry() if loop.reported]

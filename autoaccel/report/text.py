@@ -11,62 +11,50 @@ import warnings
 from typing import Any, TextIO
 
 from autoaccel.config import Config
-from autoaccel.report.stats import CATALOGUE, stats
+from autoaccel.report.format import detail, report_order, shown_loops
+from autoaccel.report.html import page
+from autoaccel.report.stats import stats
 from autoaccel.state import STATE
 
 
 def format_table(data: dict[str, Any]) -> str:
     """The report as a plain-text table: functions, then loops; promoted ones first.
 
+    Columns: the function (or loop), its calls counted while armed (a loop's runs), its
+    state, the seconds its variants took to compile (or load) and its trial took, and the
+    detail: each promoted variant, or the reason with what to do.
+
     Args:
         data: what :func:`~autoaccel.report.stats.stats` returns.
 
     Returns:
-        The table as text, a line per function and loop; when a reason cites a row of the
-        catalogue (``[27]``), a last line says where the rows are.
+        The table as text, a line per function and loop.
     """
     lines = [
         f"autoaccel {data['autoaccel']} report",
-        f"{'function':<44} {'calls':>9}  state        detail",
+        _header("function", "armed calls"),
         *_rows(data["functions"]),
     ]
-    # A loop that never ran (its enclosing loop ran compiled) has nothing to say.
-    loops = [e for e in data.get("loops", ()) if e["calls"] or e["state"] != "interpreted"]
+    loops = shown_loops(data)
     if loops:
-        lines += [f"{'loop':<44} {'runs':>9}  state        detail", *_rows(loops)]
-    if any(entry.get("catalogue") for entry in [*data["functions"], *loops]):
-        lines.append(f"[N]: row N of {CATALOGUE}, where Numba and CPython answer differently")
+        lines += [_header("loop", "runs"), *_rows(loops)]
     return "\n".join(lines)
 
 
+def _header(what: str, counted: str) -> str:
+    return f"{what:<44} {counted:>11}  {'state':<12} {'compile s':>9} {'trial s':>8}  detail"
+
+
 def _rows(entries: list[dict[str, Any]]) -> list[str]:
-    order = {"promoted": 0, "rejected": 1, "interpreted": 2}
-    lines = []
-    for entry in sorted(entries, key=lambda f: (order[f["state"]], -f["calls"])):
-        if entry["variants"]:
-            detail = "; ".join(map(_variant_detail, entry["variants"]))
-        else:
-            detail = entry["reason"] or ""
-        lines.append(f"{entry['name']:<44} {entry['calls']:>9}  {entry['state']:<12} {detail}")
-    return lines
-
-
-def _variant_detail(variant: dict[str, Any]) -> str:
-    text = f"{variant['signature']} {variant['speedup']:.2f}x"
-    if variant["candidates"]:
-        gains = ", ".join(
-            f"{c['target']} {c['speedup']:.2f}x"
-            if c["speedup"]
-            else f"{c['target']} {c['outcome']}"
-            for c in variant["candidates"]
-        )
-        text += f" on {variant['target']} ({gains})"
-    text += f", compiled in {variant['compile_seconds']:.2f} s"
-    return text + (" (saved decision)" if variant["saved_decision"] else "")
+    return [
+        f"{entry['name']:<44} {entry['calls']:>11}  {entry['state']:<12}"
+        f" {entry['compile_seconds']:>9.2f} {entry['trial_seconds']:>8.2f}  {detail(entry)}"
+        for entry in sorted(entries, key=report_order)
+    ]
 
 
 def write(config: Config, stream: TextIO | None = None) -> None:
-    """Print the table and/or write the JSON file that ``config`` asks for."""
+    """Print the table and/or write the JSON file and the HTML page that ``config`` asks for."""
     data = stats()
     if config.report:
         print(format_table(data), file=stream or sys.stderr)
@@ -74,6 +62,9 @@ def write(config: Config, stream: TextIO | None = None) -> None:
         with open(config.report_json, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2)
             handle.write("\n")
+    if config.report_html:
+        with open(config.report_html, "w", encoding="utf-8") as handle:
+            handle.write(page(data))
 
 
 def emit_at_exit(config: Config, finder: Any, pid: int) -> None:
@@ -98,7 +89,7 @@ def report_at_exit(config: Config) -> None:
 
     For programs that use ``@optimize`` without the import hook (the hook schedules its own).
     """
-    destination = (config.report, config.report_json)
+    destination = (config.report, config.report_json, config.report_html)
     if not any(destination) or destination in STATE.reports_scheduled:
         return
     STATE.reports_scheduled.add(destination)

@@ -127,11 +127,16 @@ class LoopTrial:
 
     Attributes:
         pending: the variant in its trial, or ``None``.
+        compile_seconds: wall time spent compiling (or loading) the loop's variants, rejected
+            ones included (seconds).
+        trial_seconds: wall time of its validation windows, both halves (seconds).
     """
 
     def __init__(self, owner: Owner) -> None:
         self.owner = owner
         self.pending: Pending | None = None
+        self.compile_seconds = 0.0
+        self.trial_seconds = 0.0
         self._units: dict[tuple[str, ...], LoopUnit] = {}
 
     def start(
@@ -176,6 +181,19 @@ class LoopTrial:
         """
         owner = self.owner
         start = time.perf_counter()
+        try:
+            compiled, signature, from_cache, saved_as = self._build(unit, arguments)
+        finally:
+            seconds = time.perf_counter() - start
+            self.compile_seconds += seconds
+        shown = readable(unit.plan, signature)
+        verb = "loaded" if from_cache else "compiled"
+        logger.info("%s: %s %s in %.3f s", owner.name, verb, shown, seconds)
+        return compiled, shown, seconds, from_cache, saved_as
+
+    def _build(self, unit: LoopUnit, arguments: tuple) -> tuple:
+        """``(compiled, Numba signature, from_cache, saved_as)``; see :meth:`_compile`."""
+        owner = self.owner
         with cpu.compiling():
             compiled = cpu.build(unit, owner.config.jit, lookup)
             signature = numba_signature(arguments)
@@ -189,11 +207,7 @@ class LoopTrial:
             if crash:
                 unit.saved.save(saved_as, False, crash)
                 raise Rejection(crash)
-        seconds = time.perf_counter() - start
-        shown = readable(unit.plan, signature)
-        verb = "loaded" if from_cache else "compiled"
-        logger.info("%s: %s %s in %.3f s", owner.name, verb, shown, seconds)
-        return compiled, shown, seconds, from_cache, saved_as
+        return compiled, signature, from_cache, saved_as
 
     def open_window(self, arguments: tuple, iterable: Any, frame: dict) -> int:
         """The compiled loop runs the next ``n`` iterations on copies; then Python does."""
@@ -221,6 +235,7 @@ class LoopTrial:
             value_of(owner.spec, owner.globals, name, frame) for name in pending.unit.plan.names
         )
         at = position if kind == SUSPENDED else None
+        self.trial_seconds += window.run.seconds + (now - window.started)
         pending.trial.compare(window.run, kind, at, outputs, window.arguments, now - window.started)
         self._conclude(pending)
 

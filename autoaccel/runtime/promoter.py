@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from typing import Any, Protocol
 
 from autoaccel.backends import background, cpu
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.screening import argument_refusal, globals_refusal
-from autoaccel.backends.signatures import accepting, describe, numba_signature
+from autoaccel.backends.signatures import accepting, describe, describe_arguments, numba_signature
 from autoaccel.config.signatures import parse_signature, python_types
 from autoaccel.errors import Rejection
 from autoaccel.policy import targets
@@ -83,6 +84,9 @@ class Promoter:
         promotions: what was promoted, for the report.
         signatures: promoted exact key -> its Numba signature, as text.
         eager: declared signature texts not compiled yet (``signatures`` in the config).
+        compile_seconds: wall time spent compiling (or loading) its variants, rejected ones
+            included, and their isolated first runs (seconds).
+        trial_seconds: wall time of its trial calls, the original's run included (seconds).
     """
 
     def __init__(self, owner: Owner) -> None:
@@ -96,6 +100,8 @@ class Promoter:
         self.declared: list[tuple] = []  # declared signatures' Numba argument types
         self.ready: set[TypeKey] = set()  # their Python argument types
         self.invalidations = 0
+        self.compile_seconds = 0.0
+        self.trial_seconds = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -111,9 +117,11 @@ class Promoter:
         if trial is None:
             variant = self.owner._exact.get(key)  # promoted from a saved decision
             return MISS if variant is None else variant.run(args)
+        started = time.perf_counter()
         try:
             return trial.call(self.owner.original, args)
         finally:
+            self.trial_seconds += time.perf_counter() - started
             self._conclude(key, trial)
 
     def _start_trial(self, key: ExactKey, args: tuple) -> Pending | None:
@@ -125,16 +133,24 @@ class Promoter:
         try:
             if key in self.trials or key in self.failures or key in self.owner._exact:
                 return self.trials.get(key)
-            return self._compile_trial(key, args)
+            return self._timed(self._compile_trial, key, args)
         except Rejection as exc:
-            self.fail(key, key.types, str(exc))
+            self.fail(key, key.types, str(exc), describe_arguments(args))
             return None
         except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
             logger.debug("%s: internal error while compiling", self.owner.name, exc_info=True)
-            self.fail(key, key.types, f"internal error: {exc!r}")
+            self.fail(key, key.types, f"internal error: {exc!r}", describe_arguments(args))
             return None
         finally:
             _COMPILE_LOCK.release()
+
+    def _timed(self, compile_: Any, *args: Any) -> Any:
+        """``compile_(*args)``, its wall time added to :attr:`compile_seconds`."""
+        started = time.perf_counter()
+        try:
+            return compile_(*args)
+        finally:
+            self.compile_seconds += time.perf_counter() - started
 
     def _compile_trial(self, key: ExactKey, args: tuple) -> Pending | None:
         """Compile ``key``'s variant and start its trial (``None``: a saved decision applied).
@@ -153,6 +169,8 @@ class Promoter:
             signature = numba_signature(args)
             signature = accepting(self.declared, signature) or signature
             saved_as, store = self.saved.where(key.types, describe(signature), compiled)
+            # Long compiles are where users wait: say when one starts (-v).
+            logger.info("%s%s: compiling", owner.name, describe(signature))
             seconds, from_cache = cpu.compile_signature(compiled, signature, store)
         build = targets.Build(owner, compiled, signature, args, lookup, store)
         decision = self.saved.decision(saved_as)
@@ -313,7 +331,7 @@ class Promoter:
             return
         with _COMPILE_LOCK:
             for text in signatures:
-                self._compile_declared(text)
+                self._timed(self._compile_declared, text)
 
     def _compile_declared(self, text: str) -> None:
         owner = self.owner

@@ -30,7 +30,12 @@ from autoaccel.analysis.values import Refused, ValueKey, describe_values, specia
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled
 from autoaccel.backends.screening import argument_refusal, globals_refusal
-from autoaccel.backends.signatures import fingerprint, load_numba, numba_loaded
+from autoaccel.backends.signatures import (
+    describe_arguments,
+    fingerprint,
+    load_numba,
+    numba_loaded,
+)
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.config import Config
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
@@ -207,7 +212,7 @@ class Trampoline:
             return MISS
         reason = argument_refusal(args) or globals_refusal(self, lookup)
         if reason:  # decided without importing Numba
-            promoter.fail(types_, types_, reason)
+            promoter.fail(types_, types_, reason, describe_arguments(args))
             return MISS
         if self.config.background_compile and not numba_loaded():
             # Importing Numba on this thread would wait for the import lock: let the
