@@ -38,12 +38,9 @@ def _harness():
 
 harness = _harness()
 # Known divergences, found by this corpus: the forced run promotes a variant whose answers
-# differ on later calls. docs/reach.md gives the reproduction.
-KNOWN = {
-    ("perlin_noise", "forced"): "perlin_noise.tools.fade: math.pow(x, 5) compiled by Numba "
-    "differs from CPython's in the last bits on about half of the inputs; three validation "
-    "calls can miss it",
-}
+# differ on later calls. docs/reach.md gives each reproduction. (perlin_noise's, row 37 of
+# docs/divergences.md, is fixed.)
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _cases():

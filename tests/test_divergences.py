@@ -1836,6 +1836,36 @@ CASES: list[Case] = [
         """,
         [*warm("row_sums", np.ones((2, 3))), call("row_sums", RANDOM_FLOATS.reshape(100, 1000))],
     ),
+    # 37: float ** int by repeated multiplication (perlin-noise's fade curve).
+    Case(
+        "row37-float-to-an-int-power",
+        """
+        import numpy as np
+
+        def fade(a):
+            out = np.empty_like(a)
+            for i in range(a.shape[0]):
+                t = a[i]
+                out[i] = 6 * t**5 - 15 * t**4 + 10 * t**3
+            return out
+        """,
+        [*warm("fade", np.array([0.5, 0.25])), call("fade", RANDOM_FLOATS)],
+    ),
+    Case(
+        "row37-math-pow-with-an-int-exponent",
+        """
+        import math
+
+        import numpy as np
+
+        def fade(a, n):
+            out = np.empty_like(a)
+            for i in range(a.shape[0]):
+                out[i] = math.pow(a[i], 5) + math.pow(a[i], n)
+            return out
+        """,
+        [*warm("fade", np.array([0.5, 0.25]), 3), call("fade", RANDOM_FLOATS, 7)],
+    ),
 ]
 
 
@@ -2306,7 +2336,7 @@ def test_plain_python_answers_are_reproducible():
 
 def test_every_catalogue_row_has_a_case():
     rows = {int(case.id[3:5]) for case in CASES}
-    assert rows == set(range(1, 37))
+    assert rows == set(range(1, 38))
     assert len({case.id for case in CASES}) == len(CASES)
 
 

@@ -60,7 +60,9 @@ def test_a_signature_numba_refuses_is_never_tried_again_and_disarms(module):
         with pytest.raises(AttributeError):
             module.broken(A)
     ((_, failure),) = trampoline.promoter.failures.items()
-    assert isinstance(failure, Failure) and failure.signature == "(array(float64, 1d, C))"  # compile failed
+    assert (
+        isinstance(failure, Failure) and failure.signature == "(array(float64, 1d, C))"
+    )  # compile failed
     assert failure.reason.startswith("Numba cannot compile it: ")
     assert trampoline.armed is False
 

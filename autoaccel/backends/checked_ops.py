@@ -5,8 +5,10 @@ first calls cannot catch them: int64 wrap-around (docs/divergences.md, row 1), i
 int (docs/divergences.md, row 3), float to int of NaN, inf or huge values (docs/divergences.md,
 row 4), math domain and range errors (docs/divergences.md, row 5), true division of ints above
 2**53 (docs/divergences.md, row 6), ``~`` on bool (docs/divergences.md, row 7), int array **
-negative (docs/divergences.md, row 19), and float ``**`` that CPython refuses (overflow, a
-negative base with a fractional exponent, zero to a negative power).
+negative (docs/divergences.md, row 19), float ``**`` that CPython refuses (overflow, a
+negative base with a fractional exponent, zero to a negative power), and float ``**`` int
+or ``math.pow`` with an int exponent, which Numba computes by repeated multiplication
+(docs/divergences.md, row 37).
 :mod:`autoaccel.backends.variant_code` rewrites the variant's bytecode so that each such operation
 calls one of the functions here instead. Their Numba implementations (``numba.extending.
 overload``) are chosen by type at compile time: for float64 operands they are the plain
@@ -36,7 +38,7 @@ import numba
 import numpy as np
 from numba import types
 from numba.core.errors import TypingError
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, overload, register_jitable
 
 from autoaccel.errors import Deoptimize
 
@@ -152,6 +154,7 @@ def _int_lshift(a, b):
     return value
 
 
+@register_jitable  # callable from _float_int_pow's compiled body as well
 def _float_pow(a, b):
     value = a**b
     if a == 0.0 and b < 0.0:
@@ -161,6 +164,12 @@ def _float_pow(a, b):
     if math.isinf(value) and math.isfinite(a) and math.isfinite(b):
         raise Deoptimize("float power overflows")
     return value
+
+
+def _float_int_pow(a, b):
+    # CPython converts the int exponent to float and calls libm's pow(); Numba's float ** int
+    # multiplies by squaring, whose last bits differ (docs/divergences.md, row 37).
+    return _float_pow(a, float(b))
 
 
 _INT_IMPLS: dict[str, Callable[..., Any]] = {
@@ -229,7 +238,9 @@ def _binary_impl(operation: str, inplace: bool, a: Any, b: Any) -> Callable[...,
     if isinstance(left, types.Complex) or isinstance(right, types.Complex):
         return _plain(operation, inplace)
     if isinstance(left, types.Float) or isinstance(right, types.Float):
-        return _float_pow if operation == "pow" else _plain(operation, inplace)
+        if operation != "pow":
+            return _plain(operation, inplace)
+        return _float_int_pow if isinstance(right, types.Integer) else _float_pow
     return _INT_IMPLS[operation]
 
 
@@ -383,16 +394,21 @@ def _float_to_int(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _math_check(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` raising :class:`Deoptimize` where CPython's math module raises."""
+    """``function`` raising :class:`Deoptimize` where CPython's math module raises.
+
+    Its arguments are converted to float first, as CPython's ``math_1``/``math_2`` do: Numba
+    computes ``math.pow(x, 5)`` with an int exponent by repeated multiplication, whose last
+    bits differ from libm's ``pow`` (docs/divergences.md, row 37).
+    """
 
     def unary(x, y=None):
-        value = function(x)
+        value = function(float(x))
         if (math.isnan(value) and not math.isnan(x)) or (math.isinf(value) and math.isfinite(x)):
             raise Deoptimize("math domain or range error")
         return value
 
     def binary(x, y=None):
-        value = function(x, y)
+        value = function(float(x), float(y))
         if (math.isnan(value) and not (math.isnan(x) or math.isnan(y))) or (
             math.isinf(value) and math.isfinite(x) and math.isfinite(y)
         ):
