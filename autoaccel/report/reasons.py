@@ -1,7 +1,8 @@
 """Reasons as a reader acts on them: what to do, and where the docs explain it.
 
-The engine records short reasons ending in a catalogue row (``"builds a dict (Numba returns
-a typed Dict) [25]"``; the rows are those of docs/reasons.md). The report turns each into a
+The engine records short reasons ending in the row of docs/divergences.md they guard against
+(``"builds a dict (Numba returns a typed Dict) [25]"``; docs/reasons.md has an entry per
+row, under the same number). The report turns each into a
 sentence with the step a user can take and a link to the row's entry, instead of a bare
 ``[25]``. Reasons are matched by their wording here, in one table, so the engine's layers
 keep writing plain facts.
@@ -14,7 +15,7 @@ import re
 DOCS = "docs/reasons.md"
 _ROW = re.compile(r" \[(\d+)\](?=$| \(|:|;)")
 
-# What to do about a catalogue row's refusal, by row number.
+# What to do about a refusal, by its row of docs/divergences.md.
 _ROW_ACTIONS = {
     8: "mix NumPy scalars of one type, or Python floats, in the expression",
     13: "format the results outside the function",
@@ -36,7 +37,7 @@ _ROW_ACTIONS = {
     33: "move the try/except to the caller",
     34: "draw the random numbers outside and pass them in as an array",
 }
-# Reasons without a catalogue row: (pattern, what to do).
+# Reasons that cite no row: (pattern, what to do).
 _ACTIONS = (
     (r"a Python function outside the accelerated modules", "add its module to `modules`"),
     (r"is below min_gain", "nothing: the original is as fast at these sizes"),
