@@ -197,8 +197,9 @@ def reason_group(reason: str) -> str:
 
 
 def decisions(data: dict | None) -> dict:
-    """Counts, promoted functions and grouped refusal reasons from one report."""
+    """Counts, promoted functions and loops, and grouped refusal reasons from one report."""
     functions = (data or {"functions": []})["functions"]
+    loops = (data or {}).get("loops", [])
     by_state = Counter(f["state"] for f in functions)
     rejected = Counter(
         reason_group(f["reason"] or "") for f in functions if f["state"] == "rejected"
@@ -212,7 +213,19 @@ def decisions(data: dict | None) -> dict:
         "rejected": by_state["rejected"],
         "interpreted": by_state["interpreted"],
         "called": sum(f["calls"] > 0 for f in functions),
-        "compile_s": round(sum(v["compile_seconds"] for f in functions for v in f["variants"]), 3),
+        # Every compile and load, rejected variants' included, functions' and loops'.
+        "compile_s": round(sum(f.get("compile_seconds", 0.0) for f in [*functions, *loops]), 3),
+        "loops_promoted": sum(loop["state"] == "promoted" for loop in loops),
+        "loops_ran": sum(loop["calls"] > 0 for loop in loops),
+        "promoted_loops": [
+            {
+                "name": loop["name"],
+                "runs": loop["calls"],
+                "variants": [[v["signature"], v["speedup"]] for v in loop["variants"]],
+            }
+            for loop in loops
+            if loop["state"] == "promoted"
+        ],
         "promoted_functions": [
             {
                 "name": f["name"],
@@ -317,12 +330,13 @@ def markdown(results: dict) -> str:
     """The summary table and the per-package reasons, as markdown."""
     lines = [
         "| package | version | plain s | default | forced | warm | PyPy | "
-        "default: promoted / rejected / interpreted | forced: promoted |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "default: promoted / rejected / interpreted | forced: promoted | "
+        "loops promoted / ran (default) |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for name, package in results["packages"].items():
         if "modes" not in package:
-            lines.append(f"| {name} | {package['version']} | plain run failed | | | | | | |")
+            lines.append(f"| {name} | {package['version']} | plain run failed | | | | | | | |")
             continue
         modes = package["modes"]
         default = modes.get("default", {}).get("decisions", {})
@@ -337,6 +351,7 @@ def markdown(results: dict) -> str:
             *(_ratio(modes, mode) for mode in ("default", "forced", "warm", "pypy")),
             counts,
             str(forced.get("promoted", "—")),
+            f"{default.get('loops_promoted', '—')} / {default.get('loops_ran', '—')}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
@@ -352,8 +367,10 @@ def markdown(results: dict) -> str:
         reasons = "; ".join(
             f"{reason} ({count})" for reason, count in default["rejected_reasons"][:TOP_REASONS]
         )
-        promoted = ", ".join(f"`{f['name']}`" for f in default["promoted_functions"]) or "none"
-        lines.append(f"- **{name}**: promoted {promoted}; refused: {reasons or 'none'}")
+        promoted = ", ".join(
+            f"`{f['name']}`" for f in [*default["promoted_functions"], *default["promoted_loops"]]
+        )
+        lines.append(f"- **{name}**: promoted {promoted or 'none'}; refused: {reasons or 'none'}")
     return "\n".join(lines) + "\n"
 
 
