@@ -342,3 +342,65 @@ def test_a_variable_keeps_the_python_type_its_last_assignment_gave(pair):
         got, expected = fast.strongest(values, threshold), plain.strongest(values, threshold)
         assert got == expected
         assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+FROZEN = """
+import math
+
+import numpy as np
+
+f = math.cos
+
+def mapped(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += f(a[i])
+    return s
+
+def shadowed(a, root):
+    f = math.sqrt if root else math.exp
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += f(a[i])
+    return s
+"""
+
+
+def test_a_function_global_reassigned_after_promotion_is_called_as_python_calls_it(pair):
+    # Data globals are the compiled loop's arguments, read at every boundary; a function is
+    # frozen into the code, and the variant's snapshot must notice the new one.
+    fast, plain = pair(FROZEN)
+    a = np.linspace(0.0, 1.0, 200000)
+    assert fast.mapped(a) == plain.mapped(a)
+    assert "mapped.<loop@10>" in promoted(fast)
+    fast.f = plain.f = np.sin  # from outside: no import-time analysis can see it
+    assert fast.mapped(a) == plain.mapped(a)
+
+
+def test_a_local_holding_a_function_is_the_one_the_compiled_loop_calls(pair):
+    fast, plain = pair(FROZEN)
+    a = np.linspace(0.0, 1.0, 200000)
+    for root in (True, True, False, True):  # the module's own f (math.cos) is never called
+        assert fast.shadowed(a, root) == plain.shadowed(a, root)
+    assert "shadowed.<loop@17>" in promoted(fast)
+
+
+SHORT_RUNS = """
+def scale(a, f, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i] * f
+    return out
+"""
+
+
+def test_runs_shorter_than_a_budget_add_up_to_a_decision(pair):
+    # Each run ends before the look its budget asks for: the runs' time must still count.
+    fast, plain = pair(SHORT_RUNS, loop_min_seconds=0.01)
+    a, out, expected = np.linspace(0.0, 1.0, 500), np.empty(500), np.empty(500)
+    for _ in range(3000):
+        fast.scale(a, 1.5, out)
+    plain.scale(a, 1.5, expected)
+    np.testing.assert_array_equal(out, expected)
+    (loop,) = loops_of(fast).values()
+    assert loop.iterations > 1000 and loop.seconds > 0.0
+    assert loop.promotions or loop.failures, "decided, one way or the other"

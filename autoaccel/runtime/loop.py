@@ -84,6 +84,7 @@ class LoopTrampoline:
         self.trial = LoopTrial(self)
         self._budget = _FIRST_BUDGET
         self._handed = _FIRST_BUDGET
+        self._carried = 0  # budget a run left over, for the next run (0: none)
         self._last = 0.0
         self._saved_promotion: bool | None = None
 
@@ -104,7 +105,20 @@ class LoopTrampoline:
         self._last = time.perf_counter()
         if self.variants or self._promoted_before():
             return self._hand(1)  # promoted: to the compiled loop at the first boundary
-        return self._hand(self._budget)
+        return self._hand(self._carried or self._budget)
+
+    def leave(self, budget: int) -> None:
+        """A run of the loop ended in Python (end, ``break`` or ``else``) with ``budget``
+        iterations of its budget left: book what ran since the last look, and keep the rest
+        of the budget for the next run (runs shorter than a budget add up to a look)."""
+        now = time.perf_counter()
+        ran = self._handed - budget
+        if self._last and 0 <= ran <= self._handed:
+            self.iterations += ran
+            self.seconds += now - self._last
+        # A run handed NEVER (refused, or handed back) has nothing to carry.
+        self._carried = budget if 0 < budget <= self._handed < NEVER else 0
+        self._last = 0.0
 
     def osr(self, iterable: Any, position: Any, frame: dict) -> int | Exit:
         """At an iteration boundary: a new budget (Python goes on) or the run's :class:`Exit`.
@@ -156,7 +170,7 @@ class LoopTrampoline:
             return NEVER
         if isinstance(state, str):
             return self._budget  # not compilable at this boundary; maybe at a later one
-        plan, arguments, key = state
+        plan, arguments, key = state.plan, state.arguments, state.key
         if key in self.variants:
             return self.run_promoted(key, plan, arguments)
         if key in self.failures:
@@ -168,11 +182,12 @@ class LoopTrampoline:
             )
         if self.seconds < self.config.loop_min_seconds and not self._promoted_before():
             return self._budget
-        return self.trial.start(plan, arguments, key, iterable, frame)
+        return self.trial.start(state, iterable, frame)
 
     def _hand(self, budget: int) -> int:
         """Remember the budget handed to the instrumentation (what the next look books)."""
         self._handed = budget
+        self._carried = 0
         return budget
 
     def _count(self, now: float, adapt: bool) -> None:
@@ -202,13 +217,20 @@ class LoopTrampoline:
         self, key: tuple, compiled: Any, site_types: SiteTypes, record: PromotionRecord
     ) -> None:
         """Serve ``key`` with ``compiled`` from now on."""
-        self.variants[key] = LoopVariant(compiled.entry, compiled.guards.written, site_types)
+        self.variants[key] = LoopVariant(
+            compiled.entry, compiled.guards.written, site_types, compiled.snapshot
+        )
         self.promotions.append(record)
 
     def run_promoted(self, key: tuple, plan: LoopPlan, arguments: tuple) -> int | Exit:
         """Run the loop compiled to its end: its :class:`Exit`, or :data:`NEVER` (handed back,
         Python goes on from the same iteration)."""
         variant = self.variants[key]
+        if variant.stale is not None and variant.stale():
+            # A global it froze changed: Python runs on, and a later boundary compiles anew.
+            del self.variants[key]
+            logger.info("%s: a global its variant froze changed; dropped", self.name)
+            return NEVER
         done = variant.run(self.spec, plan, arguments)
         if done is not None:
             return done

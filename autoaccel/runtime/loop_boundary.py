@@ -22,6 +22,7 @@ from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import UNBOUND, LoopPlan, decode, plan_for
 from autoaccel.backends.screening import argument_refusal
 from autoaccel.backends.signatures import fingerprint
+from autoaccel.backends.snapshot import snapshot_guard
 from autoaccel.errors import Rejection
 from autoaccel.policy.compare import copy_value, restore_value
 from autoaccel.policy.site_types import SiteTypes
@@ -46,11 +47,17 @@ class Exit(NamedTuple):
 
 
 class Boundary(NamedTuple):
-    """The state at one boundary: the plan, the compiled loop's arguments, and their key."""
+    """The state at one boundary: the plan, the compiled loop's arguments, and their key.
+
+    ``frozen`` holds the function's own variables that hold code (``f = math.sqrt`` before
+    the loop), as ``(name, value)``: the compiled loop reads them as frozen globals, so the
+    key holds the values themselves and a run with another one is another variant.
+    """
 
     plan: LoopPlan
     arguments: tuple
     key: tuple
+    frozen: tuple[tuple[str, Any], ...] = ()
 
 
 def is_data(value: Any) -> bool:
@@ -80,7 +87,7 @@ def boundary(
         Rejection: a variable's value cannot be passed to compiled code (see
             :func:`~autoaccel.backends.screening.argument_refusal`).
     """
-    params, values = [], []
+    params, values, frozen = [], [], []
     # A live-out variable an iteration never reads before binding it needs no value from
     # here: the run hands it back if it binds it, and leaves it as it is otherwise. The
     # plan is then the same at every boundary, whether or not it is bound yet.
@@ -94,6 +101,8 @@ def boundary(
         if name in spec.assigned or is_data(value):
             params.append(name)
             values.append(value)
+        elif not spec.module_level and name in frame:
+            frozen.append((name, value))  # a local holding code, shadowing any global
     reason = argument_refusal(tuple(values))
     if reason:
         raise Rejection(f"a variable {reason}")
@@ -101,7 +110,8 @@ def boundary(
     plan = plan_for(spec, tuple(params), maybe)
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).
-    return Boundary(plan, arguments, (plan.params, fingerprint(arguments)))
+    key = (plan.params, fingerprint(arguments), tuple(value for _, value in frozen))
+    return Boundary(plan, arguments, key, tuple(frozen))
 
 
 def value_of(spec: LoopSpec, namespace: dict, name: str, frame: dict) -> Any:
@@ -156,15 +166,26 @@ def reader(plan: LoopPlan) -> Reader:
 class LoopVariant:
     """A promoted compiled loop: its entry, the arguments it may write, its sites' types.
 
+    Args:
+        entry: the compiled loop.
+        written: positions of the arguments it may write.
+        site_types: the Python types its assignment sites leave in the variables.
+        snapshot: the globals it froze (:mod:`autoaccel.backends.snapshot`).
+
     Attributes:
         handbacks: compiled runs handed back to Python in a row.
         runs: compiled runs that finished the loop.
+        stale: ``stale()`` is true once a global it froze has changed (``None``: it froze
+            none); a stale variant must not run again.
     """
 
-    def __init__(self, entry: Any, written: tuple[int, ...], site_types: SiteTypes) -> None:
+    def __init__(
+        self, entry: Any, written: tuple[int, ...], site_types: SiteTypes, snapshot: tuple = ()
+    ) -> None:
         self.entry = entry
         self.written = written
         self.site_types = site_types
+        self.stale = snapshot_guard(snapshot)
         self.handbacks = 0
         self.runs = 0
 

@@ -31,7 +31,14 @@ from autoaccel.policy.compare import copy_value
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.policy.window import WindowRun, WindowTrial
-from autoaccel.runtime.loop_boundary import NEVER, Exit, readable, reader, value_of
+from autoaccel.runtime.loop_boundary import (
+    NEVER,
+    Boundary,
+    Exit,
+    readable,
+    reader,
+    value_of,
+)
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
 
@@ -69,17 +76,26 @@ class Owner(Protocol):
 class LoopUnit:
     """One plan's compile unit: the generated function, as the back-ends and the cache see it.
 
+    Args:
+        loop: the loop.
+        plan: the variables in and out.
+        frozen: the function's variables that hold code, ``(name, value)``: the compiled
+            loop reads them as globals of these values (a boundary's ``frozen``).
+
     Attributes:
         code: the function :func:`~autoaccel.backends.loop_code.loop_code` generated.
+        globals: the module's globals, or a copy with ``frozen`` over them.
         saved: where its decisions are kept.
     """
 
-    def __init__(self, loop: Owner, plan: LoopPlan) -> None:
+    def __init__(self, loop: Owner, plan: LoopPlan, frozen: tuple = ()) -> None:
         self.plan = plan
         self.name = loop.name
         self.qualname = loop.qualname
         self.module = loop.module
-        self.globals = loop.globals
+        self.namespace = loop.globals
+        self.frozen = frozen
+        self.globals = {**loop.globals, **dict(frozen)} if frozen else loop.globals
         self.config = loop.config
         self.min_gain = loop.min_gain
         self.code = loop_code(loop.spec, plan, loop.filename)
@@ -90,6 +106,29 @@ class LoopUnit:
     def required_gain(self) -> float:
         """The speed-up the loop's variant must reach."""
         return self.min_gain
+
+    def refresh(self) -> None:
+        """Bring the copy under ``frozen`` up to date with the module's globals (before a
+        build: a global may have changed since the copy was made)."""
+        if self.globals is not self.namespace:
+            self.globals.clear()
+            self.globals.update(self.namespace)
+            self.globals.update(dict(self.frozen))
+
+    def live_snapshot(self, snapshot: tuple) -> tuple:
+        """``snapshot`` read from the module's own globals instead of the copy under
+        ``frozen``, except for the ``frozen`` names themselves: those stay read from the copy
+        (they hold by construction: the key carries their values) and still name the
+        variant's code, on disk as in memory."""
+        if self.globals is self.namespace:
+            return snapshot
+        names = {name for name, _ in self.frozen}
+        return tuple(
+            (self.namespace, name, value)
+            if owner is self.globals and name not in names
+            else (owner, name, value)
+            for owner, name, value in snapshot
+        )
 
 
 class Pending(NamedTuple):
@@ -137,13 +176,13 @@ class LoopTrial:
         self.pending: Pending | None = None
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
-        self._units: dict[tuple[str, ...], LoopUnit] = {}
+        self._units: dict[tuple, LoopUnit] = {}
 
-    def start(
-        self, plan: LoopPlan, arguments: tuple, key: tuple, iterable: Any, frame: dict
-    ) -> int | Exit:
-        """Compile for ``key``; apply a saved decision or open the first validation window."""
-        unit = self._unit(plan)
+    def start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
+        """Compile for the state at a boundary; apply a saved decision or open the first
+        validation window."""
+        plan, arguments, key = state.plan, state.arguments, state.key
+        unit = self._unit(plan, state.frozen)
         try:
             compiled, signature, seconds, from_cache, saved_as = self._compile(unit, arguments)
         except Rejection as exc:
@@ -194,8 +233,10 @@ class LoopTrial:
     def _build(self, unit: LoopUnit, arguments: tuple) -> tuple:
         """``(compiled, Numba signature, from_cache, saved_as)``; see :meth:`_compile`."""
         owner = self.owner
+        unit.refresh()
         with cpu.compiling():
             compiled = cpu.build(unit, owner.config.jit, lookup)
+            compiled.snapshot = unit.live_snapshot(compiled.snapshot)
             signature = numba_signature(arguments)
             text = describe(signature)
             # Decisions are keyed by the Numba signature alone, as variants are.
@@ -278,8 +319,9 @@ class LoopTrial:
             saved_seconds=record.saved_seconds,
         )
 
-    def _unit(self, plan: LoopPlan) -> LoopUnit:
-        unit = self._units.get(plan.params)
+    def _unit(self, plan: LoopPlan, frozen: tuple[tuple[str, Any], ...]) -> LoopUnit:
+        which = (plan.params, frozen)
+        unit = self._units.get(which)
         if unit is None:
-            unit = self._units[plan.params] = LoopUnit(self.owner, plan)
+            unit = self._units[which] = LoopUnit(self.owner, plan, frozen)
         return unit
