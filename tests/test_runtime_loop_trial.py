@@ -81,7 +81,7 @@ def test_windows_that_match_python_promote_with_the_sites_types():
         trial.finish_window(0, position, frame, owner.window.started + 1e-3)
         if trial.pending is not None:
             state = boundary(spec, {}, range(1000), position, frame)
-            size = trial.open_window(state.arguments, range(1000), frame)
+            size = trial.open_window(state, range(1000), frame)
     assert not owner.failed and len(owner.promoted) == 1
     (_, site_types, record) = owner.promoted[0]
     assert set(site_types.types.values()) == {np.float64}  # s += a[i] * 0.5

@@ -104,10 +104,12 @@ class WindowTrial:
         with contextlib.suppress(Exception):  # what it does is seen in the windows
             self.entry(*copy_state(arguments))
 
-    def run_window(self, arguments: tuple, before: dict) -> WindowRun:
+    def run_window(self, arguments: tuple, before: dict, overhead: float = 0.0) -> WindowRun:
         """The compiled half of a window, on copies of ``arguments`` (never raises).
 
-        ``before`` holds the values of the variables the run hands back but does not take.
+        ``before`` holds the values of the variables the run hands back but does not take;
+        ``overhead`` is what a promoted run pays before the compiled code (seconds), added
+        to the window's compiled time, as reading the variables back is in :meth:`compare`.
         """
         copies = copy_state(arguments)
         start = time.perf_counter()
@@ -115,7 +117,8 @@ class WindowTrial:
             result, error = self.entry(*copies), None
         except Exception as exc:  # compared with what Python does in the same iterations
             result, error = None, exc
-        return WindowRun(copies, result, error, time.perf_counter() - start, before)
+        seconds = time.perf_counter() - start + overhead
+        return WindowRun(copies, result, error, seconds, before)
 
     def compare(
         self,
@@ -144,33 +147,48 @@ class WindowTrial:
             self.failure = f"raised {type(run.error).__name__} where Python did not"
             return
         try:
-            self._check(run, kind, position, outputs, arguments)
+            read_seconds = self._check(run, kind, position, outputs, arguments)
         except Exception as exc:  # a comparison that fails is a mismatch, never the user's error
             self.failure = f"its state could not be compared: {exc!r}"
         if self.failure is None:
-            self.variant_seconds.append(run.seconds)
+            self.variant_seconds.append(run.seconds + read_seconds)
             self.python_seconds.append(python_seconds)
 
     def _check(
         self, run: WindowRun, kind: int, position: Any, outputs: tuple, arguments: tuple
-    ) -> None:
+    ) -> float:
+        """Sets :attr:`failure` on a mismatch; returns the seconds a promoted run would
+        spend reading the variables back (read and convert, timed here)."""
         result = run.result
         ended_as, compiled_position = result[0], result[2]
         if ended_as != kind:
             self.failure = "ended its iterations differently from Python"
-            return
+            return 0.0
         if kind == 0 and compiled_position != position:
             self.failure = "reached another iteration than Python"
-            return
+            return 0.0
         values, sites, entries = self.read(result, arguments, run.before)
         self.failure = self.site_types.learn(self.names, outputs, sites)
         if self.failure:
-            return
+            return 0.0
         converted = self.site_types.convert(self.names, values, sites, entries)
+        read_seconds = self._read_seconds(run)
         if converted is None or not same(outputs, converted):
             self.failure = "left its variables with other values than Python"
         elif not all(same(arguments[i], run.copies[i]) for i in self.arrays):
             self.failure = "wrote its arrays differently from Python"
+        return read_seconds
+
+    def _read_seconds(self, run: WindowRun) -> float:
+        """What a promoted run pays to read its variables back (seconds): the best of three
+        tries of reading and converting this window's result."""
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            values, sites, entries = self.read(run.result, run.copies, run.before)
+            self.site_types.convert(self.names, values, sites, entries)
+            best = min(best, time.perf_counter() - started)
+        return best
 
     def abandon(self) -> None:
         """A window that could not be compared (the loop returned, or the variant gave up)."""

@@ -36,7 +36,7 @@ from autoaccel.errors import Rejection
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.runtime.keys import Failure
-from autoaccel.runtime.loop_boundary import NEVER, Exit, LoopVariant, boundary
+from autoaccel.runtime.loop_boundary import NEVER, Exit, LoopVariant, Route, boundary
 from autoaccel.runtime.loop_trial import LoopTrial, Window, window_owner
 from autoaccel.runtime.saved import SavedDecisions
 
@@ -85,6 +85,7 @@ class LoopTrampoline:
         self._budget = _FIRST_BUDGET
         self._handed = _FIRST_BUDGET
         self._carried = 0  # budget a run left over, for the next run (0: none)
+        self._route: Route | None = None  # the last boundary that reached a variant
         self._last = 0.0
         self._saved_promotion: bool | None = None
 
@@ -128,6 +129,18 @@ class LoopTrampoline:
             position: the ``range`` value about to run, the sequence index, or 0.
             frame: the frame's variables (``locals()``: the module's globals at top level).
         """
+        route = self._route
+        if route is not None and self.window is None:
+            # A promoted loop's later runs: straight to the variant when the frame allows.
+            try:
+                arguments = route.arguments(self.spec, self.globals, iterable, position, frame)
+                if arguments is not None and route.key in self.variants:
+                    done = self.run_promoted(route.key, route.plan, arguments)
+                    return self._hand(done) if isinstance(done, int) else done
+            except Exception as exc:  # a bug of ours must never reach the user's loop
+                logger.debug("%s: internal error", self.name, exc_info=True)
+                self._refuse(f"internal error: {exc!r}")
+                return NEVER
         now = time.perf_counter()
         try:
             decided = self._decide(iterable, position, frame, now)
@@ -172,14 +185,13 @@ class LoopTrampoline:
             return self._budget  # not compilable at this boundary; maybe at a later one
         plan, arguments, key = state.plan, state.arguments, state.key
         if key in self.variants:
+            self._route = Route(self.spec, state, frame)
             return self.run_promoted(key, plan, arguments)
         if key in self.failures:
             return NEVER
         pending = self.trial.pending
         if pending is not None:
-            return (
-                self.trial.open_window(arguments, iterable, frame) if pending.key == key else NEVER
-            )
+            return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
         if self.seconds < self.config.loop_min_seconds and not self._promoted_before():
             return self._budget
         return self.trial.start(state, iterable, frame)
@@ -247,6 +259,7 @@ class LoopTrampoline:
             self.armed = False
 
     def _refuse(self, reason: str) -> None:
+        self._route = None
         self.refusal = reason
         self.armed = False
         self.window = None

@@ -114,6 +114,46 @@ def boundary(
     return Boundary(plan, arguments, key, tuple(frozen))
 
 
+class Route:
+    """The short way from a boundary into a promoted variant, for the runs after the first.
+
+    :func:`boundary` screens every variable and builds the plan again (~25 us); a run that
+    finds the frame as the route's own did (the same variables bound, the same code in the
+    function's variables holding code, arguments of the same Numba fingerprints) has the
+    same plan and key, so it only needs the arguments (a few us).
+
+    Args:
+        spec: the loop.
+        state: the boundary the variant was reached from.
+        frame: that boundary's frame.
+    """
+
+    __slots__ = ("absent", "frozen", "key", "plan")
+
+    def __init__(self, spec: LoopSpec, state: Boundary, frame: dict) -> None:
+        self.key = state.key
+        self.plan = state.plan
+        self.frozen = state.frozen
+        taken = set(state.plan.params) | {name for name, _ in state.frozen}
+        # Variables the loop reads that were not bound: bound later, they change the plan.
+        self.absent = tuple(n for n in spec.exposed if n not in taken and n not in frame)
+
+    def arguments(
+        self, spec: LoopSpec, namespace: dict, iterable: Any, position: Any, frame: dict
+    ) -> tuple | None:
+        """The compiled loop's arguments at this boundary, or ``None`` when the frame has
+        changed in a way only :func:`boundary` can judge."""
+        for name, value in self.frozen:
+            if frame.get(name, UNBOUND) is not value:
+                return None
+        for name in self.absent:
+            if name in frame:
+                return None
+        values = [value_of(spec, namespace, name, frame) for name in self.plan.params]
+        arguments = (*leading(spec, iterable, position), *values)
+        return arguments if fingerprint(arguments) == self.key[1] else None
+
+
 def value_of(spec: LoopSpec, namespace: dict, name: str, frame: dict) -> Any:
     """The value of variable ``name`` at a boundary: the frame's, else the module's (a
     global the function declares ``global``, or a builtin), else :data:`UNBOUND`."""
@@ -150,17 +190,25 @@ def reader(plan: LoopPlan) -> Reader:
     when absent).
     """
     positions = {name: i for i, name in enumerate(plan.params)}
+    # Each handed-back variable's place among the params (-1: a maybe variable).
+    slots = tuple(positions.get(name, -1) for name in plan.names)
+    taken = len(plan.params)
 
     def read(result: tuple, arguments: tuple, before: dict) -> tuple[tuple, tuple, tuple]:
         values, sites = decode(plan, result)
-        offset = len(arguments) - len(plan.params)
+        offset = len(arguments) - taken
         entries = tuple(
-            arguments[offset + positions[name]] if name in positions else before.get(name, UNBOUND)
-            for name in plan.names
+            arguments[offset + slot] if slot >= 0 else before.get(name, UNBOUND)
+            for name, slot in zip(plan.names, slots, strict=True)
         )
         return values, sites, entries
 
     return read
+
+
+def saved_copy(value: Any) -> Any:
+    """A copy of an argument to restore it from (any layout does for that)."""
+    return value.copy() if type(value) is np.ndarray else copy_value(value)
 
 
 class LoopVariant:
@@ -188,6 +236,8 @@ class LoopVariant:
         self.stale = snapshot_guard(snapshot)
         self.handbacks = 0
         self.runs = 0
+        self._read: Reader | None = None
+        self._live: tuple[int, ...] = ()  # each live-out variable's place in plan.names
 
     def run(self, spec: LoopSpec, plan: LoopPlan, arguments: tuple) -> Exit | None:
         """Run the loop compiled to its end: its :class:`Exit`, or ``None`` (handed back).
@@ -196,10 +246,15 @@ class LoopVariant:
         Python type is not certain; the arrays it may have written hold their values from
         before the run again, so Python goes on from the same iteration.
         """
-        saved = [(i, copy_value(arguments[i])) for i in self.written]
+        saved = [(i, saved_copy(arguments[i])) for i in self.written]
         try:
             result = self.entry(*arguments)
-            values, sites, entries = reader(plan)(result, arguments, {})
+            if self._read is None:  # one plan per variant: its key holds the params
+                self._read = reader(plan)
+                self._live = tuple(
+                    plan.names.index(n) if n in plan.names else -1 for n in spec.live_out
+                )
+            values, sites, entries = self._read(result, arguments, {})
             converted = self.site_types.convert(plan.names, values, sites, entries)
         except Exception:  # a checked operation gave up, or the code raised: Python answers
             converted = None
@@ -210,5 +265,5 @@ class LoopVariant:
             return None
         self.runs += 1
         self.handbacks = 0
-        by_name = dict(zip(plan.names, converted, strict=True))
-        return Exit(result[0], result[1], tuple(by_name.get(n, UNBOUND) for n in spec.live_out))
+        live = tuple(converted[i] if i >= 0 else UNBOUND for i in self._live)
+        return Exit(result[0], result[1], live)

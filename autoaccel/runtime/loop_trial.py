@@ -35,8 +35,10 @@ from autoaccel.runtime.loop_boundary import (
     NEVER,
     Boundary,
     Exit,
+    Route,
     readable,
     reader,
+    saved_copy,
     value_of,
 )
 from autoaccel.runtime.registry import lookup
@@ -150,6 +152,12 @@ class Window(NamedTuple):
     owner: tuple  # (thread, iterable): the run of the loop it belongs to
 
 
+def _position(kind: str, arguments: tuple) -> Any:
+    """The position among a compiled loop's leading arguments (0 for a ``while`` loop)."""
+    names = leading_arguments(kind)
+    return arguments[names.index("pos")] if "pos" in names else 0
+
+
 def window_owner(kind: str, iterable: Any) -> tuple:
     """Which run of a loop a window belongs to: the thread, and the run's iterable."""
     return (threading.get_ident(), 0 if kind == "while" else id(iterable))
@@ -209,7 +217,7 @@ class LoopTrial:
         )
         trial.warm_up(with_budget(self.owner.spec.kind, arguments, 1))
         self.pending = Pending(trial, compiled, unit, key, saved_as)
-        return self.open_window(arguments, iterable, frame)
+        return self.open_window(state, iterable, frame)
 
     def _compile(self, unit: LoopUnit, arguments: tuple) -> tuple:
         """``(compiled, signature text, seconds, from_cache, saved_as)`` for ``arguments``.
@@ -250,20 +258,47 @@ class LoopTrial:
                 raise Rejection(crash)
         return compiled, signature, from_cache, saved_as
 
-    def open_window(self, arguments: tuple, iterable: Any, frame: dict) -> int:
-        """The compiled loop runs the next ``n`` iterations on copies; then Python does."""
+    def open_window(self, state: Boundary, iterable: Any, frame: dict) -> int:
+        """The compiled loop runs the next ``n`` iterations on copies; then Python does.
+
+        The compiled half is charged what a promoted run pays around the compiled loop:
+        its arguments read from the frame and the copies of the arrays it may write
+        (timed here), and reading its variables back (timed in the comparison). A loop
+        whose runs are a few iterations long is slower compiled, and stays Python.
+        """
         owner = self.owner
         assert self.pending is not None
+        arguments = state.arguments
+        overhead = self._entry_seconds(state, iterable, frame)
         per_iteration = owner.seconds / max(owner.iterations, 1)
         size = int(min(max(_WINDOW_SECONDS / max(per_iteration, 1e-9), 1), 1 << 20))
         before = {
             name: value_of(owner.spec, owner.globals, name, frame)
             for name in self.pending.unit.plan.maybe
         }
-        run = self.pending.trial.run_window(with_budget(owner.spec.kind, arguments, size), before)
+        run = self.pending.trial.run_window(
+            with_budget(owner.spec.kind, arguments, size), before, overhead
+        )
         started = time.perf_counter()  # Python's half starts when osr returns (soon after)
         owner.window = Window(run, arguments, started, window_owner(owner.spec.kind, iterable))
         return size
+
+    def _entry_seconds(self, state: Boundary, iterable: Any, frame: dict) -> float:
+        """What a promoted run pays before the compiled loop starts (seconds): the best of
+        three tries, as a single try of a few microseconds is mostly first-touch costs."""
+        assert self.pending is not None
+        owner = self.owner
+        position = _position(owner.spec.kind, state.arguments)
+        route = Route(owner.spec, state, frame)
+        written = [state.arguments[index] for index in self.pending.compiled.guards.written]
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            route.arguments(owner.spec, owner.globals, iterable, position, frame)
+            for value in written:
+                saved_copy(value)
+            best = min(best, time.perf_counter() - started)
+        return best
 
     def finish_window(self, kind: int, position: Any, frame: dict, now: float) -> None:
         """Python reached the window's end (``kind``: at a boundary, or the loop's end)."""
