@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from autoaccel import Config, install
+from autoaccel.cache import authentication
 from autoaccel.state import STATE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,3 +100,15 @@ def run_autoaccel(
     return run_python(
         "-m", "autoaccel", "--config", str(config), "--report-json", str(report), *args, **options
     )
+
+
+def read_entry(cache_dir: Path, relative: str) -> bytes:
+    """The data of cache file ``relative`` (``"code/name"``), after checking its tag."""
+    secret = (cache_dir / authentication.SECRET_NAME).read_bytes()
+    return authentication.unseal(secret, relative, (cache_dir / relative).read_bytes())
+
+
+def write_entry(cache_dir: Path, relative: str, data: bytes) -> None:
+    """Store ``data`` as cache file ``relative`` with a valid tag, as autoaccel would."""
+    secret = (cache_dir / authentication.SECRET_NAME).read_bytes()
+    (cache_dir / relative).write_bytes(authentication.seal(secret, relative, data))

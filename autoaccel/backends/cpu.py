@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
 import threading
 import time
@@ -33,6 +34,7 @@ from autoaccel.errors import Rejection
 if TYPE_CHECKING:
     from autoaccel.cache.variants import VariantStore
 
+logger = logging.getLogger("autoaccel")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _BUSY = threading.local()
 
@@ -205,7 +207,7 @@ def compile_signature(
     from autoaccel.backends import checked_ops, typed_checks
 
     start = time.perf_counter()
-    saved = store.outcome() if store is not None else None
+    saved = _saved_outcome(store)
     if saved is not None and saved.refusal:
         raise Rejection(saved.refusal)
     entry = compiled.entry
@@ -294,12 +296,31 @@ def compile_derived(
     return compiled, entry._cache_hits[signature] > 0
 
 
+def _saved_outcome(store: VariantStore | None) -> Any:
+    """The ``Inspection`` a previous compile saved in ``store``, or ``None`` (a miss)."""
+    from autoaccel.backends.typed_checks import Inspection
+
+    outcome = store.outcome() if store is not None else None
+    if outcome is None or store is None:
+        return None
+    try:
+        return Inspection.from_plain(outcome)
+    except ValueError as exc:  # authentic but not of this shape: compile again
+        logger.info("cache: dropping variant %s: %s", store.name, exc)
+        store.drop()
+        return None
+
+
 def _save_outcome(
     store: VariantStore | None, inspection: Any, entry: Any, signature: tuple
 ) -> None:
     """Keep a fresh compile's outcome, and its code when it may run, for later runs."""
     if store is None:
         return
-    store.save_outcome(inspection)
+    try:
+        store.save_outcome(inspection.as_plain())
+    except TypeError as exc:  # a constant the cache cannot store: not cached
+        logger.info("cache: variant %s not saved: %s", store.name, exc)
+        return
     if entry is not None and not inspection.refusal:
         store.numba_cache(entry.py_func).save_overload(signature, entry.overloads[signature])
