@@ -132,8 +132,8 @@ def open_directory(parent: int, name: str, create: bool) -> int:
     """Subdirectory ``name`` of descriptor ``parent``, not followed if a link; made if missing.
 
     A directory of the user's that others may read or write (an older autoaccel let Numba
-    make them with the umask's mode) is made private again; its files are checked one by
-    one when opened.
+    make them with the umask's mode) is made private again, and whatever others made in it
+    meanwhile is removed; its own files are checked one by one when opened.
 
     Raises:
         FileNotFoundError: it does not exist and ``create`` is false.
@@ -154,11 +154,21 @@ def open_directory(parent: int, name: str, create: bool) -> int:
         mine = stat.S_ISDIR(status.st_mode) and _owner_reason(status) is None
         if mine and stat.S_IMODE(status.st_mode) != 0o700:
             os.fchmod(fd, 0o700)
+            _remove_others(fd)
     except OSError:
         os.close(fd)
         raise
     _checked(fd, name, True, private=True)
     return fd
+
+
+def _remove_others(parent: int) -> None:
+    """Remove the entries of ``parent`` that another user made (files, links, directories)."""
+    with os.scandir(parent) as entries:
+        foreign = [e.name for e in entries if e.stat(follow_symlinks=False).st_uid != os.getuid()]
+    for name in foreign:  # what cannot be removed is refused when opened, as before
+        with contextlib.suppress(OSError):
+            remove(parent, name)
 
 
 @contextlib.contextmanager
