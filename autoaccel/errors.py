@@ -58,20 +58,17 @@ _NOT_USER_PREFIXES = (
     os.path.join(_STDLIB, "runpy.py"),
     "<frozen ",
 )
-_NOT_USER_PARTS = (f"{os.sep}numba{os.sep}", f"{os.sep}llvmlite{os.sep}")
 
 
 def _user_frame() -> types.FrameType | None:
     """The innermost frame of the user's code (not autoaccel's, Numba's, the importer's)."""
+    engines = (sys.modules.get(name) for name in ("numba", "llvmlite"))
+    files = (getattr(module, "__file__", None) for module in engines)
+    skipped = (*_NOT_USER_PREFIXES, *(os.path.dirname(f) + os.sep for f in files if f))
     frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_NOT_USER_PREFIXES) and not any(
-            part in filename for part in _NOT_USER_PARTS
-        ):
-            return frame
+    while frame is not None and frame.f_code.co_filename.startswith(skipped):
         frame = frame.f_back
-    return None
+    return frame
 
 
 def warn(

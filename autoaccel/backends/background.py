@@ -14,8 +14,11 @@ the interpreter never finalizes under a compiling thread.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Hashable
 
@@ -84,10 +87,21 @@ def _start() -> None:
 
 
 def shutdown() -> None:
-    """Drop queued compiles and wait (at most 30 s) for the one in progress."""
+    """Drop queued compiles and wait (at most 30 s) for the one in progress.
+
+    A Ctrl-C during the wait (pressed again while the program ends) ends the process at
+    once with status 130, its output flushed: returning would let the interpreter
+    finalize under a thread still inside LLVM.
+    """
     with _WORKER.lock:
         _WORKER.closed = True
         thread = _WORKER.thread
     if thread is not None:
         _WORKER.jobs.put((None, None))
-        thread.join(_JOIN_SECONDS)
+        try:
+            thread.join(_JOIN_SECONDS)
+        except KeyboardInterrupt:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(130)

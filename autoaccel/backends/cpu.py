@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autoaccel.backends import interrupts
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
 from autoaccel.backends.snapshot import Flags, Snapshot, snapshot_changed
 from autoaccel.backends.variant_code import checked_code
@@ -155,10 +156,14 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
 
 @contextlib.contextmanager
 def compiling() -> Iterator[None]:
-    """Marks this thread as compiling, so the import hook leaves Numba's own imports alone."""
+    """Marks this thread as compiling, so the import hook leaves Numba's own imports alone.
+
+    A Ctrl-C meanwhile is delivered when the compile is over (:mod:`.interrupts`).
+    """
     _BUSY.active = True
     try:
-        yield
+        with interrupts.deferred():
+            yield
     finally:
         _BUSY.active = False
 

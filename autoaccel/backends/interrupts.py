@@ -17,17 +17,14 @@ receive signals in Python, so a compile there needs nothing.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from types import FrameType
 
 
-@contextlib.contextmanager
-def deferred() -> Iterator[None]:
-    """Hold SIGINT back for the body; deliver it to the handler in force when it ends.
+class deferred:  # lower case: used as ``with deferred():``, like contextlib.suppress
+    """Hold SIGINT back for the ``with`` body; deliver it to the handler in force after it.
 
     On the main thread with a Python-level handler in force (the default one, or the
     program's), a SIGINT received during the body is recorded, and at the end the
@@ -36,20 +33,24 @@ def deferred() -> Iterator[None]:
     wins, as it would have), shown without the body's exception as its context. Nested
     uses hand the signal outwards. Elsewhere (another thread, ``SIG_IGN``, a handler set
     outside Python) the body runs as is. ``SIG_DFL`` is delivered by re-raising the
-    signal, which ends the process as it would have.
+    signal, which ends the process as it would have. (A class, not a generator with
+    ``contextlib``, so that no frame of the standard library shows in the traceback.)
     """
-    previous = signal.getsignal(signal.SIGINT) if _on_main_thread() else None
-    if previous is None or previous is signal.SIG_IGN:
-        yield
-        return
-    received: list[FrameType | None] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            _deliver(previous)
+
+    __slots__ = ("previous", "received")
+
+    def __enter__(self) -> None:
+        self.received: list[FrameType | None] = []
+        self.previous = signal.getsignal(signal.SIGINT) if _on_main_thread() else None
+        if self.previous is not None and self.previous is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, lambda signum, frame: self.received.append(frame))
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.previous is None or self.previous is signal.SIG_IGN:
+            return
+        signal.signal(signal.SIGINT, self.previous)
+        if self.received:
+            _deliver(self.previous)
 
 
 def _on_main_thread() -> bool:
@@ -66,3 +67,26 @@ def _deliver(handler: object) -> None:
     except BaseException as exc:
         exc.__suppress_context__ = True  # a compile error it interrupted is not the story
         raise
+
+
+def raise_hidden(error: BaseException) -> None:
+    """Raise the ``KeyboardInterrupt`` that ``error`` hides, if any; else return.
+
+    Numba boxes a compiled function's tuple result item by item, and each array item
+    calls back into Python (``numba.core.serialize._numba_unpickle``), where a pending
+    Ctrl-C is raised; the tuple's boxing does not check that item, so the call returns a
+    result with the interrupt set, which CPython turns into ``SystemError: ... returned
+    a result with an exception set`` caused by the ``KeyboardInterrupt``. Code that calls
+    a variant and treats its exceptions as "run the original instead" must not swallow
+    the user's Ctrl-C with it, so it calls this first.
+
+    Raises:
+        KeyboardInterrupt: found as ``error`` or in its causes and contexts.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            raise cause from None
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
