@@ -40,9 +40,10 @@ class _Worker:
             key, job = self.jobs.get()
             if job is None:
                 return
+            if self.closed:
+                continue  # dropped at exit: stays pending, so the report says "compiling"
             try:
-                if not self.closed:
-                    job()
+                job()
             except Exception:  # the job records its own failures; this is a bug of ours
                 logger.debug("background compile failed", exc_info=True)
             finally:
@@ -60,7 +61,7 @@ def on_worker() -> bool:
 
 
 def is_pending(key: Hashable) -> bool:
-    """Whether a job with ``key`` is queued or running."""
+    """Whether a job with ``key`` is queued or running (or was dropped at exit)."""
     return key in _WORKER.pending
 
 

@@ -12,6 +12,7 @@ signal, or does not finish in time, the variant is rejected; the parent never ra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -44,7 +45,13 @@ def first_run_failure(function: Callable[..., Any], args: tuple, timeout: float)
             code = 0
         finally:
             os._exit(code)
-    return _wait(pid, timeout)
+    try:
+        return _wait(pid, timeout)
+    except BaseException:  # Ctrl-C while waiting: the child must not outlive the program
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):  # reaped already
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
 
 
 def _wait(pid: int, timeout: float) -> str | None:

@@ -121,7 +121,7 @@ def _check_link(path: Path) -> None:
     """Refuse a link that someone else made, or could replace."""
     reason = _owner_reason(os.lstat(path))
     if reason:
-        raise Unsafe(f"{path} is a symbolic link that {reason.removeprefix('is ')}")
+        raise Unsafe(f"{path} is a symbolic link {reason.removeprefix('is ')}")
     parent = os.stat(path.parent)
     replaceable = parent.st_mode & _OTHERS_WRITE and not parent.st_mode & stat.S_ISVTX
     if parent.st_uid not in (os.getuid(), 0) or replaceable:

@@ -30,6 +30,12 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     if pending:
         return "interpreted", f"compiled, still being validated: {', '.join(pending)}"
     seen = trampoline.max_signature_calls()
+    compiling = trampoline.promoter.compiling()
+    if compiling or (seen >= trampoline.min_calls and trampoline.config.background_compile):
+        # Handed to the background compiler: queued, running, or dropped at exit; or hot
+        # while the compiler imported Numba, which comes first.
+        what = ", ".join(compiling) or "waiting for Numba's import"
+        return "interpreted", f"compiling in the background: {what}"
     return (
         "interpreted",
         f"not hot: at most {seen} calls with one signature (min_calls {trampoline.min_calls})",

@@ -94,6 +94,7 @@ class Promoter:
         self.signatures: dict[ExactKey, str] = {}
         self.eager: tuple[str, ...] = ()
         self.declared: list[tuple] = []  # declared signatures' Numba argument types
+        self.queued: set[ExactKey] = set()  # keys ever handed to the background compiler
         self.ready: set[TypeKey] = set()  # their Python argument types
         self.invalidations = 0
         self._lock = threading.Lock()
@@ -189,7 +190,13 @@ class Promoter:
         job = (id(self), key)
         if not background.is_pending(job):
             copies = tuple(map(copy_value, args))  # the caller may change its arrays meanwhile
+            self.queued.add(key)
             background.submit(job, functools.partial(self._start_trial, key, copies))
+
+    def compiling(self) -> list[str]:
+        """Argument types (as text) whose compile the background compiler has not finished."""
+        keys = [k for k in list(self.queued) if background.is_pending((id(self), k))]
+        return [describe_types(key.types) for key in keys]
 
     def _conclude(self, key: ExactKey, trial: Pending) -> None:
         verdict = trial.verdict(self.owner.config.validation_calls, self.owner.required_gain())
