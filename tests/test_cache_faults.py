@@ -160,7 +160,7 @@ def test_every_file_damaged_every_way_changes_nothing_but_speed(filled):
     assert {Path(f).parts[0] for f in files} == {"code", "decisions", "secret", "variants"}
     assert {Path(f).suffix for f in files if f.startswith("variants")} == {".nbi", ".nbc", ".json"}
     cases = [(relative, damage) for relative in files for damage in DAMAGES]
-    with concurrent.futures.ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(min(4, max(2, os.cpu_count() or 1))) as pool:
         found = pool.map(lambda case: _problems(workdir, plain, cache, *case), cases)
         problems = [problem for case in found for problem in case]
     assert problems == [], "\n".join(problems)

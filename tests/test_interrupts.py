@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -89,15 +88,15 @@ def test_ctrl_c_while_compiling_ends_the_program_as_plain_python(tmp_path):
     assert problems == [], "\n\n".join(problems)
 
 
-def _send_sigint_soon() -> None:
-    threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+def _interrupt() -> None:
+    """SIGINT to this process, handled before the next line (raise_signal is synchronous)."""
+    signal.raise_signal(signal.SIGINT)
 
 
 def test_a_deferred_interrupt_is_raised_when_the_body_ends():
     finished = []
     with pytest.raises(KeyboardInterrupt), interrupts.deferred():
-        _send_sigint_soon()
-        time.sleep(0.2)  # the interrupt arrives here, and is held back
+        _interrupt()  # held back
         finished.append(True)
     assert finished == [True]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -106,8 +105,7 @@ def test_a_deferred_interrupt_is_raised_when_the_body_ends():
 def test_a_deferred_interrupt_replaces_the_bodys_error_without_showing_it():
     # Nested: the inner one hands the signal to the outer one.
     with pytest.raises(KeyboardInterrupt) as caught, interrupts.deferred(), interrupts.deferred():
-        _send_sigint_soon()
-        time.sleep(0.2)
+        _interrupt()
         raise ValueError("a compile error")
     assert caught.value.__suppress_context__
 
@@ -117,8 +115,7 @@ def test_a_programs_own_handler_is_called_once_after_the_body():
     previous = signal.signal(signal.SIGINT, lambda signum, frame: calls.append(signum))
     try:
         with interrupts.deferred():
-            _send_sigint_soon()
-            time.sleep(0.2)
+            _interrupt()
             assert calls == []
         assert calls == [signal.SIGINT]
     finally:
