@@ -60,11 +60,19 @@ _NOT_USER_PREFIXES = (
 )
 
 
+def engine_directories() -> tuple[str, ...]:
+    """The directories of Numba and llvmlite, where loaded (else none of their code runs).
+
+    Their frames run only on autoaccel's behalf: warnings and tracebacks leave them out.
+    """
+    modules = (sys.modules.get(name) for name in ("numba", "llvmlite"))
+    files = (getattr(module, "__file__", None) for module in modules)
+    return tuple(os.path.dirname(os.path.abspath(f)) + os.sep for f in files if f)
+
+
 def _user_frame() -> types.FrameType | None:
     """The innermost frame of the user's code (not autoaccel's, Numba's, the importer's)."""
-    engines = (sys.modules.get(name) for name in ("numba", "llvmlite"))
-    files = (getattr(module, "__file__", None) for module in engines)
-    skipped = (*_NOT_USER_PREFIXES, *(os.path.dirname(f) + os.sep for f in files if f))
+    skipped = (*_NOT_USER_PREFIXES, *engine_directories())
     frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(skipped):
         frame = frame.f_back

@@ -9,10 +9,10 @@ holds no signal back. So while the main thread compiles, a SIGINT only sets a fl
 (:func:`deferred`), and when the compile is over the handler that was in force (Python's,
 which raises ``KeyboardInterrupt``, or the program's own) is called, before control returns
 to the user's code: the program stops as it would have a moment earlier, without a swallowed
-interrupt or a damaged compiler. This is what CPython's own ``signal`` documentation advises
-("handlers ... should set a flag"), and what interpreters that embed native code do around
-their critical sections (IPython's ``DelayedKeyboardInterrupt`` idiom). Other threads never
-receive signals in Python, so a compile there needs nothing.
+interrupt or a damaged compiler. This is the workaround the ``signal`` module's documentation
+gives for code that must not be interrupted anywhere ("Note on Signal Handlers and
+Exceptions", bpo-42340): a handler that records the signal, acted on at a safe point. Other
+threads never receive signals in Python, so a compile there needs nothing.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import types
 
 from autoaccel.cache.code import SourceCode
 from autoaccel.config import Config
+from autoaccel.errors import engine_directories
 from autoaccel.hook.finder import AccelFinder, accelerate_code, module_code
 from autoaccel.runtime.registry import registry
 
@@ -111,13 +112,6 @@ def _on_behalf(filename: str, engines: tuple[str, ...]) -> bool:
     return os.path.abspath(filename).startswith((_PACKAGE, *engines))
 
 
-def _engines() -> tuple[str, ...]:
-    """The directories of Numba and llvmlite, where loaded (else none of their frames run)."""
-    modules = (sys.modules.get(name) for name in ("numba", "llvmlite"))
-    files = (getattr(module, "__file__", None) for module in modules)
-    return tuple(os.path.dirname(os.path.abspath(f)) + os.sep for f in files if f)
-
-
 def _is_library(filename: str) -> bool:
     """Whether ``filename`` is the standard library's or an installed package's."""
     return filename.startswith(_LIBRARIES)
@@ -143,7 +137,7 @@ def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None
     while tb is not None:
         entries.append(tb)
         tb = tb.tb_next
-    originals, engines = _originals(), _engines()
+    originals, engines = _originals(), engine_directories()
     hidden: list[bool] = []
     for entry in entries:
         code = entry.tb_frame.f_code
