@@ -268,7 +268,9 @@ def test_a_new_cache_directory_is_private(tmp_path):
     target = tmp_path / "fresh" / "cache"
     _run(tmp_path, env={"AUTOACCEL_CACHE_DIR": str(target)})
     assert stat.S_IMODE(target.stat().st_mode) == 0o700
-    assert any(target.rglob("*.pickle"))
+    assert any(target.rglob("*.json"))
+    for path in target.rglob("*"):
+        assert stat.S_IMODE(path.lstat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_cache_off_writes_nothing(tmp_path, private_cache):

@@ -29,6 +29,7 @@ import numpy as np
 from numba import types
 from numba.core import ir
 
+from autoaccel.cache import plain
 from autoaccel.errors import with_article
 
 _FLOAT_KINDS = (types.Float, types.Complex)
@@ -70,6 +71,44 @@ class Inspection:
     written: set[int] = field(default_factory=set)
     ambiguous_constants: list[Any] = field(default_factory=list)
     ambiguous_arguments: set[int] = field(default_factory=set)
+
+    def as_plain(self) -> dict[str, Any]:
+        """The inspection as JSON-ready data, for the cache (:mod:`autoaccel.cache.plain`).
+
+        Raises:
+            TypeError: a constant the cache cannot store.
+        """
+        return {
+            "refusal": self.refusal,
+            "written": sorted(self.written),
+            "ambiguous_constants": [plain.encode(c) for c in self.ambiguous_constants],
+            "ambiguous_arguments": sorted(self.ambiguous_arguments),
+        }
+
+    @classmethod
+    def from_plain(cls, data: Any) -> Inspection:
+        """The inspection :meth:`as_plain` gave ``data`` for, every field checked.
+
+        Raises:
+            ValueError: a field is missing, unknown or of the wrong type.
+        """
+        if type(data) is not dict or set(data) != set(cls.__dataclass_fields__):
+            raise ValueError("not an inspection record")
+        refusal, written, constants, arguments = (
+            data["refusal"],
+            data["written"],
+            data["ambiguous_constants"],
+            data["ambiguous_arguments"],
+        )
+        positions = (written, arguments)
+        if not (refusal is None or type(refusal) is str) or not all(
+            type(p) is list and all(type(i) is int and i >= 0 for i in p) for p in positions
+        ):
+            raise ValueError("an inspection field has the wrong type")
+        values = [plain.decode(c) for c in constants] if type(constants) is list else None
+        if values is None or not all(map(_is_scalar_constant, values)):
+            raise ValueError("an ambiguous constant is not a number")
+        return cls(refusal, set(written), values, set(arguments))
 
 
 def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:

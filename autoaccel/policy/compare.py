@@ -128,7 +128,7 @@ def close(original: Any, variant: Any, rtol: float, atol: float) -> bool:
 
 
 class TupleAdapter:
-    """Converts a tuple item by item (``None``: keep the item); picklable, for the cache."""
+    """Converts a tuple item by item (``None``: keep the item)."""
 
     __slots__ = ("adapters",)
 
@@ -165,3 +165,27 @@ def learn_adapter(original: Any, variant: Any) -> Adapter | None:
     raise ValueError(
         f"returns {type(variant).__name__} where the original returns {type(original).__name__}"
     )
+
+
+def plain_adapter(adapter: Adapter | None) -> Any:
+    """``adapter`` as plain data for the cache: ``None``, the NumPy scalar type, or a tuple.
+
+    A :class:`TupleAdapter` becomes the tuple of its items' plain forms; a NumPy scalar
+    type stays itself (the cache stores it by name, :mod:`autoaccel.cache.plain`).
+    """
+    if isinstance(adapter, TupleAdapter):
+        return tuple(map(plain_adapter, adapter.adapters))
+    return adapter
+
+
+def adapter_from_plain(data: Any) -> Adapter | None:
+    """The adapter :func:`plain_adapter` gave ``data`` for.
+
+    Raises:
+        ValueError: ``data`` is not ``None``, a NumPy scalar type or a tuple of those.
+    """
+    if isinstance(data, tuple):
+        return TupleAdapter(tuple(map(adapter_from_plain, data)))
+    if data is None or (isinstance(data, type) and issubclass(data, np.generic)):
+        return data
+    raise ValueError(f"not a result adapter: {data!r:.60}")

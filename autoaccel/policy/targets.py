@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autoaccel.analysis.map_shape import LoopMap, map_shape
-from autoaccel.backends import cpu
+from autoaccel.backends import cpu, interrupts
 from autoaccel.backends import cuda as cuda_backend
 from autoaccel.backends.cpu import Compiled
 from autoaccel.cache.variants import VariantStore
@@ -128,13 +128,14 @@ def build_target(build: Build, target: str) -> tuple[Any, float, bool]:
         Rejection: the target cannot serve it (no GPU, not elementwise, a compile error).
     """
     start = time.perf_counter()
-    if target == "parallel":
-        compiled, from_cache = _parallel(build)
-    else:
-        compiled = cuda_backend.build(
-            build.trampoline, build.base, build.signature, build.args, build.lookup
-        )
-        from_cache = False
+    with interrupts.deferred():  # a Ctrl-C is delivered when the compile is over
+        if target == "parallel":
+            compiled, from_cache = _parallel(build)
+        else:
+            compiled = cuda_backend.build(
+                build.trampoline, build.base, build.signature, build.args, build.lookup
+            )
+            from_cache = False
     return compiled, time.perf_counter() - start, from_cache
 
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from autoaccel.backends import interrupts
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.errors import Deoptimize, Rejection
 from autoaccel.policy.compare import Adapter, close, copy_value, learn_adapter, same
@@ -147,13 +148,19 @@ class Trial:
         try:
             result, error = compiled.entry(*copies), None
         except Exception as exc:  # compared with the original's outcome later
+            interrupts.raise_hidden(exc)  # but a Ctrl-C ends the program, as it would have
             result, error = None, exc
         seconds = time.perf_counter() - start + self.dispatch_seconds
         return VariantRun(copies, result, error, seconds)
 
     def original_raised(self, run: VariantRun, error: BaseException) -> None:
-        """Record that the original raised ``error`` on the call ``run`` belongs to."""
-        self._check_raised(error, run.error)
+        """Record that the original raised ``error`` on the call ``run`` belongs to.
+
+        A ``KeyboardInterrupt`` is the user's Ctrl-C, not the function's answer, so it
+        says nothing about the variant (and is never saved as a rejection).
+        """
+        if not isinstance(error, KeyboardInterrupt):
+            self._check_raised(error, run.error)
 
     def compare(self, run: VariantRun, result: Any, args: tuple, original_seconds: float) -> None:
         """Check ``run`` against the original's ``result`` and ``args`` after the call."""

@@ -98,6 +98,7 @@ class Promoter:
         self.signatures: dict[ExactKey, str] = {}
         self.eager: tuple[str, ...] = ()
         self.declared: list[tuple] = []  # declared signatures' Numba argument types
+        self.queued: set[ExactKey] = set()  # keys ever handed to the background compiler
         self.ready: set[TypeKey] = set()  # their Python argument types
         self.invalidations = 0
         self.compile_seconds = 0.0
@@ -207,6 +208,7 @@ class Promoter:
         job = (id(self), key)
         if not background.is_pending(job):
             copies = tuple(map(copy_value, args))  # the caller may change its arrays meanwhile
+            self.queued.add(key)
             background.submit(job, functools.partial(self._start_trial, key, copies))
 
     def _conclude(self, key: ExactKey, trial: Pending) -> None:
@@ -360,10 +362,6 @@ class Promoter:
     def pending(self, types_: TypeKey) -> bool:
         """Whether a variant of argument types ``types_`` is still in its trial."""
         return any(key.types == types_ for key in list(self.trials))
-
-    def pending_trials(self) -> list[str]:
-        """Signatures compiled whose trial has not concluded (too few calls so far)."""
-        return [trial.signature for trial in list(self.trials.values())]
 
     def generic_speedup(self, types_: TypeKey) -> float:
         """The best measured speed-up of a promoted variant for ``types_``, else 1."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from autoaccel.backends import interrupts
 from autoaccel.backends.snapshot import snapshot_guard
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
 
@@ -102,7 +103,8 @@ class Variant:
             result = compiled.entry(*args)
         except TypeError:  # no matching signature, or the code raised TypeError itself
             return _restored(args, written, saved, NO_MATCH)
-        except Exception:  # the original raises its own error, with its own traceback
+        except Exception as exc:  # the original raises its own error, with its own traceback
+            interrupts.raise_hidden(exc)  # but a Ctrl-C ends the program, as it would have
             return _restored(args, written, saved, MISS)
         self.uses += 1
         self.last = next(CLOCK)
