@@ -424,10 +424,35 @@ def _math_check(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # Math functions that return floats and report errors the math_1/math_2 way.
-_MATH_FLOAT = (
-    "sqrt exp expm1 log log10 log2 log1p sin cos tan asin acos atan sinh cosh tanh asinh acosh "
-    "atanh erf erfc gamma lgamma pow fmod atan2 hypot"
-).split()
+_MATH_FLOAT = [
+    "sqrt",
+    "exp",
+    "expm1",
+    "log",
+    "log10",
+    "log2",
+    "log1p",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "erf",
+    "erfc",
+    "gamma",
+    "lgamma",
+    "pow",
+    "fmod",
+    "atan2",
+    "hypot",
+]
 _MATH_INT = ("floor", "ceil", "trunc")
 
 
