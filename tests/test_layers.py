@@ -28,6 +28,7 @@ LAYERS = (
     ("rewrite",),
     ("cache",),
     ("backends",),
+    ("boundary",),
     ("policy",),
     ("runtime",),
     ("report",),
