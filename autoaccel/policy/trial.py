@@ -21,8 +21,16 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from autoaccel.backends.snapshot import snapshot_changed
+from autoaccel.boundary.convert import Unconvertible, carries, convert, write_back
 from autoaccel.errors import Deoptimize, Rejection
-from autoaccel.policy.compare import Adapter, close, copy_value, learn_adapter, same
+from autoaccel.policy.compare import (
+    Adapter,
+    close,
+    copy_arguments,
+    copy_value,
+    learn_adapter,
+    same,
+)
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
 _MAX_TRIAL_FACTOR = 10
@@ -134,17 +142,29 @@ class Trial:
         return result
 
     def run_variant(self, args: tuple) -> VariantRun:
-        """The variant's half of a trial call: run it on copies of ``args`` and time it."""
+        """The variant's half of a trial call: run it on copies of ``args`` and time it.
+
+        Lists and buffers among the copies are converted, and the lists the call may have
+        written get their new values, within the timing: a promoted call pays both.
+        """
         self.calls += 1
-        copies = tuple(copy_value(a) for a in args)
+        copies = copy_arguments(args)
+        converting = carries(copies)
         compiled = self.compiled
+        written = compiled.guards.written
+        error: Exception | None
         start = time.perf_counter()
         # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
         if compiled.snapshot:
             snapshot_changed(compiled.snapshot)
-        [copy_value(copies[i]) for i in compiled.guards.written]
         try:
-            result, error = compiled.entry(*copies), None
+            natives = convert(copies) if converting else copies
+            [copy_value(natives[i]) for i in written]
+            result, error = compiled.entry(*natives), None
+            if converting:
+                write_back(natives, written)
+        except Unconvertible as exc:  # this call's lists cannot be converted: not a mismatch
+            result, error = None, Deoptimize(str(exc))
         except Exception as exc:  # compared with the original's outcome later
             result, error = None, exc
         seconds = time.perf_counter() - start + self.dispatch_seconds

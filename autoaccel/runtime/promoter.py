@@ -19,18 +19,19 @@ from typing import Any, Protocol
 
 from autoaccel.backends import background, cpu
 from autoaccel.backends.isolation import first_run_failure
-from autoaccel.backends.screening import argument_refusal, globals_refusal
+from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import accepting, describe, numba_signature
+from autoaccel.boundary.convert import carries, convert, refusal
 from autoaccel.config.signatures import parse_signature, python_types
 from autoaccel.errors import Rejection
 from autoaccel.policy import targets
-from autoaccel.policy.compare import Adapter, copy_value
+from autoaccel.policy.compare import Adapter, copy_arguments
 from autoaccel.policy.trial import PromotionRecord, Trial
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
 from autoaccel.runtime.table import code_size, variant_table
-from autoaccel.runtime.variant import MISS, Variant
+from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant
 
 logger = logging.getLogger("autoaccel")
 
@@ -92,6 +93,7 @@ class Promoter:
         self.trials: dict[ExactKey, Pending] = {}
         self.promotions: list[PromotionRecord] = []
         self.signatures: dict[ExactKey, str] = {}
+        self.converting: set[ExactKey] = set()  # keys whose calls carry lists or buffers
         self.eager: tuple[str, ...] = ()
         self.declared: list[tuple] = []  # declared signatures' Numba argument types
         self.ready: set[TypeKey] = set()  # their Python argument types
@@ -144,13 +146,15 @@ class Promoter:
                 run rule the variant out.
         """
         owner = self.owner
-        reason = argument_refusal(args)
+        reason = refusal(args)
         if reason:
             raise Rejection(reason)
+        if carries(args):
+            self.converting.add(key)
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature
         with cpu.compiling():
             compiled = cpu.build(owner, owner.config.jit, lookup)
-            signature = numba_signature(args)
+            signature = numba_signature(convert(args))
             signature = accepting(self.declared, signature) or signature
             saved_as, store = self.saved.where(key.types, describe(signature), compiled)
             seconds, from_cache = cpu.compile_signature(compiled, signature, store)
@@ -163,7 +167,7 @@ class Promoter:
                 self.promote(key, compiled, decision.raw_type, decision.adapter, record, reason)
                 return None
         if owner.config.isolate_first_run:
-            copies = tuple(map(copy_value, args))
+            copies = convert(copy_arguments(args))
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:
                 self.saved.save(saved_as, False, crash)
@@ -188,7 +192,7 @@ class Promoter:
         """Queue the compile; calls run the original until its trial (or variant) is ready."""
         job = (id(self), key)
         if not background.is_pending(job):
-            copies = tuple(map(copy_value, args))  # the caller may change its arrays meanwhile
+            copies = copy_arguments(args)  # the caller may change its arrays meanwhile
             background.submit(job, functools.partial(self._start_trial, key, copies))
 
     def _conclude(self, key: ExactKey, trial: Pending) -> None:
@@ -236,13 +240,19 @@ class Promoter:
     ) -> bool:
         """Serve ``key`` with ``compiled`` from now on; ``False`` if its result type conflicts."""
         exact = self.owner._exact
-        # One variant per compiled code (per target) and pattern of argument types; a
-        # compiled code's variants share its result adapters.
+        # One variant per compiled code (per target), pattern of argument types, and whether
+        # its calls carry lists or buffers to convert; a compiled code's variants share its
+        # result adapters.
+        kind = ConvertingVariant if key in self.converting else Variant
         sibling = next((v for v in exact.values() if v.compiled is compiled), None)
         variant = next(
-            (v for k, v in exact.items() if k.types == key.types and v.compiled is compiled),
+            (
+                v
+                for k, v in exact.items()
+                if k.types == key.types and v.compiled is compiled and type(v) is kind
+            ),
             None,
-        ) or Variant(compiled, sibling.adapters if sibling else None)
+        ) or kind(compiled, sibling.adapters if sibling else None)
         if not variant.accepts(raw_type, adapter):
             reason = "its result type conflicts with another promoted signature"
             self.fail(key, key.types, reason, record.signature)

@@ -27,6 +27,7 @@ dispatcher is released (``Trampoline.evict``). The sizes counted are object-code
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import threading
 import time
@@ -316,10 +317,14 @@ def _unvalidated_patterns(compiled: Any) -> Any:
 def _numba_kind(numba_type: Any) -> str:
     from numba.core import types
 
+    from autoaccel.boundary.numba_types import PySequence
+
     if isinstance(numba_type, types.Array):
         return "array"
     if isinstance(numba_type, types.BaseTuple):
         return "tuple"
+    if isinstance(numba_type, PySequence):
+        return "sequence"  # a converted list or buffer (autoaccel.boundary)
     return "scalar"
 
 
@@ -330,4 +335,6 @@ def _python_kind(kind: type) -> str:
         return "array"
     if issubclass(kind, tuple):
         return "tuple"
+    if issubclass(kind, (list, bytes, bytearray, array.array, memoryview)):
+        return "sequence"
     return "scalar"

@@ -29,9 +29,10 @@ from typing import Any
 from autoaccel.analysis.values import Refused, ValueKey, specialized_code
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled
-from autoaccel.backends.screening import argument_refusal, globals_refusal
+from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import fingerprint, load_numba, numba_loaded
 from autoaccel.backends.snapshot import snapshot_changed
+from autoaccel.boundary.convert import refusal
 from autoaccel.config import Config
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
@@ -200,7 +201,7 @@ class Trampoline:
             count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
         ):
             return MISS
-        reason = argument_refusal(args) or globals_refusal(self, lookup)
+        reason = refusal(args) or globals_refusal(self, lookup)
         if reason:  # decided without importing Numba
             promoter.fail(types_, types_, reason)
             return MISS

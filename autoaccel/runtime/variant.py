@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autoaccel.backends.snapshot import snapshot_guard
+from autoaccel.boundary.convert import Unconvertible, convert, write_back
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
 
 try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
@@ -115,6 +116,29 @@ class Variant:
             and _ambiguous(result, args, guards)
         ):
             return _restored(args, written, saved, MISS)
+        return result
+
+
+class ConvertingVariant(Variant):
+    """A variant whose calls carry lists or buffers (:mod:`autoaccel.boundary`).
+
+    Each call's arguments are converted first; a value that cannot be converted this time
+    (a list whose elements changed class, a ragged list of lists) is a ``NO_MATCH``. After
+    a call that answered, the lists it may have written get their new values; a call handed
+    back writes none, and the buffers it may have written were restored from copies.
+    """
+
+    __slots__ = ()
+
+    def run(self, args: tuple) -> Any:
+        """The result for ``args``, or a :class:`Signal` (never raises)."""
+        try:
+            natives = convert(args)
+        except Unconvertible:
+            return NO_MATCH
+        result = Variant.run(self, natives)
+        if result.__class__ is not Signal:
+            write_back(natives, self.compiled.guards.written)
         return result
 
 
