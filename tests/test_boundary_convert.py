@@ -70,6 +70,9 @@ def test_one_object_converts_once_and_its_numba_type_is_exact():
     assert numba.typeof(natives[1]) == numba.types.Tuple((natives[0]._numba_type_, numba.int64))
     assert str(natives[0]._numba_type_) == "list(float64)"
     assert str(boundary.convert((b"a",))[0]._numba_type_) == "bytes(int64)"
+    # One class per kind: Numba's dispatcher reads the type from the class, in C.
+    assert type(boundary.convert(([5.0, 6.0],))[0]) is type(natives[0])
+    assert type(boundary.convert(([5],))[0]) is not type(natives[0])
 
 
 def test_write_back_gives_each_list_its_class_and_keeps_identity():

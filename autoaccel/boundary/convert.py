@@ -3,7 +3,8 @@
 Why this design: most refusals on real code were about the arguments (issue 18). A list of
 floats, ints or bools, a list of equal-length such lists, a list of tuples of those (the
 pyperformance n-body layout), ``bytes``, ``bytearray``, ``array.array`` and ``memoryview``
-are converted per call into :class:`Native` values that the compiled code sees as
+are converted per call into :class:`~autoaccel.boundary.kinds.Native` values that compiled
+code sees as
 :class:`~autoaccel.boundary.numba_types.PySequence` types, which allow only what CPython
 would answer the same way. ``str`` needs no conversion: Numba reads it in place.
 
@@ -36,97 +37,37 @@ import array
 import functools
 import operator
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from autoaccel.backends.screening import argument_refusal
-from autoaccel.errors import Rejection
+from autoaccel.boundary.kinds import (
+    Kind,
+    Native,
+    Unconvertible,
+    exact_classes,
+    kind_of,
+    native_class,
+)
 
 # A list converts to an array of the dtype of its elements' (exact) class.
 _LIST_DTYPES = {float: np.dtype(np.float64), int: np.dtype(np.int64), bool: np.dtype(np.bool_)}
+_LIST_KINDS = {
+    (element, ndim): Kind("list", dtype.str, ndim)
+    for element, dtype in _LIST_DTYPES.items()
+    for ndim in (1, 2)
+}
+_NUMBERS = {element: (dtype, _LIST_KINDS[element, 1]) for element, dtype in _LIST_DTYPES.items()}
+# Typed tuple classes by the classes of their items, where those are exact.
+_TUPLE_CLASSES: dict[tuple, Any] = {}
 # array.array typecodes whose items are ints within int64, or floats ('L', 'Q': uint64).
 _ARRAY_CODES = frozenset("bBhHiIlqfd")
-_BUFFERS = (bytes, bytearray, array.array, memoryview)
+_BUFFERS = frozenset((bytes, bytearray, array.array, memoryview))
 _CONVERTED = frozenset((list, *_BUFFERS))
-_SCALARS = frozenset((float, int, bool, complex, str, type(None)))
+# Values passed as they are, told apart first (cheapest) on every call.
+_AS_THEY_ARE = frozenset((float, int, bool, str, complex, type(None), np.ndarray))
 _INT64 = (-(2**63), 2**63 - 1)
-
-
-class Unconvertible(Rejection):
-    """A value the boundary does not convert; ``str(exc)`` says why, for the report."""
-
-
-class Kind(NamedTuple):
-    """How one list or buffer converts: hashable, Numba-free.
-
-    Attributes:
-        tag: ``"list"`` (numbers), ``"records"`` (tuples) or ``"buffer"``.
-        dtype: the storage's dtype (``np.dtype.str``); empty for records.
-        ndim: 2 for a list of lists, else 1.
-        readonly: the buffer cannot be written (``bytes``, a read-only memoryview).
-        source: the buffer's kind for the type's name (``"bytearray"``, ``"array('d')"``).
-        item: a records list's element kind.
-    """
-
-    tag: str
-    dtype: str = ""
-    ndim: int = 1
-    readonly: bool = False
-    source: str = "list"
-    item: Any = None
-
-
-class ArrayKind(NamedTuple):
-    """A NumPy array inside a record: dtype, dimensions, layout and writability."""
-
-    dtype: str
-    ndim: int
-    layout: str
-    writeable: bool
-
-
-class NativeTuple(tuple):
-    """A tuple holding converted values; each kind of tuple is a subclass of its own.
-
-    Numba types a plain tuple holding :class:`Native` values in Python on every call (its C
-    fingerprint does not know them): 40 us for spectral_norm's ``(i, u)``, as long as the
-    call itself. A subclass whose ``_numba_type_`` is a class attribute is typed in C.
-    """
-
-    __slots__ = ()
-    kind: Any = None
-    _numba_type_: Any = None
-
-
-@functools.cache
-def _tuple_class(kind: tuple) -> type:
-    """The :class:`NativeTuple` subclass of tuples of ``kind`` (imports Numba)."""
-    return type("NativeTuple", (NativeTuple,), {"kind": kind, "_numba_type_": numba_type(kind)})
-
-
-class Native:
-    """A converted list or buffer, as compiled code receives it.
-
-    Attributes:
-        storage: the data: an array (a fresh one a list's numbers are read into, or a view
-            of a buffer), or a Python list of converted records.
-        kind: its :class:`Kind`.
-        source: the object it was converted from.
-        _numba_type_: its Numba type, read by Numba's dispatcher instead of typing the
-            object (``None`` when only screening, before Numba is imported).
-    """
-
-    __slots__ = ("_numba_type_", "kind", "source", "storage")
-
-    def __init__(self, storage: Any, kind: Kind, source: Any, numba_type: Any) -> None:
-        self.storage = storage
-        self.kind = kind
-        self.source = source
-        self._numba_type_ = numba_type
-
-    def __repr__(self) -> str:
-        return f"<autoaccel converted {type(self.source).__name__} {self.kind}>"
 
 
 def refusal(values: Iterable[Any]) -> str | None:
@@ -158,9 +99,10 @@ def carries(values: Iterable[Any]) -> bool:
 
 
 def convert(values: Iterable[Any]) -> tuple:
-    """The values compiled code is called with: lists and buffers as :class:`Native`.
+    """The values compiled code is called with: lists and buffers as
+    :class:`~autoaccel.boundary.kinds.Native`, tuples holding them as ``NativeTuple``.
 
-    Other values are passed as they are (tuples are rebuilt around what they hold).
+    Other values are passed as they are, tuples holding nothing converted too.
 
     Raises:
         Unconvertible: a value of a kind the boundary converts cannot be converted this time
@@ -175,7 +117,7 @@ def kind(value: Any) -> Any:
     Raises:
         Unconvertible: as :func:`convert`.
     """
-    return _kind(_Walk(checked=False).value(value))
+    return kind_of(_Walk(checked=False).value(value))
 
 
 def write_back(natives: tuple, written: Iterable[int]) -> None:
@@ -194,7 +136,7 @@ def _write_back(value: Any, done: set[int]) -> None:
     if isinstance(value, tuple):
         for item in value:
             _write_back(item, done)
-    elif type(value) is Native and id(value) not in done:
+    elif isinstance(value, Native) and id(value) not in done:
         done.add(id(value))
         kind = value.kind
         if kind.tag == "records":
@@ -213,12 +155,11 @@ def save(value: Any) -> Any:
     ``value`` is one converted argument (what :func:`convert` made of it): buffers and
     arrays are copied, lists are not (their storage is private until written back).
     """
-    kind = type(value)
     if isinstance(value, tuple):
         return tuple([save(item) for item in value])
-    if kind is np.ndarray:
+    if type(value) is np.ndarray:
         return value.copy()
-    if kind is Native:
+    if isinstance(value, Native):
         if value.kind.tag == "buffer":
             return None if value.kind.readonly else value.storage.copy()
         if value.kind.tag == "records":
@@ -228,14 +169,13 @@ def save(value: Any) -> Any:
 
 def restore(value: Any, saved: Any) -> None:
     """Undo the writes to the caller's memory in ``value`` since ``saved = save(value)``."""
-    kind = type(value)
     if isinstance(value, tuple):
         for item, item_saved in zip(value, saved, strict=True):
             restore(item, item_saved)
-    elif kind is np.ndarray:
+    elif type(value) is np.ndarray:
         if value.flags.writeable:
             np.copyto(value, saved)
-    elif kind is Native and saved is not None:
+    elif isinstance(value, Native) and saved is not None:
         if value.kind.tag == "buffer":
             np.copyto(value.storage, saved)
         else:
@@ -250,7 +190,7 @@ class _Walk:
 
     def __init__(self, checked: bool, typed: bool = False) -> None:
         self.checked = checked  # screening: check every element here, and the other values
-        self.typed = typed  # give each Native its Numba type (imports Numba)
+        self.typed = typed  # give each class its Numba type (imports Numba)
         self.memo: dict[int, Any] = {}
         self.lists = self.numpy_scalars = False  # seen, when checked
 
@@ -258,22 +198,30 @@ class _Walk:
         return tuple([self.value(value) for value in values])
 
     def value(self, value: Any) -> Any:
+        # Written for speed: this runs on every promoted call that carries a list.
         kind = type(value)
+        if kind in _AS_THEY_ARE and not self.checked:
+            return value
+        if kind is list or kind in _BUFFERS:
+            known = self.memo.get(id(value))
+            if known is None:
+                number = _NUMBERS.get(type(value[0])) if kind is list and value else None
+                if number is not None and not self.checked:  # the common case, inline
+                    native = native_class(number[1], self.typed)
+                    known = native(np.empty(len(value), number[0]), value)
+                else:
+                    known = self.of_list(value) if kind is list else self.buffer(value)
+                self.memo[id(value)] = known
+            elif type(known) is tuple:  # a row of a list of lists, now reached on its own
+                storage, index, element = known
+                row = native_class(_LIST_KINDS[element, 1], self.typed)
+                known = self.memo[id(value)] = row(storage[index], value)
+            return known
         if kind is tuple:
             items = [self.value(item) for item in value]
             if all(map(operator.is_, items, value)):
                 return value  # nothing converted: Numba types it in C as it is
-            return _tuple_class(_kind(items))(items) if self.typed else tuple(items)
-        if kind is list or kind in _BUFFERS:
-            known = self.memo.get(id(value))
-            if known is None:
-                known = self.memo[id(value)] = (
-                    self.of_list(value) if kind is list else self.buffer(value)
-                )
-            elif type(known) is tuple:  # a row of a list of lists, now reached on its own
-                storage, index, row_kind = known
-                known = self.memo[id(value)] = self.native(storage[index], row_kind, value)
-            return known
+            return self.tuple_class(items)(items)
         if self.checked and kind is not str:
             reason = argument_refusal((value,))
             if reason:
@@ -281,8 +229,16 @@ class _Walk:
             self.numpy_scalars |= isinstance(value, np.generic)
         return value
 
-    def native(self, storage: Any, kind: Kind, source: Any) -> Native:
-        return Native(storage, kind, source, numba_type(kind) if self.typed else None)
+    def tuple_class(self, items: list) -> Any:
+        """The class of a tuple of converted ``items``: by their classes where those tell
+        their kinds (no walk over the items' kinds), else by their kinds."""
+        classes = exact_classes(items)
+        found = _TUPLE_CLASSES.get(classes) if classes is not None else None
+        if found is None:
+            found = native_class(kind_of(items), self.typed)
+            if classes is not None and found._numba_type_ is not None:
+                _TUPLE_CLASSES[classes] = found
+        return found
 
     def of_list(self, value: list) -> Native:
         self.lists = True
@@ -303,8 +259,8 @@ class _Walk:
     def numbers(self, value: list, element: type) -> Native:
         if self.checked:
             _check_elements(value, element)
-        dtype = _LIST_DTYPES[element]
-        return self.native(np.empty(len(value), dtype), Kind("list", dtype.str), value)
+        dtype, number = _NUMBERS[element]
+        return native_class(number, self.typed)(np.empty(len(value), dtype), value)
 
     def rows(self, value: list) -> Native:
         try:
@@ -325,44 +281,48 @@ class _Walk:
                 raise Unconvertible("takes a list mixing lists and other values [23]")
             for row in value:
                 _check_elements(row, element)
-        dtype = _LIST_DTYPES[element]
-        storage = np.empty((len(value), width), dtype)
-        row_kind = Kind("list", dtype.str)
+        storage = np.empty((len(value), width), _LIST_DTYPES[element])
         for index, key in enumerate(ids):
-            self.memo[key] = (storage, index, row_kind)  # a Native if reached on its own
-        return self.native(storage, Kind("list", dtype.str, ndim=2), value)
+            self.memo[key] = (storage, index, element)  # a row view if reached on its own
+        return native_class(_LIST_KINDS[element, 2], self.typed)(storage, value)
 
     def records(self, value: list) -> Native:
         if self.checked and {*map(type, value)} != {tuple}:
             raise Unconvertible("takes a list mixing tuples and other values [23]")
         items = [self.value(item) for item in value]
-        kinds = {*map(_kind, items)}
+        kinds = {*map(kind_of, items)}
         if len(kinds) > 1:
             raise Unconvertible("takes a list of tuples of different kinds [23]")
-        return self.native(items, Kind("records", item=kinds.pop()), value)
+        records = Kind("records", item=kinds.pop())
+        return native_class(records, self.typed)(items, value)
 
     def buffer(self, value: Any) -> Native:
         kind = type(value)
-        if kind is bytes or kind is bytearray:
-            storage = np.frombuffer(value, np.uint8)
-            return self.native(
-                storage, Kind("buffer", "|u1", source=kind.__name__, readonly=kind is bytes), value
-            )
         if kind is array.array:
             if value.typecode not in _ARRAY_CODES:
                 raise Unconvertible(
                     f"takes an array('{value.typecode}'), whose items Numba cannot hold exactly"
                 )
             storage = np.frombuffer(value, value.typecode)
-            return self.native(
-                storage,
-                Kind("buffer", storage.dtype.str, source=f"array('{value.typecode}')"),
-                value,
-            )
-        storage = _memoryview_storage(value)
-        source = f"memoryview('{value.format}')"
-        buffer_kind = Kind("buffer", storage.dtype.str, readonly=value.readonly, source=source)
-        return self.native(storage, buffer_kind, value)
+            key: tuple = (kind, value.typecode, storage.dtype.str)
+        elif kind is memoryview:
+            storage = _memoryview_storage(value)
+            key = (kind, value.format, storage.dtype.str, value.readonly)
+        else:  # bytes, bytearray
+            storage = np.frombuffer(value, np.uint8)
+            key = (kind,)
+        return native_class(_buffer_kind(key), self.typed)(storage, value)
+
+
+@functools.cache
+def _buffer_kind(key: tuple) -> Kind:
+    """The kind of buffers of ``key``: ``(class, typecode or format, dtype, read-only)``."""
+    kind = key[0]
+    if kind is array.array:
+        return Kind("buffer", key[2], source=f"array('{key[1]}')")
+    if kind is memoryview:
+        return Kind("buffer", key[2], readonly=key[3], source=f"memoryview('{key[1]}')")
+    return Kind("buffer", "|u1", readonly=kind is bytes, source=kind.__name__)
 
 
 def _check_elements(values: list, element: type) -> None:
@@ -395,63 +355,3 @@ def _memoryview_storage(view: memoryview) -> np.ndarray:
     raise Unconvertible(
         f"takes a memoryview of format '{view.format}', whose items Numba cannot hold exactly"
     )
-
-
-def _kind(value: Any) -> Any:
-    """The kind of a converted value: what its Numba type is built from."""
-    kind = type(value)
-    if kind is Native:
-        return value.kind
-    if kind is tuple or kind is list:
-        return tuple([_kind(item) for item in value])
-    if kind in _SCALARS:
-        return kind
-    if isinstance(value, NativeTuple):
-        return value.kind
-    if isinstance(value, np.generic):
-        return np.dtype(type(value))
-    if kind is np.ndarray and value.flags.aligned:
-        layout = "C" if value.flags.c_contiguous else "F" if value.flags.f_contiguous else "A"
-        return ArrayKind(value.dtype.str, value.ndim, layout, bool(value.flags.writeable))
-    raise Unconvertible(f"takes a {kind.__name__} inside a tuple or list, which is not converted")
-
-
-@functools.cache
-def _numba_types() -> Any:
-    """:mod:`autoaccel.boundary.numba_types`, with Numba's ``typeof`` taught the converted
-    values (its generic path tries the buffer protocol first, and a tuple subclass would be
-    typed item by item)."""
-    from numba.extending import typeof_impl
-
-    from autoaccel.boundary import numba_types, unboxing  # noqa: F401 (registers the unboxer)
-
-    for kind in (Native, NativeTuple):
-        typeof_impl.register(kind)(lambda value, context: value._numba_type_)
-    return numba_types
-
-
-@functools.cache
-def numba_type(kind: Any) -> Any:
-    """The Numba type of a converted value of ``kind`` (imports Numba)."""
-    from numba import types
-
-    numba_types = _numba_types()
-
-    if type(kind) is Kind:
-        dtype = np.dtype(kind.dtype) if kind.dtype else None
-        if kind.tag == "list":
-            return numba_types.list_type(dtype, kind.ndim)
-        if kind.tag == "records":
-            return numba_types.records_type(numba_type(kind.item))
-        return numba_types.buffer_type(kind.source, dtype, kind.readonly)
-    if type(kind) is tuple:
-        return types.Tuple([numba_type(item) for item in kind])
-    if type(kind) is ArrayKind:
-        element = numba_types.from_dtype(np.dtype(kind.dtype))
-        layout: Any = kind.layout
-        return types.Array(element, kind.ndim, layout, readonly=not kind.writeable)
-    if isinstance(kind, np.dtype):
-        return numba_types.from_dtype(kind)
-    scalars: dict[Any, Any] = {float: types.float64, int: types.int64, bool: types.boolean}
-    scalars.update({complex: types.complex128, str: types.unicode_type, type(None): types.none})
-    return scalars[kind]

@@ -32,7 +32,7 @@ _ELEMENT_CLASSES = {"float64": "PyFloat_Type", "int64": "PyLong_Type", "bool": "
 
 @register_unbox(PySequence)
 def _unbox(typ: PySequence, obj: Any, c: Any) -> NativeValue:
-    """A :class:`~autoaccel.boundary.convert.Native`'s ``storage`` as the sequence's data.
+    """A :class:`~autoaccel.boundary.kinds.Native`'s ``storage`` as the sequence's data.
 
     A list's elements are read from ``source`` into the storage; one of another class raises
     ``Deoptimize``, which hands the call back to the original.

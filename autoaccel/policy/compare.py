@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from autoaccel.boundary.convert import Native, restore, save
+from autoaccel.boundary.convert import restore, save
+from autoaccel.boundary.kinds import Native
 
 Adapter = Callable[[Any], Any]
 _PY_SCALARS = (bool, int, float, complex)
@@ -32,13 +33,13 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
     rebuilt around copies; immutable values are shared. Within one ``memo`` (for all the
     arguments of a call, :func:`copy_arguments`) an object reached twice is copied once, so
     the copies alias as the originals do. A converted value
-    (:class:`~autoaccel.boundary.convert.Native`) gives what restores the caller's memory it
+    (:class:`~autoaccel.boundary.kinds.Native`) gives what restores the caller's memory it
     views (:func:`autoaccel.boundary.convert.save`).
     """
     kind = type(value)
     if kind is np.ndarray:
         return _copy_array(value)
-    if kind is Native:
+    if isinstance(value, Native):
         return save(value)
     if isinstance(value, tuple):
         return tuple([copy_value(item, memo) for item in value])
@@ -72,7 +73,7 @@ def restore_value(target: Any, saved: Any) -> None:
     if isinstance(target, np.ndarray):
         if target.flags.writeable:
             np.copyto(target, saved)
-    elif type(target) is Native:
+    elif isinstance(target, Native):
         restore(target, saved)
     elif isinstance(target, tuple):
         for item, item_saved in zip(target, saved, strict=True):

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from autoaccel.backends.snapshot import snapshot_changed
-from autoaccel.boundary.convert import Unconvertible, carries, convert, write_back
+from autoaccel.boundary.convert import carries, convert, write_back
+from autoaccel.boundary.kinds import Unconvertible
 from autoaccel.errors import Deoptimize, Rejection
 from autoaccel.policy.compare import (
     Adapter,

@@ -22,6 +22,7 @@ from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import accepting, describe, numba_signature
 from autoaccel.boundary.convert import carries, convert, refusal
+from autoaccel.boundary.kinds import exact_classes
 from autoaccel.config.signatures import parse_signature, python_types
 from autoaccel.errors import Rejection
 from autoaccel.policy import targets
@@ -93,7 +94,9 @@ class Promoter:
         self.trials: dict[ExactKey, Pending] = {}
         self.promotions: list[PromotionRecord] = []
         self.signatures: dict[ExactKey, str] = {}
-        self.converting: set[ExactKey] = set()  # keys whose calls carry lists or buffers
+        # Keys whose calls carry lists or buffers: their converted arguments' exact classes
+        # (or None) and Numba signature, for the variant's direct calls.
+        self.converting: dict[ExactKey, tuple[tuple | None, tuple]] = {}
         self.eager: tuple[str, ...] = ()
         self.declared: list[tuple] = []  # declared signatures' Numba argument types
         self.ready: set[TypeKey] = set()  # their Python argument types
@@ -149,13 +152,14 @@ class Promoter:
         reason = refusal(args)
         if reason:
             raise Rejection(reason)
-        if carries(args):
-            self.converting.add(key)
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature
         with cpu.compiling():
             compiled = cpu.build(owner, owner.config.jit, lookup)
-            signature = numba_signature(convert(args))
+            natives = convert(args)
+            signature = numba_signature(natives)
             signature = accepting(self.declared, signature) or signature
+            if carries(args):
+                self.converting[key] = (exact_classes(natives), signature)
             saved_as, store = self.saved.where(key.types, describe(signature), compiled)
             seconds, from_cache = cpu.compile_signature(compiled, signature, store)
         build = targets.Build(owner, compiled, signature, args, lookup, store)
@@ -257,6 +261,10 @@ class Promoter:
             reason = "its result type conflicts with another promoted signature"
             self.fail(key, key.types, reason, record.signature)
             return False
+        if isinstance(variant, ConvertingVariant):
+            _call_directly(variant, compiled, *self.converting[key])
+            if tuple in key.types:
+                variant.keys = (variant.keys or set()) | {key}
         exact[key] = variant
         self.signatures[key] = record.signature
         compiled.validated.add(record.signature)
@@ -287,6 +295,10 @@ class Promoter:
             variant = owner._exact.pop(key, None)
             if variant is None:
                 return
+            if isinstance(variant, ConvertingVariant):
+                variant.direct.pop(self.converting[key][0] or (), None)
+                if variant.keys is not None:
+                    variant.keys.discard(key)
             signature = self.signatures.pop(key)
             if signature not in self.signatures.values():
                 variant.compiled.validated.discard(signature)
@@ -361,3 +373,13 @@ class Promoter:
         """The best measured speed-up of a promoted variant for ``types_``, else 1."""
         signatures = {s for k, s in self.signatures.items() if k.types == types_}
         return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)
+
+
+def _call_directly(
+    variant: ConvertingVariant, compiled: Any, classes: Any, signature: tuple
+) -> None:
+    """Let ``variant`` call the overload of ``signature`` directly for arguments converted to
+    ``classes`` (which tell their Numba types exactly), where the target has overloads."""
+    overloads = getattr(compiled.entry, "overloads", None)
+    if classes is not None and isinstance(overloads, dict) and tuple(signature) in overloads:
+        variant.direct[classes] = overloads[tuple(signature)].entry_point

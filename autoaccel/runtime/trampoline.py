@@ -170,7 +170,7 @@ class Trampoline:
         if variant is None:
             return self._answer(self.promoter.try_promotion(key, args))
         fast = self._fast.get(types_)
-        if fast is not None and fast.compiled is variant.compiled:
+        if fast is not None and variant in (fast, getattr(fast, "generic", None)):
             return MISS  # the fast path matched but the code itself raised TypeError
         return self._answer(variant.run(args))
 
