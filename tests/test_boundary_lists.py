@@ -330,3 +330,42 @@ def test_a_huge_list_for_a_few_multiplications_is_not_promoted(accelerated):
         assert fast.head(values) == 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5
     assert not promoted(fast.head)
     assert any("below min_gain" in reason for reason in failures(fast.head))
+
+
+def test_a_tuple_of_other_contents_never_reaches_the_promoted_tuples_variant(accelerated):
+    # A pattern of tuples carrying a list is dispatched by the variant itself: (int, list)
+    # promoted, then (float, list) and (int, int) tuples must get answers of their own.
+    source = """
+    def weighted(pair):
+        i, u = pair
+        s = 0
+        for j in range(len(u)):
+            s += (i + j) // 2 * u[j] if j % 2 else i / 3 * u[j]
+        return s
+    """
+    steps = [
+        *warm("weighted", (3, [1.0, 2.0, 3.0])),
+        ("weighted", (3.5, [1.0, 2.0, 3.0])),
+        ("weighted", (7, [4, 5, 6])),
+        *warm("weighted", (3.5, [1.0])),
+        ("weighted", (4, [2.0, 1.0])),
+    ]
+    fast = same_play(accelerated, source, steps, **SETTINGS)
+    assert {"(Tuple(int64, list(float64)))", "(Tuple(float64, list(float64)))"} <= set(
+        promoted(fast.weighted)
+    )
+    assert served(fast.weighted) >= 3
+
+
+def test_plain_tuples_and_tuples_carrying_lists_get_variants_of_their_own(accelerated):
+    source = """
+    def head(pair):
+        return pair[0] * 2.0 + pair[1][0]
+    """
+    steps = [*warm("head", (1.5, [2.0])), *warm("head", (1.5, (2.0, 3.0))), ("head", (2.5, [1.0]))]
+    fast = same_play(accelerated, source, steps, **SETTINGS)
+    assert set(promoted(fast.head)) == {
+        "(Tuple(float64, list(float64)))",
+        "(Tuple(float64, UniTuple(float64 x 2)))",
+    }
+    assert served(fast.head) >= 2
