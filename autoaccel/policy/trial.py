@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.boundary.convert import carries, convert, write_back
-from autoaccel.boundary.kinds import Unconvertible
+from autoaccel.boundary.kinds import Unconvertible, exact_classes
 from autoaccel.errors import Deoptimize, Rejection
 from autoaccel.policy.compare import (
     Adapter,
@@ -92,6 +92,7 @@ class Trial:
         "calls",
         "compile_seconds",
         "compiled",
+        "direct",
         "dispatch_seconds",
         "failure",
         "from_cache",
@@ -129,6 +130,9 @@ class Trial:
         self.raw_type: type = type(None)
         self.failure: str | None = None
         self.calls = 0
+        # (exact classes of the converted arguments, the overload's entry point) when the
+        # promoted variant will call it directly (ConvertingVariant), so the trial does too.
+        self.direct: tuple[tuple, Any] | None = None
 
     def call(self, original: Callable[..., Any], args: tuple) -> Any:
         """Run both versions on one real call; return (or raise) what the original gives."""
@@ -161,7 +165,10 @@ class Trial:
         try:
             natives = convert(copies) if converting else copies
             [copy_value(natives[i]) for i in written]
-            result, error = compiled.entry(*natives), None
+            call = compiled.entry
+            if self.direct is not None and exact_classes(natives) == self.direct[0]:
+                call = self.direct[1]
+            result, error = call(*natives), None
             if converting:
                 write_back(natives, written)
         except Unconvertible as exc:  # this call's lists cannot be converted: not a mismatch

@@ -178,6 +178,10 @@ class Promoter:
                 raise Rejection(crash)
         dispatch = owner.dispatch_seconds(len(args))
         base = Trial(compiled, describe(signature), seconds, from_cache, saved_as, dispatch)
+        classes = self.converting.get(key, (None, None))[0]
+        entry = direct_entry(compiled, signature) if classes is not None else None
+        if classes is not None and entry is not None:
+            base.direct = (classes, entry)
         trial = self._selection(build, base)
         self.trials[key] = trial
         owner.refresh_fast_path()
@@ -262,7 +266,10 @@ class Promoter:
             self.fail(key, key.types, reason, record.signature)
             return False
         if isinstance(variant, ConvertingVariant):
-            _call_directly(variant, compiled, *self.converting[key])
+            classes, signature = self.converting[key]
+            entry = direct_entry(compiled, signature)
+            if classes is not None and entry is not None:
+                variant.direct[classes] = entry
             if tuple in key.types:
                 variant.keys = (variant.keys or set()) | {key}
         exact[key] = variant
@@ -375,11 +382,11 @@ class Promoter:
         return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)
 
 
-def _call_directly(
-    variant: ConvertingVariant, compiled: Any, classes: Any, signature: tuple
-) -> None:
-    """Let ``variant`` call the overload of ``signature`` directly for arguments converted to
-    ``classes`` (which tell their Numba types exactly), where the target has overloads."""
+def direct_entry(compiled: Any, signature: tuple) -> Any:
+    """The entry point of ``compiled``'s overload for ``signature``, or ``None`` (a target
+    without Numba overloads). Called with arguments of exactly those types, it skips the
+    dispatcher's typing; with others it would misread them, so callers check classes."""
     overloads = getattr(compiled.entry, "overloads", None)
-    if classes is not None and isinstance(overloads, dict) and tuple(signature) in overloads:
-        variant.direct[classes] = overloads[tuple(signature)].entry_point
+    if isinstance(overloads, dict) and tuple(signature) in overloads:
+        return overloads[tuple(signature)].entry_point
+    return None
