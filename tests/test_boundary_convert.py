@@ -46,7 +46,12 @@ def test_numpy_scalars_with_lists_are_refused():
     assert (
         boundary.refusal(([1.0], np.float64(2.0))) == "takes NumPy scalars together with lists [11]"
     )
-    assert boundary.refusal(([1.0], 2.0, "text", np.zeros(2))) is None
+    assert boundary.refusal(([1.0], 2.0, "text", np.zeros(2)), strings=True) is None
+
+
+def test_str_is_accepted_only_with_the_strings_option():
+    assert boundary.refusal(("text",)).startswith("takes a str argument: compiling")
+    assert boundary.refusal(((1, "text"),), strings=True) is None
 
 
 def test_carries_sees_into_tuples():

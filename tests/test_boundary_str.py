@@ -2,14 +2,20 @@
 
 Numba reads a str in place (its kind, length and data), so nothing is converted; what must
 hold is that every operation compiled on it answers as CPython does, with CPython's classes
-(a str predicate returns ``bool``; catalogue row 14 refuses those). As in the other boundary
-tests, the interesting strings come after promotion.
+(a str predicate returns ``bool``; catalogue row 14 refuses those). Numba compiles string
+operations slowly (1 to 10 s a function), so str arguments are compiled only with the
+``strings`` option, which these tests set. As in the other boundary tests, the interesting
+strings come after promotion.
 """
 
 from __future__ import annotations
 
 from boundary_helpers import failures, promoted, same_play
-from test_boundary_lists import SETTINGS, served, warm
+from test_boundary_lists import served, warm
+
+from autoaccel.runtime.registry import lookup
+
+SETTINGS = {"min_calls": 1, "min_gain": 0.0, "validation_calls": 2, "strings": True}
 
 DISTANCE = """
 def levenshtein(a, b):
@@ -93,4 +99,15 @@ def test_a_list_of_str_is_not_converted(accelerated):
     assert not promoted(fast.longest)
     assert failures(fast.longest) == [
         "takes a list of str (lists of floats, ints, bools, lists of those and tuples are converted) [23]"
+    ]
+
+
+def test_str_arguments_are_refused_without_compiling_unless_the_option_allows(accelerated):
+    fast = same_play(
+        accelerated, DISTANCE, warm("codes", "abc"), min_calls=1, min_gain=0.0, validation_calls=2
+    )
+    assert not promoted(fast.codes) and lookup(fast.codes).compiled is None
+    assert failures(fast.codes) == [
+        "takes a str argument: compiling Numba's string operations takes 1 to 10 s a function "
+        "(the strings option allows it)"
     ]

@@ -68,16 +68,21 @@ _CONVERTED = frozenset((list, *_BUFFERS))
 # Values passed as they are, told apart first (cheapest) on every call.
 _AS_THEY_ARE = frozenset((float, int, bool, str, complex, type(None), np.ndarray))
 _INT64 = (-(2**63), 2**63 - 1)
+_STR_REFUSAL = (
+    "takes a str argument: compiling Numba's string operations takes 1 to 10 s a function "
+    "(the strings option allows it)"
+)
 
 
-def refusal(values: Iterable[Any]) -> str | None:
+def refusal(values: Iterable[Any], strings: bool = False) -> str | None:
     """Why these argument values cannot be passed to a variant, or ``None``.
 
     Every element of every list is checked (once per hot signature, before compiling); the
     rest is :func:`autoaccel.backends.screening.argument_refusal`'s, except that ``str`` is
-    accepted. Numba is not imported.
+    accepted if ``strings`` (the ``strings`` option: Numba compiles string operations
+    slowly). Numba is not imported.
     """
-    walk = _Walk(checked=True)
+    walk = _Walk(checked=True, strings=strings)
     try:
         walk.values(values)
     except Unconvertible as exc:
@@ -186,11 +191,12 @@ def restore(value: Any, saved: Any) -> None:
 class _Walk:
     """One conversion: the values of a call, each object converted once (aliasing)."""
 
-    __slots__ = ("checked", "lists", "memo", "numpy_scalars", "typed")
+    __slots__ = ("checked", "lists", "memo", "numpy_scalars", "strings", "typed")
 
-    def __init__(self, checked: bool, typed: bool = False) -> None:
+    def __init__(self, checked: bool, typed: bool = False, strings: bool = True) -> None:
         self.checked = checked  # screening: check every element here, and the other values
         self.typed = typed  # give each class its Numba type (imports Numba)
+        self.strings = strings  # screening: str values are accepted
         self.memo: dict[int, Any] = {}
         self.lists = self.numpy_scalars = False  # seen, when checked
 
@@ -222,8 +228,8 @@ class _Walk:
             if all(map(operator.is_, items, value)):
                 return value  # nothing converted: Numba types it in C as it is
             return self.tuple_class(items)(items)
-        if self.checked and kind is not str:
-            reason = argument_refusal((value,))
+        if self.checked and not (kind is str and self.strings):
+            reason = _STR_REFUSAL if kind is str else argument_refusal((value,))
             if reason:
                 raise Unconvertible(reason)
             self.numpy_scalars |= isinstance(value, np.generic)

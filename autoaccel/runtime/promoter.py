@@ -149,7 +149,7 @@ class Promoter:
                 run rule the variant out.
         """
         owner = self.owner
-        reason = refusal(args)
+        reason = refusal(args, owner.config.strings)
         if reason:
             raise Rejection(reason)
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature

@@ -201,7 +201,7 @@ class Trampoline:
             count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
         ):
             return MISS
-        reason = refusal(args) or globals_refusal(self, lookup)
+        reason = refusal(args, self.config.strings) or globals_refusal(self, lookup)
         if reason:  # decided without importing Numba
             promoter.fail(types_, types_, reason)
             return MISS
