@@ -178,10 +178,7 @@ class Promoter:
                 raise Rejection(crash)
         dispatch = owner.dispatch_seconds(len(args))
         base = Trial(compiled, describe(signature), seconds, from_cache, saved_as, dispatch)
-        classes = self.converting.get(key, (None, None))[0]
-        entry = direct_entry(compiled, signature) if classes is not None else None
-        if classes is not None and entry is not None:
-            base.direct = (classes, entry)
+        base.direct = direct_call(self.converting.get(key), compiled)
         trial = self._selection(build, base)
         self.trials[key] = trial
         owner.refresh_fast_path()
@@ -266,12 +263,7 @@ class Promoter:
             self.fail(key, key.types, reason, record.signature)
             return False
         if isinstance(variant, ConvertingVariant):
-            classes, signature = self.converting[key]
-            entry = direct_entry(compiled, signature)
-            if classes is not None and entry is not None:
-                variant.direct[classes] = entry
-            if tuple in key.types:
-                variant.keys = (variant.keys or set()) | {key}
+            variant.serve(key, direct_call(self.converting[key], compiled))
         exact[key] = variant
         self.signatures[key] = record.signature
         compiled.validated.add(record.signature)
@@ -303,9 +295,7 @@ class Promoter:
             if variant is None:
                 return
             if isinstance(variant, ConvertingVariant):
-                variant.direct.pop(self.converting[key][0] or (), None)
-                if variant.keys is not None:
-                    variant.keys.discard(key)
+                variant.drop(key, self.converting[key][0])
             signature = self.signatures.pop(key)
             if signature not in self.signatures.values():
                 variant.compiled.validated.discard(signature)
@@ -382,11 +372,16 @@ class Promoter:
         return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)
 
 
-def direct_entry(compiled: Any, signature: tuple) -> Any:
-    """The entry point of ``compiled``'s overload for ``signature``, or ``None`` (a target
-    without Numba overloads). Called with arguments of exactly those types, it skips the
-    dispatcher's typing; with others it would misread them, so callers check classes."""
+def direct_call(conversion: tuple | None, compiled: Any) -> tuple[tuple, Any] | None:
+    """``(classes, entry point)`` to call ``compiled``'s overload directly with arguments
+    converted to ``classes``, for a key's ``conversion`` (its exact classes, or ``None``, and
+    Numba signature); ``None`` when the classes are not exact or the target has no overloads.
+    Called with arguments of other types the entry point would misread them, which is why
+    the classes are checked before each such call."""
+    if conversion is None or conversion[0] is None:
+        return None
     overloads = getattr(compiled.entry, "overloads", None)
-    if isinstance(overloads, dict) and tuple(signature) in overloads:
-        return overloads[tuple(signature)].entry_point
-    return None
+    signature = tuple(conversion[1])
+    if not isinstance(overloads, dict) or signature not in overloads:
+        return None
+    return conversion[0], overloads[signature].entry_point

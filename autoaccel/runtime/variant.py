@@ -150,6 +150,19 @@ class ConvertingVariant(Variant):
         self.direct: dict[tuple, Any] = {}
         self.keys: set | None = None
 
+    def serve(self, key: Any, direct: tuple[tuple, Any] | None) -> None:
+        """Serve the promoted exact ``key``; ``direct``: its ``(classes, entry point)``."""
+        if direct is not None:
+            self.direct[direct[0]] = direct[1]
+        if tuple in key.types:
+            self.keys = (self.keys or set()) | {key}
+
+    def drop(self, key: Any, classes: tuple | None) -> None:
+        """Stop serving ``key`` (evicted), whose converted arguments had ``classes``."""
+        self.direct.pop(classes or (), None)
+        if self.keys is not None:
+            self.keys.discard(key)
+
     def run(self, args: tuple, call: Any = None) -> Any:
         """The result for ``args``, or a :class:`Signal` (never raises)."""
         try:
