@@ -7,7 +7,8 @@ with NaN or signed zeros and argsort ties (docs/divergences.md, row 20), ``str``
 (docs/divergences.md, row 14), in-place array updates from an overlapping slice of the same
 array (docs/divergences.md, row 17), dicts and sets returned (docs/divergences.md, row 25),
 locals read before any assignment on some path (docs/divergences.md, row 26), lists whose
-elements Numba converts (docs/divergences.md, row 23). After
+elements Numba converts (docs/divergences.md, row 23), and stores into a list converted at
+the boundary of values that may be NumPy scalars in CPython (docs/divergences.md, row 11). After
 ``Dispatcher.compile`` and before the first run, :func:`inspect_variant` walks the typed IR
 that Numba keeps for each overload (``CompileResult.type_annotation``: blocks, typemap,
 calltypes), and the IR of every helper overload it calls.
@@ -119,7 +120,8 @@ def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
         signature: the tuple of Numba argument types it was compiled for.
     """
     result = _function(dispatcher.overloads[signature], {})
-    inspection = Inspection(refusal=result.refusal, written=result.written)
+    refusal = result.refusal or _list_store_refusal(result)
+    inspection = Inspection(refusal=refusal, written=result.written)
     inspection.ambiguous_constants, inspection.ambiguous_arguments = result.returned_as_is()
     return inspection
 
@@ -145,6 +147,10 @@ class _Function:
         self.refusal: str | None = None
         self.written: set[int] = set()
         self.roots: dict[str, set[int]] = {}
+        # Whether it (or a helper) stores into a converted list, and whether NumPy values can
+        # occur: see _list_store_refusal.
+        self.list_stores = False
+        self.numpy = any(map(_is_numpy, self.typemap.values()))
 
     def type_of(self, var: ir.Var) -> Any:
         return self.typemap.get(var.name)
@@ -172,6 +178,38 @@ class _Function:
         return constants, arguments
 
 
+def _is_numpy(t: Any) -> bool:
+    """Whether a value of Numba type ``t`` is NumPy's: an array, a NumPy scalar class, the
+    module, or a NumPy function (whose scalar results are NumPy scalars in CPython)."""
+    if isinstance(t, (types.Array, types.NumberClass)):
+        return True
+    if isinstance(t, types.Module):
+        return t.pymod.__name__.split(".")[0] == "numpy"
+    key = getattr(t, "typing_key", None)
+    return isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")
+
+
+def _is_converted(t: Any) -> bool:
+    """A list or buffer converted at the boundary: an
+    ``autoaccel.boundary.numba_types.PySequence``, told by its attributes (the boundary layer
+    is above this one)."""
+    return all(hasattr(t, name) for name in ("source", "store", "storage", "item"))
+
+
+def _is_converted_list(t: Any) -> bool:
+    """A list of numbers converted at the boundary (its elements are Python objects)."""
+    return _is_converted(t) and t.source == "list" and t.store == "exact"
+
+
+def _list_store_refusal(function: _Function) -> str | None:
+    """A converted list stores Python objects: where NumPy is involved, CPython could store
+    a NumPy scalar (``lst[i] = a[j]`` stores an ``np.float64``) where the variant's
+    write-back gives a Python float (docs/divergences.md, row 11)."""
+    if function.list_stores and function.numpy:
+        return "stores into a list values that may be NumPy scalars in CPython [11]"
+    return None
+
+
 def _is_scalar_constant(value: Any) -> bool:
     return isinstance(value, (bool, int, float, complex))
 
@@ -196,6 +234,7 @@ def _checks(function: _Function, memo: dict[int, _Function]) -> Iterator[str | N
     for stmt in function.statements:
         if isinstance(stmt, (ir.SetItem, ir.StaticSetItem)):
             function.written |= function.roots.get(stmt.target.name, set())
+            function.list_stores |= _is_converted_list(function.type_of(stmt.target))
         if not isinstance(stmt, ir.Assign) or not isinstance(stmt.value, ir.Expr):
             continue
         expr = stmt.value
@@ -214,6 +253,8 @@ def _returned_container(return_type: Any) -> str | None:
     for t in inner:
         if isinstance(t, (types.DictType, types.Set)):
             return f"returns {with_article(str(t))} (a typed container, not the dict or set CPython returns) [25]"
+        if _is_converted(t):
+            return f"returns a {t.source} it was given (compiled code holds a converted copy)"
     return None
 
 
@@ -385,6 +426,8 @@ def _helper_call(
     if overload is None:
         return None
     helper = _function(overload, memo)
+    function.list_stores |= helper.list_stores
+    function.numpy |= helper.numpy
     for position in helper.written:
         if position < len(expr.args):
             function.written |= function.roots.get(expr.args[position].name, set())

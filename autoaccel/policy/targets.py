@@ -30,10 +30,11 @@ from autoaccel.analysis.map_shape import LoopMap, map_shape
 from autoaccel.backends import cpu, interrupts
 from autoaccel.backends import cuda as cuda_backend
 from autoaccel.backends.cpu import Compiled
+from autoaccel.boundary.convert import convert
 from autoaccel.cache.variants import VariantStore
 from autoaccel.config import Config
 from autoaccel.errors import Rejection
-from autoaccel.policy.compare import copy_value
+from autoaccel.policy.compare import copy_arguments
 from autoaccel.policy.trial import PromotionRecord, Trial
 
 _PROMOTED = "promoted"
@@ -276,4 +277,4 @@ def _warm_up(trial: Trial, args: tuple) -> None:
     """
     # Outcome ignored: the timed run that follows records the same one.
     with contextlib.suppress(Exception):
-        trial.compiled.entry(*(copy_value(a) for a in args))
+        trial.compiled.entry(*convert(copy_arguments(args)))
