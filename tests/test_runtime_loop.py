@@ -138,12 +138,68 @@ def test_iteration_over_an_array_resumes_by_index_and_leaves_the_last_element(pa
     assert "walk.<loop@40>" in promoted(fast)
 
 
-def test_iteration_over_a_list_is_refused_with_its_reason(pair):
-    fast, _ = pair(KERNELS)
-    assert fast.walk([0.5] * 1000) == (fast.walk.__wrapped__ if False else None) or True
+def test_iteration_over_a_list_of_floats_is_promoted_and_leaves_a_python_float(pair):
+    fast, plain = pair(KERNELS)
+    values = np.random.default_rng(4).random(200000).tolist()
+    got, expected = fast.walk(values), plain.walk(values)
+    assert got == expected and type(got[1]) is type(expected[1]) is float
+    assert "walk.<loop@40>" in promoted(fast)
+
+
+def test_iteration_over_a_list_of_objects_is_refused_with_its_reason(pair):
+    fast, plain = pair(KERNELS)
+    values = [0.5] * 1000 + ["a"]  # screened whole when the loop compiles, at the first look
+    with pytest.raises(TypeError):
+        plain.walk(values)
+    with pytest.raises(TypeError):
+        fast.walk(values)
     loop = loops_of(fast)["walk.<loop@40>"]
-    assert loop.refusal and "iterates over a list at line 40" in loop.refusal
-    assert not loop.armed
+    assert loop.failures and not loop.promotions
+    assert any("list" in failure.reason for failure in loop.failures.values())
+
+
+LISTS = """
+def smooth(values, alpha):
+    acc = values[0]
+    for i in range(len(values)):
+        acc = alpha * values[i] + (1.0 - alpha) * acc
+        values[i] = acc
+    return acc
+
+def count_bytes(data, limit):
+    n = 0
+    for b in data:
+        if b > limit:
+            n += 1
+    return n
+"""
+
+
+def test_a_list_the_loop_writes_is_written_back_with_its_element_class(pair):
+    fast, plain = pair(LISTS)
+    a = np.random.default_rng(5).random(300000).tolist()
+    b = list(a)
+    assert fast.smooth(a, 0.1) == plain.smooth(b, 0.1)
+    assert a == b and {type(x) for x in a} == {float}
+    assert "smooth.<loop@4>" in promoted(fast)
+
+
+def test_a_list_whose_elements_change_class_after_promotion_runs_in_python(pair):
+    fast, plain = pair(LISTS)
+    a = np.random.default_rng(6).random(200000).tolist()
+    fast.smooth(list(a), 0.1)
+    assert "smooth.<loop@4>" in promoted(fast)
+    mixed = [1, *a[1:1000]]  # an int first: a list of ints to the converter, then floats
+    expected = list(mixed)
+    assert fast.smooth(mixed, 0.1) == plain.smooth(expected, 0.1)
+    assert mixed == expected and [type(x) for x in mixed] == [type(x) for x in expected]
+
+
+def test_iteration_over_a_bytearray_reads_python_ints(pair):
+    fast, plain = pair(LISTS)
+    data = bytearray(np.random.default_rng(7).integers(0, 256, 400000, dtype=np.uint8))
+    assert fast.count_bytes(data, 200) == plain.count_bytes(data, 200)
+    assert "count_bytes.<loop@11>" in promoted(fast)
 
 
 OVERFLOW = """

@@ -37,13 +37,11 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
     views (:func:`autoaccel.boundary.convert.save`).
     """
     kind = type(value)
-    if kind is np.ndarray:
-        return _copy_array(value)
     if isinstance(value, Native):
         return save(value)
     if isinstance(value, tuple):
         return tuple([copy_value(item, memo) for item in value])
-    if kind not in _MUTABLE:
+    if kind is not np.ndarray and kind not in _MUTABLE:
         return value
     memo = {} if memo is None else memo
     copy = memo.get(id(value))
@@ -59,6 +57,8 @@ def copy_arguments(args: tuple) -> tuple:
 
 
 def _copy_mutable(value: Any, memo: dict[int, Any]) -> Any:
+    if type(value) is np.ndarray:
+        return _copy_array(value)
     if type(value) is list:
         return [copy_value(item, memo) for item in value]
     if type(value) is memoryview:  # a view of a fresh buffer of the same format

@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from autoaccel.boundary.convert import carries, convert, write_back
 from autoaccel.errors import Deoptimize
-from autoaccel.policy.compare import copy_value, same
+from autoaccel.policy.compare import copy_arguments, same
 from autoaccel.policy.site_types import SiteTypes
 
 # A trial gives up when this many windows were abandoned before enough were compared.
@@ -45,14 +46,19 @@ def copy_state(values: Sequence[Any]) -> tuple:
     Values that were the same object stay one object among the copies (two names for one
     array), so the compiled window sees the aliasing Python sees.
     """
-    memo: dict[int, Any] = {}
-    copies = []
-    for value in values:
-        key = id(value)
-        if key not in memo:
-            memo[key] = copy_value(value)
-        copies.append(memo[key])
-    return tuple(copies)
+    return copy_arguments(tuple(values))
+
+
+def _run(entry: Callable[..., Any], copies: tuple, written: Sequence[int]) -> Any:
+    """``entry`` run on ``copies`` as a promoted run would: lists and buffers converted, and
+    the lists at ``written`` positions written back (into the copies). Raises what the run
+    raises."""
+    if not carries(copies):
+        return entry(*copies)
+    natives = convert(copies)
+    result = entry(*natives)
+    write_back(natives, written)
+    return result
 
 
 class WindowTrial:
@@ -102,7 +108,7 @@ class WindowTrial:
         the code's first page faults) that a window of a few microseconds would count.
         """
         with contextlib.suppress(Exception):  # what it does is seen in the windows
-            self.entry(*copy_state(arguments))
+            _run(self.entry, copy_state(arguments), self.arrays)
 
     def run_window(self, arguments: tuple, before: dict, overhead: float = 0.0) -> WindowRun:
         """The compiled half of a window, on copies of ``arguments`` (never raises).
@@ -114,7 +120,7 @@ class WindowTrial:
         copies = copy_state(arguments)
         start = time.perf_counter()
         try:
-            result, error = self.entry(*copies), None
+            result, error = _run(self.entry, copies, self.arrays), None
         except Exception as exc:  # compared with what Python does in the same iterations
             result, error = None, exc
         seconds = time.perf_counter() - start + overhead

@@ -31,6 +31,7 @@ import numpy as np
 
 from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import SUSPENDED, LoopPlan
+from autoaccel.boundary.convert import carries
 from autoaccel.config import Config
 from autoaccel.errors import Rejection
 from autoaccel.policy.site_types import SiteTypes
@@ -133,9 +134,9 @@ class LoopTrampoline:
         if route is not None and self.window is None:
             # A promoted loop's later runs: straight to the variant when the frame allows.
             try:
-                arguments = route.arguments(self.spec, self.globals, iterable, position, frame)
-                if arguments is not None and route.key in self.variants:
-                    done = self.run_promoted(route.key, route.plan, arguments)
+                found = route.arguments(self.spec, self.globals, iterable, position, frame)
+                if found is not None and route.key in self.variants:
+                    done = self.run_promoted(route.key, route.plan, *found)
                     return self._hand(done) if isinstance(done, int) else done
             except Exception as exc:  # a bug of ours must never reach the user's loop
                 logger.debug("%s: internal error", self.name, exc_info=True)
@@ -183,10 +184,10 @@ class LoopTrampoline:
             return NEVER
         if isinstance(state, str):
             return self._budget  # not compilable at this boundary; maybe at a later one
-        plan, arguments, key = state.plan, state.arguments, state.key
+        plan, key = state.plan, state.key
         if key in self.variants:
             self._route = Route(self.spec, state, frame)
-            return self.run_promoted(key, plan, arguments)
+            return self.run_promoted(key, plan, state.arguments, state.natives)
         if key in self.failures:
             return NEVER
         pending = self.trial.pending
@@ -216,10 +217,10 @@ class LoopTrampoline:
         kind = self.spec.kind
         if kind == "range" and type(iterable) is not range:
             return f"loops over range, which is a {type(iterable).__name__} here"
-        if kind == "iter" and not isinstance(iterable, np.ndarray):
+        if kind == "iter" and not (isinstance(iterable, np.ndarray) or carries((iterable,))):
             return (
                 f"iterates over a {type(iterable).__name__} at line {self.spec.lineno} (only "
-                "range, while and arrays can continue mid-run)"
+                "range, while, arrays, lists and buffers can continue mid-run)"
             )
         return None
 
@@ -234,7 +235,9 @@ class LoopTrampoline:
         )
         self.promotions.append(record)
 
-    def run_promoted(self, key: tuple, plan: LoopPlan, arguments: tuple) -> int | Exit:
+    def run_promoted(
+        self, key: tuple, plan: LoopPlan, arguments: tuple, natives: tuple
+    ) -> int | Exit:
         """Run the loop compiled to its end: its :class:`Exit`, or :data:`NEVER` (handed back,
         Python goes on from the same iteration)."""
         variant = self.variants[key]
@@ -243,7 +246,7 @@ class LoopTrampoline:
             del self.variants[key]
             logger.info("%s: a global its variant froze changed; dropped", self.name)
             return NEVER
-        done = variant.run(self.spec, plan, arguments)
+        done = variant.run(self.spec, plan, arguments, natives)
         if done is not None:
             return done
         if variant.handbacks >= _GIVE_UP_AFTER:

@@ -23,8 +23,9 @@ from autoaccel.backends.loop_code import UNBOUND, LoopPlan, decode, plan_for
 from autoaccel.backends.screening import argument_refusal
 from autoaccel.backends.signatures import fingerprint
 from autoaccel.backends.snapshot import snapshot_guard
+from autoaccel.boundary.convert import carries, convert, restore, save, write_back
+from autoaccel.boundary.kinds import Unconvertible
 from autoaccel.errors import Rejection
-from autoaccel.policy.compare import copy_value, restore_value
 from autoaccel.policy.site_types import SiteTypes
 
 # A budget that never runs out: Python (or the compiled loop) finishes this run of the loop.
@@ -58,6 +59,7 @@ class Boundary(NamedTuple):
     arguments: tuple
     key: tuple
     frozen: tuple[tuple[str, Any], ...] = ()
+    natives: tuple = ()  # ``arguments`` as the compiled loop takes them (lists converted)
 
 
 def is_data(value: Any) -> bool:
@@ -85,7 +87,8 @@ def boundary(
 
     Raises:
         Rejection: a variable's value cannot be passed to compiled code (see
-            :func:`~autoaccel.backends.screening.argument_refusal`).
+            :func:`~autoaccel.backends.screening.argument_refusal`), or a list or buffer
+            cannot be converted (:mod:`autoaccel.boundary.convert`).
     """
     params, values, frozen = [], [], []
     # A live-out variable an iteration never reads before binding it needs no value from
@@ -103,15 +106,33 @@ def boundary(
             values.append(value)
         elif not spec.module_level and name in frame:
             frozen.append((name, value))  # a local holding code, shadowing any global
-    reason = argument_refusal(tuple(values))
+    # Lists and buffers are converted (their elements checked once, when the loop compiles:
+    # screening a long list at every look would cost more than the loop).
+    reason = argument_refusal(tuple(v for v in values if not carries((v,))))
     if reason:
         raise Rejection(f"a variable {reason}")
     arguments = (*leading(spec, iterable, position), *values)
+    natives = natives_of(arguments)
     plan = plan_for(spec, tuple(params), maybe)
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).
-    key = (plan.params, fingerprint(arguments), tuple(value for _, value in frozen))
-    return Boundary(plan, arguments, key, tuple(frozen))
+    key = (plan.params, fingerprint(natives), tuple(value for _, value in frozen))
+    return Boundary(plan, arguments, key, tuple(frozen), natives)
+
+
+def natives_of(arguments: tuple) -> tuple:
+    """``arguments`` as the compiled loop takes them: lists and buffers converted.
+
+    Raises:
+        Rejection: one cannot be converted this time (a ragged list of lists, an element
+            of another class than the first's).
+    """
+    if not carries(arguments):
+        return arguments
+    try:
+        return convert(arguments)
+    except Unconvertible as exc:
+        raise Rejection(f"a variable {exc}") from None
 
 
 class Route:
@@ -140,9 +161,9 @@ class Route:
 
     def arguments(
         self, spec: LoopSpec, namespace: dict, iterable: Any, position: Any, frame: dict
-    ) -> tuple | None:
-        """The compiled loop's arguments at this boundary, or ``None`` when the frame has
-        changed in a way only :func:`boundary` can judge."""
+    ) -> tuple[tuple, tuple] | None:
+        """The compiled loop's arguments at this boundary, as they are and converted, or
+        ``None`` when the frame has changed in a way only :func:`boundary` can judge."""
         for name, value in self.frozen:
             if frame.get(name, UNBOUND) is not value:
                 return None
@@ -151,7 +172,11 @@ class Route:
                 return None
         values = [value_of(spec, namespace, name, frame) for name in self.plan.params]
         arguments = (*leading(spec, iterable, position), *values)
-        return arguments if fingerprint(arguments) == self.key[1] else None
+        try:
+            natives = natives_of(arguments)
+        except Rejection:
+            return None
+        return (arguments, natives) if fingerprint(natives) == self.key[1] else None
 
 
 def value_of(spec: LoopSpec, namespace: dict, name: str, frame: dict) -> Any:
@@ -206,11 +231,6 @@ def reader(plan: LoopPlan) -> Reader:
     return read
 
 
-def saved_copy(value: Any) -> Any:
-    """A copy of an argument to restore it from (any layout does for that)."""
-    return value.copy() if type(value) is np.ndarray else copy_value(value)
-
-
 class LoopVariant:
     """A promoted compiled loop: its entry, the arguments it may write, its sites' types.
 
@@ -239,16 +259,22 @@ class LoopVariant:
         self._read: Reader | None = None
         self._live: tuple[int, ...] = ()  # each live-out variable's place in plan.names
 
-    def run(self, spec: LoopSpec, plan: LoopPlan, arguments: tuple) -> Exit | None:
+    def run(self, spec: LoopSpec, plan: LoopPlan, arguments: tuple, natives: tuple) -> Exit | None:
         """Run the loop compiled to its end: its :class:`Exit`, or ``None`` (handed back).
 
         Handed back when a checked operation gives up, the code raises, or a variable's
-        Python type is not certain; the arrays it may have written hold their values from
-        before the run again, so Python goes on from the same iteration.
+        Python type is not certain; the arrays and buffers it may have written hold their
+        values from before the run again (a converted list's storage is its own until
+        written back), so Python goes on from the same iteration.
+
+        Args:
+            spec, plan: the loop and the variant's plan.
+            arguments: the compiled loop's arguments, as the frame holds them.
+            natives: the same converted (:func:`natives_of`).
         """
-        saved = [(i, saved_copy(arguments[i])) for i in self.written]
+        saved = [(i, save(natives[i])) for i in self.written]
         try:
-            result = self.entry(*arguments)
+            result = self.entry(*natives)
             if self._read is None:  # one plan per variant: its key holds the params
                 self._read = reader(plan)
                 self._live = tuple(
@@ -260,9 +286,11 @@ class LoopVariant:
             converted = None
         if converted is None:
             for position, copy in saved:
-                restore_value(arguments[position], copy)
+                restore(natives[position], copy)
             self.handbacks += 1
             return None
+        if natives is not arguments:
+            write_back(natives, self.written)
         self.runs += 1
         self.handbacks = 0
         live = tuple(converted[i] if i >= 0 else UNBOUND for i in self._live)

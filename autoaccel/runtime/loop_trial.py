@@ -26,8 +26,9 @@ from autoaccel.backends.loop_code import (
     loop_code,
 )
 from autoaccel.backends.signatures import describe, numba_signature
+from autoaccel.boundary.convert import refusal, save
 from autoaccel.errors import Rejection
-from autoaccel.policy.compare import copy_value
+from autoaccel.policy.compare import copy_arguments
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.policy.window import WindowRun, WindowTrial
@@ -36,9 +37,9 @@ from autoaccel.runtime.loop_boundary import (
     Boundary,
     Exit,
     Route,
+    natives_of,
     readable,
     reader,
-    saved_copy,
     value_of,
 )
 from autoaccel.runtime.registry import lookup
@@ -71,8 +72,10 @@ class Owner(Protocol):
     def fail(self, key: Any, reason: str, signature: str = "") -> None:
         """Never try ``key`` again."""
 
-    def run_promoted(self, key: tuple, plan: LoopPlan, arguments: tuple) -> int | Exit:
-        """Run the variant of ``key`` to the loop's end."""
+    def run_promoted(
+        self, key: tuple, plan: LoopPlan, arguments: tuple, natives: tuple
+    ) -> int | Exit:
+        """Run the variant of ``key`` to the loop's end (``natives``: converted arguments)."""
 
 
 class LoopUnit:
@@ -192,7 +195,7 @@ class LoopTrial:
         plan, arguments, key = state.plan, state.arguments, state.key
         unit = self._unit(plan, state.frozen)
         try:
-            compiled, signature, seconds, from_cache, saved_as = self._compile(unit, arguments)
+            compiled, signature, seconds, from_cache, saved_as = self._compile(unit, state)
         except Rejection as exc:
             self.owner.fail(key, str(exc))
             return NEVER
@@ -205,7 +208,7 @@ class LoopTrial:
                 signature, decision.speedup, seconds, from_cache, saved_decision=True
             )
             self.owner.promote(key, compiled, SiteTypes(decision.adapter), record)
-            return self.owner.run_promoted(key, plan, arguments)
+            return self.owner.run_promoted(key, plan, arguments, state.natives)
         trial = WindowTrial(
             compiled.entry,
             signature,
@@ -219,8 +222,9 @@ class LoopTrial:
         self.pending = Pending(trial, compiled, unit, key, saved_as)
         return self.open_window(state, iterable, frame)
 
-    def _compile(self, unit: LoopUnit, arguments: tuple) -> tuple:
-        """``(compiled, signature text, seconds, from_cache, saved_as)`` for ``arguments``.
+    def _compile(self, unit: LoopUnit, state: Boundary) -> tuple:
+        """``(compiled, signature text, seconds, from_cache, saved_as)`` for the state at a
+        boundary.
 
         Raises:
             Rejection: a global cannot be frozen, Numba refuses, the typed IR shows a
@@ -229,7 +233,7 @@ class LoopTrial:
         owner = self.owner
         start = time.perf_counter()
         try:
-            compiled, signature, from_cache, saved_as = self._build(unit, arguments)
+            compiled, signature, from_cache, saved_as = self._build(unit, state)
         finally:
             seconds = time.perf_counter() - start
             self.compile_seconds += seconds
@@ -238,20 +242,24 @@ class LoopTrial:
         logger.info("%s: %s %s in %.3f s", owner.name, verb, shown, seconds)
         return compiled, shown, seconds, from_cache, saved_as
 
-    def _build(self, unit: LoopUnit, arguments: tuple) -> tuple:
+    def _build(self, unit: LoopUnit, state: Boundary) -> tuple:
         """``(compiled, Numba signature, from_cache, saved_as)``; see :meth:`_compile`."""
         owner = self.owner
+        # Every element of every list, checked once before the first compile.
+        reason = refusal(state.arguments)
+        if reason:
+            raise Rejection(f"a variable {reason}")
         unit.refresh()
         with cpu.compiling():
             compiled = cpu.build(unit, owner.config.jit, lookup)
             compiled.snapshot = unit.live_snapshot(compiled.snapshot)
-            signature = numba_signature(arguments)
+            signature = numba_signature(state.natives)
             text = describe(signature)
             # Decisions are keyed by the Numba signature alone, as variants are.
             saved_as, store = unit.saved.where((), text, compiled)
             _, from_cache = cpu.compile_signature(compiled, signature, store)
         if owner.config.isolate_first_run:
-            copies = tuple(map(copy_value, with_budget(owner.spec.kind, arguments, 1)))
+            copies = natives_of(copy_arguments(with_budget(owner.spec.kind, state.arguments, 1)))
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:
                 unit.saved.save(saved_as, False, crash)
@@ -290,13 +298,14 @@ class LoopTrial:
         owner = self.owner
         position = _position(owner.spec.kind, state.arguments)
         route = Route(owner.spec, state, frame)
-        written = [state.arguments[index] for index in self.pending.compiled.guards.written]
+        written = self.pending.compiled.guards.written
         best = float("inf")
         for _ in range(3):
             started = time.perf_counter()
-            route.arguments(owner.spec, owner.globals, iterable, position, frame)
-            for value in written:
-                saved_copy(value)
+            found = route.arguments(owner.spec, owner.globals, iterable, position, frame)
+            natives = found[1] if found is not None else state.natives
+            for index in written:
+                save(natives[index])
             best = min(best, time.perf_counter() - started)
         return best
 
