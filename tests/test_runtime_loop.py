@@ -460,3 +460,16 @@ def test_runs_shorter_than_a_budget_add_up_to_a_decision(pair):
     (loop,) = loops_of(fast).values()
     assert loop.iterations > 1000 and loop.seconds > 0.0
     assert loop.promotions or loop.failures, "decided, one way or the other"
+
+
+def test_a_loop_whose_runs_are_too_short_to_pay_is_left_plain_without_a_compile(pair):
+    # Two iterations a run (about a microsecond) against the 20 us a run must take for a
+    # compiled run to have a chance: decided from the runs' own time, before any compile.
+    fast, plain = pair(SHORT_RUNS, min_gain=1.2, loop_min_seconds=0.005)
+    a, out, expected = np.array([0.5, 2.0]), np.empty(2), np.empty(2)
+    for _ in range(20000):
+        fast.scale(a, 1.5, out)
+    np.testing.assert_array_equal(out, plain.scale(a, 1.5, expected))
+    (loop,) = loops_of(fast).values()
+    assert loop.refusal and "too short to pay" in loop.refusal and not loop.armed
+    assert loop.trial.compile_seconds == 0.0

@@ -46,6 +46,9 @@ logger = logging.getLogger("autoaccel")
 _FIRST_BUDGET = 8  # iterations before the first look at a loop's speed (then ~1 ms)
 _TRIP_SECONDS = 0.001  # aim: one look every millisecond of Python time
 _GIVE_UP_AFTER = 10  # hand-backs in a row after which a promoted variant is dropped
+# Python time a run must take for a compiled run to have a chance: entering one costs 2-15 us
+# (benchmarks/loop_overhead.py); the trial decides the loops above this.
+_SHORT_RUN = 20e-6
 
 
 class LoopTrampoline:
@@ -193,9 +196,33 @@ class LoopTrampoline:
         pending = self.trial.pending
         if pending is not None:
             return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
-        if self.seconds < self.config.loop_min_seconds and not self._promoted_before():
+        if self._promoted_before():
+            return self.trial.start(state, iterable, frame)
+        if self.seconds < self.config.loop_min_seconds:
             return self._budget
+        short = self._too_short()
+        if short:
+            self._refuse(short)
+            return NEVER
         return self.trial.start(state, iterable, frame)
+
+    def _too_short(self) -> str | None:
+        """Why the loop's runs are too short to pay for entering compiled code, or ``None``.
+
+        Entering a promoted run costs microseconds (the frame read, converted, arrays copied,
+        the variables read back; docs/how-it-works.md, "Loops"): a loop whose runs take less
+        than :data:`_SHORT_RUN` each in Python cannot gain, so it is left plain without a
+        compile (``min_gain = 0`` compiles it anyway).
+        """
+        if self.min_gain <= 0 or self.runs < 2:
+            return None
+        per_run = self.seconds / self.runs
+        if per_run >= _SHORT_RUN:
+            return None
+        return (
+            f"its runs are too short to pay for entering compiled code ({per_run * 1e6:.1f} us "
+            f"each in Python, {self.runs} runs)"
+        )
 
     def _hand(self, budget: int) -> int:
         """Remember the budget handed to the instrumentation (what the next look books)."""
