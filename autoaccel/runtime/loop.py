@@ -37,7 +37,7 @@ from autoaccel.errors import Rejection
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.runtime.keys import Failure
-from autoaccel.runtime.loop_boundary import NEVER, Exit, LoopVariant, Route, boundary
+from autoaccel.runtime.loop_boundary import NEVER, Boundary, Exit, LoopVariant, Route, boundary
 from autoaccel.runtime.loop_trial import LoopTrial, Window, window_owner
 from autoaccel.runtime.saved import SavedDecisions
 
@@ -78,6 +78,7 @@ class LoopTrampoline:
         self.armed = self.refusal is None
         self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
         self.window: Window | None = None
+        self._compiling = threading.Lock()
         self.reported = True
         self.runs = 0
         self.iterations = 0
@@ -196,15 +197,26 @@ class LoopTrampoline:
         pending = self.trial.pending
         if pending is not None:
             return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
-        if self._promoted_before():
-            return self.trial.start(state, iterable, frame)
-        if self.seconds < self.config.loop_min_seconds:
+        if not self._promoted_before():
+            if self.seconds < self.config.loop_min_seconds:
+                return self._budget
+            short = self._too_short()
+            if short:
+                self._refuse(short)
+                return NEVER
+        return self._start(state, iterable, frame)
+
+    def _start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
+        """Compile and open a trial, unless another thread is compiling this loop: that
+        thread's run goes on in Python meanwhile, as a function's callers do."""
+        if not self._compiling.acquire(blocking=False):
             return self._budget
-        short = self._too_short()
-        if short:
-            self._refuse(short)
-            return NEVER
-        return self.trial.start(state, iterable, frame)
+        try:
+            if self.trial.pending is not None or state.key in self.variants:
+                return self._budget  # it finished compiling just before: decide next look
+            return self.trial.start(state, iterable, frame)
+        finally:
+            self._compiling.release()
 
     def _too_short(self) -> str | None:
         """Why the loop's runs are too short to pay for entering compiled code, or ``None``.
