@@ -10,6 +10,7 @@ import pytest
 from conftest import units
 
 from autoaccel.backends import cpu
+from autoaccel.backends.range_compiler import RangeCompiler
 from autoaccel.backends.snapshot import Flags, snapshot_changed
 from autoaccel.cache.directory import CacheDir
 from autoaccel.cache.variants import VariantStore
@@ -77,6 +78,15 @@ def test_guards_widen_with_each_signature_compiled():
     assert guards.ambiguous_constants == (0.0, 0)
     assert guards.ambiguous_arguments == (2,)
     assert guards.unambiguous is None  # an int and a float constant, and an argument
+
+
+def test_variants_compile_with_the_range_analysis_and_parfors_without():
+    def kernel(a):
+        return a.sum()
+
+    serial = cpu._njit(kernel, JitOptions())._compiler.pipeline_class
+    parallel = cpu._njit(kernel, JitOptions(parallel=True))._compiler.pipeline_class
+    assert serial is RangeCompiler and parallel is not RangeCompiler
 
 
 @pytest.mark.parametrize(

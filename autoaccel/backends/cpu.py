@@ -76,7 +76,9 @@ class Compiled:
 
     Attributes:
         dispatcher: the dispatcher other compiled functions call it through (as a helper);
-            Numba compiles it for whatever types those callers pass.
+            Numba inlines it into them at the IR level (``inline="always"``), so the range
+            analysis sees a helper's indices in its caller's loops, and a guard before the
+            caller's loop replaces the helper's own on every call (docs/correctness.md).
         entry: the dispatcher the trampoline calls; compiled only explicitly, one signature
             at a time, and otherwise compile-disabled, so a call with other types raises
             ``TypeError`` instead of running unvalidated code.
@@ -91,7 +93,7 @@ class Compiled:
     def __init__(
         self, function: types.FunctionType, options: JitOptions, snapshot: Snapshot
     ) -> None:
-        self.dispatcher = _njit(function, options)
+        self.dispatcher = _njit(function, options, inline=True)
         self.entry = _njit(function, options)
         self.snapshot = snapshot
         # True while ``entry`` accepts new signatures: callers must not use it then, or
@@ -170,14 +172,20 @@ def is_compiling() -> bool:
     return getattr(_BUSY, "active", False)
 
 
-def _njit(function: types.FunctionType, options: JitOptions) -> Any:
+def _njit(function: types.FunctionType, options: JitOptions, inline: bool = False) -> Any:
     import numba
 
+    from autoaccel.backends.range_compiler import RangeCompiler
+
+    extra: dict[str, Any] = {"inline": "always"} if inline else {}
+    if not options.parallel:  # the range analysis drops unneeded checks; parfors lower apart
+        extra["pipeline_class"] = RangeCompiler
     return numba.njit(
         fastmath=options.fastmath,
         parallel=options.parallel,
         boundscheck=options.boundscheck,
         nogil=options.nogil,
+        **extra,
     )(function)
 
 
