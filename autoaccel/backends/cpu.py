@@ -46,8 +46,9 @@ class Guards:
     """The run-time guards a variant's calls need, from the typed-IR inspection.
 
     Attributes:
-        written: positions of arguments some compiled signature may write (restored from
-            copies when a call is handed back to the original).
+        written: positions of arguments some compiled signature may write.
+        copied: those a hand-back can follow: copied before each promoted call and restored
+            from the copies when the call is handed back to the original.
         ambiguous_constants, ambiguous_arguments: what some signature may return as is,
             whose CPython type can differ from the unified one (see ``typed_checks``).
         unambiguous: a result of this type needs no check against them (when there are
@@ -55,6 +56,7 @@ class Guards:
     """
 
     written: tuple[int, ...] = ()
+    copied: tuple[int, ...] = ()
     ambiguous_constants: tuple[Any, ...] = ()
     ambiguous_arguments: tuple[int, ...] = ()
     unambiguous: type | None = None
@@ -63,8 +65,13 @@ class Guards:
         """These guards and what one more compiled signature (its ``Inspection``) needs."""
         constants = (*self.ambiguous_constants, *inspection.ambiguous_constants)
         arguments = tuple(sorted({*self.ambiguous_arguments, *inspection.ambiguous_arguments}))
+        written = {*self.written, *inspection.written}
+        copied = inspection.written if inspection.copied is None else inspection.copied
+        if constants or arguments:  # a result handed back for its type comes after writes
+            copied = written
         return Guards(
-            tuple(sorted({*self.written, *inspection.written})),
+            tuple(sorted(written)),
+            tuple(sorted({*self.copied, *copied})),
             constants,
             arguments,
             unambiguous_type(constants, arguments),
