@@ -143,7 +143,7 @@ class Trial:
         # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
         if compiled.snapshot:
             snapshot_changed(compiled.snapshot)
-        [copy_value(copies[i]) for i in compiled.guards.written]
+        [copy_value(copies[i]) for i in compiled.guards.copied]
         try:
             result, error = compiled.entry(*copies), None
         except Exception as exc:  # compared with the original's outcome later
