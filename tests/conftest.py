@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from autoaccel import Config, install
+from autoaccel.cache import authentication
+from autoaccel.cache.directory import CacheDir, open_checked
 from autoaccel.state import STATE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -226,6 +228,23 @@ def run_autoaccel(
     return run_python(
         "-m", "autoaccel", "--config", str(config), "--report-json", str(report), *args, **options
     )
+
+
+def cache_at(path: Path) -> CacheDir:
+    """The cache directory at ``path``, made (private) and opened as autoaccel opens it."""
+    return open_checked(path, create=True)
+
+
+def read_entry(cache_dir: Path, relative: str) -> bytes:
+    """The data of cache file ``relative`` (``"code/name"``), after checking its tag."""
+    secret = (cache_dir / authentication.SECRET_NAME).read_bytes()
+    return authentication.unseal(secret, relative, (cache_dir / relative).read_bytes())
+
+
+def write_entry(cache_dir: Path, relative: str, data: bytes) -> None:
+    """Store ``data`` as cache file ``relative`` with a valid tag, as autoaccel would."""
+    secret = (cache_dir / authentication.SECRET_NAME).read_bytes()
+    (cache_dir / relative).write_bytes(authentication.seal(secret, relative, data))
 
 
 # Dask and Ray workers (tests/test_dask.py, tests/test_ray.py) -------------------------------

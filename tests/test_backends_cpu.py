@@ -7,12 +7,11 @@ import types
 import numba
 import numpy as np
 import pytest
-from conftest import units
+from conftest import cache_at, units
 
 from autoaccel.backends import cpu
 from autoaccel.backends.range_compiler import RangeCompiler
 from autoaccel.backends.snapshot import Flags, snapshot_changed
-from autoaccel.cache.directory import CacheDir
 from autoaccel.cache.variants import VariantStore
 from autoaccel.config import JitOptions
 from autoaccel.errors import Rejection
@@ -179,7 +178,7 @@ def test_what_numba_refuses_or_the_typed_ir_rules_out_is_a_rejection(kernels, na
 
 def test_a_store_saves_a_compile_and_a_later_one_loads_it(kernels, tmp_path):
     found, lookup = kernels
-    store = VariantStore(CacheDir(tmp_path), "ab" * 32)
+    store = VariantStore(cache_at(tmp_path), "ab" * 32)
     first = cpu.build(found["bump"], OPTIONS, lookup)
     assert cpu.compile_signature(first, (ARRAY,), store)[1] is False
     found["bump"].compiled = None  # as in a later process
@@ -190,7 +189,7 @@ def test_a_store_saves_a_compile_and_a_later_one_loads_it(kernels, tmp_path):
 
 def test_a_saved_refusal_is_raised_again_without_compiling(kernels, tmp_path):
     found, lookup = kernels
-    store = VariantStore(CacheDir(tmp_path), "cd" * 32)
+    store = VariantStore(cache_at(tmp_path), "cd" * 32)
     with pytest.raises(Rejection):
         cpu.compile_signature(cpu.build(found["pairwise"], OPTIONS, lookup), (ARRAY,), store)
     found["pairwise"].compiled = None

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autoaccel.backends import interrupts
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
 from autoaccel.backends.signatures import describe
 from autoaccel.backends.snapshot import Flags, Snapshot, snapshot_changed
@@ -166,10 +167,14 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
 
 @contextlib.contextmanager
 def compiling() -> Iterator[None]:
-    """Marks this thread as compiling, so the import hook leaves Numba's own imports alone."""
+    """Marks this thread as compiling, so the import hook leaves Numba's own imports alone.
+
+    A Ctrl-C meanwhile is delivered when the compile is over (:mod:`.interrupts`).
+    """
     _BUSY.active = True
     try:
-        yield
+        with interrupts.deferred():
+            yield
     finally:
         _BUSY.active = False
 
@@ -238,7 +243,7 @@ def _compile_signature(
     """:func:`compile_signature` once its lock is held; ``start``: when it was called."""
     from autoaccel.backends import checked_ops, typed_checks
 
-    saved = store.outcome() if store is not None else None
+    saved = _saved_outcome(store)
     if saved is not None and saved.refusal:
         raise Rejection(f"{saved.refusal} (saved decision)")
     entry = compiled.entry
@@ -338,12 +343,31 @@ def compile_derived(
     return compiled, entry._cache_hits[signature] > 0
 
 
+def _saved_outcome(store: VariantStore | None) -> Any:
+    """The ``Inspection`` a previous compile saved in ``store``, or ``None`` (a miss)."""
+    from autoaccel.backends.typed_checks import Inspection
+
+    outcome = store.outcome() if store is not None else None
+    if outcome is None or store is None:
+        return None
+    try:
+        return Inspection.from_plain(outcome)
+    except ValueError as exc:  # authentic but not of this shape: compile again
+        logger.info("cache: dropping variant %s: %s", store.name, exc)
+        store.drop()
+        return None
+
+
 def _save_outcome(
     store: VariantStore | None, inspection: Any, entry: Any, signature: tuple
 ) -> None:
     """Keep a fresh compile's outcome, and its code when it may run, for later runs."""
     if store is None:
         return
-    store.save_outcome(inspection)
+    try:
+        store.save_outcome(inspection.as_plain())
+    except TypeError as exc:  # a constant the cache cannot store: not cached
+        logger.info("cache: variant %s not saved: %s", store.name, exc)
+        return
     if entry is not None and not inspection.refusal:
         store.numba_cache(entry.py_func).save_overload(signature, entry.overloads[signature])

@@ -29,7 +29,7 @@ from typing import Any
 from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled
-from autoaccel.backends.screening import argument_refusal, globals_refusal
+from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import (
     describe_arguments,
     fingerprint,
@@ -37,6 +37,7 @@ from autoaccel.backends.signatures import (
     numba_loaded,
 )
 from autoaccel.backends.snapshot import snapshot_changed
+from autoaccel.boundary.convert import refusal
 from autoaccel.config import Config
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
@@ -179,7 +180,7 @@ class Trampoline:
         if variant is None:
             return self._answer(self.promoter.try_promotion(key, args))
         fast = self._fast.get(types_)
-        if fast is not None and fast.compiled is variant.compiled:
+        if fast is not None and variant in (fast, getattr(fast, "generic", None)):
             return MISS  # the fast path matched but the code itself raised TypeError
         return self._answer(variant.run(args))
 
@@ -210,7 +211,7 @@ class Trampoline:
             count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
         ):
             return MISS
-        reason = argument_refusal(args) or globals_refusal(self, lookup)
+        reason = refusal(args, self.config.strings) or globals_refusal(self, lookup)
         if reason:  # decided without importing Numba
             promoter.fail(types_, types_, reason, describe_arguments(args))
             return MISS
