@@ -222,6 +222,31 @@ def test_an_overflow_after_promotion_hands_back_and_python_finishes_the_loop(pai
 RAISING = """
 import numpy as np
 
+def fill(out, where):
+    for i in range(where.shape[0]):
+        out[where[i]] = i * 0.5
+    return out
+"""
+
+
+def test_an_exception_after_promotion_is_cpythons_with_the_same_partial_writes(pair):
+    fast, plain = pair(RAISING)
+    where = np.arange(100005) % 100000
+    where[-1] = 100000  # an index from the data, checked: out of range at the last one
+    outs = np.zeros(100000), np.zeros(100000)
+    errors = []
+    for module, out in zip((fast, plain), outs, strict=True):
+        with pytest.raises(IndexError) as info:
+            module.fill(out, where)
+        errors.append(info)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert str(errors[0].value) == str(errors[1].value)
+    frames = traceback.extract_tb(errors[0].tb)
+    assert frames[-1].line == "out[where[i]] = i * 0.5", "the user's line is the innermost frame"
+    assert "fill.<loop@5>" in promoted(fast)
+
+
+BEYOND = """
 def fill(out, n):
     for i in range(n):
         out[i] = i * 0.5
@@ -229,19 +254,18 @@ def fill(out, n):
 """
 
 
-def test_an_exception_after_promotion_is_cpythons_with_the_same_partial_writes(pair):
-    fast, plain = pair(RAISING)
+def test_a_range_longer_than_its_array_fails_the_guard_and_python_raises_at_the_same_index(pair):
+    fast, plain = pair(BEYOND)
+    fast.fill(np.zeros(100000), 100000)  # in bounds: promoted, out[i] left unchecked
     outs = np.zeros(100000), np.zeros(100000)
     errors = []
     for module, out in zip((fast, plain), outs, strict=True):
         with pytest.raises(IndexError) as info:
-            module.fill(out, 100005)
+            module.fill(out, 100005)  # the guard before the loop fails: Python runs it
         errors.append(info)
     np.testing.assert_array_equal(outs[0], outs[1])
     assert str(errors[0].value) == str(errors[1].value)
-    frames = traceback.extract_tb(errors[0].tb)
-    assert frames[-1].line == "out[i] = i * 0.5", "the user's line is the innermost frame"
-    assert "fill.<loop@5>" in promoted(fast)
+    assert "fill.<loop@3>" in promoted(fast)
 
 
 AMBIGUOUS = """

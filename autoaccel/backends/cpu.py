@@ -47,8 +47,9 @@ class Guards:
     """The run-time guards a variant's calls need, from the typed-IR inspection.
 
     Attributes:
-        written: positions of arguments some compiled signature may write (restored from
-            copies when a call is handed back to the original).
+        written: positions of arguments some compiled signature may write.
+        copied: those a hand-back can follow: copied before each promoted call and restored
+            from the copies when the call is handed back to the original.
         ambiguous_constants, ambiguous_arguments: what some signature may return as is,
             whose CPython type can differ from the unified one (see ``typed_checks``).
         unambiguous: a result of this type needs no check against them (when there are
@@ -56,6 +57,7 @@ class Guards:
     """
 
     written: tuple[int, ...] = ()
+    copied: tuple[int, ...] = ()
     ambiguous_constants: tuple[Any, ...] = ()
     ambiguous_arguments: tuple[int, ...] = ()
     unambiguous: type | None = None
@@ -64,8 +66,13 @@ class Guards:
         """These guards and what one more compiled signature (its ``Inspection``) needs."""
         constants = (*self.ambiguous_constants, *inspection.ambiguous_constants)
         arguments = tuple(sorted({*self.ambiguous_arguments, *inspection.ambiguous_arguments}))
+        written = {*self.written, *inspection.written}
+        copied = inspection.written if inspection.copied is None else inspection.copied
+        if constants or arguments:  # a result handed back for its type comes after writes
+            copied = written
         return Guards(
-            tuple(sorted({*self.written, *inspection.written})),
+            tuple(sorted(written)),
+            tuple(sorted({*self.copied, *copied})),
             constants,
             arguments,
             unambiguous_type(constants, arguments),
@@ -77,7 +84,9 @@ class Compiled:
 
     Attributes:
         dispatcher: the dispatcher other compiled functions call it through (as a helper);
-            Numba compiles it for whatever types those callers pass.
+            Numba inlines it into them at the IR level (``inline="always"``), so the range
+            analysis sees a helper's indices in its caller's loops, and a guard before the
+            caller's loop replaces the helper's own on every call (docs/correctness.md).
         entry: the dispatcher the trampoline calls; compiled only explicitly, one signature
             at a time, and otherwise compile-disabled, so a call with other types raises
             ``TypeError`` instead of running unvalidated code.
@@ -92,7 +101,7 @@ class Compiled:
     def __init__(
         self, function: types.FunctionType, options: JitOptions, snapshot: Snapshot
     ) -> None:
-        self.dispatcher = _njit(function, options)
+        self.dispatcher = _njit(function, options, inline=True)
         self.entry = _njit(function, options)
         self.snapshot = snapshot
         # True while ``entry`` accepts new signatures: callers must not use it then, or
@@ -175,14 +184,20 @@ def is_compiling() -> bool:
     return getattr(_BUSY, "active", False)
 
 
-def _njit(function: types.FunctionType, options: JitOptions) -> Any:
+def _njit(function: types.FunctionType, options: JitOptions, inline: bool = False) -> Any:
     import numba
 
+    from autoaccel.backends.range_compiler import RangeCompiler
+
+    extra: dict[str, Any] = {"inline": "always"} if inline else {}
+    if not options.parallel:  # the range analysis drops unneeded checks; parfors lower apart
+        extra["pipeline_class"] = RangeCompiler
     return numba.njit(
         fastmath=options.fastmath,
         parallel=options.parallel,
         boundscheck=options.boundscheck,
         nogil=options.nogil,
+        **extra,
     )(function)
 
 

@@ -166,7 +166,7 @@ class Trial:
             snapshot_changed(compiled.snapshot)
         try:
             natives = convert(copies) if converting else copies
-            [copy_value(natives[i]) for i in written]
+            [copy_value(natives[i]) for i in compiled.guards.copied]
             call = compiled.entry
             if self.direct is not None and exact_classes(natives) == self.direct[0]:
                 call = self.direct[1]

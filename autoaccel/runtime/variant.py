@@ -3,7 +3,8 @@
 Why this design: a promoted call must answer exactly as the original would, or hand the call
 back with the arguments as they were. :meth:`Variant.run` checks what can change between
 calls (frozen globals, NumPy's error state, a compile in progress), copies the arguments the
-variant may write, runs it, adapts the result's type and refuses results whose CPython type
+variant may write before a hand-back can follow (``Guards.copied``), runs it, adapts the
+result's type and refuses results whose CPython type
 could differ (docs/divergences.md, rows 11 and 12). It never raises: every reason not to
 answer is a :class:`Signal`.
 """
@@ -101,7 +102,7 @@ class Variant:
         elif not _last_errstate[1]:
             return MISS
         guards = compiled.guards
-        written = guards.written
+        written = guards.copied  # those a hand-back can follow a write to
         saved = [copy_value(args[i]) for i in written] if written else ()
         try:
             result = (call or compiled.entry)(*args)
