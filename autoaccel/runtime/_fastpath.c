@@ -757,8 +757,10 @@ counting_only(Dispatch *self)
 static Py_ssize_t
 count_quietly(Dispatch *self, PyObject *types)
 {
-    if (self->counts == NULL || self->hot == NULL || flush_counts(self) < 0)
-        return self->counts == NULL || self->hot == NULL ? 0 : -1;
+    if (self->counts == NULL || self->hot == NULL)
+        return 0;
+    if (flush_counts(self) < 0)
+        return -1;
     int only = counting_only(self);
     if (only <= 0)
         return only;
@@ -777,18 +779,20 @@ count_quietly(Dispatch *self, PyObject *types)
 }
 
 /* _enter_slow(types, args), after counting in C where that is all it would do; the count
- * is then kept in the cache under `key` (if given; `entry`: its counting entry, if any). */
+ * is then kept in the cache under `key`, if given. */
 static PyObject *
 enter_slow(Dispatch *self, PyObject *types, PyObject *const *args, Py_ssize_t nargs,
-           const Key *key, CacheEntry *entry)
+           const Key *key)
 {
     Py_ssize_t count = count_quietly(self, types);
     if (count < 0)
         return NULL;
     if (count > 0) {
-        if (entry != NULL)
+        /* Looked up again: an allocation above may have run a finalizer that called here. */
+        CacheEntry *entry = key != NULL ? cache_find(self, key) : NULL;
+        if (entry != NULL && entry->target == NULL)
             entry->counted = count;
-        else if (key != NULL && cache_store(self, key, NULL, types, count) < 0)
+        else if (entry == NULL && key != NULL && cache_store(self, key, NULL, types, count) < 0)
             return NULL;
         return Py_NewRef(MISS);
     }
@@ -825,7 +829,7 @@ serve(Dispatch *self, PyObject *target, PyObject *types, PyObject *const *args,
         PyObject *owned = types != NULL ? Py_NewRef(types) : type_key(self, args, nargs);
         if (owned == NULL)
             return NULL;
-        result = enter_slow(self, owned, args, nargs, NULL, NULL);
+        result = enter_slow(self, owned, args, nargs, NULL);
         Py_DECREF(owned);
     }
     return result;
@@ -861,7 +865,6 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
         ((Counter *)self->calls)->value++;
     Key key;
     int keyed = make_key(self, args, nargs, &key);
-    CacheEntry *counting = NULL;
     if (keyed) {
         CacheEntry *entry = cache_find(self, &key);
         if (entry != NULL && entry->target != NULL) {
@@ -881,7 +884,6 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
                 entry->pending++;
                 return Py_NewRef(MISS);
             }
-            counting = entry;
         }
     }
     if (self->fast == NULL) {
@@ -895,7 +897,7 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *target = PyDict_GetItemWithError(self->fast, types);
     if (target == NULL) {
         if (!PyErr_Occurred())
-            result = enter_slow(self, types, args, nargs, keyed ? &key : NULL, counting);
+            result = enter_slow(self, types, args, nargs, keyed ? &key : NULL);
         Py_DECREF(types);
         return result;
     }
