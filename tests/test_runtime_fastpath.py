@@ -179,6 +179,15 @@ def test_ctrl_c_interrupts_a_loop_of_promoted_calls(accelerated, path):
     assert 1000 <= calls < 10**7 - 1
 
 
+def test_arrays_numba_cannot_type_get_the_originals_answer(accelerated, path):
+    mod = accelerated(KERNELS)
+    total = promoted(mod, "total", np.arange(4.0))
+    for array in (np.arange(4, dtype=np.longdouble), np.arange(4.0).astype(">f8")):
+        for _ in range(3):
+            result = total(array)
+            assert result == 6.0 and type(result) is type(array[0] + 0.0), array.dtype
+
+
 class _Raising:
     """Compiled code (as ``Variant`` sees it) that raises ``exception`` when called."""
 

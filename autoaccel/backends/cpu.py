@@ -113,8 +113,8 @@ class Compiled:
             return None
         try:
             signature = numba_signature(args)
-        except Rejection:
-            return None
+        except Exception:  # Rejection, or Numba's own error for a dtype it cannot type
+            return None  # (``>f8``, float128): the dispatcher, then the original, answer
         overload = self.entry.overloads.get(signature)
         if overload is None or describe(signature) not in self.validated:
             return None

@@ -107,7 +107,7 @@ class VariantTable:
     def configure(self, options: SpecializationOptions) -> None:
         """Use ``options`` from now on; bounds are enforced at the next admission."""
         self.options = options
-        fastpath.set_values_wanted(options.values)  # the C path counts quietly without
+        fastpath.set_values_wanted(options.values)  # then counting observes values
         self.configured = True
 
     def adopt(self, options: SpecializationOptions) -> SpecializationOptions:

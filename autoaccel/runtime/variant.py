@@ -126,8 +126,10 @@ class Variant(fastpath.VariantBase):
         A route calls the validated overload of exactly ``args``' Numba types (never one
         reached by a conversion) with the guards of :meth:`run`. Calls that need more are
         left to :meth:`run`: arguments the variant may write (their copies), another target's
-        code (no overloads), a subclass that runs calls its own way. No compile is in
-        progress when the C path asks: it asks right after ``_fast`` was rebound.
+        code (no ``entry_point``), a subclass that runs calls its own way, and any call while
+        the entry dispatcher compiles (``entry_point`` answers ``None``). A route never calls
+        the dispatcher, so a compile started later cannot reach it; the routes are forgotten
+        when ``_fast`` is rebound after it.
         """
         compiled = self.compiled
         entry_point = getattr(compiled, "entry_point", None)
