@@ -359,14 +359,20 @@ args_tuple(PyObject *const *args, Py_ssize_t nargs)
     return tuple;
 }
 
-/* `value == result` where their types differ; 1, 0, or -1 with an error. Two floats (a
- * NumPy float64 is one) compare as doubles, as both their __eq__ do; else Python's ==. */
+static inline int
+is_double(PyObject *value)
+{
+    return Py_TYPE(value) == &PyFloat_Type || Py_TYPE(value) == float64_type;
+}
+
+/* `value == result` where their types differ; 1, 0, or -1 with an error. A float and a
+ * NumPy float64 compare as doubles, as both their __eq__ do; anything else with Python's ==. */
 static int
 equal_across_types(PyObject *value, PyObject *result)
 {
     if (Py_TYPE(value) == Py_TYPE(result))
         return 0;
-    if (PyFloat_Check(value) && PyFloat_Check(result))
+    if (is_double(value) && is_double(result))
         return PyFloat_AS_DOUBLE(value) == PyFloat_AS_DOUBLE(result);
     return PyObject_RichCompareBool(value, result, Py_EQ);
 }
@@ -902,7 +908,8 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
         return result;
     }
     PyObject *fast = Py_NewRef(self->fast);
-    target = keyed ? resolve(target, args, nargs) : Py_NewRef(target);
+    Py_INCREF(target); /* borrowed from `fast`: held while Python resolves it */
+    Py_SETREF(target, keyed ? resolve(target, args, nargs) : Py_NewRef(target));
     if (target != NULL) {
         /* Stored unless Python changed the routes while it resolved this one. */
         if (!keyed || self->fast != fast || cache_store(self, &key, target, NULL, 0) == 0)
