@@ -4,8 +4,13 @@ Measured in one process (``python benchmarks/overhead.py``):
 
 * ns per call of a function rewritten by autoaccel while it counts calls (before promotion)
   and after the verdict rejected it (disarmed), each against the same function as plain
-  Python; and of a small array kernel after promotion against calling the hand-written
-  ``numba.njit`` dispatcher of the same code directly;
+  Python; and of a small array kernel after promotion against calling Numba's compiled entry
+  point of the same code directly (``dispatcher.overloads[signature].entry_point``: what
+  Numba's dispatcher calls once it has matched the argument types), with the hand-written
+  ``numba.njit`` dispatcher itself as a row of its own. Each for the C fast path and for the
+  Python one (autoaccel/runtime/fastpath.py): the Python path is measured in a child process
+  started with ``AUTOACCEL_PURE_PYTHON=1``, so each process compares its rows with baselines
+  it measured itself, in the same rounds (``--calls-only`` prints one process's rows);
 * time to promotion: from the kernel's first call to its promotion at the default thresholds
   (counting, compiling, the isolated first run and the validation calls), with autoaccel's
   persistent cache off so that every repeat compiles, against the first call of the
@@ -15,16 +20,19 @@ Measured in one process (``python benchmarks/overhead.py``):
   autoaccel's import hook against a plain import (its ``.pyc`` is cached in both cases).
 
 Each row: ``{"case", "unit", "autoaccel", "baseline", "baseline_case"}``; a call costs what
-``timeit`` measures for ``f(x)`` (the best of 7 repeats), an import or a promotion the median
-of repeated fresh ones.
+``timeit`` measures for ``f(x)``: every case of a process is timed once per round, for 7
+rounds, and the best round counts. An import or a promotion: the median of repeated fresh
+ones.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +44,7 @@ import numpy as np
 
 import autoaccel
 from autoaccel import Config
+from autoaccel.runtime import fastpath
 from autoaccel.runtime.registry import lookup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,10 +63,21 @@ CALLS = 200_000
 REPEATS = 7
 
 
-def ns_per_call(function, argument) -> float:
-    """Best-of-``REPEATS`` nanoseconds of ``function(argument)``."""
-    timer = timeit.Timer("f(x)", globals={"f": function, "x": argument})
-    return min(timer.repeat(repeat=REPEATS, number=CALLS)) / CALLS * 1e9
+def ns_per_call(cases: dict[str, tuple]) -> dict[str, float]:
+    """Nanoseconds of ``function(argument)`` for each ``name: (function, argument)``.
+
+    The cases take turns: each round times every case once (``CALLS`` calls), so a load
+    change on the machine meets all of them alike; the best of ``REPEATS`` rounds counts.
+    """
+    timers = {
+        name: timeit.Timer("f(x)", globals={"f": function, "x": argument})
+        for name, (function, argument) in cases.items()
+    }
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(REPEATS):
+        for name, timer in timers.items():
+            best[name] = min(best[name], timer.timeit(number=CALLS) / CALLS * 1e9)
+    return best
 
 
 def _row(case: str, unit: str, accelerated: float, baseline: float, baseline_case: str) -> dict:
@@ -98,7 +118,8 @@ class Modules:
 
 
 def call_costs(modules: Modules, plain: dict) -> list[dict]:
-    """ns per call before promotion, after rejection and after promotion."""
+    """ns per call before promotion, after rejection and after promotion, on the path this
+    process uses (C or Python), each next to its baseline."""
     counting = modules.accelerated(min_calls=10**9)
     rejected = modules.accelerated(min_calls=1, min_gain=1e9)
     while lookup(rejected.identity).armed:  # trial, then the verdict rejects and disarms
@@ -109,30 +130,62 @@ def call_costs(modules: Modules, plain: dict) -> list[dict]:
         promoted.total(array)
     handwritten = numba.njit(plain["total"])
     handwritten(array)
-    plain_ns = ns_per_call(plain["identity"], 1.0)
+    (signature,) = handwritten.overloads
+    ns = ns_per_call(
+        {
+            "plain": (plain["identity"], 1.0),
+            "counting": (counting.identity, 1.0),
+            "disarmed": (rejected.identity, 1.0),
+            "entry point": (handwritten.overloads[signature].entry_point, array),
+            "dispatcher": (handwritten, array),
+            "promoted": (promoted.total, array),
+        }
+    )
+    path = "C path" if fastpath.NATIVE is not None else "Python path"
+    entry = "Numba's compiled entry point (overloads[sig].entry_point)"
     return [
         _row(
-            "call before promotion (counting)",
+            f"call before promotion (counting), {path}",
             "ns",
-            ns_per_call(counting.identity, 1.0),
-            plain_ns,
+            ns["counting"],
+            ns["plain"],
             "plain function",
         ),
         _row(
-            "call after rejection (disarmed)",
+            f"call after rejection (disarmed), {path}",
             "ns",
-            ns_per_call(rejected.identity, 1.0),
-            plain_ns,
+            ns["disarmed"],
+            ns["plain"],
             "plain function",
         ),
         _row(
-            "call after promotion, kernel over 100 float64",
+            f"call after promotion, kernel over 100 float64, {path}",
             "ns",
-            ns_per_call(promoted.total, array),
-            ns_per_call(handwritten, array),
-            "hand-written njit dispatcher",
+            ns["promoted"],
+            ns["entry point"],
+            entry,
+        ),
+        _row(
+            f"hand-written njit dispatcher, same kernel (measured with the {path})",
+            "ns",
+            ns["dispatcher"],
+            ns["entry point"],
+            entry,
         ),
     ]
+
+
+def fallback_call_costs() -> list[dict]:
+    """:func:`call_costs` in a child process that uses the Python path."""
+    environment = {**os.environ, fastpath.PURE_PYTHON: "1"}
+    child = subprocess.run(
+        [sys.executable, __file__, "--calls-only"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(child.stdout)
 
 
 def time_to_promotion(modules: Modules, plain: dict, repeats: int = 5) -> dict:
@@ -187,14 +240,18 @@ def import_time(modules: Modules, repeats: int = 20) -> dict:
 
 
 def main() -> None:
-    """Measure every row and print them as JSON."""
+    """Measure every row and print them as JSON (``--calls-only``: this process's call
+    costs only)."""
     plain: dict = {}
     exec(SOURCE, plain)
     modules = Modules()
     try:
         rows = call_costs(modules, plain)
-        rows.append(time_to_promotion(modules, plain))
-        rows.append(import_time(modules))
+        if "--calls-only" not in sys.argv[1:]:
+            if fastpath.NATIVE is not None:
+                rows += fallback_call_costs()
+            rows.append(time_to_promotion(modules, plain))
+            rows.append(import_time(modules))
     finally:
         modules.close()
     print(json.dumps(rows, indent=1))

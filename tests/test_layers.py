@@ -177,7 +177,7 @@ def test_module_and_class_sizes(module):
 # ``autoaccel.x.y`` not inside a quoted name or a file name (``autoaccel.toml``, cache files).
 _DOTTED = re.compile(r"(?<![\w\"'/-])autoaccel(?:\.[A-Za-z_]\w*)+")
 _FILE_SUFFIXES = (".toml", ".json", ".md", ".py")
-_PATH = re.compile(r"\bautoaccel/[\w/]+(?:\.py)?")
+_PATH = re.compile(r"\bautoaccel/[\w/]+(?:\.py|\.c)?")
 
 
 # Importing these acts on the process (installs the hook, runs the command line).

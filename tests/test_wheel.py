@@ -34,10 +34,13 @@ def _run(*command: str, cwd=None, env=None) -> subprocess.CompletedProcess:
 def built(tmp_path_factory):
     """The sdist and wheel built from a copy of the sources (the tree stays clean)."""
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(REPO / name, source / name)
+    # The C fast path is compiled by the build, not copied from an in-place build.
     shutil.copytree(
-        REPO / "autoaccel", source / "autoaccel", ignore=shutil.ignore_patterns("__pycache__")
+        REPO / "autoaccel",
+        source / "autoaccel",
+        ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"),
     )
     # Byte-compiling is what a user's build does; the test environment may turn it off.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -90,6 +93,10 @@ def test_the_installed_wheel_runs_an_example_from_outside_the_tree(built, tmp_pa
         str(python), "-c", "import autoaccel; print(autoaccel.__file__)", cwd=run_dir, env=env
     )
     assert where.stdout.startswith(str(environment)), where.stdout + where.stderr
+    if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]):
+        path = "from autoaccel.runtime import fastpath; print(fastpath.describe())"
+        served = _run(str(python), "-c", path, cwd=run_dir, env=env)
+        assert served.stdout.startswith("C ("), "the wheel lacks the C fast path"
     plain = _run(str(python), f"{EXAMPLE}.py", *ARGS, cwd=run_dir, env=env)
     assert plain.returncode == 0, plain.stderr
     accelerated = _run(

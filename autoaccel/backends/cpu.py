@@ -28,7 +28,7 @@ import numpy as np
 
 from autoaccel.backends import interrupts
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
-from autoaccel.backends.signatures import describe
+from autoaccel.backends.signatures import describe, numba_signature
 from autoaccel.backends.snapshot import Flags, Snapshot, snapshot_changed
 from autoaccel.backends.variant_code import checked_code
 from autoaccel.config import JitOptions
@@ -109,6 +109,26 @@ class Compiled:
         self.compiling = False
         self.validated: set[str] = set()  # signatures (as described) promoted after trial
         self.guards = Guards()
+
+    def entry_point(self, args: tuple) -> Any:
+        """Numba's compiled entry point for exactly ``args``' types, if validated, else ``None``.
+
+        The entry point is what Numba's dispatcher calls once it has matched the argument
+        types (``dispatcher.overloads[signature].entry_point``). Only the overload whose
+        signature *is* ``args``' Numba types qualifies: the dispatcher would pick it too, and
+        a signature reached by a conversion (a declared ``float64[:]`` for a C array) stays
+        the dispatcher's to choose. ``None`` while a compile is in progress.
+        """
+        if self.compiling:
+            return None
+        try:
+            signature = numba_signature(args)
+        except Exception:  # Rejection, or Numba's own error for a dtype it cannot type
+            return None  # (``>f8``, float128): the dispatcher, then the original, answer
+        overload = self.entry.overloads.get(signature)
+        if overload is None or describe(signature) not in self.validated:
+            return None
+        return overload.entry_point
 
     def unvalidated(self) -> int:
         """How many signatures compiled into ``entry`` were not (yet) validated."""

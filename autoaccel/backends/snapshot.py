@@ -43,6 +43,29 @@ def snapshot_changed(snapshot: Snapshot) -> str | None:
     return None
 
 
+# The kinds of check of the C fast path (autoaccel/runtime/_fastpath.c, enum CHECK_*).
+DICT_ENTRY, ATTRIBUTE, READ_ONLY = 0, 1, 2
+
+
+def native_checks(snapshot: Snapshot) -> tuple[tuple[int, Any, str, Any], ...]:
+    """``snapshot`` as the C fast path checks it: ``(kind, owner, name, value)`` each.
+
+    A dict's entries (``DICT_ENTRY``) are looked up again only after a write to the dict
+    (dict watchers, or version tags before CPython 3.12); a read-only global array
+    (``READ_ONLY``, the owner is the array) has its flag read; anything else is an
+    attribute compared by identity (``ATTRIBUTE``, a helper's ``__code__`` among them).
+    """
+    checks: list[tuple[int, Any, str, Any]] = []
+    for owner, name, value in snapshot:
+        if type(owner) is dict:
+            checks.append((DICT_ENTRY, owner, name, value))
+        elif type(owner) is Flags and type(owner.array) is np.ndarray and value is False:
+            checks.append((READ_ONLY, owner.array, name, value))
+        else:
+            checks.append((ATTRIBUTE, owner, name, value))
+    return tuple(checks)
+
+
 def snapshot_guard(snapshot: Snapshot) -> Callable[[], bool] | None:
     """A function of no arguments that is ``True`` once a global of ``snapshot`` changed.
 

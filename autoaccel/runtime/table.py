@@ -36,6 +36,7 @@ from typing import Any
 from autoaccel.backends.signatures import describe
 from autoaccel.config import SpecializationOptions
 from autoaccel.policy import eviction
+from autoaccel.runtime import fastpath
 from autoaccel.runtime.variant import ConvertingVariant
 from autoaccel.state import STATE
 
@@ -99,6 +100,7 @@ class VariantTable:
 
     def __init__(self, options: SpecializationOptions | None = None) -> None:
         self.options = options or SpecializationOptions()
+        fastpath.set_values_wanted(self.options.values)
         self.configured = options is not None
         self._entries: list[Entry] = []
         self._lock = threading.Lock()
@@ -107,6 +109,7 @@ class VariantTable:
     def configure(self, options: SpecializationOptions) -> None:
         """Use ``options`` from now on; bounds are enforced at the next admission."""
         self.options = options
+        fastpath.set_values_wanted(options.values)  # then counting observes values
         self.configured = True
 
     def adopt(self, options: SpecializationOptions) -> SpecializationOptions:

@@ -20,7 +20,6 @@ once a key fails is disarmed for the rest of the process.
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 import time
 import types
@@ -29,7 +28,7 @@ from typing import Any
 
 from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
-from autoaccel.backends.cpu import Compiled
+from autoaccel.backends.cpu import Compiled, Guards
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import (
     describe_arguments,
@@ -40,6 +39,7 @@ from autoaccel.backends.signatures import (
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.boundary.convert import refusal
 from autoaccel.config import Config
+from autoaccel.runtime import fastpath
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
 from autoaccel.runtime.registry import lookup, register
@@ -48,8 +48,13 @@ from autoaccel.runtime.table import fast_routes, variant_table
 from autoaccel.runtime.variant import MISS, NO_MATCH, STALE, Signal, Variant
 
 
-class Trampoline:
+class Trampoline(fastpath.Dispatch):
     """Per-function acceleration state, shared by every function object made from one code.
+
+    Its base is the C fast path's ``Dispatch`` where that is built
+    (:mod:`autoaccel.runtime.fastpath`): ``enter`` is then C, and the attributes it reads
+    (``_fast``, ``_counts``, ``_hot``, ``_specialize``, ``specializer``, ``min_calls``,
+    ``min_size``, ``calls``) are kept in C under the same names.
 
     Args:
         module: the defining module's ``__name__``.
@@ -89,7 +94,7 @@ class Trampoline:
         self.family: str = self.parent.family if self.parent else self.name
         self.reported = True  # listed by stats() and the report (@optimize(profile=False): not)
         self.compiled: Compiled | None = None
-        self.calls = itertools.count()
+        self.calls = fastpath.counter()
         self._lock = threading.Lock()
         self._counts: dict[TypeKey, int] = {}
         self._hot: set[TypeKey] = set()
@@ -114,6 +119,7 @@ class Trampoline:
         # the first call), after which calls of their argument types are hot at once.
         self.promoter.eager = override.signatures if self.armed else ()
         self._type_key = type_key_function(self.code.co_argcount, override.min_size)
+        self.min_size = override.min_size  # the C path's type key reads it
         if self.parent is not None:
             self._specialize = self.parent._specialize  # nested values follow the function
             self.reported = self.parent.reported
@@ -156,8 +162,12 @@ class Trampoline:
         """What was promoted, for the report (see :class:`Promoter`)."""
         return self.promoter.promotions
 
-    def enter(self, *args: Any) -> Any:
-        """Called by the prologue with the bound arguments; a result, or :data:`MISS`."""
+    def python_enter(self, *args: Any) -> Any:
+        """Called by the prologue with the bound arguments; a result, or :data:`MISS`.
+
+        The Python path; the C path (``_fastpath.c``'s ``Dispatch.enter``) does the same,
+        calling the methods below for everything but promoted calls and quiet counting.
+        """
         next(self.calls)
         types_ = self._type_key(args)
         variant = self._fast.get(types_)
@@ -167,6 +177,8 @@ class Trampoline:
         if result.__class__ is Signal:
             return self._enter_slow(types_, args) if result is NO_MATCH else self._signalled(result)
         return result
+
+    enter = fastpath.enter_method(python_enter)
 
     def _enter_slow(self, types_: TypeKey, args: tuple) -> Any:
         """Counting, exact-key dispatch (tuples, demoted patterns), and promotion."""
@@ -311,6 +323,22 @@ class Trampoline:
         return max(self._counts.values(), default=0)
 
 
+class _StandIn:
+    """Compiled code that does nothing, for :func:`dispatch_seconds`: reached as Numba's
+    is, through its entry point (C path) or its entry dispatcher (Python path)."""
+
+    snapshot: tuple = ()
+    guards = Guards()
+    compiling = False
+
+    def __init__(self, entry: Any) -> None:
+        self.entry = entry
+
+    def entry_point(self, args: tuple) -> Any:
+        """The entry point for ``args``: the stand-in itself."""
+        return self.entry
+
+
 @functools.cache
 def dispatch_seconds(arity: int) -> float:
     """Seconds :meth:`Trampoline.enter` adds to a promoted call of ``arity`` arguments.
@@ -325,11 +353,8 @@ def dispatch_seconds(arity: int) -> float:
     exec(f"def standin({params}):\n    return None", namespace)
     standin = namespace["standin"]
     trampoline = Trampoline("autoaccel.dispatch", standin.__code__, namespace, Config(), None)
-    compiled = Compiled(standin, Config().jit, ())
-    compiled.entry = standin
-    trampoline.compiled = compiled
     args = (0.0,) * arity
-    trampoline._fast = {tuple(map(type, args)): Variant(compiled)}
+    trampoline._fast = {tuple(map(type, args)): Variant(_StandIn(standin))}
     enter = trampoline.enter
     return max(_best_of_5(enter, args) - _best_of_5(standin, args), 0.0) / 1000
 

@@ -11,17 +11,18 @@ answer is a :class:`Signal`.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from autoaccel.backends import interrupts
-from autoaccel.backends.snapshot import snapshot_guard
+from autoaccel.backends.screening import ABSENT
+from autoaccel.backends.snapshot import native_checks, snapshot_guard
 from autoaccel.boundary.convert import convert, write_back
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
-from autoaccel.runtime.keys import exact_key
+from autoaccel.runtime import fastpath
+from autoaccel.runtime.keys import exact_key, small_array_type
 
 try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
     from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE  # type: ignore[attr-defined]
@@ -42,15 +43,15 @@ class Signal:
         return f"<autoaccel {self.name}>"
 
 
-# Process-wide ticks ordering the variants' latest uses (cheaper than reading a clock).
-CLOCK = itertools.count()
+# Process-wide ticks ordering the variants' latest uses (shared with the C fast path).
+CLOCK = fastpath.CLOCK
 
 MISS = Signal("MISS")  # run the original body (also what the prologue tests for)
 NO_MATCH = Signal("NO_MATCH")  # no validated signature matches these argument types
 STALE = Signal("STALE")  # a global the variant froze has changed
 
 
-class Variant:
+class Variant(fastpath.VariantBase):
     """Promoted code for one argument-type pattern: the entry dispatcher and result adapters.
 
     There is one per pattern of Python argument types: exact keys with the same types
@@ -70,7 +71,7 @@ class Variant:
             (:func:`~autoaccel.backends.snapshot.snapshot_guard`); ``None`` if it froze none.
     """
 
-    __slots__ = ("adapters", "compiled", "last", "stale", "uses")
+    __slots__ = ("adapters", "compiled", "stale")  # uses, last: fastpath.VariantBase's
 
     def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
         self.compiled = compiled
@@ -123,6 +124,36 @@ class Variant:
         ):
             return _restored(args, written, saved, MISS)
         return result
+
+    def native_route(self, args: tuple) -> Any:
+        """How the C fast path serves calls typed as ``args``: a route, or ``None`` (then
+        it calls :meth:`run`).
+
+        A route calls the validated overload of exactly ``args``' Numba types (never one
+        reached by a conversion) with the guards of :meth:`run`. Calls that need more are
+        left to :meth:`run`: arguments the variant may write (their copies), another target's
+        code (no ``entry_point``), a subclass that runs calls its own way, and any call while
+        the entry dispatcher compiles (``entry_point`` answers ``None``). A route never calls
+        the dispatcher, so a compile started later cannot reach it; the routes are forgotten
+        when ``_fast`` is rebound after it.
+        """
+        compiled = self.compiled
+        entry_point = getattr(compiled, "entry_point", None)
+        if type(self).run is not Variant.run or entry_point is None or compiled.guards.written:
+            return None
+        target = entry_point(args)
+        if target is None:
+            return None
+        guards = compiled.guards
+        return fastpath.route(
+            self,
+            target,
+            native_checks(compiled.snapshot),
+            self.adapters,
+            guards.ambiguous_constants,
+            guards.ambiguous_arguments,
+            guards.unambiguous,
+        )
 
 
 class ConvertingVariant(Variant):
@@ -223,3 +254,22 @@ def numpy_errors_ignored() -> bool:
     if state is not None:
         _last_errstate[:] = [state, quiet]
     return quiet
+
+
+fastpath.configure(
+    ndarray=np.ndarray,
+    # NumPy scalar types whose Numba type their class alone fixes (not datetime64: its unit
+    # is the value's); one Numba cannot type is routed to run() by native_route.
+    scalar_types=tuple(
+        {np.dtype(c).type for c in np.typecodes["AllInteger"] + np.typecodes["AllFloat"] + "?"}
+    ),
+    miss=MISS,
+    no_match=NO_MATCH,
+    stale=STALE,
+    signal_type=Signal,
+    absent=ABSENT,
+    errstate=_ERRSTATE,
+    errors_ignored=numpy_errors_ignored,
+    small_array_type=small_array_type,
+    float64=np.float64,
+)

@@ -1,0 +1,145 @@
+"""Which code serves a trampoline's calls: the C fast path, or the Python one.
+
+Why this design: every call of a rewritten function goes through
+:meth:`~autoaccel.runtime.trampoline.Trampoline.enter`, so its cost is what a promoted call
+pays on top of Numba's compiled code (~940 ns in Python). ``autoaccel/runtime/_fastpath.c``,
+built at install where a C compiler exists (``setup.py``; an optional extension, so a failed
+build leaves a working install), does the common cases in C: it keys the call by its
+argument types, finds the validated overload and calls Numba's compiled entry point directly,
+with the guards of :meth:`~autoaccel.runtime.variant.Variant.run` (frozen globals watched by
+dict watchers on CPython 3.12+ and dict version tags before, NumPy's error state, result
+adapters, ambiguous result types), and counts calls before promotion. It hands every other
+case to the Python methods, which stay the one place where decisions are made, and which
+serve all calls when the extension is absent. docs/how-it-works.md, "The trampoline prologue",
+says what is done where.
+
+This module is the one interface between the two: the base classes of ``Trampoline``
+(:data:`Dispatch`) and ``Variant`` (:data:`VariantBase`), the :data:`CLOCK` of uses, and the
+setting that forces the Python path (``AUTOACCEL_PURE_PYTHON=1``, read at import; the test
+suite runs both ways).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from autoaccel.errors import ConfigError
+
+PURE_PYTHON = "AUTOACCEL_PURE_PYTHON"
+
+
+def _native() -> ModuleType | None:
+    """The C extension, or ``None`` when forced off, not built, or not importable.
+
+    Raises:
+        ConfigError: ``AUTOACCEL_PURE_PYTHON`` holds something other than 0/1/true/false.
+    """
+    raw = os.environ.get(PURE_PYTHON, "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ConfigError(
+            f"environment variable {PURE_PYTHON}={raw!r}: expected 1 (use the Python fast "
+            "path) or 0 (the C one where it is built)"
+        )
+    if raw in ("1", "true", "yes", "on"):
+        return None
+    try:
+        from autoaccel.runtime import _fastpath  # type: ignore[attr-defined]
+    except ImportError:  # built without a C compiler, or for another Python
+        return None
+    return _fastpath
+
+
+NATIVE: Any = _native()
+
+
+class PythonDispatch:
+    """The Python path's base of ``Trampoline``: its attributes are plain instance ones."""
+
+
+class PythonVariantBase:
+    """The Python path's base of ``Variant``: ``uses`` and ``last`` are its own slots."""
+
+    __slots__ = ("last", "uses")
+
+
+if TYPE_CHECKING:
+    Dispatch = PythonDispatch
+    VariantBase = PythonVariantBase
+else:
+    Dispatch = PythonDispatch if NATIVE is None else NATIVE.Dispatch
+    VariantBase = PythonVariantBase if NATIVE is None else NATIVE.VariantBase
+
+
+def counter() -> Any:
+    """``itertools.count()``, or on the C path a counter that C advances too (same ``next``
+    and ``repr``)."""
+    return itertools.count() if NATIVE is None else NATIVE.Counter()
+
+
+# Process-wide ticks ordering the variants' latest uses (cheaper than reading a clock).
+CLOCK: Any = itertools.count() if NATIVE is None else NATIVE.CLOCK
+
+
+def enter_method(python_enter: Callable[..., Any]) -> Callable[..., Any]:
+    """What ``Trampoline.enter`` is: the C ``Dispatch.enter``, else ``python_enter``."""
+    return python_enter if NATIVE is None else NATIVE.Dispatch.enter
+
+
+def configure(**objects: Any) -> None:
+    """Hand the C path the Python objects it compares against and calls (once, at import).
+
+    Keywords: ``ndarray``, ``scalar_types`` (NumPy scalar types whose Numba type their
+    class fixes), ``miss``, ``no_match``, ``stale``, ``signal_type``, ``absent``, ``errstate``
+    (NumPy 2's error-state ContextVar or ``None``), ``errors_ignored``, ``small_array_type``,
+    ``float64`` (``numpy.float64``, made in C when it adapts a float result). Nothing happens on the Python path.
+    """
+    if NATIVE is not None:
+        NATIVE.configure(**objects)
+
+
+def set_values_wanted(wanted: bool) -> None:
+    """Tell the C path whether ``[specialization] values`` is on: counting then has to
+    observe argument values, which the Python path does."""
+    if NATIVE is not None:
+        NATIVE.set_values_wanted(wanted)
+
+
+def route(
+    variant: Any,
+    entry_point: Any,
+    checks: tuple,
+    adapters: dict,
+    constants: tuple,
+    positions: tuple[int, ...],
+    unambiguous: Any,
+) -> Any:
+    """A C ``Route``: ``variant``'s calls of one exact signature served in C.
+
+    Args:
+        variant: the :class:`~autoaccel.runtime.variant.Variant` whose uses it counts.
+        entry_point: Numba's compiled entry point of the validated overload.
+        checks: the frozen globals, as :func:`~autoaccel.backends.snapshot.native_checks`.
+        adapters: the variant's result adapters (shared, read on each call).
+        constants, positions, unambiguous: the ambiguous-result check of ``Guards``
+            (``ambiguous_constants``, ``ambiguous_arguments``, ``unambiguous``): a result
+            equal to one of those constants or arguments but of another type goes back to
+            the original, unless its type is ``unambiguous``.
+
+    Raises:
+        RuntimeError: on the Python path, which has no routes.
+    """
+    if NATIVE is None:
+        raise RuntimeError("the C fast path is not in use")
+    return NATIVE.Route(variant, entry_point, checks, adapters, constants, positions, unambiguous)
+
+
+def describe() -> str:
+    """Which path serves calls, for the report and the benchmarks: ``"C (dict watcher)"``,
+    ``"C (dict version tags)"``, or ``"Python"``."""
+    if NATIVE is None:
+        return "Python"
+    return f"C ({NATIVE.globals_watch()})"

@@ -1,0 +1,308 @@
+"""autoaccel.runtime.fastpath: promoted calls and counting, in C and in Python, answer alike.
+
+Every test runs on both paths (the ``path`` fixture): the C ``Dispatch.enter`` where the
+extension is built, and ``Trampoline.python_enter``. Each guard's test promotes a function,
+then brings the input or state that the guard exists for; a C path that skipped the guard
+would return the variant's answer where the original's is due.
+"""
+
+from __future__ import annotations
+
+import _thread
+import gc
+import os
+import shutil
+import sys
+import sysconfig
+
+import numpy as np
+import pytest
+from conftest import run_python
+
+from autoaccel.backends.cpu import Guards
+from autoaccel.config import Config
+from autoaccel.runtime import fastpath
+from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.trampoline import Trampoline
+from autoaccel.runtime.variant import MISS, Variant
+
+
+@pytest.fixture(params=["c", "python"])
+def path(request, monkeypatch):
+    """Which path serves calls: "c" (skipped where the extension is not built) or "python"."""
+    if request.param == "c" and fastpath.NATIVE is None:
+        pytest.skip("the C fast path is not built (or AUTOACCEL_PURE_PYTHON=1)")
+    if request.param == "python":
+        monkeypatch.setattr(Trampoline, "enter", Trampoline.python_enter)
+    return request.param
+
+
+def promoted(module, name, *args):
+    """``module.name`` after its signature for ``args`` was promoted."""
+    function = getattr(module, name)
+    for _ in range(10):
+        function(*args)
+        if lookup(function).promotions:
+            return function
+    raise AssertionError(f"{name} was not promoted: {lookup(function).failures}")
+
+
+KERNELS = """
+import numpy as np
+
+SCALE = 2.0
+
+def helper(x):
+    return x + 1.0
+
+def scaled(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * SCALE
+    return s
+
+def with_helper(x):
+    return helper(x) * 2.0
+
+def divide(a, b):
+    return a / b
+
+def choose(n):
+    return 1 if n > 0 else 2.5
+
+def twice(x):
+    return x * 2
+
+def area(w, h=3.0):
+    return w * h
+
+def first(a, i):
+    return a[i]
+
+def total(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
+    return s
+"""
+
+
+def test_a_promoted_call_answers_as_the_original(accelerated, path):
+    mod = accelerated(KERNELS)
+    a = np.arange(5.0)
+    total = promoted(mod, "total", a)
+    result = total(a)
+    assert result == 10.0 and type(result) is np.float64
+    assert lookup(total).promotions[0].signature == "(array(float64, 1d, C))"
+
+
+def test_a_global_reassigned_after_promotion_is_seen(accelerated, path):
+    mod = accelerated(KERNELS)
+    a = np.ones(3)
+    scaled = promoted(mod, "scaled", a)
+    assert scaled(a) == 6.0
+    mod.SCALE = 5.0  # a write to the module's globals after the variant froze SCALE
+    assert scaled(a) == 15.0
+    assert "global SCALE changed" in str(lookup(scaled).failures) or not lookup(scaled).promotions
+
+
+def test_a_helper_redefined_after_promotion_is_seen(accelerated, path):
+    mod = accelerated(KERNELS)
+    with_helper = promoted(mod, "with_helper", 1.0)
+    assert with_helper(1.0) == 4.0
+    mod.helper.__code__ = (lambda x: x + 10.0).__code__  # the helper itself, not its name
+    assert with_helper(1.0) == 22.0
+    mod.helper = lambda x: x - 1.0  # the name rebound
+    assert with_helper(1.0) == 0.0
+
+
+def test_numpy_error_state_changed_after_promotion_is_seen(accelerated, path):
+    mod = accelerated(KERNELS)
+    divide = promoted(mod, "divide", np.ones(2), np.ones(2))
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        divide(np.ones(2), np.zeros(2))
+    with np.errstate(divide="ignore"):
+        assert np.isinf(divide(np.ones(2), np.zeros(2))).all()
+
+
+def test_a_result_whose_type_is_ambiguous_comes_from_the_original(accelerated, path):
+    mod = accelerated(KERNELS)
+    choose = promoted(mod, "choose", -1)
+    assert choose(-1) == 2.5
+    result = choose(5)  # CPython returns the int constant; Numba's unified type is float
+    assert result == 1 and type(result) is int
+
+
+def test_numpy_scalars_big_ints_and_float_subclasses_get_the_originals_answer(accelerated, path):
+    mod = accelerated(KERNELS)
+    twice = promoted(mod, "twice", 3.0)
+    for value in (np.float64(1.5), np.float32(1.5), 2**70, -(2**63), 7):
+        result = twice(value)
+        assert result == value * 2 and type(result) is type(value * 2), value
+
+    class Loud(float):
+        def __mul__(self, other):
+            return "loud"
+
+    assert twice(Loud(1.0)) == "loud"
+
+
+def test_keywords_and_defaults_are_bound_before_the_variant_runs(accelerated, path):
+    mod = accelerated(KERNELS)
+    area = promoted(mod, "area", 2.0)
+    assert area(2.0) == 6.0
+    assert area(h=4.0, w=2.0) == 8.0
+    area.__defaults__ = (10.0,)
+    assert area(2.0) == 20.0
+
+
+def test_an_exception_in_the_compiled_code_is_the_originals(accelerated, path):
+    mod = accelerated(KERNELS)
+    a = np.arange(3.0)
+    first = promoted(mod, "first", a, 1)
+    with pytest.raises(IndexError) as raised:
+        first(a, 7)
+    assert str(raised.value) == "index 7 is out of bounds for axis 0 with size 3"
+    assert any(entry.name == "first" for entry in raised.traceback)
+
+
+def test_ctrl_c_interrupts_a_loop_of_promoted_calls(accelerated, path):
+    mod = accelerated(KERNELS)
+    a = np.arange(3.0)
+    total = promoted(mod, "total", a)
+    calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        for calls in range(10**7):
+            total(a)
+            if calls == 1000:
+                _thread.interrupt_main()  # as Ctrl-C: a pending signal, raised at the next check
+    assert 1000 <= calls < 10**7 - 1
+
+
+def test_arrays_numba_cannot_type_get_the_originals_answer(accelerated, path):
+    mod = accelerated(KERNELS)
+    total = promoted(mod, "total", np.arange(4.0))
+    for array in (np.arange(4, dtype=np.longdouble), np.arange(4.0).astype(">f8")):
+        for _ in range(3):
+            result = total(array)
+            assert result == 6.0 and type(result) is type(array[0] + 0.0), array.dtype
+
+
+class _Raising:
+    """Compiled code (as ``Variant`` sees it) that raises ``exception`` when called."""
+
+    snapshot: tuple = ()
+    guards = Guards()
+    compiling = False
+
+    def __init__(self, exception: BaseException) -> None:
+        def entry(*args):
+            raise exception
+
+        self.entry = entry
+
+    def entry_point(self, args: tuple):
+        return self.entry
+
+
+def test_only_exceptions_hand_the_call_back_keyboard_interrupt_propagates(path):
+    namespace: dict = {}
+    exec("def original(x):\n    return x", namespace)
+    code = namespace["original"].__code__
+    for exception in (ValueError("v"), KeyboardInterrupt()):
+        trampoline = Trampoline("m", code, namespace, Config(), None)
+        trampoline._fast = {(float,): Variant(_Raising(exception))}
+        if isinstance(exception, Exception):
+            assert trampoline.enter(1.0) is MISS  # the prologue then runs the original body
+        else:
+            with pytest.raises(KeyboardInterrupt):  # as Ctrl-C in compiled code: not retried
+                trampoline.enter(1.0)
+
+
+def test_arrays_of_another_dtype_layout_or_writability_are_keyed_apart(accelerated, path):
+    mod = accelerated(KERNELS)
+    a = np.arange(6.0)
+    total = promoted(mod, "total", a)
+    read_only = a.copy()
+    read_only.flags.writeable = False
+    for _ in range(6):  # each pattern is counted, trialled and promoted on its own
+        for array in (np.arange(6), a[::2], read_only, np.arange(6, dtype=np.float32), a):
+            expected = sum(array.tolist(), 0.0)
+            assert total(array) == expected, array
+    # Each pattern reached its own trial: none was served by another's compiled code.
+    assert {p.signature for p in lookup(total).promotions} >= {
+        "(array(float64, 1d, C))",
+        "(array(float64, 1d, A))",
+        "(array(int64, 1d, C))",
+        "(readonly array(float64, 1d, C))",
+    }
+
+
+def test_calls_are_counted_exactly_before_and_after_promotion(accelerated, path):
+    mod = accelerated(KERNELS, min_calls=50)
+    trampoline = lookup(mod.twice)
+    for _ in range(30):
+        mod.twice(1.0)
+        mod.twice(1)
+    assert trampoline.max_signature_calls() == 30
+    assert trampoline._counts == {(float,): 30, (int,): 30}
+    assert not trampoline.promotions
+    for _ in range(30):
+        mod.twice(1.0)
+    assert trampoline.promotions
+    assert int(repr(trampoline.calls)[len("count(") : -1]) == 90
+
+
+def test_the_c_path_is_built_where_a_compiler_is(monkeypatch):
+    """CI installs with a compiler: a failed build must not pass silently as the fallback."""
+    if os.environ.get(fastpath.PURE_PYTHON, "0") not in ("", "0"):
+        pytest.skip("the Python path is forced")
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip("no C compiler here")
+    assert fastpath.NATIVE is not None, "autoaccel/runtime/_fastpath.c was not built"
+    assert fastpath.describe().startswith("C (")
+
+
+def test_a_bad_pure_python_setting_is_a_clear_error():
+    result = run_python("-c", "import autoaccel", env={fastpath.PURE_PYTHON: "maybe"})
+    assert result.returncode != 0
+    assert "AUTOACCEL_PURE_PYTHON='maybe'" in result.stderr
+
+
+def test_the_forced_fallback_serves_every_call_in_python():
+    script = (
+        "from autoaccel.runtime import fastpath, trampoline;"
+        "print(fastpath.describe(), trampoline.Trampoline.enter is "
+        "trampoline.Trampoline.python_enter)"
+    )
+    result = run_python("-c", script, env={fastpath.PURE_PYTHON: "1"})
+    assert result.stdout.split() == ["Python", "True"]
+
+
+@pytest.mark.slow
+def test_a_million_promoted_calls_leak_nothing(accelerated, path):
+    """Reference leaks in the C path would grow the process by ~100 MB per million calls."""
+    mod = accelerated(KERNELS)
+    a = np.arange(5.0)
+    total = promoted(mod, "total", a)
+    choose = promoted(mod, "choose", -1)
+
+    def rss() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    if not os.path.exists("/proc/self/statm"):
+        pytest.skip("no /proc here")
+    for _ in range(100_000):  # warm: allocator pools, caches
+        total(a)
+        choose(5)
+    gc.collect()
+    before, blocks = rss(), sys.getallocatedblocks()
+    for _ in range(1_000_000):
+        total(a)
+        choose(5)  # handed back to the original each time (ambiguous result)
+        choose(-1)
+    gc.collect()
+    assert rss() - before < 4 * 2**20
+    assert sys.getallocatedblocks() - blocks < 1000
