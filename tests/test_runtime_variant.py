@@ -68,7 +68,7 @@ def test_a_raising_variant_hands_the_call_back_with_written_arguments_restored(e
         a[0] = 99.0
         raise error("no")
 
-    variant = Variant(_compiled(entry, Guards(written=(0,))))
+    variant = Variant(_compiled(entry, Guards(written=(0,), copied=(0,))))
     a, b = np.zeros(2), np.zeros(2)
     assert variant.run((a, b)) is signal
     np.testing.assert_array_equal(a, [0.0, 0.0])
