@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -32,6 +33,18 @@ def private_cache(tmp_path_factory, monkeypatch):
     STATE.reset()
     yield path
     STATE.reset()
+
+
+@pytest.fixture
+def python_sigint():
+    """SIGINT handled by Python (``default_int_handler``) for the test, as in a terminal.
+
+    A suite started in the background by a non-interactive shell inherits SIGINT ignored, and
+    CPython then installs no handler of its own: simulated Ctrl-C would do nothing.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def _interrupt() -> None:
     signal.raise_signal(signal.SIGINT)
 
 
-def test_a_deferred_interrupt_is_raised_when_the_body_ends():
+def test_a_deferred_interrupt_is_raised_when_the_body_ends(python_sigint):
     finished = []
     with pytest.raises(KeyboardInterrupt), interrupts.deferred():
         _interrupt()  # held back
@@ -103,7 +103,7 @@ def test_a_deferred_interrupt_is_raised_when_the_body_ends():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_a_deferred_interrupt_replaces_the_bodys_error_without_showing_it():
+def test_a_deferred_interrupt_replaces_the_bodys_error_without_showing_it(python_sigint):
     # Nested: the inner one hands the signal to the outer one.
     with pytest.raises(KeyboardInterrupt) as caught, interrupts.deferred(), interrupts.deferred():
         _interrupt()

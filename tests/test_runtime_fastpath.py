@@ -166,7 +166,7 @@ def test_an_exception_in_the_compiled_code_is_the_originals(accelerated, path):
     assert any(entry.name == "first" for entry in raised.traceback)
 
 
-def test_ctrl_c_interrupts_a_loop_of_promoted_calls(accelerated, path):
+def test_ctrl_c_interrupts_a_loop_of_promoted_calls(accelerated, path, python_sigint):
     mod = accelerated(KERNELS)
     a = np.arange(3.0)
     total = promoted(mod, "total", a)
