@@ -307,6 +307,13 @@ def sliding(a, n, k):
         s += a[j + k]
         j += 1
     return s
+
+def unpacked(pair, k):
+    a, b = pair  # items of a tuple, not rows of one array: lengths of their own
+    s = 0.0
+    for i in range(len(a)):
+        s += b[i] * k
+    return s
 """
 
 
@@ -329,6 +336,8 @@ def _cases(rng: random.Random):
         idx = np.array([rng.randrange(-9, 9) for _ in range(rng.randrange(0, 5))], dtype=np.int64)
         yield "gathered", (a, idx, rng.randrange(-2, 3))
         yield "sliding", (a, rng.randrange(-1, 9), rng.randrange(-9, 3))
+        other = np.arange(float(rng.randrange(0, 7)))
+        yield "unpacked", ((a, other), rng.randrange(-2, 2))
 
 
 def test_the_compiled_kernels_fail_exactly_where_cpython_fails():

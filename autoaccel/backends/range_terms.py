@@ -213,7 +213,8 @@ class Terms:
             if not (isinstance(value, ir.Expr) and value.op in ("call", *_ROWS)):
                 break
             if value.op in _ROWS:  # a row x[i] of an n-d array: the next axes
-                if not self._integer_index(value):
+                # (not an item of a tuple: ``a, b = t`` unpacks arrays of their own lengths)
+                if not (self._ndim(value.value.name) and self._integer_index(value)):
                     break
                 array, axis = value.value.name, axis + 1
                 continue
