@@ -1309,6 +1309,49 @@ CASES: list[Case] = [
         refused="[27]",
     ),
     Case(
+        "row27-global-bound-twice-while-importing",
+        """
+        try:
+            import numpy as np
+        except ImportError:
+            np = None
+        G = 1.0
+        if np is not None:
+            G = 2.0
+
+        def scale(x):
+            return x * G
+        """,
+        [*warm("scale", 3.0), _set("G", 100.0), call("scale", 3.0), _set("np", None)],
+    ),
+    Case(
+        "row27-global-rebound-after-calls-at-import",
+        """
+        G = 1.0
+
+        def scale(x):
+            return x * G
+
+        FIRST = [scale(1.5), scale(2.5), scale(3.5), scale(4.5)]
+        G = 3.0
+        """,
+        # invalidated at the first call, compiled again and trialled on the next two
+        [call("scale", 3.0), call("scale", 4.0), call("scale", 5.0)],
+    ),
+    Case(
+        "row27-global-bound-in-a-module-level-loop",
+        """
+        def scaled(x):
+            return x * K
+
+        total = 0.0
+        for K in range(3):
+            total += scaled(1.5)
+        """,
+        [*warm("scaled", 2.0), call("scaled", 2.5)],
+        refused="reads global K, which the module reassigns [27]",
+    ),
+    Case(
         "row27-global-written-through-globals",
         """
         G = 1.0

@@ -342,3 +342,32 @@ def test_a_variable_keeps_the_python_type_its_last_assignment_gave(pair):
         got, expected = fast.strongest(values, threshold), plain.strongest(values, threshold)
         assert got == expected
         assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+HELPER_GLOBAL = """
+SCALE = 2.0
+
+def scaled(x):
+    return x * SCALE
+
+def total(n):
+    s = 0.0
+    for i in range(n):
+        s += scaled(i)
+    return s
+"""
+
+
+def test_a_promoted_loop_sees_a_global_its_helper_froze_change(pair):
+    fast, plain = pair(HELPER_GLOBAL)
+    assert fast.total(200000) == plain.total(200000)
+    assert "total.<loop@9>" in promoted(fast)
+    for scale in (3.0, 4.0):  # each change after promotion drops the variant
+        for module in (fast, plain):
+            module.SCALE = scale
+        assert fast.total(200000) == plain.total(200000)
+        assert fast.total(200000) == plain.total(200000)  # compiled again after the first
+    loop = loops_of(fast)["total.<loop@9>"]
+    reasons = [failure.reason for failure in loop.failures.values()]
+    assert reasons == ["global SCALE changed after compiling again, so it is no longer compiled"]
+    assert not loop.armed

@@ -66,30 +66,41 @@ def _nested_codes(code: CodeType) -> Iterator[CodeType]:
 
 
 def reassigned_globals(module_code: CodeType) -> frozenset[str]:
-    """Names the module binds more than once, so a compiled reader could see a stale value.
+    """Names whose value can change after the module's import, so a compiled reader is refused.
 
-    Counted as reassigned: a name stored or deleted twice at module level, stored inside a
-    module-level loop, or stored/deleted through ``global`` in any function of the module.
+    Counted: a name stored or deleted inside a module-level loop (``__main__``'s loops run
+    while the program runs, and the loop engine compiles them with their helpers, whose
+    frozen globals could not follow the loop's own assignments), or stored/deleted through
+    ``global`` in any function of the module. A name the module's top-level code binds
+    more than once outside loops (``try: import numpy as np`` / ``except ImportError:
+    np = None``, ``if sys.version_info ...: X = ... else: X = ...``, a flag set and reset)
+    is not: its final value is frozen like any global's and the snapshot
+    (:mod:`autoaccel.backends.snapshot`) catches a later change (docs/divergences.md,
+    row 27).
 
     Args:
         module_code: the module's top-level code object.
     """
-    counts: dict[str, int] = {}
     instructions = _instructions(module_code)
+    # A loop is the span of a backward jump (JUMP_ABSOLUTE on 3.10, JUMP_BACKWARD and
+    # 3.11's POP_JUMP_BACKWARD_IF_* later).
     loops = [
         (ins.argval, ins.offset)
         for ins in instructions
-        if ins.opname.startswith("JUMP") and isinstance(ins.argval, int) and ins.argval < ins.offset
+        if "JUMP" in ins.opname and isinstance(ins.argval, int) and ins.argval < ins.offset
     ]
-    for ins in instructions:
-        if ins.opname in _STORES:
-            in_loop = any(start <= ins.offset <= end for start, end in loops)
-            counts[ins.argval] = counts.get(ins.argval, 0) + (2 if in_loop else 1)
+    names = {
+        ins.argval
+        for ins in instructions
+        if ins.opname in _STORES and any(start <= ins.offset <= end for start, end in loops)
+    }
     for nested in _nested_codes(module_code):
-        for ins in _instructions(nested):
-            if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-                counts[ins.argval] = counts.get(ins.argval, 0) + 2
-    return frozenset(name for name, count in counts.items() if count > 1)
+        names.update(
+            ins.argval
+            for ins in _instructions(nested)
+            if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL")
+        )
+    return frozenset(names)
 
 
 def _signature_refusal(code: CodeType) -> str | None:

@@ -76,6 +76,7 @@ class LoopTrampoline:
         self.window: Window | None = None
         self.reported = True
         self.runs = 0
+        self.invalidations = 0
         self.iterations = 0
         self.seconds = 0.0  # Python time seen in the loop, all runs together
         self.failures: dict[Any, Failure] = {}
@@ -202,19 +203,39 @@ class LoopTrampoline:
         self, key: tuple, compiled: Any, site_types: SiteTypes, record: PromotionRecord
     ) -> None:
         """Serve ``key`` with ``compiled`` from now on."""
-        self.variants[key] = LoopVariant(compiled.entry, compiled.guards.written, site_types)
+        self.variants[key] = LoopVariant(
+            compiled.entry, compiled.guards.written, site_types, compiled.snapshot
+        )
         self.promotions.append(record)
 
     def run_promoted(self, key: tuple, plan: LoopPlan, arguments: tuple) -> int | Exit:
         """Run the loop compiled to its end: its :class:`Exit`, or :data:`NEVER` (handed back,
         Python goes on from the same iteration)."""
         variant = self.variants[key]
+        changed = variant.changed()
+        if changed is not None:
+            return self._invalidate(key, changed)
         done = variant.run(self.spec, plan, arguments)
         if done is not None:
             return done
         if variant.handbacks >= _GIVE_UP_AFTER:
             del self.variants[key]
             self.fail(key, f"handed back to Python on {_GIVE_UP_AFTER} runs in a row")
+        return NEVER
+
+    def _invalidate(self, key: tuple, changed: str) -> int:
+        """A global the variant froze changed: drop it, Python finishes this run, and a later
+        run may compile the loop again, once (as
+        :meth:`~autoaccel.runtime.promoter.Promoter.invalidate` does for functions)."""
+        del self.variants[key]
+        if not self.variants:
+            self.promotions.clear()
+        self.invalidations += 1
+        reason = f"global {changed} changed after compiling"
+        if self.invalidations > 1:
+            self.fail(key, reason + " again, so it is no longer compiled")
+        else:
+            logger.info("%s: %s; variant dropped", self.name, reason)
         return NEVER
 
     def fail(self, key: Any, reason: str, signature: str = "") -> None:

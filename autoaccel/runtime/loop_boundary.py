@@ -22,6 +22,7 @@ from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import UNBOUND, LoopPlan, decode, plan_for
 from autoaccel.backends.screening import argument_refusal
 from autoaccel.backends.signatures import fingerprint
+from autoaccel.backends.snapshot import Snapshot, snapshot_changed, snapshot_guard
 from autoaccel.errors import Rejection
 from autoaccel.policy.compare import copy_value, restore_value
 from autoaccel.policy.site_types import SiteTypes
@@ -159,14 +160,34 @@ class LoopVariant:
     Attributes:
         handbacks: compiled runs handed back to Python in a row.
         runs: compiled runs that finished the loop.
+        snapshot: the globals the compiled loop and its helpers froze (docs/divergences.md,
+            row 27); checked before every compiled run by :meth:`changed`.
     """
 
-    def __init__(self, entry: Any, written: tuple[int, ...], site_types: SiteTypes) -> None:
+    def __init__(
+        self,
+        entry: Any,
+        written: tuple[int, ...],
+        site_types: SiteTypes,
+        snapshot: Snapshot = (),
+    ) -> None:
         self.entry = entry
         self.written = written
         self.site_types = site_types
+        self.snapshot = snapshot
+        self._stale = snapshot_guard(snapshot)
         self.handbacks = 0
         self.runs = 0
+
+    def changed(self) -> str | None:
+        """The name of a frozen global that no longer holds its value, or ``None``.
+
+        Python code runs between compiled runs (the code around the loop, other calls), and
+        it may rebind a global that a helper of the loop read when it was compiled.
+        """
+        if self._stale is None or not self._stale():
+            return None
+        return snapshot_changed(self.snapshot) or "?"
 
     def run(self, spec: LoopSpec, plan: LoopPlan, arguments: tuple) -> Exit | None:
         """Run the loop compiled to its end: its :class:`Exit`, or ``None`` (handed back).
