@@ -63,6 +63,13 @@ ARRAYS = (FROZEN, TABLE)
 class Point:
     pass
 
+class FitError(ValueError):
+    pass
+
+class LoudError(FitError):
+    def __init__(self, message):
+        super().__init__(message)
+
 def square(x):
     return x * x
 
@@ -80,6 +87,14 @@ def uses_arrays(x):
 
 def uses_class(x):
     return Point
+
+def raises_fit_error(x):
+    if x < 0:
+        raise FitError("negative")
+    return x
+
+def raises_loud_error(x):
+    raise LoudError("negative")
 
 def uses_outside(x):
     return join("a", "b")
@@ -113,6 +128,11 @@ def test_globals_that_can_be_frozen_pass(screened):
     assert globals_refusal(found["uses_numbers"], lookup) is None
 
 
+def test_an_exception_class_of_the_module_can_be_raised(screened):
+    found, lookup = screened
+    assert globals_refusal(found["raises_fit_error"], lookup) is None
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
@@ -121,6 +141,10 @@ def test_globals_that_can_be_frozen_pass(screened):
         ("uses_arrays", "reads global array ARRAYS, which Numba would freeze as a constant [27]"),
         ("uses_class", "reads global Point of type type, which Numba cannot freeze"),
         ("uses_outside", "calls join, a Python function outside the accelerated modules"),
+        (
+            "raises_loud_error",
+            "raises LoudError, whose LoudError defines __init__ or __new__ in Python",
+        ),
         ("uses_refused", "calls refused, which cannot be compiled: is a generator [31]"),
         ("calls_a_caller", "reads global array TABLE"),  # found in the helper's globals
         ("ping", "is recursive through its helpers [30]"),

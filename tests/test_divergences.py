@@ -1703,6 +1703,40 @@ CASES: list[Case] = [
         [*warm("checked", 1.0), call("checked", -1.0)],
     ),
     Case(
+        "row32-raise-module-exception-class",
+        """
+        class FitError(ValueError):
+            pass
+
+        def checked(x):
+            if x < 0:
+                raise FitError("x must be >= 0", x)
+            return x * 2.0
+        """,
+        [*warm("checked", 1.0), call("checked", -1.5), call("checked", 2.0)],
+    ),
+    Case(
+        "row32-raise-exception-class-with-python-init",
+        """
+        RAISED = []
+
+        class LoudError(ValueError):
+            def __init__(self, message):
+                RAISED.append(message)
+                super().__init__(message)
+
+        def checked(x):
+            if x < 0:
+                raise LoudError("negative")
+            return x * 2.0
+
+        def raised():
+            return len(RAISED)
+        """,
+        [*warm("checked", 1.0), call("checked", -1.0), call("raised")],
+        refused="defines __init__ or __new__ in Python",
+    ),
+    Case(
         "row32-assert",
         """
         def checked(x):
@@ -2127,7 +2161,9 @@ def outcome(function: Any, *args: Any, **kwargs: Any) -> tuple:
         try:
             result: tuple = ("ok", describe(function(*args, **kwargs)))
         except Exception as exc:
-            result = ("raised", type(exc), str(exc))
+            kind = type(exc)  # a class of the case's module: each copy defines its own
+            named = kind if kind.__module__ == "builtins" else f"{kind.__qualname__} (module)"
+            result = ("raised", named, str(exc))
     seen = tuple(
         (w.category.__name__, str(w.message))
         for w in caught

@@ -188,6 +188,34 @@ def test_an_exception_after_promotion_is_cpythons_with_the_same_partial_writes(p
     assert "fill.<loop@5>" in promoted(fast)
 
 
+RAISING_OWN = """
+class FitError(ValueError):
+    pass
+
+def check(out, limit):
+    for i in range(out.shape[0]):
+        if out[i] > limit:
+            raise FitError("too large", i)
+        out[i] = out[i] * 0.5
+    return out
+"""
+
+
+def test_a_raise_of_a_module_exception_class_after_promotion_is_cpythons(pair):
+    fast, plain = pair(RAISING_OWN)
+    outs = np.arange(200000.0), np.arange(200000.0)
+    outs[0][150000] = outs[1][150000] = 1e9
+    messages = []
+    for module, out in zip((fast, plain), outs, strict=True):
+        with pytest.raises(ValueError) as info:
+            module.check(out, 1e8)
+        assert type(info.value) is module.FitError
+        messages.append(str(info.value))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert messages[0] == messages[1] == "('too large', 150000)"
+    assert "check.<loop@6>" in promoted(fast)
+
+
 AMBIGUOUS = """
 def maybe_float(n, trigger):
     s = 0

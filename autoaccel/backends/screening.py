@@ -135,11 +135,27 @@ def _global_refusal(name: str, value: Any) -> str | None:
         return None
     if isinstance(value, type) and issubclass(value, (np.generic, bool, int, float, complex)):
         return None
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return _exception_refusal(name, value)
     if _module_root(value) in _SAFE_MODULE_ROOTS:
         return None
     if isinstance(value, types.FunctionType):
         return f"calls {name}, a Python function outside the accelerated modules"
     return f"reads global {name} of type {type(value).__name__}, which Numba cannot freeze"
+
+
+def _exception_refusal(name: str, value: type[BaseException]) -> str | None:
+    """Why exception class ``name`` cannot be raised by compiled code, or ``None``.
+
+    Numba raises a global exception class itself; when the exception leaves the compiled
+    code, Numba builds it in Python, and the trampoline then runs the original, which
+    raises CPython's own (docs/divergences.md, row 32). A class whose ``__init__`` or
+    ``__new__`` is Python code would run that code twice, so it is refused.
+    """
+    for klass in value.__mro__:
+        if klass.__module__ != "builtins" and ({"__init__", "__new__"} & vars(klass).keys()):
+            return f"raises {name}, whose {klass.__name__} defines __init__ or __new__ in Python"
+    return None
 
 
 def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | None:
