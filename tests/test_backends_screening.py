@@ -9,6 +9,7 @@ from conftest import units
 from autoaccel.backends.screening import (
     ABSENT,
     argument_refusal,
+    forwarded,
     global_names,
     globals_refusal,
     helpers,
@@ -176,3 +177,58 @@ def test_a_unit_already_on_the_call_chain_is_recursion(screened):
 def test_global_names_are_listed_once_in_order():
     found, _ = units("def f(x):\n    return g(x) + g(y) + h\n")
     assert global_names(found["f"].code) == ["g", "y", "h"]
+
+
+WRAPPERS = """
+import functools
+
+def jit(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+def positional(f):
+    def wrapper(*args):
+        return f(*args)
+    return wrapper
+
+def timed(f):
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        return f(*args, **kwargs)
+    return wrapper
+
+def swapped(f):
+    def wrapper(a, b):
+        return f(b, a)
+    return wrapper
+
+calls = []
+
+def kernel(x, y):
+    return x * y
+
+by_jit, by_positional = jit(kernel), positional(kernel)
+by_timed, by_swapped = timed(kernel), swapped(kernel)
+
+def uses_wrapped(x):
+    return by_jit(x, 2.0) + by_positional(x, 3.0)
+"""
+
+
+def test_a_forwarding_wrapper_is_seen_through_to_the_function_it_calls():
+    namespace: dict = {}
+    exec(WRAPPERS, namespace)
+    kernel = namespace["kernel"]
+    assert forwarded(namespace["by_jit"]) is kernel
+    assert forwarded(namespace["by_positional"]) is kernel
+    for other in ("by_timed", "by_swapped", "kernel", "jit"):
+        assert forwarded(namespace[other]) is None, other
+
+
+def test_helpers_reach_a_wrapped_function_as_the_original():
+    found, lookup = units(WRAPPERS)
+    walked = {name: helper for name, _, helper in helpers(found["uses_wrapped"], lookup)}
+    assert walked["by_jit"] is found["kernel"] and walked["by_positional"] is found["kernel"]
+    assert globals_refusal(found["uses_wrapped"], lookup) is None

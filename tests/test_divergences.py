@@ -1409,6 +1409,58 @@ CASES: list[Case] = [
         [*warm("twice", 1.0), _set_to("helper", "other"), call("twice", 1.0)],
     ),
     Case(
+        "row27-helper-behind-a-decorator-rebound",
+        """
+        import functools
+
+        def jit(f):
+            @functools.wraps(f)
+            def wrapper(*args, **kwargs):
+                return f(*args, **kwargs)
+            return wrapper
+
+        @jit
+        def helper(x):
+            return x + 1.0
+
+        @jit
+        def other(x):
+            return x - 1.0
+
+        def twice(x):
+            return helper(x) * 2.0
+        """,
+        [*warm("twice", 1.0), _set_to("helper", "other"), call("twice", 1.0)],
+    ),
+    Case(
+        "row27-decorator-wrapper-cell-changed",
+        """
+        def jit(f):
+            def wrapper(*args):
+                return f(*args)
+            return wrapper
+
+        def one(x):
+            return x + 1.0
+
+        def minus(x):
+            return x - 1.0
+
+        helper = jit(one)
+
+        def twice(x):
+            return helper(x) * 2.0
+        """,
+        [
+            *warm("twice", 1.0),
+            do(
+                "helper.__closure__[0].cell_contents = minus",
+                lambda m: setattr(m.helper.__closure__[0], "cell_contents", m.minus),
+            ),
+            call("twice", 1.0),
+        ],
+    ),
+    Case(
         "row27-helper-code-replaced",
         """
         def helper(x):

@@ -11,6 +11,7 @@ function and, recursively, of the helpers it calls) that cannot be frozen into a
 from __future__ import annotations
 
 import dis
+import inspect
 import types
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -90,11 +91,57 @@ def global_names(code: types.CodeType) -> list[str]:
     return list(names)
 
 
+# Instructions a forwarding wrapper may hold besides its call (frame set-up, NULL pushes).
+_FORWARDING_SETUP = frozenset({"RESUME", "COPY_FREE_VARS", "MAKE_CELL", "NOP", "PUSH_NULL"})
+
+
+def forwarded(value: Any) -> types.FunctionType | None:
+    """The function a decorator's forwarding wrapper calls, or ``None`` if ``value`` is not one.
+
+    A forwarding wrapper is a closure whose whole body is ``return f(*args, **kwargs)`` (or
+    ``return f(*args)``) with ``f`` its one captured variable, as optional-JIT decorators
+    and ``functools.wraps`` wrappers return: calling it is calling ``f``, so compiled code
+    calls ``f`` instead. Its code and cell are watched
+    (:func:`autoaccel.backends.snapshot.reached_through`).
+    """
+    if not isinstance(value, types.FunctionType):
+        return None
+    code = value.__code__
+    flags = code.co_flags
+    if (
+        len(code.co_freevars) != 1
+        or code.co_argcount
+        or code.co_kwonlyargcount
+        or not flags & inspect.CO_VARARGS
+    ):
+        return None
+    varargs = code.co_varnames[0]
+    expected = [("LOAD_DEREF", code.co_freevars[0]), ("LOAD_FAST", varargs)]
+    if flags & inspect.CO_VARKEYWORDS:
+        keywords = ("LOAD_FAST", code.co_varnames[1])
+        expected += [("BUILD_MAP", 0), keywords, ("DICT_MERGE", 1), ("CALL_FUNCTION_EX", 1)]
+    else:
+        expected.append(("CALL_FUNCTION_EX", 0))
+    shape = [
+        (ins.opname, ins.argval)
+        for ins in dis.get_instructions(code)
+        if ins.opname not in _FORWARDING_SETUP
+    ]
+    if shape != [*expected, ("RETURN_VALUE", None)]:
+        return None
+    try:
+        target = value.__closure__[0].cell_contents  # type: ignore[index]
+    except ValueError:  # an empty cell
+        return None
+    return target if isinstance(target, types.FunctionType) else None
+
+
 def helpers(unit: Unit, lookup: Lookup, active: tuple = ()) -> Iterator[tuple[str, Any, Any]]:
     """``(name, value, helper)`` for each global ``unit``'s code loads, in first-use order.
 
     ``value`` is :data:`ABSENT` for a name the module does not define (a builtin); ``helper``
-    is the :class:`Unit` of a function of the accelerated modules, else ``None``.
+    is the :class:`Unit` of a function of the accelerated modules (reached through a
+    decorator's forwarding wrapper, :func:`forwarded`, too), else ``None``.
 
     Args:
         unit: the function being compiled.
@@ -109,7 +156,9 @@ def helpers(unit: Unit, lookup: Lookup, active: tuple = ()) -> Iterator[tuple[st
         raise Rejection("is recursive through its helpers [30]")
     for name in global_names(unit.code):
         value = unit.globals.get(name, ABSENT)
-        helper = lookup(value) if isinstance(value, types.FunctionType) else None
+        helper = None
+        if isinstance(value, types.FunctionType):
+            helper = lookup(forwarded(value) or value)
         yield name, value, helper
 
 
