@@ -82,18 +82,8 @@ def reassigned_globals(module_code: CodeType) -> frozenset[str]:
         module_code: the module's top-level code object.
     """
     instructions = _instructions(module_code)
-    # A loop is the span of a backward jump (JUMP_ABSOLUTE on 3.10, JUMP_BACKWARD and
-    # 3.11's POP_JUMP_BACKWARD_IF_* later).
-    loops = [
-        (ins.argval, ins.offset)
-        for ins in instructions
-        if "JUMP" in ins.opname and isinstance(ins.argval, int) and ins.argval < ins.offset
-    ]
-    names = {
-        ins.argval
-        for ins in instructions
-        if ins.opname in _STORES and any(start <= ins.offset <= end for start, end in loops)
-    }
+    in_loops: set[int] = set().union(*_loops(instructions))
+    names = {ins.argval for ins in instructions if ins.opname in _STORES and ins.offset in in_loops}
     for nested in _nested_codes(module_code):
         names.update(
             ins.argval
@@ -101,6 +91,58 @@ def reassigned_globals(module_code: CodeType) -> frozenset[str]:
             if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL")
         )
     return frozenset(names)
+
+
+# Instructions after which control does not go on to the next one.
+_NO_FALL_THROUGH = frozenset(
+    {
+        "RETURN_VALUE",
+        "RETURN_CONST",
+        "RAISE_VARARGS",
+        "RERAISE",
+        "JUMP_FORWARD",
+        "JUMP_BACKWARD",
+        "JUMP_BACKWARD_NO_INTERRUPT",
+        "JUMP_ABSOLUTE",
+    }
+)
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _loops(instructions: list[dis.Instruction]) -> Iterator[set[int]]:
+    """The offsets of each loop: the instructions between a backward jump's target and the
+    jump that the target reaches by normal flow (exception handlers left out).
+
+    A backward jump that its target does not reach is no loop: 3.12+ puts a module-level
+    ``except`` block at the end of the code and jumps back from it to what follows the
+    ``try``.
+    """
+    by_offset = {ins.offset: index for index, ins in enumerate(instructions)}
+    for ins in instructions:
+        if ins.opcode in _JUMPS and isinstance(ins.argval, int) and ins.argval < ins.offset:
+            reached = _reachable(instructions, by_offset, ins.argval, ins.offset)
+            if ins.offset in reached:
+                yield reached
+
+
+def _reachable(
+    instructions: list[dis.Instruction], by_offset: dict[int, int], start: int, end: int
+) -> set[int]:
+    """Offsets in ``[start, end]`` reached from ``start`` by normal control flow."""
+    seen: set[int] = set()
+    pending = [start]
+    while pending:
+        offset = pending.pop()
+        if offset in seen or not start <= offset <= end or offset not in by_offset:
+            continue
+        seen.add(offset)
+        index = by_offset[offset]
+        ins = instructions[index]
+        if ins.opcode in _JUMPS and isinstance(ins.argval, int):
+            pending.append(ins.argval)
+        if ins.opname not in _NO_FALL_THROUGH and index + 1 < len(instructions):
+            pending.append(instructions[index + 1].offset)
+    return seen
 
 
 def _signature_refusal(code: CodeType) -> str | None:
@@ -178,9 +220,7 @@ def _call_arity(instructions: list[dis.Instruction], start: int) -> int | None:
     return None
 
 
-def _global_refusal(
-    instructions: list[dis.Instruction], name: str, reassigned: frozenset[str]
-) -> str | None:
+def _global_refusal(instructions: list[dis.Instruction], reassigned: frozenset[str]) -> str | None:
     for index, ins in enumerate(instructions):
         if ins.opname != "LOAD_GLOBAL":
             continue
@@ -188,8 +228,6 @@ def _global_refusal(
             return _at(f"reads global {ins.argval}, which the module reassigns [27]", ins)
         if ins.argval in REFUSED_BUILTINS:
             return _at(f"{REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}", ins)
-        if ins.argval == name:
-            return _at("is recursive (CPython's recursion limit would not apply) [30]", ins)
         if ins.argval == "round" and _call_arity(instructions, index) != 1:
             return _at("calls round() with ndigits (rounds differently) [15]", ins)
     return None
@@ -219,4 +257,4 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
     for ins in instructions:
         if ins.opname in _REFUSED_OPCODES:
             return _at(_REFUSED_OPCODES[ins.opname], ins)
-    return _global_refusal(instructions, code.co_name, reassigned)
+    return _global_refusal(instructions, reassigned)
