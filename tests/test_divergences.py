@@ -1659,8 +1659,49 @@ CASES: list[Case] = [
         def depth(n):
             return 0 if n == 0 else 1 + depth(n - 1)
         """,
-        [*warm("depth", 10), call("depth", 5000)],
-        refused="[30]",
+        # promoted with a depth budget; 990 levels run as Python and succeed, as in CPython
+        [*warm("depth", 10), call("depth", 200), call("depth", 990), call("depth", 5000)],
+        watch="depth",
+    ),
+    Case(
+        "row30-recursion-past-the-limit-first",
+        """
+        def depth(n):
+            return 0 if n == 0 else 1 + depth(n - 1)
+        """,
+        [*warm("depth", 10), call("depth", 5000), call("depth", 20), call("depth", 990)],
+        refused="recursed past the depth compiled code may reach",
+    ),
+    Case(
+        "row30-recursion-called-from-deep-in-the-stack",
+        """
+        def depth(n):
+            return 0 if n == 0 else 1 + depth(n - 1)
+
+        def descend(k, n):
+            return depth(n) if k == 0 else descend(k - 1, n)
+        """,
+        [*warm("depth", 10), call("descend", 500, 300), call("descend", 500, 480)],
+        refused="recursed past the depth compiled code may reach",
+        watch="depth",
+    ),
+    Case(
+        "row30-recursion-returns-a-constant-of-another-type",
+        """
+        def half(n):
+            return 0 if n <= 0 else half(n - 1) + 0.5
+        """,
+        [*warm("half", 3), call("half", 0), call("half", 5)],
+    ),
+    Case(
+        "row30-tree-recursion",
+        """
+        def fib(n):
+            if n < 2:
+                return n
+            return fib(n - 1) + fib(n - 2)
+        """,
+        [*warm("fib", 10), call("fib", 20), call("fib", 24), call("fib", -1)],
     ),
     Case(
         "row30-mutual-recursion",
@@ -1672,7 +1713,7 @@ CASES: list[Case] = [
             return False if n == 0 else even(n - 1)
         """,
         [*warm("even", 10), call("even", 5000), call("even", 7)],
-        refused="[30]",
+        refused="is recursive through its helpers [30]",
     ),
     # 31: generators.
     Case(

@@ -116,7 +116,7 @@ def forwarded(value: Any) -> types.FunctionType | None:
     ):
         return None
     varargs = code.co_varnames[0]
-    expected = [("LOAD_DEREF", code.co_freevars[0]), ("LOAD_FAST", varargs)]
+    expected: list[tuple[str, Any]] = [("LOAD_DEREF", code.co_freevars[0]), ("LOAD_FAST", varargs)]
     if flags & inspect.CO_VARKEYWORDS:
         keywords = ("LOAD_FAST", code.co_varnames[1])
         expected += [("BUILD_MAP", 0), keywords, ("DICT_MERGE", 1), ("CALL_FUNCTION_EX", 1)]
@@ -221,6 +221,8 @@ def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | Non
         for name, value, helper in helpers(unit, lookup, active):
             if value is ABSENT:
                 continue  # the refused builtins were caught by the static guards
+            if helper is unit:
+                continue  # it calls itself: compiled with a depth budget (backends.recursion)
             if helper is not None and helper.refusal:
                 reason: str | None = f"calls {name}, which cannot be compiled: {helper.refusal}"
             elif helper is not None:

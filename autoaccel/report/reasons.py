@@ -32,7 +32,7 @@ _ROW_ACTIONS = {
     26: "assign the variable before the loop",
     27: "pass the value as an argument, or stop reassigning it",
     29: "make the keyword-only arguments ordinary ones",
-    30: "write the recursion as a loop",
+    30: "write the recursion as a loop, or keep it direct and shallow",
     31: "return an array instead of yielding",
     33: "move the try/except to the caller",
     34: "draw the random numbers outside and pass them in as an array",

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import threading
 import time
 from typing import Any, Protocol
 
 from autoaccel.backends import background, cpu
 from autoaccel.backends.isolation import first_run_failure
+from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import argument_refusal, globals_refusal
 from autoaccel.backends.signatures import accepting, describe, describe_arguments, numba_signature
 from autoaccel.config.signatures import parse_signature, python_types
-from autoaccel.errors import Rejection
+from autoaccel.errors import RecursionBudget, Rejection
 from autoaccel.policy import targets
 from autoaccel.policy.compare import Adapter, copy_value
 from autoaccel.policy.trial import PromotionRecord, Trial
@@ -35,6 +37,10 @@ from autoaccel.runtime.variant import MISS, Variant
 
 logger = logging.getLogger("autoaccel")
 
+DEMOTED = (
+    "recursed past the depth compiled code may reach before CPython's recursion limit; runs "
+    "as Python from then on, so that the limit applies as it would [30]"
+)
 # One compilation at a time, process-wide; busy means "run the original this time".
 _COMPILE_LOCK = threading.RLock()
 _ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
@@ -73,6 +79,9 @@ class Owner(Protocol):
     def failed(self, key: Any, types_: TypeKey, failure: Failure) -> None:
         """Record that ``key`` is never to be tried again."""
 
+    def demote(self) -> None:
+        """Drop every variant and stay plain Python (a recursion went past its budget)."""
+
 
 class Promoter:
     """The trials and promotions of one function.
@@ -103,6 +112,7 @@ class Promoter:
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
         self._lock = threading.Lock()
+        self._local = threading.local()  # trialling: this thread is in a trial call
 
     @property
     def family(self) -> str:
@@ -110,17 +120,26 @@ class Promoter:
         return self.owner.family
 
     def try_promotion(self, key: ExactKey, args: tuple) -> Any:
-        """Serve a hot call of ``key``: its trial, or a variant a saved decision promoted."""
-        if key in self.failures:
+        """Serve a hot call of ``key``: its trial, or a variant a saved decision promoted.
+
+        A call while this thread is in one of its trial calls (a recursion) runs as the
+        original: nested trials would stack their frames on every level of the recursion.
+        """
+        if key in self.failures or getattr(self._local, "trialling", False):
             return MISS
         trial = self.trials.get(key) or self._start_trial(key, args)
         if trial is None:
             variant = self.owner._exact.get(key)  # promoted from a saved decision
             return MISS if variant is None else variant.run(args)
         started = time.perf_counter()
+        self._local.trialling = True
         try:
             return trial.call(self.owner.original, args)
+        except RecursionBudget:
+            self.owner.demote()
+            return MISS
         finally:
+            self._local.trialling = False
             self.trial_seconds += time.perf_counter() - started
             self._conclude(key, trial)
 
@@ -128,6 +147,8 @@ class Promoter:
         if self.owner.config.background_compile and not background.on_worker():
             self._compile_in_background(key, args)
             return None
+        if too_deep(sys.getrecursionlimit() // 2):
+            return None  # Numba's compiler needs frames of its own: a shallower call compiles
         if not _COMPILE_LOCK.acquire(blocking=background.on_worker()):
             return None
         try:
@@ -308,16 +329,28 @@ class Promoter:
 
         The caller recompiles once; after a second invalidation the function stays plain.
         """
-        variant_table().forget(self)
-        self.signatures.clear()
-        self.promotions.clear()
         self.invalidations += 1
         reason = f"global {changed} changed after compiling"
         if self.invalidations > 1:
-            self.fail((), (), reason + " again, so it is no longer compiled")
-            return False
+            return self.demote(reason + " again, so it is no longer compiled")
+        variant_table().forget(self)
+        self.signatures.clear()
+        self.promotions.clear()
         logger.info("%s: %s; variants dropped", self.owner.name, reason)
         return True
+
+    def demote(self, reason: str = DEMOTED) -> bool:
+        """Forget every variant, trial and promotion for good, for ``reason``; ``False``.
+
+        Also what the owner calls once a recursion went, or could go, past its compiled
+        depth budget (:data:`DEMOTED`): no prologue call then stands between CPython's frames.
+        """
+        variant_table().forget(self)
+        self.signatures.clear()
+        self.promotions.clear()
+        self.trials.clear()
+        self.fail((), (), reason)
+        return False
 
     def compile_signatures(self) -> None:
         """Compile the signatures the configuration lists for this function, once.
@@ -331,31 +364,7 @@ class Promoter:
             return
         with _COMPILE_LOCK:
             for text in signatures:
-                self._timed(self._compile_declared, text)
-
-    def _compile_declared(self, text: str) -> None:
-        owner = self.owner
-        signature = parse_signature(text)  # checked when the config was read
-        types_ = python_types(signature)
-        try:
-            reason = globals_refusal(owner, lookup)
-            if reason:
-                raise Rejection(reason)
-            with cpu.compiling():
-                compiled = cpu.build(owner, owner.config.jit, lookup)
-                _, store = self.saved.where(types_, describe(signature), compiled)
-                seconds, _ = cpu.compile_signature(compiled, signature, store)
-        except Rejection as exc:
-            self.fail(types_, types_, f"declared signature {text}: {exc}", text)
-            return
-        except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
-            logger.debug("%s: internal error while compiling", owner.name, exc_info=True)
-            self.fail(types_, types_, f"internal error: {exc!r}", text)
-            return
-        self.declared.append(signature)
-        self.ready.add(types_)
-        owner.refresh_fast_path()
-        logger.info("%s: compiled declared signature %s in %.3f s", owner.name, text, seconds)
+                self._timed(_compile_declared, self, text)
 
     def pending(self, types_: TypeKey) -> bool:
         """Whether a variant of argument types ``types_`` is still in its trial."""
@@ -369,3 +378,30 @@ class Promoter:
         """The best measured speed-up of a promoted variant for ``types_``, else 1."""
         signatures = {s for k, s in self.signatures.items() if k.types == types_}
         return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)
+
+
+def _compile_declared(promoter: Promoter, text: str) -> None:
+    """Compile one declared signature of ``promoter``'s function (see
+    :meth:`Promoter.compile_signatures`); a failure is recorded as its rejection."""
+    owner = promoter.owner
+    signature = parse_signature(text)  # checked when the config was read
+    types_ = python_types(signature)
+    try:
+        reason = globals_refusal(owner, lookup)
+        if reason:
+            raise Rejection(reason)
+        with cpu.compiling():
+            compiled = cpu.build(owner, owner.config.jit, lookup)
+            _, store = promoter.saved.where(types_, describe(signature), compiled)
+            seconds, _ = cpu.compile_signature(compiled, signature, store)
+    except Rejection as exc:
+        promoter.fail(types_, types_, f"declared signature {text}: {exc}", text)
+        return
+    except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
+        logger.debug("%s: internal error while compiling", owner.name, exc_info=True)
+        promoter.fail(types_, types_, f"internal error: {exc!r}", text)
+        return
+    promoter.declared.append(signature)
+    promoter.ready.add(types_)
+    owner.refresh_fast_path()
+    logger.info("%s: compiled declared signature %s in %.3f s", owner.name, text, seconds)

@@ -43,7 +43,7 @@ from autoaccel.runtime.promoter import Promoter
 from autoaccel.runtime.registry import lookup, register
 from autoaccel.runtime.specializer import Specializer
 from autoaccel.runtime.table import fast_routes, variant_table
-from autoaccel.runtime.variant import MISS, NO_MATCH, STALE, Signal, Variant
+from autoaccel.runtime.variant import DEEP, MISS, NO_MATCH, STALE, Signal, Variant
 
 
 class Trampoline:
@@ -190,6 +190,8 @@ class Trampoline:
     def _signalled(self, signal: Signal) -> Signal:
         if signal is STALE:
             self._invalidate()
+        elif signal is DEEP:
+            self.demote()
         return MISS
 
     def _count(self, types_: TypeKey, args: tuple) -> Any:
@@ -228,12 +230,22 @@ class Trampoline:
             if self.compiled is None:
                 return  # another thread invalidated first
             changed = snapshot_changed(self.compiled.snapshot)
-            self._exact.clear()
-            self._fast = {}
-            self._hot.clear()
-            self._counts.clear()
-            self.compiled = None
+            self._drop_variants()
         self.promoter.invalidate(str(changed))
+
+    def demote(self) -> None:
+        """A recursion went, or could go, past its compiled budget: plain Python for good."""
+        with self._lock:
+            self._drop_variants()
+        self.promoter.demote()
+        self.armed = False
+
+    def _drop_variants(self) -> None:
+        self._exact.clear()
+        self._fast = {}
+        self._hot.clear()
+        self._counts.clear()
+        self.compiled = None
 
     # What the promoter and the specializer ask of their function -------------------------
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.snapshot import snapshot_guard
+from autoaccel.errors import RecursionBudget
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
 
 try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
@@ -44,6 +46,7 @@ CLOCK = itertools.count()
 MISS = Signal("MISS")  # run the original body (also what the prologue tests for)
 NO_MATCH = Signal("NO_MATCH")  # no validated signature matches these argument types
 STALE = Signal("STALE")  # a global the variant froze has changed
+DEEP = Signal("DEEP")  # a recursion went, or could go, past its compiled budget
 
 
 class Variant:
@@ -64,13 +67,16 @@ class Variant:
             variant cache's eviction policies; ~30 ns a call together).
         stale: ``stale()`` is true once a global the variant froze changed
             (:func:`~autoaccel.backends.snapshot.snapshot_guard`); ``None`` if it froze none.
+        max_frames: for a variant that may recurse, the most Python frames its caller may
+            have for it to run (:func:`~autoaccel.backends.recursion.too_deep`), else ``None``.
     """
 
-    __slots__ = ("adapters", "compiled", "last", "stale", "uses")
+    __slots__ = ("adapters", "compiled", "last", "max_frames", "stale", "uses")
 
     def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
         self.compiled = compiled
         self.stale = snapshot_guard(compiled.snapshot)
+        self.max_frames: int | None = getattr(compiled, "max_frames", None)
         self.adapters: dict[type, Adapter | None] = {} if adapters is None else adapters
         self.uses = 0
         self.last = next(CLOCK)
@@ -90,6 +96,8 @@ class Variant:
             return MISS
         if self.stale is not None and self.stale():
             return STALE
+        if self.max_frames is not None and too_deep(self.max_frames):
+            return DEEP  # compiled recursion could go where CPython raises RecursionError
         if _ERRSTATE is None or _ERRSTATE.get() is not _last_errstate[0]:
             if not numpy_errors_ignored():
                 return MISS
@@ -102,6 +110,8 @@ class Variant:
             result = compiled.entry(*args)
         except TypeError:  # no matching signature, or the code raised TypeError itself
             return _restored(args, written, saved, NO_MATCH)
+        except RecursionBudget:
+            return _restored(args, written, saved, DEEP)
         except Exception:  # the original raises its own error, with its own traceback
             return _restored(args, written, saved, MISS)
         self.uses += 1
