@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from autoaccel import Config, install
+from autoaccel.analysis.bound import needs_binding
 from autoaccel.state import STATE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,6 +82,7 @@ class Unit:
     globals: dict
     refusal: str | None = None
     compiled: Any = None
+    binds: bool = False
 
 
 def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Callable[[Any], Any]]:
@@ -92,7 +94,7 @@ def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Calla
     namespace: dict = {"__name__": module}
     exec(compile(textwrap.dedent(source), f"<{module}>", "exec"), namespace)
     found = {
-        name: Unit(value.__code__, namespace)
+        name: Unit(value.__code__, namespace, binds=needs_binding(value.__code__))
         for name, value in namespace.items()
         if isinstance(value, types.FunctionType) and value.__module__ == module
     }

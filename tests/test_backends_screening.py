@@ -109,6 +109,21 @@ def refused(x):
 def calls_a_caller(x):
     return uses_table(x)
 
+def takes_keyword_only(x, *, c=1):
+    return x + c
+
+def calls_keyword_only(x):
+    return takes_keyword_only(x, c=2)
+
+def counts_down(n, *, step=1):
+    return 0 if n < 1 else counts_down(n - step, step=step)
+
+def takes_star(x, *rest):
+    return x + len(rest)
+
+def calls_star(x):
+    return takes_star(x, 1)
+
 def ping(x):
     return pong(x)
 
@@ -149,6 +164,10 @@ def test_an_exception_class_of_the_module_can_be_raised(screened):
         ("uses_refused", "calls refused, which cannot be compiled: is a generator [31]"),
         ("calls_a_caller", "reads global array TABLE"),  # found in the helper's globals
         ("ping", "is recursive through its helpers [30]"),
+        # compiled code would call the all-positional bound form, not CPython's binding
+        ("calls_keyword_only", "calls takes_keyword_only, which takes *args, **kwargs or"),
+        ("calls_star", "calls takes_star, which takes *args, **kwargs or keyword-only"),
+        ("counts_down", "calls counts_down, which takes *args, **kwargs or keyword-only"),
     ],
 )
 def test_a_global_that_cannot_be_frozen_is_named(screened, name, reason):

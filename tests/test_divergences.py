@@ -39,6 +39,7 @@ import pytest
 from conftest import run_python
 
 from autoaccel import Config, install
+from autoaccel.analysis.bound import describe as describe_shape
 from autoaccel.config import JitOptions
 from autoaccel.runtime.registry import lookup
 
@@ -70,8 +71,8 @@ class Case:
         warnings: compare the warnings each call emitted as well.
         isolated: run in a subprocess (the case may crash the interpreter).
         settings: further ``Config`` fields.
-        watch: the function whose promotion or refusal is asserted; empty: the first one
-            the steps call.
+        watch: the function whose promotion or refusal is asserted (``"f[*2]"``: its bound
+            form for two ``*args`` values); empty: the first one the steps call.
     """
 
     id: str
@@ -1197,8 +1198,55 @@ CASES: list[Case] = [
             args[0].append(1)
             return len(args)
         """,
+        # each *args element is screened as an argument of its own: the list is refused
         [*warm("push", [1]), call("push", [], 2.0)],
-        refused="[24]",
+        refused="takes a list",
+        watch="push[*1]",
+    ),
+    Case(
+        "row24-list-in-a-tuple-in-star-args",
+        """
+        def push(*args):
+            args[0][0].append(args[1])
+            return len(args[0][0])
+        """,
+        [*warm("push", ([0.0],), 2.0), call("push", ([],), 1.0)],
+        refused="takes a list",
+        watch="push[*2]",
+    ),
+    Case(
+        "row24-array-in-star-args-written-then-raise",
+        """
+        def fill(*args):
+            out, n, k = args
+            for i in range(n):
+                out[i] = 1.0 / (k - i)
+            return out
+        """,
+        # the call that raises is handed back with out restored: CPython's partial writes
+        [*warm("fill", np.zeros(5), 3, 10), call("fill", np.zeros(5), 5, 2)],
+        watch="fill[*3]",
+    ),
+    Case(
+        "row24-keywords-bound-per-shape",
+        """
+        def scaled(a, *weights, **options):
+            total = 0.0
+            for w in weights:
+                total += w * a
+            if "offset" in options:
+                total += options["offset"]
+            return total * options.get("scale", 1.0) + len(options)
+        """,
+        [
+            *warm("scaled", 2.0, 1.0, 2.0, scale=3.0),
+            call("scaled", 2.0, 1.0, 2.0, scale=3),
+            call("scaled", 2.0, 1.0, 2.0, offset=1),
+            call("scaled", 2.0, 1.0, 2.0, offset=1),
+            call("scaled", 2.0, 1.0, 2.0, offset=1),
+            call("scaled", 2.0, 1.0, 2.0, scale=3.0, offset=2**63),
+        ],
+        watch="scaled[*2, **{scale}]",
     ),
     Case(
         "row24-global-list",
@@ -1641,8 +1689,20 @@ CASES: list[Case] = [
         def total(a, b=1, *, c=2):
             return a + b + c
         """,
+        # compiled in its bound form, where c is positional; CPython binds the defaults
         [*warm("total", 1, c=5), call("total", 1, 2, c=10), call("total", 1)],
-        refused="[29]",
+    ),
+    Case(
+        "row29-keywords-passed-on",
+        """
+        def helper(x, scale=1.0):
+            return x * scale
+
+        def total(a, **kw):
+            return helper(a, **kw)
+        """,
+        [*warm("total", 1.0, scale=2.0), call("total", 2.0)],
+        refused="uses **kw otherwise than",
     ),
     Case(
         "row29-keyword-call",
@@ -2294,13 +2354,23 @@ class PromotionWatch:
         self.promoted = False
 
     def __call__(self) -> None:
-        trampoline = lookup(getattr(self.module, self.case.main))
+        trampoline = watched(self.module, self.case.main)
         self.promoted |= trampoline is not None and bool(trampoline.promotions)
+
+
+def watched(module: types.ModuleType, name: str) -> Any:
+    """The trampoline of function ``name``, or of one of its bound forms (``"f[*2]"``)."""
+    base, bracket, shape = name.partition("[")
+    trampoline = lookup(getattr(module, base))
+    if not bracket or trampoline is None:
+        return trampoline
+    forms = trampoline.bound_forms.forms
+    return next((t for s, t in forms.items() if describe_shape(s) == f"[{shape}"), None)
 
 
 def guard_problems(module: types.ModuleType, case: Case, promoted: bool) -> list[str]:
     """Whether the case reached its guard: promoted, or refused for the reason it names."""
-    trampoline = lookup(getattr(module, case.main))
+    trampoline = watched(module, case.main)
     if not case.refused:
         return [] if promoted else [f"{case.main} was never promoted; name the refusal expected"]
     reasons = [] if trampoline is None else [trampoline.refusal or ""]
@@ -2353,7 +2423,7 @@ def reason_problems(module: types.ModuleType, case: Case) -> list[str]:
         for signature, reason in trampoline.failures.values():
             if not (isinstance(reason, str) and reason.strip()):
                 problems.append(f"{name}{signature}: empty failure reason {reason!r}")
-    trampoline = lookup(getattr(module, case.main))
+    trampoline = watched(module, case.main)
     if (
         case.refused
         and trampoline is not None

@@ -13,8 +13,9 @@ import inspect
 from collections.abc import Iterator
 from types import CodeType
 
+from autoaccel.analysis.bound import keywords_refusal
+
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-_VARARG_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 _STORES = frozenset({"STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"})
 _CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION"})
 
@@ -148,10 +149,10 @@ def _reachable(
 def _signature_refusal(code: CodeType) -> str | None:
     if code.co_flags & _GENERATOR_FLAGS:
         return "is a generator or coroutine (Numba builds a different kind of object) [31]"
-    if code.co_flags & _VARARG_FLAGS:
-        return "takes *args or **kwargs (argument writes could be lost) [24]"
-    if code.co_kwonlyargcount:
-        return "has keyword-only arguments, which Numba does not accept [29]"
+    # *args, **kwargs: compiled per call shape (docs/divergences.md, row 24 and row 29)
+    keywords = keywords_refusal(code)
+    if keywords:
+        return f"{keywords} [29]"
     if code.co_freevars:
         return (
             f"is a closure over {', '.join(code.co_freevars)} (Numba freezes captured values) [27]"

@@ -50,7 +50,9 @@ class Unit(Protocol):
     compiled: Any
 
 
-# lookup(function) -> the Unit of a function of the accelerated modules, or None.
+# lookup(function) -> the Unit of a function of the accelerated modules, or None. Its
+# ``binds`` says whether the function takes *args, **kwargs or keyword-only arguments (its
+# ``code`` is then one of its bound forms, autoaccel.analysis.bound).
 Lookup = Callable[[Any], Any]
 
 
@@ -221,10 +223,17 @@ def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | Non
         for name, value, helper in helpers(unit, lookup, active):
             if value is ABSENT:
                 continue  # the refused builtins were caught by the static guards
-            if helper is unit:
+            if helper is not None and helper.binds:
+                # Compiled code would call the bound form's all-positional signature, not
+                # CPython's binding (f(a, *rest, c=1) called f(1, 2, 3) sets c=1, not c=2).
+                reason: str | None = (
+                    f"calls {name}, which takes *args, **kwargs or keyword-only arguments: "
+                    "its bound forms serve calls from Python only"
+                )
+            elif helper is unit:
                 continue  # it calls itself: compiled with a depth budget (backends.recursion)
-            if helper is not None and helper.refusal:
-                reason: str | None = f"calls {name}, which cannot be compiled: {helper.refusal}"
+            elif helper is not None and helper.refusal:
+                reason = f"calls {name}, which cannot be compiled: {helper.refusal}"
             elif helper is not None:
                 reason = globals_refusal(helper, lookup, (*active, unit))
             else:

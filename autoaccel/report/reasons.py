@@ -31,7 +31,7 @@ _ROW_ACTIONS = {
     25: "return arrays or tuples instead of a dict or set",
     26: "assign the variable before the loop",
     27: "pass the value as an argument, or stop reassigning it",
-    29: "make the keyword-only arguments ordinary ones",
+    29: "read **kwargs by constant name (kw['name'], kw.get('name', d)), or take ordinary arguments",
     30: "write the recursion as a loop, or keep it direct and shallow",
     31: "return an array instead of yielding",
     33: "move the try/except to the caller",

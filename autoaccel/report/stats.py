@@ -49,6 +49,8 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     if trampoline.failures:
         signature, reason = list(trampoline.failures.values())[-1]
         return "rejected", f"{signature}: {reason}"
+    if trampoline.bound_forms is not None:
+        return "interpreted", trampoline.bound_forms.described()
     pending = trampoline.promoter.pending_trials()
     if pending:
         return "interpreted", f"compiled, still being validated: {', '.join(pending)}"

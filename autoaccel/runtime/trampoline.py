@@ -26,6 +26,7 @@ import timeit
 import types
 from typing import Any
 
+from autoaccel.analysis.bound import Shape, bound_form, needs_binding, routed
 from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled
@@ -38,6 +39,7 @@ from autoaccel.backends.signatures import (
 )
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.config import Config
+from autoaccel.runtime.bound_forms import BoundForms
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
 from autoaccel.runtime.registry import lookup, register
@@ -78,6 +80,11 @@ class Trampoline:
         )
         self.name = f"{module}.{self.qualname}"
         self.module = module
+        # Takes *args, **kwargs or keyword-only arguments: compiled only as bound forms, which
+        # compiled callers must not call (backends/screening.py).
+        self.binds = needs_binding(code)
+        if self.binds and not routed(code):  # keyword-only arguments: made positional
+            code = bound_form(code, Shape(0, ()))
         self.code = code
         self.globals = namespace
         self.static_refusal = refusal
@@ -97,6 +104,10 @@ class Trampoline:
         self._fast: dict[TypeKey, Any] = {}
         self.promoter = Promoter(self)
         self.specializer = Specializer(self)
+        self.routed_arity = 0  # a bound form's: the arity of the call its function routes
+        self.bound_forms = BoundForms(self) if routed(code) else None
+        if self.bound_forms is not None:
+            self.enter = self.bound_forms.enter  # type: ignore[method-assign]
         self._configure(config, refusal)
 
     def _configure(self, config: Config, refusal: str | None) -> None:
@@ -263,6 +274,8 @@ class Trampoline:
         router's value lookup comes on top and is not counted: a lower bound).
         """
         own = dispatch_seconds(arity)
+        if self.routed_arity:  # the function's shape dispatch (about another enter) first
+            own += dispatch_seconds(self.routed_arity)
         return own if self.parent is None else own + dispatch_seconds(len(self.parent_types))
 
     def clear_fast_path(self) -> None:
@@ -315,6 +328,19 @@ class Trampoline:
         )
         register([sub])
         return sub
+
+    def bound_trampoline(
+        self, code: types.CodeType, suffix: str, refusal: str | None, arity: int
+    ) -> Trampoline:
+        """A registered trampoline over the bound form ``code`` of one call shape (named
+        ``f[*2, **{axis}]``), with this function's settings."""
+        form = type(self)(
+            self.module, code, self.globals, self.config, refusal, qualname=self.qualname + suffix
+        )
+        form.min_calls, form.min_gain, form._specialize = self.min_calls, self.min_gain, False
+        form.reported, form.routed_arity = self.reported, arity
+        register([form])
+        return form
 
     def max_signature_calls(self) -> int:
         """The most calls counted for one argument-type signature before it became hot."""
