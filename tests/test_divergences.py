@@ -1159,7 +1159,9 @@ CASES: list[Case] = [
         [*warm("digest", 1.5), call("digest", NAN), call("digest", INF), call("digest", -0.0)],
         refused="[22]",
     ),
-    # 23: list arguments converted.
+    # 23: list arguments converted. The boundary converts lists itself (docs/boundary.md):
+    # compiled code sees a fixed-length sequence without methods, and a list whose elements
+    # are not all of one class is not converted (its call runs the original).
     Case(
         "row23-list-append",
         """
@@ -1168,7 +1170,7 @@ CASES: list[Case] = [
             return values
         """,
         [*warm("extend", [1.0, 2.0]), call("extend", [4.0])],
-        refused="[23]",
+        refused="append",
     ),
     Case(
         "row23-list-of-ints",
@@ -1177,7 +1179,6 @@ CASES: list[Case] = [
             return values[0] / 2, values[-1]
         """,
         [*warm("half", [4, 5]), call("half", [2**62, True])],
-        refused="[23]",
     ),
     # 24: mutation lost.
     Case(
@@ -1188,7 +1189,9 @@ CASES: list[Case] = [
             return len(t[0])
         """,
         [*warm("push", ([0.0], 2.0)), call("push", ([], 1.0))],
-        refused="[23]",
+        # The list in the tuple is unboxed at the boundary (docs/boundary.md); Numba cannot
+        # compile append on the converted list, so the function stays plain.
+        refused="append",
         isolated=True,
     ),
     Case(
@@ -1198,9 +1201,9 @@ CASES: list[Case] = [
             args[0].append(1)
             return len(args)
         """,
-        # each *args element is screened as an argument of its own: the list is refused
+        # each *args element is an argument of its own: a converted list has no append
         [*warm("push", [1]), call("push", [], 2.0)],
-        refused="takes a list",
+        refused="append",
         watch="push[*1]",
     ),
     Case(
@@ -1211,14 +1214,14 @@ CASES: list[Case] = [
             return len(args[0][0])
         """,
         [*warm("push", ([0.0],), 2.0), call("push", ([],), 1.0)],
-        refused="takes a list",
+        refused="append",
         watch="push[*2]",
     ),
     Case(
         "row24-array-in-star-args-written-then-raise",
         """
         def fill(*args):
-            out, n, k = args
+            out, n, k = args[0], args[1], args[2]
             for i in range(n):
                 out[i] = 1.0 / (k - i)
             return out
@@ -2260,7 +2263,7 @@ CASES += [
         "row24-nbody-pyperformance",
         NBODY,
         _nbody_steps([call("advance", 0.01, 20)]),
-        refused="[23]",
+        # Promoted: the lists in tuples are unboxed and written back (docs/boundary.md).
         isolated=True,
         watch="advance",
     ),
@@ -2273,7 +2276,7 @@ CASES += [
                 call("advance", 0.01, 3, (([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], 1.0),), ()),
             ]
         ),
-        refused="[23]",
+        # Promoted for the tuples of lists; the empty tuple of pairs fails to compile alone.
         isolated=True,
         watch="advance",
     ),

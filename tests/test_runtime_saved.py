@@ -7,11 +7,10 @@ import importlib
 import sys
 
 import pytest
-from conftest import write
+from conftest import cache_at, write
 
 from autoaccel import Config, install
 from autoaccel.cache.decisions import Decision, read_all
-from autoaccel.cache.directory import CacheDir
 from autoaccel.errors import Rejection
 from autoaccel.runtime.registry import lookup
 
@@ -47,7 +46,7 @@ def test_same_named_modules_in_two_directories_keep_separate_decisions(
             for _ in range(4):
                 assert module.f(1.5) == sum(1.5 * factor for _ in range(10))
             assert lookup(module.f).promotions
-    saved = read_all(CacheDir(private_cache))
+    saved = read_all(cache_at(private_cache))
     assert len(saved) == 2, sorted(saved)  # one file per module and source path
     digests = set()
     for decisions in saved.values():
@@ -101,4 +100,4 @@ def test_nothing_is_saved_or_read_with_the_cache_off(accelerated, private_cache)
     saved = lookup(module.f).promoter.saved
     assert saved.store() is None
     assert saved.where((float,), "(float64)", lookup(module.f).compiled) == (None, None)
-    assert read_all(CacheDir(private_cache)) == {}
+    assert read_all(cache_at(private_cache)) == {}

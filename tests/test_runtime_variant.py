@@ -70,7 +70,7 @@ def test_a_raising_variant_hands_the_call_back_with_written_arguments_restored(e
         a[0] = 99.0
         raise error("no")
 
-    variant = Variant(_compiled(entry, Guards(written=(0,))))
+    variant = Variant(_compiled(entry, Guards(written=(0,), copied=(0,))))
     a, b = np.zeros(2), np.zeros(2)
     assert variant.run((a, b)) is signal
     np.testing.assert_array_equal(a, [0.0, 0.0])
@@ -98,7 +98,7 @@ def test_a_recursion_past_its_budget_or_from_too_deep_a_caller_is_handed_back_de
         a[0] = 5.0
         raise RecursionBudget("recursion deeper than its compiled budget")
 
-    compiled = _compiled(entry, Guards(written=(0,)))
+    compiled = _compiled(entry, Guards(written=(0,), copied=(0,)))
     compiled.max_frames = 10_000
     a = np.zeros(2)
     assert Variant(compiled).run((a,)) is DEEP

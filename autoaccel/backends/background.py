@@ -14,8 +14,11 @@ the interpreter never finalizes under a compiling thread.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Hashable
 
@@ -37,9 +40,10 @@ class _Worker:
             key, job = self.jobs.get()
             if job is None:
                 return
+            if self.closed:
+                continue  # dropped at exit: stays pending, so the report says "compiling"
             try:
-                if not self.closed:
-                    job()
+                job()
             except Exception:  # the job records its own failures; this is a bug of ours
                 logger.debug("background compile failed", exc_info=True)
             finally:
@@ -57,7 +61,7 @@ def on_worker() -> bool:
 
 
 def is_pending(key: Hashable) -> bool:
-    """Whether a job with ``key`` is queued or running."""
+    """Whether a job with ``key`` is queued or running (or was dropped at exit)."""
     return key in _WORKER.pending
 
 
@@ -84,10 +88,21 @@ def _start() -> None:
 
 
 def shutdown() -> None:
-    """Drop queued compiles and wait (at most 30 s) for the one in progress."""
+    """Drop queued compiles and wait (at most 30 s) for the one in progress.
+
+    A Ctrl-C during the wait (pressed again while the program ends) ends the process at
+    once with status 130, its output flushed: returning would let the interpreter
+    finalize under a thread still inside LLVM.
+    """
     with _WORKER.lock:
         _WORKER.closed = True
         thread = _WORKER.thread
     if thread is not None:
         _WORKER.jobs.put((None, None))
-        thread.join(_JOIN_SECONDS)
+        try:
+            thread.join(_JOIN_SECONDS)
+        except KeyboardInterrupt:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(130)
