@@ -41,6 +41,15 @@ class Deoptimize(Exception):
     """
 
 
+class RecursionBudget(Deoptimize):
+    """Raised inside compiled code when a recursion would go deeper than its budget, and by a
+    trial whose call came from too deep a stack (:mod:`autoaccel.backends.recursion`).
+
+    Internal: the trampoline then runs the original, and the function stays plain Python
+    from then on, so that CPython's recursion limit applies exactly as it would.
+    """
+
+
 class Rejection(Exception):
     """A variant cannot be built or used; ``str(exc)`` is the reason for the report.
 

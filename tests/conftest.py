@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from autoaccel import Config, install
+from autoaccel.analysis.bound import needs_binding
 from autoaccel.cache import authentication
 from autoaccel.cache.directory import CacheDir, open_checked
 from autoaccel.state import STATE
@@ -96,6 +97,7 @@ class Unit:
     globals: dict
     refusal: str | None = None
     compiled: Any = None
+    binds: bool = False
 
 
 def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Callable[[Any], Any]]:
@@ -107,7 +109,7 @@ def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Calla
     namespace: dict = {"__name__": module}
     exec(compile(textwrap.dedent(source), f"<{module}>", "exec"), namespace)
     found = {
-        name: Unit(value.__code__, namespace)
+        name: Unit(value.__code__, namespace, binds=needs_binding(value.__code__))
         for name, value in namespace.items()
         if isinstance(value, types.FunctionType) and value.__module__ == module
     }

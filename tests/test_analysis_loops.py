@@ -47,7 +47,8 @@ def test_the_kind_of_loop_decides_how_it_resumes(source, kind):
         ("g = lambda: x", "a lambda at line 3"),
         ("try:\n        pass\n    except Exception:\n        pass", "try at line 3"),
         ("del x", "del at line 3"),
-        ("raise ValueError(x)", "raise at line 3"),
+        ("raise ValueError(x) from None", "raise ... from at line 3"),
+        ("raise", "a bare raise at line 3"),
         ("v = locals()", "locals() at line 3: reads variables by name"),
     ],
 )
@@ -63,6 +64,11 @@ def test_a_loop_over_several_variables_is_refused_with_its_line():
 
 def test_a_plain_numeric_loop_has_no_refusal():
     loop = first_loop("for i in range(n):\n    s += a[i] * 2.0\n    if s > 3:\n        break\n")
+    assert body_refusal(loop) is None
+
+
+def test_raising_an_exception_is_no_refusal():
+    loop = first_loop("for i in range(n):\n    if a[i] < 0:\n        raise FitError(i)\n")
     assert body_refusal(loop) is None
 
 

@@ -197,8 +197,9 @@ def test_a_closure_stays_plain_with_the_reason_in_the_report(decorated):
 
 def test_globals_the_module_reassigns_are_refused_as_by_the_hook(decorated):
     mod = decorated(
-        "from autoaccel import optimize\nSCALE = 1.0\nSCALE = 2.0\n\n"
+        "from autoaccel import optimize\nSCALE = 2.0\n\n"
         "@optimize(min_calls=1, min_gain=0.0)\ndef scaled(x):\n    return x * SCALE\n"
+        "def rescale(v):\n    global SCALE\n    SCALE = v\n"
     )
     assert [mod.scaled(3.0) for _ in range(3)] == [6.0] * 3
     assert "reads global SCALE, which the module reassigns" in _entry(mod, "scaled")["reason"]

@@ -7,7 +7,7 @@ import types
 import numba
 import numpy as np
 import pytest
-from conftest import cache_at, units
+from conftest import Unit, cache_at, units
 
 from autoaccel.backends import cpu
 from autoaccel.backends.range_compiler import RangeCompiler
@@ -121,6 +121,39 @@ def test_build_replaces_helpers_by_dispatchers_and_records_what_it_froze(kernels
     flags = [owner for owner, name, _ in compiled.snapshot if name == "writeable"]
     assert isinstance(flags[0], Flags) and flags[0].array is unit.globals["TABLE"]
     assert snapshot_changed(compiled.snapshot) is None
+
+
+def test_build_calls_a_decorated_helper_as_the_function_its_wrapper_forwards_to():
+    found, by_code = units(
+        """
+        import functools
+
+        def jit(f):
+            @functools.wraps(f)
+            def wrapper(*args, **kwargs):
+                return f(*args, **kwargs)
+            return wrapper
+
+        @jit
+        def square(x):
+            return x * x
+
+        def twice(x):
+            return square(x) * 2.0
+        """
+    )
+    original = found["twice"].globals["square"].__wrapped__  # not a global: units skips it
+    square = Unit(original.__code__, found["twice"].globals)
+
+    def lookup(function):
+        return square if function is original else by_code(function)
+
+    compiled = cpu.build(found["twice"], OPTIONS, lookup)
+    assert compiled.entry.py_func.__globals__["square"] is square.compiled.dispatcher
+    assert [name for _, name, _ in compiled.snapshot][:4] == [
+        "square", "__code__", "contents", "__code__",
+    ]  # fmt: skip
+    assert compiled.entry(3.0) == 18.0
 
 
 def test_build_reuses_a_variant_until_a_frozen_global_changes(kernels):

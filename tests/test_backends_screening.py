@@ -9,6 +9,7 @@ from conftest import units
 from autoaccel.backends.screening import (
     ABSENT,
     argument_refusal,
+    forwarded,
     global_names,
     globals_refusal,
     helpers,
@@ -63,6 +64,13 @@ ARRAYS = (FROZEN, TABLE)
 class Point:
     pass
 
+class FitError(ValueError):
+    pass
+
+class LoudError(FitError):
+    def __init__(self, message):
+        super().__init__(message)
+
 def square(x):
     return x * x
 
@@ -81,6 +89,14 @@ def uses_arrays(x):
 def uses_class(x):
     return Point
 
+def raises_fit_error(x):
+    if x < 0:
+        raise FitError("negative")
+    return x
+
+def raises_loud_error(x):
+    raise LoudError("negative")
+
 def uses_outside(x):
     return join("a", "b")
 
@@ -92,6 +108,21 @@ def refused(x):
 
 def calls_a_caller(x):
     return uses_table(x)
+
+def takes_keyword_only(x, *, c=1):
+    return x + c
+
+def calls_keyword_only(x):
+    return takes_keyword_only(x, c=2)
+
+def counts_down(n, *, step=1):
+    return 0 if n < 1 else counts_down(n - step, step=step)
+
+def takes_star(x, *rest):
+    return x + len(rest)
+
+def calls_star(x):
+    return takes_star(x, 1)
 
 def ping(x):
     return pong(x)
@@ -113,6 +144,11 @@ def test_globals_that_can_be_frozen_pass(screened):
     assert globals_refusal(found["uses_numbers"], lookup) is None
 
 
+def test_an_exception_class_of_the_module_can_be_raised(screened):
+    found, lookup = screened
+    assert globals_refusal(found["raises_fit_error"], lookup) is None
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
@@ -121,9 +157,17 @@ def test_globals_that_can_be_frozen_pass(screened):
         ("uses_arrays", "reads global array ARRAYS, which Numba would freeze as a constant [27]"),
         ("uses_class", "reads global Point of type type, which Numba cannot freeze"),
         ("uses_outside", "calls join, a Python function outside the accelerated modules"),
+        (
+            "raises_loud_error",
+            "raises LoudError, whose LoudError defines __init__ or __new__ in Python",
+        ),
         ("uses_refused", "calls refused, which cannot be compiled: is a generator [31]"),
         ("calls_a_caller", "reads global array TABLE"),  # found in the helper's globals
         ("ping", "is recursive through its helpers [30]"),
+        # compiled code would call the all-positional bound form, not CPython's binding
+        ("calls_keyword_only", "calls takes_keyword_only, which takes *args, **kwargs or"),
+        ("calls_star", "calls takes_star, which takes *args, **kwargs or keyword-only"),
+        ("counts_down", "calls counts_down, which takes *args, **kwargs or keyword-only"),
     ],
 )
 def test_a_global_that_cannot_be_frozen_is_named(screened, name, reason):
@@ -152,3 +196,58 @@ def test_a_unit_already_on_the_call_chain_is_recursion(screened):
 def test_global_names_are_listed_once_in_order():
     found, _ = units("def f(x):\n    return g(x) + g(y) + h\n")
     assert global_names(found["f"].code) == ["g", "y", "h"]
+
+
+WRAPPERS = """
+import functools
+
+def jit(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+def positional(f):
+    def wrapper(*args):
+        return f(*args)
+    return wrapper
+
+def timed(f):
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        return f(*args, **kwargs)
+    return wrapper
+
+def swapped(f):
+    def wrapper(a, b):
+        return f(b, a)
+    return wrapper
+
+calls = []
+
+def kernel(x, y):
+    return x * y
+
+by_jit, by_positional = jit(kernel), positional(kernel)
+by_timed, by_swapped = timed(kernel), swapped(kernel)
+
+def uses_wrapped(x):
+    return by_jit(x, 2.0) + by_positional(x, 3.0)
+"""
+
+
+def test_a_forwarding_wrapper_is_seen_through_to_the_function_it_calls():
+    namespace: dict = {}
+    exec(WRAPPERS, namespace)
+    kernel = namespace["kernel"]
+    assert forwarded(namespace["by_jit"]) is kernel
+    assert forwarded(namespace["by_positional"]) is kernel
+    for other in ("by_timed", "by_swapped", "kernel", "jit"):
+        assert forwarded(namespace[other]) is None, other
+
+
+def test_helpers_reach_a_wrapped_function_as_the_original():
+    found, lookup = units(WRAPPERS)
+    walked = {name: helper for name, _, helper in helpers(found["uses_wrapped"], lookup)}
+    assert walked["by_jit"] is found["kernel"] and walked["by_positional"] is found["kernel"]
+    assert globals_refusal(found["uses_wrapped"], lookup) is None

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from autoaccel.backends.screening import ABSENT
-from autoaccel.backends.snapshot import Flags, snapshot_changed, snapshot_guard
+from autoaccel.backends.snapshot import (
+    Cell,
+    Flags,
+    reached_through,
+    snapshot_changed,
+    snapshot_guard,
+)
 
 
 def test_snapshot_guard_sees_each_kind_of_change():
@@ -55,3 +61,33 @@ def test_a_read_only_global_array_made_writable_again_is_a_change():
     table.flags.writeable = True  # the program may now write what Numba froze
     assert stale() and snapshot_changed(snapshot) == "writeable"
     assert ABSENT is not None and repr(ABSENT) == "<absent>"
+
+
+def _forwarding(f):
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def _one(x):
+    return x + 1.0
+
+
+def _other(x):
+    return x - 1.0
+
+
+def test_a_decorator_wrapper_is_watched_down_to_the_code_it_forwards_to():
+    wrapper = _forwarding(_one)
+    entries = reached_through(wrapper)
+    assert [name for _, name, _ in entries] == ["__code__", "contents", "__code__"]
+    assert entries[1][2] is _one and entries[2][0] is _one
+    stale = snapshot_guard(entries)
+    assert not stale()
+    cell = wrapper.__closure__[0]
+    cell.cell_contents = _other  # the wrapper now calls another function
+    assert stale() and snapshot_changed(entries) == "contents"
+    del cell.cell_contents
+    assert Cell(cell).contents is ABSENT
+    assert [name for _, name, _ in reached_through(_one)] == ["__code__"]

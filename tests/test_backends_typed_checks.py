@@ -51,6 +51,12 @@ def same_or_half(x, k):
 
 def helper_sums(a):
     return total(a) + 1.0
+
+def forwards(a, k):
+    return first_or_zero(a, k)
+
+def forwards_swapped(x, k):
+    return same_or_half(k, x)
 """
 
 FLOATS = numba.typeof(np.zeros(3))
@@ -109,3 +115,20 @@ def test_helpers_are_inspected_too():
     dispatcher.compile((FLOATS,))
     refusal = inspect_variant(dispatcher, (FLOATS,)).refusal
     assert refusal is not None and refusal.endswith("[16]")
+
+
+def test_what_a_returned_helper_returns_as_it_is_counts_too():
+    """A recursive function's variant entry returns its depth form's result: the constants
+    and the entry's own arguments that the helper returns as they are stay ambiguous."""
+    found, _ = units(SOURCE)
+    namespace = found["forwards"].globals
+    for helper in ("first_or_zero", "same_or_half"):
+        namespace[helper] = numba.njit(_function(found, helper))
+    dispatcher = numba.njit(_function(found, "forwards"))
+    dispatcher.compile((FLOATS, numba.int64))
+    inspection = inspect_variant(dispatcher, (FLOATS, numba.int64))
+    assert inspection.ambiguous_constants == [0] and inspection.ambiguous_arguments == set()
+    swapped = numba.njit(_function(found, "forwards_swapped"))
+    swapped.compile((numba.int64, numba.int64))
+    # same_or_half returns its first argument, which is forwards_swapped's second
+    assert inspect_variant(swapped, (numba.int64, numba.int64)).ambiguous_arguments == {1}

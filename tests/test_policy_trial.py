@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autoaccel.backends.cpu import Guards
-from autoaccel.errors import Deoptimize
+from autoaccel.errors import Deoptimize, RecursionBudget
 from autoaccel.policy.trial import PromotionRecord, Trial
 
 
@@ -120,6 +120,19 @@ def test_a_deoptimized_call_is_neither_a_mismatch_nor_timed():
         False,
         "gave up or raised on nearly every validation call, so it was never timed",
     )
+
+
+def test_a_recursion_past_its_budget_is_raised_before_the_original_runs():
+    def variant(x):
+        raise RecursionBudget("recursion deeper than its compiled budget")
+
+    trial = _trial(variant)
+    with pytest.raises(RecursionBudget):
+        trial.call(lambda x: pytest.fail("the original ran inside the trial"), (3.0,))
+    deep = _trial(_square)
+    deep.compiled.max_frames = 0  # called from too deep a stack: the variant does not run
+    with pytest.raises(RecursionBudget, match="called too deep"):
+        deep.call(_square, (3.0,))
 
 
 def test_a_numpy_scalar_type_is_learnt_and_held_to():

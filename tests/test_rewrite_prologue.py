@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import inspect
+import types
 
 import numpy as np
 import pytest
 
 from autoaccel.rewrite.module import BindError, Rewritten, bind, rewrite_module
-from autoaccel.rewrite.prologue import TRAMPOLINE_MARK
+from autoaccel.rewrite.prologue import TRAMPOLINE_MARK, insert_prologue
 from autoaccel.runtime.registry import lookup, registry
 from autoaccel.runtime.trampoline import Trampoline
+from autoaccel.runtime.variant import MISS
 
 SOURCE = '''
 import functools
@@ -190,3 +192,21 @@ def test_bind_rejects_an_unknown_placeholder():
     bad = rewritten.code.replace(co_consts=(*rewritten.code.co_consts, ["@autoaccel-other"]))
     with pytest.raises(BindError):
         bind(Rewritten(bad, rewritten.functions), lambda c, r: _Off(), None)
+
+
+def test_the_prologue_passes_what_cpython_bound_to_star_args_and_keywords():
+    seen = []
+
+    class Recorder:
+        armed = True
+
+        def enter(self, *bound):
+            seen.append(bound)
+            return MISS
+
+    namespace: dict = {}
+    exec("def f(a, *rest, scale=1.0, **options):\n    return a * scale + len(rest)\n", namespace)
+    code = insert_prologue(namespace["f"].__code__, Recorder(), MISS)
+    f = types.FunctionType(code, namespace)
+    assert f(2.0, 1, 2, scale=3.0, axis=0) == 8.0
+    assert seen == [(2.0, 3.0, (1, 2), {"axis": 0})]

@@ -268,6 +268,34 @@ def test_a_range_longer_than_its_array_fails_the_guard_and_python_raises_at_the_
     assert "fill.<loop@3>" in promoted(fast)
 
 
+RAISING_OWN = """
+class FitError(ValueError):
+    pass
+
+def check(out, limit):
+    for i in range(out.shape[0]):
+        if out[i] > limit:
+            raise FitError("too large", i)
+        out[i] = out[i] * 0.5
+    return out
+"""
+
+
+def test_a_raise_of_a_module_exception_class_after_promotion_is_cpythons(pair):
+    fast, plain = pair(RAISING_OWN)
+    outs = np.arange(200000.0), np.arange(200000.0)
+    outs[0][150000] = outs[1][150000] = 1e9
+    messages = []
+    for module, out in zip((fast, plain), outs, strict=True):
+        with pytest.raises(ValueError) as info:
+            module.check(out, 1e8)
+        assert type(info.value) is module.FitError
+        messages.append(str(info.value))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert messages[0] == messages[1] == "('too large', 150000)"
+    assert "check.<loop@6>" in promoted(fast)
+
+
 AMBIGUOUS = """
 def maybe_float(n, trigger):
     s = 0
@@ -424,6 +452,20 @@ def test_a_variable_keeps_the_python_type_its_last_assignment_gave(pair):
         assert [type(v) for v in got] == [type(v) for v in expected]
 
 
+HELPER_GLOBAL = """
+SCALE = 2.0
+
+def scaled(x):
+    return x * SCALE
+
+def total(n):
+    s = 0.0
+    for i in range(n):
+        s += scaled(i)
+    return s
+"""
+
+
 FROZEN = """
 import math
 
@@ -444,6 +486,21 @@ def shadowed(a, root):
         s += f(a[i])
     return s
 """
+
+
+def test_a_promoted_loop_sees_a_global_its_helper_froze_change(pair):
+    fast, plain = pair(HELPER_GLOBAL)
+    assert fast.total(200000) == plain.total(200000)
+    assert "total.<loop@9>" in promoted(fast)
+    for scale in (3.0, 4.0):  # each change after promotion drops the variant
+        for module in (fast, plain):
+            module.SCALE = scale
+        assert fast.total(200000) == plain.total(200000)
+        assert fast.total(200000) == plain.total(200000)  # compiled again after the first
+    loop = loops_of(fast)["total.<loop@9>"]
+    reasons = [failure.reason for failure in loop.failures.values()]
+    assert reasons == ["global SCALE changed after compiling again, so it is no longer compiled"]
+    assert not loop.armed
 
 
 def test_a_function_global_reassigned_after_promotion_is_called_as_python_calls_it(pair):

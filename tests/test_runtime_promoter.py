@@ -22,6 +22,9 @@ def total(a):
 
 def broken(a):
     return a.no_such_attribute
+
+def depth(n):
+    return 0 if n == 0 else 1 + depth(n - 1)
 """
 
 A = np.linspace(0.0, 1.0, 100)
@@ -126,3 +129,30 @@ def test_a_second_invalidation_gives_the_function_up(module):
     assert promoter.failures[()] == Failure(
         "()", "global SCALE changed after compiling again, so it is no longer compiled"
     )
+
+
+def test_a_recursion_during_its_trial_runs_its_inner_calls_as_the_original(module):
+    trampoline = lookup(module.depth)
+    promoter = trampoline.promoter
+    module.depth(0)  # counted once (a deeper call counts its inner calls too)
+    calls = []
+    original = trampoline.original
+
+    def counted(n):
+        calls.append(n)
+        return original(n)
+
+    trampoline.original = counted
+    assert module.depth(30) == 30  # hot: compiled, one trial call
+    assert calls == [30], "the inner calls are no trial calls of their own"
+    assert [trial.signature for trial in promoter.trials.values()] == ["(int64)"]
+
+
+def test_a_recursion_past_its_budget_in_a_trial_demotes_the_function(module):
+    trampoline = lookup(module.depth)
+    module.depth(0)
+    assert module.depth(900) == 900  # past the budget: runs as Python
+    assert not trampoline.armed and trampoline.promotions == []
+    (failure,) = trampoline.failures.values()
+    assert failure.reason.startswith("recursed past the depth compiled code may reach")
+    assert failure.reason.endswith("[30]")

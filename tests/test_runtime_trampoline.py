@@ -96,6 +96,43 @@ def test_reassigning_a_global_from_outside_drops_the_variant(accelerated):
         np.testing.assert_array_equal(result, a * 5.0)
 
 
+DECORATED = """
+import functools
+
+try:
+    from not_installed_jit import njit
+except ImportError:
+    def njit(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            return f(*args, **kwargs)
+        return wrapper
+
+@njit
+def norm2(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * a[i]
+    return s
+
+def normalized(a):
+    return a / norm2(a)
+"""
+
+
+def test_a_function_behind_an_optional_jit_wrapper_is_promoted_as_itself(accelerated):
+    mod = accelerated(DECORATED, min_calls=1)
+    a = np.arange(1.0, 11.0)
+    for result in _calls(mod.norm2, a):
+        assert result == 385.0
+    original = lookup(mod.norm2.__wrapped__)
+    assert original.qualname == "norm2" and original.promotions
+    assert lookup(mod.norm2).refusal  # the wrapper itself stays plain (a closure)
+    for result in _calls(mod.normalized, a):
+        np.testing.assert_array_equal(result, a / 385.0)
+    assert lookup(mod.normalized).promotions  # compiled with norm2 as its helper
+
+
 WRITES = """
 import numpy as np
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from autoaccel.backends.cpu import Guards
+from autoaccel.errors import RecursionBudget
 from autoaccel.runtime.variant import (
+    DEEP,
     MISS,
     NO_MATCH,
     STALE,
@@ -89,3 +91,20 @@ def test_a_result_cpython_could_return_with_another_type_goes_to_the_original():
 
 def test_signals_name_themselves():
     assert repr(MISS) == "<autoaccel MISS>" and MISS is not NO_MATCH is not STALE
+
+
+def test_a_recursion_past_its_budget_or_from_too_deep_a_caller_is_handed_back_deep():
+    def entry(a):
+        a[0] = 5.0
+        raise RecursionBudget("recursion deeper than its compiled budget")
+
+    compiled = _compiled(entry, Guards(written=(0,), copied=(0,)))
+    compiled.max_frames = 10_000
+    a = np.zeros(2)
+    assert Variant(compiled).run((a,)) is DEEP
+    assert a[0] == 0.0  # the partial write is undone
+    shallow = _compiled(lambda x: x)
+    shallow.max_frames = 0  # any caller is too deep
+    assert Variant(shallow).run((1.0,)) is DEEP
+    shallow.max_frames = 10_000
+    assert Variant(shallow).run((1.0,)) == 1.0

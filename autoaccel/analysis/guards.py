@@ -13,8 +13,9 @@ import inspect
 from collections.abc import Iterator
 from types import CodeType
 
+from autoaccel.analysis.bound import keywords_refusal
+
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-_VARARG_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 _STORES = frozenset({"STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"})
 _CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION"})
 
@@ -66,39 +67,92 @@ def _nested_codes(code: CodeType) -> Iterator[CodeType]:
 
 
 def reassigned_globals(module_code: CodeType) -> frozenset[str]:
-    """Names the module binds more than once, so a compiled reader could see a stale value.
+    """Names whose value can change after the module's import, so a compiled reader is refused.
 
-    Counted as reassigned: a name stored or deleted twice at module level, stored inside a
-    module-level loop, or stored/deleted through ``global`` in any function of the module.
+    Counted: a name stored or deleted inside a module-level loop (``__main__``'s loops run
+    while the program runs, and the loop engine compiles them with their helpers, whose
+    frozen globals could not follow the loop's own assignments), or stored/deleted through
+    ``global`` in any function of the module. A name the module's top-level code binds
+    more than once outside loops (``try: import numpy as np`` / ``except ImportError:
+    np = None``, ``if sys.version_info ...: X = ... else: X = ...``, a flag set and reset)
+    is not: its final value is frozen like any global's and the snapshot
+    (:mod:`autoaccel.backends.snapshot`) catches a later change (docs/divergences.md,
+    row 27).
 
     Args:
         module_code: the module's top-level code object.
     """
-    counts: dict[str, int] = {}
     instructions = _instructions(module_code)
-    loops = [
-        (ins.argval, ins.offset)
-        for ins in instructions
-        if ins.opname.startswith("JUMP") and isinstance(ins.argval, int) and ins.argval < ins.offset
-    ]
-    for ins in instructions:
-        if ins.opname in _STORES:
-            in_loop = any(start <= ins.offset <= end for start, end in loops)
-            counts[ins.argval] = counts.get(ins.argval, 0) + (2 if in_loop else 1)
+    in_loops: set[int] = set().union(*_loops(instructions))
+    names = {ins.argval for ins in instructions if ins.opname in _STORES and ins.offset in in_loops}
     for nested in _nested_codes(module_code):
-        for ins in _instructions(nested):
-            if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-                counts[ins.argval] = counts.get(ins.argval, 0) + 2
-    return frozenset(name for name, count in counts.items() if count > 1)
+        names.update(
+            ins.argval
+            for ins in _instructions(nested)
+            if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL")
+        )
+    return frozenset(names)
+
+
+# Instructions after which control does not go on to the next one.
+_NO_FALL_THROUGH = frozenset(
+    {
+        "RETURN_VALUE",
+        "RETURN_CONST",
+        "RAISE_VARARGS",
+        "RERAISE",
+        "JUMP_FORWARD",
+        "JUMP_BACKWARD",
+        "JUMP_BACKWARD_NO_INTERRUPT",
+        "JUMP_ABSOLUTE",
+    }
+)
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _loops(instructions: list[dis.Instruction]) -> Iterator[set[int]]:
+    """The offsets of each loop: the instructions between a backward jump's target and the
+    jump that the target reaches by normal flow (exception handlers left out).
+
+    A backward jump that its target does not reach is no loop: 3.12+ puts a module-level
+    ``except`` block at the end of the code and jumps back from it to what follows the
+    ``try``.
+    """
+    by_offset = {ins.offset: index for index, ins in enumerate(instructions)}
+    for ins in instructions:
+        if ins.opcode in _JUMPS and isinstance(ins.argval, int) and ins.argval < ins.offset:
+            reached = _reachable(instructions, by_offset, ins.argval, ins.offset)
+            if ins.offset in reached:
+                yield reached
+
+
+def _reachable(
+    instructions: list[dis.Instruction], by_offset: dict[int, int], start: int, end: int
+) -> set[int]:
+    """Offsets in ``[start, end]`` reached from ``start`` by normal control flow."""
+    seen: set[int] = set()
+    pending = [start]
+    while pending:
+        offset = pending.pop()
+        if offset in seen or not start <= offset <= end or offset not in by_offset:
+            continue
+        seen.add(offset)
+        index = by_offset[offset]
+        ins = instructions[index]
+        if ins.opcode in _JUMPS and isinstance(ins.argval, int):
+            pending.append(ins.argval)
+        if ins.opname not in _NO_FALL_THROUGH and index + 1 < len(instructions):
+            pending.append(instructions[index + 1].offset)
+    return seen
 
 
 def _signature_refusal(code: CodeType) -> str | None:
     if code.co_flags & _GENERATOR_FLAGS:
         return "is a generator or coroutine (Numba builds a different kind of object) [31]"
-    if code.co_flags & _VARARG_FLAGS:
-        return "takes *args or **kwargs (argument writes could be lost) [24]"
-    if code.co_kwonlyargcount:
-        return "has keyword-only arguments, which Numba does not accept [29]"
+    # *args, **kwargs: compiled per call shape (docs/divergences.md, row 24; docs/divergences.md, row 29)
+    keywords = keywords_refusal(code)
+    if keywords:
+        return f"{keywords} [29]"
     if code.co_freevars:
         return (
             f"is a closure over {', '.join(code.co_freevars)} (Numba freezes captured values) [27]"
@@ -167,9 +221,7 @@ def _call_arity(instructions: list[dis.Instruction], start: int) -> int | None:
     return None
 
 
-def _global_refusal(
-    instructions: list[dis.Instruction], name: str, reassigned: frozenset[str]
-) -> str | None:
+def _global_refusal(instructions: list[dis.Instruction], reassigned: frozenset[str]) -> str | None:
     for index, ins in enumerate(instructions):
         if ins.opname != "LOAD_GLOBAL":
             continue
@@ -177,8 +229,6 @@ def _global_refusal(
             return _at(f"reads global {ins.argval}, which the module reassigns [27]", ins)
         if ins.argval in REFUSED_BUILTINS:
             return _at(f"{REFUSED_BUILTINS[ins.argval]}: calls {ins.argval}", ins)
-        if ins.argval == name:
-            return _at("is recursive (CPython's recursion limit would not apply) [30]", ins)
         if ins.argval == "round" and _call_arity(instructions, index) != 1:
             return _at("calls round() with ndigits (rounds differently) [15]", ins)
     return None
@@ -208,4 +258,4 @@ def static_refusal(code: CodeType, reassigned: frozenset[str]) -> str | None:
     for ins in instructions:
         if ins.opname in _REFUSED_OPCODES:
             return _at(_REFUSED_OPCODES[ins.opname], ins)
-    return _global_refusal(instructions, code.co_name, reassigned)
+    return _global_refusal(instructions, reassigned)

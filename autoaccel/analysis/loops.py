@@ -39,7 +39,6 @@ _REFUSED_STATEMENTS: dict[type, str] = {
     ast.Global: "a global statement",
     ast.Nonlocal: "a nonlocal statement",
     ast.Delete: "del",
-    ast.Raise: "raise",
     ast.Assert: "assert",
 }
 _REFUSED_EXPRESSIONS: dict[type, str] = {
@@ -229,6 +228,10 @@ def body_refusal(loop: Loop) -> str | None:
         return f"unpacks several loop variables at line {loop.lineno}"
     for node in _loop_nodes(loop):
         kind = type(node)
+        if isinstance(node, ast.Raise) and (node.exc is None or node.cause is not None):
+            # ``raise E(...)`` compiles: the compiled run hands back and Python raises it
+            # from the same iteration; a re-raise or a chained one has no meaning there.
+            return f"{'raise ... from' if node.cause else 'a bare raise'} at line {_line(node)}"
         if kind in _REFUSED_STATEMENTS:
             return f"{_REFUSED_STATEMENTS[kind]} at line {_line(node)}"
         if kind in _REFUSED_EXPRESSIONS:

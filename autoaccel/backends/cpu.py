@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import sys
 import threading
 import time
 import types
@@ -26,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autoaccel.backends import interrupts
+from autoaccel.backends import interrupts, recursion
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
 from autoaccel.backends.signatures import describe, numba_signature
-from autoaccel.backends.snapshot import Flags, Snapshot, snapshot_changed
+from autoaccel.backends.snapshot import Flags, Snapshot, reached_through, snapshot_changed
 from autoaccel.backends.variant_code import checked_code
 from autoaccel.config import JitOptions
 from autoaccel.errors import Rejection
@@ -94,16 +95,36 @@ class Compiled:
         validated: the signatures of ``entry`` that passed a trial and were promoted.
         compiling: ``True`` while ``entry`` accepts a new signature.
         guards: the run-time guards of every signature compiled into ``entry``.
+        max_frames: for a function that may recurse, how many Python frames its caller may
+            have (:func:`~autoaccel.backends.recursion.too_deep`), else ``None``.
+        reach: ``(recursive functions, functions)`` it may call, itself included.
     """
 
-    __slots__ = ("compiling", "dispatcher", "entry", "guards", "snapshot", "validated")
+    __slots__ = (
+        "compiling",
+        "dispatcher",
+        "entry",
+        "guards",
+        "max_frames",
+        "reach",
+        "snapshot",
+        "validated",
+    )
 
     def __init__(
-        self, function: types.FunctionType, options: JitOptions, snapshot: Snapshot
+        self,
+        function: types.FunctionType,
+        options: JitOptions,
+        snapshot: Snapshot,
+        reach: tuple[int, int] = (0, 1),
     ) -> None:
         self.dispatcher = _njit(function, options, inline=True)
         self.entry = _njit(function, options)
         self.snapshot = snapshot
+        # (recursive functions, functions) it may call, itself included; with recursion, the
+        # Python frames a caller may have below a promoted call (recursion.max_frames).
+        self.reach = reach
+        self.max_frames: int | None = None
         # True while ``entry`` accepts new signatures: callers must not use it then, or
         # Numba could compile and run an unvalidated specialization for them.
         self.compiling = False
@@ -168,20 +189,37 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
     namespace = unit.globals
     overlay = dict(namespace)
     entries: list[tuple[Any, str, Any]] = []
-    for name, value, helper in helpers(unit, lookup, active):
+    walked = list(helpers(unit, lookup, active))
+    itself = recursion.self_names(unit, walked)
+    recursive, reached = int(bool(itself)), 1
+    for name, value, helper in walked:
         # A builtin is recorded as absent: a module global of that name later shadows it.
         entries.append((namespace, name, value))
-        if helper is not None:
+        if helper is unit:  # it calls itself: through recursion.SELF in its depth form
+            entries.extend(reached_through(value))
+        elif helper is not None:
             compiled = build(helper, options, lookup, (*active, unit))
             overlay[name] = compiled.dispatcher
-            entries.append((value, "__code__", value.__code__))
+            entries.extend(reached_through(value))
             entries.extend(compiled.snapshot)
+            recursive, reached = recursive + compiled.reach[0], reached + compiled.reach[1]
         elif isinstance(value, np.ndarray):
             entries.append((Flags(value), "writeable", False))
-    code, stand_ins = checked_code(unit.code, namespace)
+    code = recursion.depth_form(unit.code, itself) if itself else unit.code
+    code, stand_ins = checked_code(code, namespace)
     overlay.update(stand_ins)
     function = types.FunctionType(code, overlay, unit.code.co_name)
-    unit.compiled = Compiled(function, options, tuple(entries))
+    frames, limit = None, sys.getrecursionlimit()
+    if recursive:
+        entries.append((recursion.RecursionLimit(limit), "limit", limit))
+        frames = recursion.max_frames(limit, recursive, reached)
+    if itself:
+        recursion.check_module(function)
+        inner = overlay[recursion.SELF] = _njit(function, options)
+        overlay[recursion.STEP] = recursion.step_function()
+        function = recursion.entry_function(unit.code, inner, recursion.budget(limit))
+    unit.compiled = Compiled(function, options, tuple(entries), (recursive, reached))
+    unit.compiled.max_frames = frames
     return unit.compiled
 
 

@@ -11,6 +11,7 @@ function and, recursively, of the helpers it calls) that cannot be frozen into a
 from __future__ import annotations
 
 import dis
+import inspect
 import types
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -49,7 +50,9 @@ class Unit(Protocol):
     compiled: Any
 
 
-# lookup(function) -> the Unit of a function of the accelerated modules, or None.
+# lookup(function) -> the Unit of a function of the accelerated modules, or None. Its
+# ``binds`` says whether the function takes *args, **kwargs or keyword-only arguments (its
+# ``code`` is then one of its bound forms, autoaccel.analysis.bound).
 Lookup = Callable[[Any], Any]
 
 
@@ -90,11 +93,57 @@ def global_names(code: types.CodeType) -> list[str]:
     return list(names)
 
 
+# Instructions a forwarding wrapper may hold besides its call (frame set-up, NULL pushes).
+_FORWARDING_SETUP = frozenset({"RESUME", "COPY_FREE_VARS", "MAKE_CELL", "NOP", "PUSH_NULL"})
+
+
+def forwarded(value: Any) -> types.FunctionType | None:
+    """The function a decorator's forwarding wrapper calls, or ``None`` if ``value`` is not one.
+
+    A forwarding wrapper is a closure whose whole body is ``return f(*args, **kwargs)`` (or
+    ``return f(*args)``) with ``f`` its one captured variable, as optional-JIT decorators
+    and ``functools.wraps`` wrappers return: calling it is calling ``f``, so compiled code
+    calls ``f`` instead. Its code and cell are watched
+    (:func:`autoaccel.backends.snapshot.reached_through`).
+    """
+    if not isinstance(value, types.FunctionType):
+        return None
+    code = value.__code__
+    flags = code.co_flags
+    if (
+        len(code.co_freevars) != 1
+        or code.co_argcount
+        or code.co_kwonlyargcount
+        or not flags & inspect.CO_VARARGS
+    ):
+        return None
+    varargs = code.co_varnames[0]
+    expected: list[tuple[str, Any]] = [("LOAD_DEREF", code.co_freevars[0]), ("LOAD_FAST", varargs)]
+    if flags & inspect.CO_VARKEYWORDS:
+        keywords = ("LOAD_FAST", code.co_varnames[1])
+        expected += [("BUILD_MAP", 0), keywords, ("DICT_MERGE", 1), ("CALL_FUNCTION_EX", 1)]
+    else:
+        expected.append(("CALL_FUNCTION_EX", 0))
+    shape = [
+        (ins.opname, ins.argval)
+        for ins in dis.get_instructions(code)
+        if ins.opname not in _FORWARDING_SETUP
+    ]
+    if shape != [*expected, ("RETURN_VALUE", None)]:
+        return None
+    try:
+        target = value.__closure__[0].cell_contents  # type: ignore[index]
+    except ValueError:  # an empty cell
+        return None
+    return target if isinstance(target, types.FunctionType) else None
+
+
 def helpers(unit: Unit, lookup: Lookup, active: tuple = ()) -> Iterator[tuple[str, Any, Any]]:
     """``(name, value, helper)`` for each global ``unit``'s code loads, in first-use order.
 
     ``value`` is :data:`ABSENT` for a name the module does not define (a builtin); ``helper``
-    is the :class:`Unit` of a function of the accelerated modules, else ``None``.
+    is the :class:`Unit` of a function of the accelerated modules (reached through a
+    decorator's forwarding wrapper, :func:`forwarded`, too), else ``None``.
 
     Args:
         unit: the function being compiled.
@@ -109,7 +158,9 @@ def helpers(unit: Unit, lookup: Lookup, active: tuple = ()) -> Iterator[tuple[st
         raise Rejection("is recursive through its helpers [30]")
     for name in global_names(unit.code):
         value = unit.globals.get(name, ABSENT)
-        helper = lookup(value) if isinstance(value, types.FunctionType) else None
+        helper = None
+        if isinstance(value, types.FunctionType):
+            helper = lookup(forwarded(value) or value)
         yield name, value, helper
 
 
@@ -135,11 +186,27 @@ def _global_refusal(name: str, value: Any) -> str | None:
         return None
     if isinstance(value, type) and issubclass(value, (np.generic, bool, int, float, complex)):
         return None
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return _exception_refusal(name, value)
     if _module_root(value) in _SAFE_MODULE_ROOTS:
         return None
     if isinstance(value, types.FunctionType):
         return f"calls {name}, a Python function outside the accelerated modules"
     return f"reads global {name} of type {type(value).__name__}, which Numba cannot freeze"
+
+
+def _exception_refusal(name: str, value: type[BaseException]) -> str | None:
+    """Why exception class ``name`` cannot be raised by compiled code, or ``None``.
+
+    Numba raises a global exception class itself; when the exception leaves the compiled
+    code, Numba builds it in Python, and the trampoline then runs the original, which
+    raises CPython's own (docs/divergences.md, row 32). A class whose ``__init__`` or
+    ``__new__`` is Python code would run that code twice, so it is refused.
+    """
+    for klass in value.__mro__:
+        if klass.__module__ != "builtins" and ({"__init__", "__new__"} & vars(klass).keys()):
+            return f"raises {name}, whose {klass.__name__} defines __init__ or __new__ in Python"
+    return None
 
 
 def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | None:
@@ -156,8 +223,17 @@ def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | Non
         for name, value, helper in helpers(unit, lookup, active):
             if value is ABSENT:
                 continue  # the refused builtins were caught by the static guards
-            if helper is not None and helper.refusal:
-                reason: str | None = f"calls {name}, which cannot be compiled: {helper.refusal}"
+            if helper is not None and helper.binds:
+                # Compiled code would call the bound form's all-positional signature, not
+                # CPython's binding (f(a, *rest, c=1) called f(1, 2, 3) sets c=1, not c=2).
+                reason: str | None = (
+                    f"calls {name}, which takes *args, **kwargs or keyword-only arguments: "
+                    "its bound forms serve calls from Python only"
+                )
+            elif helper is unit:
+                continue  # it calls itself: compiled with a depth budget (backends.recursion)
+            elif helper is not None and helper.refusal:
+                reason = f"calls {name}, which cannot be compiled: {helper.refusal}"
             elif helper is not None:
                 reason = globals_refusal(helper, lookup, (*active, unit))
             else:

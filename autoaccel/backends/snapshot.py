@@ -3,18 +3,20 @@
 Numba freezes every global it reads when it compiles (docs/divergences.md, row 27). The
 compiler records each one as ``(owner, name, value)``: the owner is a globals dict (read by
 name) or an object whose attribute ``name`` is read (a helper's ``__code__``, a read-only
-global array's ``flags.writeable`` through :class:`Flags`). A variant runs only while every
+global array's ``flags.writeable`` through :class:`Flags`, a decorator wrapper's cell
+through :class:`Cell`). A variant runs only while every
 entry holds; :func:`snapshot_guard` generates that check once per variant.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autoaccel.backends.screening import ABSENT
+from autoaccel.backends.screening import ABSENT, forwarded
 
 # (owner, name, value Numba froze): the variant is valid while each entry holds.
 Snapshot = tuple[tuple[Any, str, Any], ...]
@@ -32,6 +34,38 @@ class Flags:
     def writeable(self) -> bool:
         """Whether the array can be written now."""
         return bool(self.array.flags.writeable)
+
+
+class Cell:
+    """A live view of a closure cell's contents (:data:`ABSENT` once the cell is empty)."""
+
+    __slots__ = ("cell",)
+
+    def __init__(self, cell: types.CellType) -> None:
+        self.cell = cell
+
+    @property
+    def contents(self) -> Any:
+        """What the cell holds now."""
+        try:
+            return self.cell.cell_contents
+        except ValueError:  # emptied
+            return ABSENT
+
+
+def reached_through(value: types.FunctionType) -> Snapshot:
+    """Entries that hold while global ``value`` still calls the same helper code.
+
+    A function's ``__code__``; for a decorator's forwarding wrapper
+    (:func:`~autoaccel.backends.screening.forwarded`) also its cell's contents and the
+    wrapped function's ``__code__``, the code compiled in its place.
+    """
+    entries: Snapshot = ((value, "__code__", value.__code__),)
+    target = forwarded(value)
+    if target is not None:
+        cell = Cell(value.__closure__[0])  # type: ignore[index]
+        entries += ((cell, "contents", target), (target, "__code__", target.__code__))
+    return entries
 
 
 def snapshot_changed(snapshot: Snapshot) -> str | None:

@@ -129,11 +129,13 @@ def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
         dispatcher: a Numba CPU dispatcher holding an overload for ``signature``.
         signature: the tuple of Numba argument types it was compiled for.
     """
-    result = _function(dispatcher.overloads[signature], {})
+    memo: dict[int, _Function] = {}
+    result = _function(dispatcher.overloads[signature], memo)
     refusal = result.refusal or _list_store_refusal(result)
     inspection = Inspection(refusal=refusal, written=result.written)
     inspection.copied = result.copied()
-    inspection.ambiguous_constants, inspection.ambiguous_arguments = result.returned_as_is()
+    constants, arguments = result.returned_as_is(memo, set())
+    inspection.ambiguous_constants, inspection.ambiguous_arguments = constants, arguments
     return inspection
 
 
@@ -184,8 +186,18 @@ class _Function:
 
         return handbacks.copied(self.blocks, self.writes, may_raise)
 
-    def returned_as_is(self) -> tuple[list[Any], set[int]]:
-        """Constants and argument positions that reach a ``return`` through copies only."""
+    def returned_as_is(
+        self, memo: dict[int, _Function], followed: set[int]
+    ) -> tuple[list[Any], set[int]]:
+        """Constants and argument positions that reach a ``return`` through copies only.
+
+        A helper's result returned as is counts with what the helper returns as is: its
+        constants, and the arguments it was passed that are this function's (a recursive
+        function's variant entry returns its depth form's result, see
+        :mod:`autoaccel.backends.recursion`). ``followed`` holds the overloads on the way
+        (a recursion returns its own result).
+        """
+        followed = followed | {id(self)}
         constants: list[Any] = []
         arguments: set[int] = set()
         pending = [stmt.value.name for stmt in self.statements if isinstance(stmt, ir.Return)]
@@ -204,7 +216,27 @@ class _Function:
                     constants.append(value.value)
                 elif isinstance(value, ir.Arg):
                     arguments.add(value.index)
+                elif isinstance(value, ir.Expr) and value.op == "call":
+                    inner = self._helper_returns(value, memo, followed)
+                    constants.extend(inner[0])
+                    pending.extend(inner[1])
         return constants, arguments
+
+    def _helper_returns(
+        self, call: ir.Expr, memo: dict[int, _Function], followed: set[int]
+    ) -> tuple[list[Any], list[str]]:
+        """What the helper ``call`` calls returns as is: its constants, and the variables
+        passed for its arguments that it returns (to be followed here)."""
+        callee = self.type_of(call.func)
+        if not isinstance(callee, types.Dispatcher):
+            return [], []
+        overload = callee.dispatcher.overloads.get(tuple(self.calltypes[call].args))
+        helper = memo.get(id(overload)) if overload is not None else None
+        if helper is None or id(helper) in followed:
+            return [], []
+        constants, positions = helper.returned_as_is(memo, followed)
+        passed = [call.args[p].name for p in sorted(positions) if p < len(call.args)]
+        return constants, passed
 
 
 def _is_numpy(t: Any) -> bool:

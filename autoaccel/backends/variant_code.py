@@ -144,20 +144,12 @@ class _Rewriter:
         location = ins.location
         for name in stored:
             yield Instr("STORE_FAST", name, location=location)
-        yield self._load_stand_in(function, location)
-        for name in reversed(stored):
-            yield Instr("LOAD_FAST", name, location=location)
-        if _PY310:
-            yield Instr("CALL_FUNCTION", len(stored), location=location)
-            return
-        if _NEEDS_PRECALL:
-            yield Instr("PRECALL", len(stored), location=location)
-        yield Instr("CALL", len(stored), location=location)
+        loads = [Instr("LOAD_FAST", name, location=location) for name in reversed(stored)]
+        yield from global_call(self._stand_in(function), loads, location)
 
     def _load_stand_in(self, function: Callable[..., Any], location: Any) -> Instr:
         """Load ``function`` as a callee (3.11+: with the NULL that ``CALL`` expects)."""
-        name = self._stand_in(function)
-        return Instr("LOAD_GLOBAL", name if _PY310 else (True, name), location=location)
+        return callee_load(self._stand_in(function), location)
 
     def _resolve(self, name: str) -> Any:
         if name in self.namespace:
@@ -178,17 +170,30 @@ class _Rewriter:
             checked = self.ops.CALLS.get(id(getattr(value, attribute or "", None)))
             if attribute and checked is not None:
                 if _PY310 and instructions[index + 1].name == "LOAD_METHOD":
-                    call = _call_of(instructions, index + 1)
+                    call = call_of(instructions, index + 1)
                     if call is None:  # the compiler always pairs them; never guess
                         raise ValueError(f"no CALL_METHOD found for {name}.{attribute}")
                     self.plain_calls.add(call)
                 return self._load_stand_in(checked, ins.location), covered
         if push_null is None:  # 3.10: called when a call consumes the loaded value
-            push_null = _call_of(instructions, index) is not None
+            push_null = call_of(instructions, index) is not None
         checked = self.ops.CALLS.get(id(value)) if push_null else None
         if checked is None:
             return ins, 0
         return self._load_stand_in(checked, ins.location), 0
+
+
+def callee_load(name: str, location: Any) -> Instr:
+    """``LOAD_GLOBAL name`` as a callee (3.11+: with the NULL that ``CALL`` expects)."""
+    return Instr("LOAD_GLOBAL", name if _PY310 else (True, name), location=location)
+
+
+def global_call(name: str, loads: list[Instr], location: Any) -> list[Instr]:
+    """Instructions that call global ``name`` on what ``loads`` push, leaving the result."""
+    count = len(loads)
+    opcodes = ["CALL_FUNCTION"] if _PY310 else ["PRECALL", "CALL"] if _NEEDS_PRECALL else ["CALL"]
+    calls = [Instr(opcode, count, location=location) for opcode in opcodes]
+    return [callee_load(name, location), *loads, *calls]
 
 
 def _binary_operation(ins: Instr) -> tuple[str, bool] | None:
@@ -244,18 +249,19 @@ def _called_attribute(
     after = following[1] if len(following) > 1 else None
     if _NULL_AFTER_CALLABLE and isinstance(after, Instr) and after.name == "PUSH_NULL":
         return name, 2
-    if null_pushed is None and _call_of(instructions, index + 1) is not None:
+    if null_pushed is None and call_of(instructions, index + 1) is not None:
         return name, 1
     return None, 0
 
 
-def _call_of(instructions: list[Any], start: int) -> int | None:
-    """3.10: the index of the call whose callee is the value ``instructions[start]`` pushes.
+def call_of(instructions: list[Any], start: int) -> int | None:
+    """The index of the call whose callee is the value ``instructions[start]`` pushes.
 
-    Follows the stack depth above that value through the instructions after it (jumps
-    included, as the compiler lays out conditional expressions); ``None`` when something
-    else pops the value first. A ``LOAD_METHOD`` pushes the callee in two slots, which only
-    ``CALL_METHOD`` consumes.
+    Follows the stack depth above that value (above both slots of a 3.11+ ``LOAD_GLOBAL``
+    that pushes a NULL too) through the instructions after it, jumps included, as the
+    compiler lays out conditional expressions; ``None`` when something else pops the value
+    first. A ``LOAD_METHOD`` pushes the callee in two slots, which only ``CALL_METHOD``
+    consumes. On 3.11 the call found is the ``PRECALL`` before its ``CALL``.
     """
     method = instructions[start].name == "LOAD_METHOD"
     depth = 0  # stack items above the value
@@ -285,13 +291,18 @@ def _call_of(instructions: list[Any], start: int) -> int | None:
 
 
 def _arguments_of_call(ins: Instr, method: bool) -> int | None:
-    """3.10: how many stack items above its callee ``ins`` pops, if it is a call."""
+    """How many stack items above its callee ``ins`` pops, if it is a call.
+
+    3.10: ``CALL_FUNCTION``, ``CALL_FUNCTION_KW``, ``CALL_METHOD``; 3.11: ``PRECALL`` (its
+    ``CALL`` then pops the callee); 3.12+: ``CALL``; 3.13: ``CALL_KW``; all:
+    ``CALL_FUNCTION_EX``.
+    """
     arg = _argument(ins)
     if method:  # a LOAD_METHOD's callee is consumed by CALL_METHOD only
         return arg if ins.name == "CALL_METHOD" else None
-    if ins.name == "CALL_FUNCTION":
+    if ins.name in ("CALL_FUNCTION", "PRECALL") or (ins.name == "CALL" and not _NEEDS_PRECALL):
         return arg
-    if ins.name == "CALL_FUNCTION_KW":
+    if ins.name in ("CALL_FUNCTION_KW", "CALL_KW"):
         return arg + 1  # and the tuple of keyword names
     if ins.name == "CALL_FUNCTION_EX":
         return 1 + (arg & 1)  # the argument tuple, and the keyword dict if any

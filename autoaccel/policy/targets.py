@@ -33,7 +33,7 @@ from autoaccel.backends.cpu import Compiled
 from autoaccel.boundary.convert import convert
 from autoaccel.cache.variants import VariantStore
 from autoaccel.config import Config
-from autoaccel.errors import Rejection
+from autoaccel.errors import RecursionBudget, Rejection
 from autoaccel.policy.compare import copy_arguments
 from autoaccel.policy.trial import PromotionRecord, Trial
 
@@ -206,6 +206,9 @@ class Selection:
             if trial.calls == 0 and trial.target != "cpu":
                 _warm_up(trial, args)
         runs = [(trial, trial.run_variant(args)) for trial in active]
+        for _, run in runs:
+            if isinstance(run.error, RecursionBudget):
+                raise run.error  # as Trial.call does: the caller runs the original
         start = time.perf_counter()
         try:
             result = original(*args)

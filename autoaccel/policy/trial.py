@@ -21,10 +21,11 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from autoaccel.backends import interrupts
+from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.boundary.convert import carries, convert, write_back
 from autoaccel.boundary.kinds import Unconvertible, exact_classes
-from autoaccel.errors import Deoptimize, Rejection
+from autoaccel.errors import Deoptimize, RecursionBudget, Rejection
 from autoaccel.policy.compare import (
     Adapter,
     close,
@@ -137,8 +138,15 @@ class Trial:
         self.direct: tuple[tuple, Any] | None = None
 
     def call(self, original: Callable[..., Any], args: tuple) -> Any:
-        """Run both versions on one real call; return (or raise) what the original gives."""
+        """Run both versions on one real call; return (or raise) what the original gives.
+
+        Raises:
+            RecursionBudget: the variant's recursion went, or could go, past its budget;
+                the original has not run (the caller runs it, as plain Python).
+        """
         run = self.run_variant(args)
+        if isinstance(run.error, RecursionBudget):
+            raise run.error
         middle = time.perf_counter()
         try:
             result = original(*args)
@@ -164,6 +172,9 @@ class Trial:
         # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
         if compiled.snapshot:
             snapshot_changed(compiled.snapshot)
+        frames = getattr(compiled, "max_frames", None)
+        if frames is not None and too_deep(frames):  # Variant.run would hand it back
+            return VariantRun(copies, None, RecursionBudget("called too deep"), 0.0)
         try:
             natives = convert(copies) if converting else copies
             [copy_value(natives[i]) for i in compiled.guards.copied]

@@ -51,6 +51,8 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     if trampoline.failures:
         signature, reason = list(trampoline.failures.values())[-1]
         return "rejected", f"{signature}: {reason}"
+    if trampoline.bound_forms is not None:
+        return "interpreted", trampoline.bound_forms.described()
     promoter = trampoline.promoter
     # Signatures compiled whose trial has not concluded (too few calls so far).
     pending = [trial.signature for trial in list(promoter.trials.values())]

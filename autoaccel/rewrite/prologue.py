@@ -31,6 +31,8 @@ from typing import Any
 from bytecode import Bytecode, Instr, Label
 from bytecode.instr import InstrLocation
 
+from autoaccel.analysis.bound import bound_names
+
 _STATE, _MISS, _RESULT, _BODY = "_aa_state_", "_aa_miss_", "_aa_result_", "_aa_body_"
 # A name no Python source can declare, so the prologue's local never collides.
 RESULT_LOCAL = "@autoaccel_result"
@@ -144,7 +146,7 @@ def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeTyp
         miss: the sentinel ``enter`` returns to mean "run the original body".
     """
     bytecode = Bytecode.from_code(code)
-    params = code.co_varnames[: code.co_argcount]
+    params = bound_names(code)  # *args and **kwargs as CPython bound them, too
     # Keep RESUME / MAKE_CELL / COPY_FREE_VARS (3.11+) ahead of the prologue.
     position = 0
     for index, ins in enumerate(bytecode):

@@ -81,6 +81,7 @@ class LoopTrampoline:
         self._compiling = threading.Lock()
         self.reported = True
         self.runs = 0
+        self.invalidations = 0
         self.iterations = 0
         self.seconds = 0.0  # Python time seen in the loop, all runs together
         self.failures: dict[Any, Failure] = {}
@@ -280,17 +281,30 @@ class LoopTrampoline:
         """Run the loop compiled to its end: its :class:`Exit`, or :data:`NEVER` (handed back,
         Python goes on from the same iteration)."""
         variant = self.variants[key]
-        if variant.stale is not None and variant.stale():
-            # A global it froze changed: Python runs on, and a later boundary compiles anew.
-            del self.variants[key]
-            logger.info("%s: a global its variant froze changed; dropped", self.name)
-            return NEVER
+        changed = variant.changed()
+        if changed is not None:
+            return self._invalidate(key, changed)
         done = variant.run(self.spec, plan, arguments, natives)
         if done is not None:
             return done
         if variant.handbacks >= _GIVE_UP_AFTER:
             del self.variants[key]
             self.fail(key, f"handed back to Python on {_GIVE_UP_AFTER} runs in a row")
+        return NEVER
+
+    def _invalidate(self, key: tuple, changed: str) -> int:
+        """A global the variant froze changed: drop it, Python finishes this run, and a later
+        run may compile the loop again, once (as
+        :meth:`~autoaccel.runtime.promoter.Promoter.invalidate` does for functions)."""
+        del self.variants[key]
+        if not self.variants:
+            self.promotions.clear()
+        self.invalidations += 1
+        reason = f"global {changed} changed after compiling"
+        if self.invalidations > 1:
+            self.fail(key, reason + " again, so it is no longer compiled")
+        else:
+            logger.info("%s: %s; variant dropped", self.name, reason)
         return NEVER
 
     def fail(self, key: Any, reason: str, signature: str = "") -> None:

@@ -22,7 +22,7 @@ from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import UNBOUND, LoopPlan, decode, plan_for
 from autoaccel.backends.screening import argument_refusal
 from autoaccel.backends.signatures import fingerprint
-from autoaccel.backends.snapshot import snapshot_guard
+from autoaccel.backends.snapshot import snapshot_changed, snapshot_guard
 from autoaccel.boundary.convert import carries, convert, restore, save, write_back
 from autoaccel.boundary.kinds import Unconvertible
 from autoaccel.errors import Rejection
@@ -253,11 +253,22 @@ class LoopVariant:
         self.entry = entry
         self.written = written
         self.site_types = site_types
+        self.snapshot = snapshot
         self.stale = snapshot_guard(snapshot)
         self.handbacks = 0
         self.runs = 0
         self._read: Reader | None = None
         self._live: tuple[int, ...] = ()  # each live-out variable's place in plan.names
+
+    def changed(self) -> str | None:
+        """The name of a frozen global that no longer holds its value, or ``None``.
+
+        Python code runs between compiled runs (the code around the loop, other calls), and
+        it may rebind a global that a helper of the loop read when it was compiled.
+        """
+        if self.stale is None or not self.stale():
+            return None
+        return snapshot_changed(self.snapshot) or "?"
 
     def run(self, spec: LoopSpec, plan: LoopPlan, arguments: tuple, natives: tuple) -> Exit | None:
         """Run the loop compiled to its end: its :class:`Exit`, or ``None`` (handed back).

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import threading
 import time
 from typing import Any, Protocol
 
 from autoaccel.backends import background, cpu
 from autoaccel.backends.isolation import first_run_failure
+from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import accepting, describe, describe_arguments, numba_signature
 from autoaccel.boundary.convert import carries, convert, refusal
 from autoaccel.boundary.kinds import exact_classes
 from autoaccel.config.signatures import parse_signature, python_types
-from autoaccel.errors import Rejection
+from autoaccel.errors import RecursionBudget, Rejection
 from autoaccel.policy import targets
 from autoaccel.policy.compare import Adapter, copy_arguments
 from autoaccel.policy.trial import PromotionRecord, Trial
@@ -37,6 +39,10 @@ from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant
 
 logger = logging.getLogger("autoaccel")
 
+DEMOTED = (
+    "recursed past the depth compiled code may reach before CPython's recursion limit; runs "
+    "as Python from then on, so that the limit applies as it would [30]"
+)
 # One compilation at a time, process-wide; busy means "run the original this time".
 _COMPILE_LOCK = threading.RLock()
 _ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
@@ -75,6 +81,9 @@ class Owner(Protocol):
     def failed(self, key: Any, types_: TypeKey, failure: Failure) -> None:
         """Record that ``key`` is never to be tried again."""
 
+    def demote(self) -> None:
+        """Drop every variant and stay plain Python (a recursion went past its budget)."""
+
 
 class Promoter:
     """The trials and promotions of one function.
@@ -109,6 +118,7 @@ class Promoter:
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
         self._lock = threading.Lock()
+        self._local = threading.local()  # trialling: this thread is in a trial call
 
     @property
     def family(self) -> str:
@@ -116,17 +126,26 @@ class Promoter:
         return self.owner.family
 
     def try_promotion(self, key: ExactKey, args: tuple) -> Any:
-        """Serve a hot call of ``key``: its trial, or a variant a saved decision promoted."""
-        if key in self.failures:
+        """Serve a hot call of ``key``: its trial, or a variant a saved decision promoted.
+
+        A call while this thread is in one of its trial calls (a recursion) runs as the
+        original: nested trials would stack their frames on every level of the recursion.
+        """
+        if key in self.failures or getattr(self._local, "trialling", False):
             return MISS
         trial = self.trials.get(key) or self._start_trial(key, args)
         if trial is None:
             variant = self.owner._exact.get(key)  # promoted from a saved decision
             return MISS if variant is None else variant.run(args)
         started = time.perf_counter()
+        self._local.trialling = True
         try:
             return trial.call(self.owner.original, args)
+        except RecursionBudget:
+            self.owner.demote()
+            return MISS
         finally:
+            self._local.trialling = False
             self.trial_seconds += time.perf_counter() - started
             self._conclude(key, trial)
 
@@ -134,12 +153,14 @@ class Promoter:
         if self.owner.config.background_compile and not background.on_worker():
             self._compile_in_background(key, args)
             return None
+        if too_deep(sys.getrecursionlimit() // 2):
+            return None  # Numba's compiler needs frames of its own: a shallower call compiles
         if not _COMPILE_LOCK.acquire(blocking=background.on_worker()):
             return None
         try:
             if key in self.trials or key in self.failures or key in self.owner._exact:
                 return self.trials.get(key)
-            return self._timed(self._compile_trial, key, args)
+            return _timed(self, self._compile_trial, key, args)
         except Rejection as exc:
             self.fail(key, key.types, str(exc), describe_arguments(args))
             return None
@@ -149,14 +170,6 @@ class Promoter:
             return None
         finally:
             _COMPILE_LOCK.release()
-
-    def _timed(self, compile_: Any, *args: Any) -> Any:
-        """``compile_(*args)``, its wall time added to :attr:`compile_seconds`."""
-        started = time.perf_counter()
-        try:
-            return compile_(*args)
-        finally:
-            self.compile_seconds += time.perf_counter() - started
 
     def _compile_trial(self, key: ExactKey, args: tuple) -> Pending | None:
         """Compile ``key``'s variant and start its trial (``None``: a saved decision applied).
@@ -329,16 +342,25 @@ class Promoter:
 
         The caller recompiles once; after a second invalidation the function stays plain.
         """
-        variant_table().forget(self)
-        self.signatures.clear()
-        self.promotions.clear()
         self.invalidations += 1
         reason = f"global {changed} changed after compiling"
         if self.invalidations > 1:
-            self.fail((), (), reason + " again, so it is no longer compiled")
-            return False
+            return self.demote(reason + " again, so it is no longer compiled")
+        variant_table().forget(self)
+        self.signatures.clear()
+        self.promotions.clear()
         logger.info("%s: %s; variants dropped", self.owner.name, reason)
         return True
+
+    def demote(self, reason: str = DEMOTED) -> bool:
+        """Forget every variant, trial and promotion for good, for ``reason``; ``False``. The
+        owner calls it once a recursion went, or could go, past its depth budget (:data:`DEMOTED`)."""
+        variant_table().forget(self)
+        self.signatures.clear()
+        self.promotions.clear()
+        self.trials.clear()
+        self.fail((), (), reason)
+        return False
 
     def compile_signatures(self) -> None:
         """Compile the signatures the configuration lists for this function, once.
@@ -352,7 +374,7 @@ class Promoter:
             return
         with _COMPILE_LOCK:
             for text in signatures:
-                self._timed(_compile_declared, self, text)
+                _timed(self, _compile_declared, self, text)
 
     def pending(self, types_: TypeKey) -> bool:
         """Whether a variant of argument types ``types_`` is still in its trial."""
@@ -377,6 +399,15 @@ def direct_call(conversion: tuple | None, compiled: Any) -> tuple[tuple, Any] | 
     if not isinstance(overloads, dict) or signature not in overloads:
         return None
     return conversion[0], overloads[signature].entry_point
+
+
+def _timed(promoter: Promoter, compile_: Any, *args: Any) -> Any:
+    """``compile_(*args)``, its wall time added to ``promoter``'s ``compile_seconds``."""
+    started = time.perf_counter()
+    try:
+        return compile_(*args)
+    finally:
+        promoter.compile_seconds += time.perf_counter() - started
 
 
 def _compile_declared(promoter: Promoter, text: str) -> None:

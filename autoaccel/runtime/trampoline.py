@@ -26,6 +26,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from autoaccel.analysis.bound import Shape, bound_form, needs_binding, routed
 from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled, Guards
@@ -40,12 +41,13 @@ from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.boundary.convert import refusal
 from autoaccel.config import Config
 from autoaccel.runtime import fastpath
+from autoaccel.runtime.bound_forms import BoundForms
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
 from autoaccel.runtime.registry import lookup, register
 from autoaccel.runtime.specializer import Specializer
 from autoaccel.runtime.table import fast_routes, variant_table
-from autoaccel.runtime.variant import MISS, NO_MATCH, STALE, Signal, Variant
+from autoaccel.runtime.variant import DEEP, MISS, NO_MATCH, STALE, Signal, Variant
 
 
 class Trampoline(fastpath.Dispatch):
@@ -85,6 +87,11 @@ class Trampoline(fastpath.Dispatch):
         )
         self.name = f"{module}.{self.qualname}"
         self.module = module
+        # Takes *args, **kwargs or keyword-only arguments: compiled only as bound forms, which
+        # compiled callers must not call (backends/screening.py).
+        self.binds = needs_binding(code)
+        if self.binds and not routed(code):  # keyword-only arguments: made positional
+            code = bound_form(code, Shape(0, ()))
         self.code = code
         self.globals = namespace
         self.static_refusal = refusal
@@ -104,6 +111,10 @@ class Trampoline(fastpath.Dispatch):
         self._fast: dict[TypeKey, Any] = {}
         self.promoter = Promoter(self)
         self.specializer = Specializer(self)
+        self.routed_arity = 0  # a bound form's: the arity of the call its function routes
+        self.bound_forms = BoundForms(self) if routed(code) else None
+        if self.bound_forms is not None:
+            self.enter = self.bound_forms.enter  # type: ignore[method-assign]
         self._configure(config, refusal)
 
     def _configure(self, config: Config, refusal: str | None) -> None:
@@ -204,6 +215,8 @@ class Trampoline(fastpath.Dispatch):
     def _signalled(self, signal: Signal) -> Signal:
         if signal is STALE:
             self._invalidate()
+        elif signal is DEEP:
+            self.demote()
         return MISS
 
     def _count(self, types_: TypeKey, args: tuple) -> Any:
@@ -242,12 +255,22 @@ class Trampoline(fastpath.Dispatch):
             if self.compiled is None:
                 return  # another thread invalidated first
             changed = snapshot_changed(self.compiled.snapshot)
-            self._exact.clear()
-            self._fast = {}
-            self._hot.clear()
-            self._counts.clear()
-            self.compiled = None
+            self._drop_variants()
         self.promoter.invalidate(str(changed))
+
+    def demote(self) -> None:
+        """A recursion went, or could go, past its compiled budget: plain Python for good."""
+        with self._lock:
+            self._drop_variants()
+        self.promoter.demote()
+        self.armed = False
+
+    def _drop_variants(self) -> None:
+        self._exact.clear()
+        self._fast = {}
+        self._hot.clear()
+        self._counts.clear()
+        self.compiled = None
 
     # What the promoter and the specializer ask of their function -------------------------
 
@@ -265,6 +288,8 @@ class Trampoline(fastpath.Dispatch):
         router's value lookup comes on top and is not counted: a lower bound).
         """
         own = dispatch_seconds(arity)
+        if self.routed_arity:  # the function's shape dispatch (about another enter) first
+            own += dispatch_seconds(self.routed_arity)
         return own if self.parent is None else own + dispatch_seconds(len(self.parent_types))
 
     def clear_fast_path(self) -> None:
@@ -318,9 +343,27 @@ class Trampoline(fastpath.Dispatch):
         register([sub])
         return sub
 
+    def bound_trampoline(self, *form: Any) -> Trampoline:
+        """See :func:`_bound_trampoline` (``form``: its arguments after ``owner``)."""
+        return _bound_trampoline(self, *form)
+
     def max_signature_calls(self) -> int:
         """The most calls counted for one argument-type signature before it became hot."""
         return max(self._counts.values(), default=0)
+
+
+def _bound_trampoline(
+    owner: Trampoline, code: types.CodeType, suffix: str, refusal: str | None, arity: int
+) -> Trampoline:
+    """A registered trampoline over the bound form ``code`` of one call shape of ``owner``'s
+    function (named ``f[*2, **{axis}]``), with its settings."""
+    form = type(owner)(
+        owner.module, code, owner.globals, owner.config, refusal, qualname=owner.qualname + suffix
+    )
+    form.min_calls, form.min_gain, form._specialize = owner.min_calls, owner.min_gain, False
+    form.reported, form.routed_arity = owner.reported, arity
+    register([form])
+    return form
 
 
 class _StandIn:

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from autoaccel.backends import interrupts
+from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import ABSENT
 from autoaccel.backends.snapshot import native_checks, snapshot_guard
 from autoaccel.boundary.convert import convert, write_back
+from autoaccel.errors import RecursionBudget
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
 from autoaccel.runtime import fastpath
 from autoaccel.runtime.keys import exact_key, small_array_type
@@ -49,6 +51,7 @@ CLOCK = fastpath.CLOCK
 MISS = Signal("MISS")  # run the original body (also what the prologue tests for)
 NO_MATCH = Signal("NO_MATCH")  # no validated signature matches these argument types
 STALE = Signal("STALE")  # a global the variant froze has changed
+DEEP = Signal("DEEP")  # a recursion went, or could go, past its compiled budget
 
 
 class Variant(fastpath.VariantBase):
@@ -69,13 +72,16 @@ class Variant(fastpath.VariantBase):
             variant cache's eviction policies; ~30 ns a call together).
         stale: ``stale()`` is true once a global the variant froze changed
             (:func:`~autoaccel.backends.snapshot.snapshot_guard`); ``None`` if it froze none.
+        max_frames: for a variant that may recurse, the most Python frames its caller may
+            have for it to run (:func:`~autoaccel.backends.recursion.too_deep`), else ``None``.
     """
 
-    __slots__ = ("adapters", "compiled", "stale")  # uses, last: fastpath.VariantBase's
+    __slots__ = ("adapters", "compiled", "max_frames", "stale")  # uses, last: VariantBase's
 
     def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
         self.compiled = compiled
         self.stale = snapshot_guard(compiled.snapshot)
+        self.max_frames: int | None = getattr(compiled, "max_frames", None)
         self.adapters: dict[type, Adapter | None] = {} if adapters is None else adapters
         self.uses = 0
         self.last = next(CLOCK)
@@ -97,6 +103,8 @@ class Variant(fastpath.VariantBase):
             return MISS
         if self.stale is not None and self.stale():
             return STALE
+        if self.max_frames is not None and too_deep(self.max_frames):
+            return DEEP  # compiled recursion could go where CPython raises RecursionError
         if _ERRSTATE is None or _ERRSTATE.get() is not _last_errstate[0]:
             if not numpy_errors_ignored():
                 return MISS
@@ -109,6 +117,8 @@ class Variant(fastpath.VariantBase):
             result = (call or compiled.entry)(*args)
         except TypeError:  # no matching signature, or the code raised TypeError itself
             return _restored(args, written, saved, NO_MATCH)
+        except RecursionBudget:
+            return _restored(args, written, saved, DEEP)
         except Exception as exc:  # the original raises its own error, with its own traceback
             interrupts.raise_hidden(exc)  # but a Ctrl-C ends the program, as it would have
             return _restored(args, written, saved, MISS)
@@ -131,15 +141,20 @@ class Variant(fastpath.VariantBase):
 
         A route calls the validated overload of exactly ``args``' Numba types (never one
         reached by a conversion) with the guards of :meth:`run`. Calls that need more are
-        left to :meth:`run`: arguments the variant may write (their copies), another target's
-        code (no ``entry_point``), a subclass that runs calls its own way, and any call while
+        left to :meth:`run`: arguments the variant may write (their copies), a variant that
+        may recurse (its depth check), another target's code (no ``entry_point``), a subclass that runs calls its own way, and any call while
         the entry dispatcher compiles (``entry_point`` answers ``None``). A route never calls
         the dispatcher, so a compile started later cannot reach it; the routes are forgotten
         when ``_fast`` is rebound after it.
         """
         compiled = self.compiled
         entry_point = getattr(compiled, "entry_point", None)
-        if type(self).run is not Variant.run or entry_point is None or compiled.guards.written:
+        if (
+            type(self).run is not Variant.run
+            or entry_point is None
+            or compiled.guards.written
+            or self.max_frames is not None  # the depth check and RecursionBudget: run()'s
+        ):
             return None
         target = entry_point(args)
         if target is None:
