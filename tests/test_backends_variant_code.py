@@ -57,7 +57,8 @@ def test_the_original_code_is_left_alone():
     variant, _, original = _variant("mixed")
     assert "__aa_add__" in variant.__code__.co_names
     assert not any(name.startswith("__aa_") for name in original.co_names)
-    assert {i.opname for i in dis.get_instructions(original)} >= {"BINARY_OP"}
+    # BINARY_OP on 3.11+, BINARY_ADD and its kind on 3.10: the operators are still there.
+    assert any(i.opname.startswith("BINARY_") for i in dis.get_instructions(original))
 
 
 def test_the_variant_answers_as_the_original_and_deoptimizes_on_overflow():
