@@ -45,6 +45,9 @@ logger = logging.getLogger("autoaccel")
 _FIRST_BUDGET = 8  # iterations before the first look at a loop's speed (then ~1 ms)
 _TRIP_SECONDS = 0.001  # aim: one look every millisecond of Python time
 _GIVE_UP_AFTER = 10  # hand-backs in a row after which a promoted variant is dropped
+# Runs in a row that ended before their first look after which an unpromoted loop is left
+# plain: each run's ``enter`` costs about a microsecond, more than a short run's iterations.
+_SHORT_RUNS = 1000
 
 
 class LoopTrampoline:
@@ -85,6 +88,7 @@ class LoopTrampoline:
         self._budget = _FIRST_BUDGET
         self._handed = _FIRST_BUDGET
         self._last = 0.0
+        self._short_runs = 0  # runs since the last look (call of osr)
         self._saved_promotion: bool | None = None
 
     def __repr__(self) -> str:
@@ -104,6 +108,13 @@ class LoopTrampoline:
         self._last = time.perf_counter()
         if self.variants or self._promoted_before():
             return self._hand(1)  # promoted: to the compiled loop at the first boundary
+        self._short_runs += 1
+        if self._short_runs > _SHORT_RUNS and self.trial.pending is None:
+            self._refuse(
+                f"its last {_SHORT_RUNS} runs each ended within {self._budget} iterations, "
+                "too short for a compiled run to pay for entering it"
+            )
+            return NEVER
         return self._hand(self._budget)
 
     def osr(self, iterable: Any, position: Any, frame: dict) -> int | Exit:
@@ -115,6 +126,7 @@ class LoopTrampoline:
             frame: the frame's variables (``locals()``: the module's globals at top level).
         """
         now = time.perf_counter()
+        self._short_runs = 0
         try:
             decided = self._decide(iterable, position, frame, now)
         except Exception as exc:  # a bug of ours must never reach the user's loop
