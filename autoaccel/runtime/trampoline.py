@@ -38,6 +38,7 @@ from autoaccel.backends.signatures import (
 )
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.config import Config
+from autoaccel.runtime.disarm import swap_out_prologue
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
 from autoaccel.runtime.registry import lookup, register
@@ -278,6 +279,8 @@ class Trampoline:
         """Back to (almost) zero cost when nothing is promoted or pending."""
         if not self.promotions and not self.promoter.trials and not self.specializer.routers:
             self.armed = False
+            if self.parent is None:  # a value specialization has no function object
+                swap_out_prologue(self)
 
     def pending(self, types_: TypeKey) -> bool:
         """Whether the generic variant of ``types_`` is still in its trial."""
