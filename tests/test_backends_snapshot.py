@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autoaccel.backends.screening import ABSENT
-from autoaccel.backends.snapshot import Flags, snapshot_changed, snapshot_guard
+from autoaccel.backends.snapshot import CodeOf, Flags, snapshot_changed, snapshot_guard
 
 
 def test_snapshot_guard_sees_each_kind_of_change():
@@ -55,3 +55,19 @@ def test_a_read_only_global_array_made_writable_again_is_a_change():
     table.flags.writeable = True  # the program may now write what Numba froze
     assert stale() and snapshot_changed(snapshot) == "writeable"
     assert ABSENT is not None and repr(ABSENT) == "<absent>"
+
+
+def test_a_helper_given_its_code_as_written_leaves_the_snapshot_valid():
+    def helper(x):
+        return x + 1
+
+    def other(x):
+        return x - 1
+
+    written = helper.__code__.replace()  # stands for the code as written, a distinct object
+    snapshot = ((CodeOf(helper, written), "code", written),)
+    assert snapshot_changed(snapshot) is None  # the running code reads as written
+    helper.__code__ = written  # disarmed: the same code, without its prologue
+    assert snapshot_changed(snapshot) is None and not snapshot_guard(snapshot)()
+    helper.__code__ = other.__code__
+    assert snapshot_changed(snapshot) == "code" and snapshot_guard(snapshot)()

@@ -28,7 +28,7 @@ import numpy as np
 
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
 from autoaccel.backends.signatures import describe
-from autoaccel.backends.snapshot import Flags, Snapshot, snapshot_changed
+from autoaccel.backends.snapshot import CodeOf, Flags, Snapshot, snapshot_changed
 from autoaccel.backends.variant_code import checked_code
 from autoaccel.config import JitOptions
 from autoaccel.errors import Rejection
@@ -144,7 +144,7 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
         if helper is not None:
             compiled = build(helper, options, lookup, (*active, unit))
             overlay[name] = compiled.dispatcher
-            entries.append((value, "__code__", value.__code__))
+            entries.append((CodeOf(value, helper.code), "code", helper.code))
             entries.extend(compiled.snapshot)
         elif isinstance(value, np.ndarray):
             entries.append((Flags(value), "writeable", False))

@@ -2,8 +2,8 @@
 
 Numba freezes every global it reads when it compiles (docs/divergences.md, row 27). The
 compiler records each one as ``(owner, name, value)``: the owner is a globals dict (read by
-name) or an object whose attribute ``name`` is read (a helper's ``__code__``, a read-only
-global array's ``flags.writeable`` through :class:`Flags`). A variant runs only while every
+name) or an object whose attribute ``name`` is read (a helper's code through :class:`CodeOf`,
+a read-only global array's ``flags.writeable`` through :class:`Flags`). A variant runs only while every
 entry holds; :func:`snapshot_guard` generates that check once per variant.
 """
 
@@ -32,6 +32,32 @@ class Flags:
     def writeable(self) -> bool:
         """Whether the array can be written now."""
         return bool(self.array.flags.writeable)
+
+
+class CodeOf:
+    """A live view of a helper's code in which disarming it changes nothing.
+
+    A disarmed function's objects get its code as written back in place of the running
+    code with its prologue (:mod:`autoaccel.runtime.disarm`); both do the same, so a
+    variant that inlined the helper stays valid. Any other code is a change.
+
+    Args:
+        function: the helper's function object.
+        written: its code as written (what the entry records).
+    """
+
+    __slots__ = ("function", "running", "written")
+
+    def __init__(self, function: Any, written: Any) -> None:
+        self.function = function
+        self.running = function.__code__
+        self.written = written
+
+    @property
+    def code(self) -> Any:
+        """The helper's code now, with the running code read as the code as written."""
+        current = self.function.__code__
+        return self.written if current is self.running else current
 
 
 def snapshot_changed(snapshot: Snapshot) -> str | None:
