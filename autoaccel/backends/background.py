@@ -19,6 +19,8 @@ import queue
 import threading
 from collections.abc import Callable, Hashable
 
+from autoaccel.backends import budget
+
 logger = logging.getLogger("autoaccel")
 
 _JOIN_SECONDS = 30.0  # the longest wait at exit for a compile in progress
@@ -84,10 +86,12 @@ def _start() -> None:
 
 
 def shutdown() -> None:
-    """Drop queued compiles and wait (at most 30 s) for the one in progress."""
+    """Drop queued compiles, stop the one in progress at its next compiler pass
+    (:func:`autoaccel.backends.budget.stop_all`) and wait for it (at most 30 s)."""
     with _WORKER.lock:
         _WORKER.closed = True
         thread = _WORKER.thread
     if thread is not None:
+        budget.stop_all()
         _WORKER.jobs.put((None, None))
         thread.join(_JOIN_SECONDS)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autoaccel.backends import budget
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
 from autoaccel.backends.signatures import describe
 from autoaccel.backends.snapshot import CodeOf, Flags, Snapshot, snapshot_changed
@@ -236,6 +237,9 @@ def _compile_signature(
         entry.disable_compile(False)
         entry.compile(signature)
     except Exception as exc:  # any Numba failure means "stay plain Python"
+        stopped = budget.given_up()
+        if stopped:  # over its budget: a fact of this run, not of the variant, so not saved
+            raise Rejection(stopped) from None
         reason = (
             checked_ops.refusals[-1]
             if checked_ops.refusals

@@ -52,6 +52,13 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     pending = trampoline.promoter.pending_trials()
     if pending:
         return "interpreted", f"compiled, still being validated: {', '.join(pending)}"
+    seconds = trampoline.promoter.admission.python_seconds()
+    if seconds is not None:
+        return (
+            "interpreted",
+            f"not hot: its calls took about {seconds:.3f} s in Python "
+            f"(min_seconds {trampoline.config.min_seconds:g})",
+        )
     seen = trampoline.max_signature_calls()
     return (
         "interpreted",

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from autoaccel.backends import background, cpu
+from autoaccel.backends import background, budget, cpu
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.screening import argument_refusal, globals_refusal
 from autoaccel.backends.signatures import accepting, describe, describe_arguments, numba_signature
@@ -27,6 +27,7 @@ from autoaccel.errors import Rejection
 from autoaccel.policy import targets
 from autoaccel.policy.compare import Adapter, copy_value
 from autoaccel.policy.trial import PromotionRecord, Trial
+from autoaccel.runtime.admission import Admission
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
@@ -50,6 +51,8 @@ class Owner(Protocol):
     module: str
     family: str
     armed: bool
+    min_calls: int
+    parent: Any
     code: Any
     globals: dict
     config: Any
@@ -87,6 +90,8 @@ class Promoter:
         compile_seconds: wall time spent compiling (or loading) its variants, rejected ones
             included, and their isolated first runs (seconds).
         trial_seconds: wall time of its trial calls, the original's run included (seconds).
+        admission: whether a hot signature goes on to a compile (screening, saved
+            rejections kept by source, the cost of its calls).
     """
 
     def __init__(self, owner: Owner) -> None:
@@ -102,7 +107,9 @@ class Promoter:
         self.invalidations = 0
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
+        self._sources: dict[ExactKey, Any] = {}  # where a rejection is kept by source
         self._lock = threading.Lock()
+        self.admission = Admission(owner, self.saved, self.fail)
 
     @property
     def family(self) -> str:
@@ -133,8 +140,10 @@ class Promoter:
         try:
             if key in self.trials or key in self.failures or key in self.owner._exact:
                 return self.trials.get(key)
+            self._sources[key] = self.saved.by_source(key.types, args)
             return self._timed(self._compile_trial, key, args)
         except Rejection as exc:
+            self.saved.keep_rejection(self._sources.pop(key, None), str(exc))
             self.fail(key, key.types, str(exc), describe_arguments(args))
             return None
         except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
@@ -171,12 +180,14 @@ class Promoter:
             saved_as, store = self.saved.where(key.types, describe(signature), compiled)
             # Long compiles are where users wait: say when one starts (-v).
             logger.info("%s%s: compiling", owner.name, describe(signature))
-            seconds, from_cache = cpu.compile_signature(compiled, signature, store)
+            with budget.limit(owner.config.compile_budget):
+                seconds, from_cache = cpu.compile_signature(compiled, signature, store)
         build = targets.Build(owner, compiled, signature, args, lookup, store)
         decision = self.saved.decision(saved_as)
         if decision is not None and saved_as is not None:
             applied = self.saved.apply(build, saved_as, decision, (seconds, from_cache))
             if applied is not None:  # promoted without a trial
+                self._sources.pop(key, None)
                 compiled, record, reason = applied
                 self.promote(key, compiled, decision.raw_type, decision.adapter, record, reason)
                 return None
@@ -218,15 +229,11 @@ class Promoter:
                 return  # another thread concluded it
         promote, reason = verdict
         speedup = trial.speedup() if trial.variant_seconds else 0.0
+        source = self._sources.pop(key, None)  # a slow trial is kept by source too
         if not promote:
             self.fail(key, key.types, reason, trial.signature)
-            self.saved.save(
-                trial.saved_as,
-                False,
-                reason,
-                speedup=speedup,
-                compile_seconds=trial.compile_seconds,
-            )
+            for saved_as in (trial.saved_as, source):
+                self.saved.save(saved_as, False, reason, speedup=speedup)
             return
         record = trial.promotion()
         if self.promote(key, trial.compiled, trial.raw_type, trial.adapter, record, reason):

@@ -28,8 +28,7 @@ from typing import Any
 
 from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
-from autoaccel.backends.cpu import Compiled
-from autoaccel.backends.screening import argument_refusal, globals_refusal
+from autoaccel.backends.cpu import Compiled, Guards
 from autoaccel.backends.signatures import (
     describe_arguments,
     fingerprint,
@@ -38,10 +37,11 @@ from autoaccel.backends.signatures import (
 )
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.config import Config
+from autoaccel.runtime.admission import READY
 from autoaccel.runtime.disarm import swap_out_prologue
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
-from autoaccel.runtime.registry import lookup, register
+from autoaccel.runtime.registry import register
 from autoaccel.runtime.specializer import Specializer
 from autoaccel.runtime.table import fast_routes, variant_table
 from autoaccel.runtime.variant import MISS, NO_MATCH, STALE, Signal, Variant
@@ -207,14 +207,18 @@ class Trampoline:
             self.specializer.observe(types_, args, count)
         if types_ in promoter.failures:
             return MISS
-        if count < self.min_calls and not (
-            count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
-        ):
+        admission = promoter.admission
+        early = count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
+        if count < admission.screening_from() and not early:
             return MISS
-        reason = argument_refusal(args) or globals_refusal(self, lookup)
+        reason = admission.screen(types_, args)
         if reason:  # decided without importing Numba
             promoter.fail(types_, types_, reason, describe_arguments(args))
             return MISS
+        if not early:
+            waiting = admission.cost_gate(types_, args, count)
+            if waiting is not READY:
+                return waiting
         if self.config.background_compile and not numba_loaded():
             # Importing Numba on this thread would wait for the import lock: let the
             # worker import it, and count on until it has.
@@ -317,7 +321,7 @@ def dispatch_seconds(arity: int) -> float:
     """Seconds :meth:`Trampoline.enter` adds to a promoted call of ``arity`` arguments.
 
     Measured once per process and arity on a stand-in trampoline whose variant does nothing:
-    best of 5 rounds of 1000 calls through ``enter``, minus the same for the stand-in alone.
+    best of 5 rounds of 200 calls through ``enter``, minus the same for the stand-in alone.
     A trial adds it to the variant's time, since every promoted call pays it. Guards whose
     cost depends on the function (frozen globals, written arguments) are timed by the trial.
     """
@@ -326,12 +330,15 @@ def dispatch_seconds(arity: int) -> float:
     exec(f"def standin({params}):\n    return None", namespace)
     standin = namespace["standin"]
     trampoline = Trampoline("autoaccel.dispatch", standin.__code__, namespace, Config(), None)
-    compiled = Compiled(standin, Config().jit, ())
-    compiled.entry = standin
+    # What a variant reads of its Compiled, without Numba's dispatchers: measuring must
+    # not import Numba, since the cost policy asks for it before anything is compiled.
+    compiled: Any = types.SimpleNamespace(
+        entry=standin, snapshot=(), compiling=False, guards=Guards(), validated=set()
+    )
     trampoline.compiled = compiled
     args = (0.0,) * arity
     trampoline._fast = {tuple(map(type, args)): Variant(compiled)}
     enter = trampoline.enter
-    through = min(timeit.repeat(lambda: enter(*args), number=1000, repeat=5))
-    alone = min(timeit.repeat(lambda: standin(*args), number=1000, repeat=5))
-    return max(through - alone, 0.0) / 1000
+    through = min(timeit.repeat(lambda: enter(*args), number=200, repeat=5))
+    alone = min(timeit.repeat(lambda: standin(*args), number=200, repeat=5))
+    return max(through - alone, 0.0) / 200
