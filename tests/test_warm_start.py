@@ -54,6 +54,9 @@ CONFIG = """
 modules = ["__main__", "helpers"]
 min_calls = 4
 min_gain = 0.0
+# On the calling thread: the script ends before a background compile would, and a compile
+# running at exit is given up, so the first run would leave nothing to warm-start from.
+background_compile = false
 """
 
 

@@ -234,7 +234,7 @@ class Config:
         None, "the cache directory (default: AUTOACCEL_CACHE_DIR, else ~/.cache)", str
     )
     background_compile: bool = option(
-        False, "compile in a worker thread; calls run the original meanwhile"
+        True, "compile in a worker thread; calls run the original meanwhile"
     )
     children: bool = option(True, "accelerate Python child processes with the same settings")
     targets: tuple[str, ...] = option(

@@ -36,8 +36,6 @@ from autoaccel.runtime.variant import MISS, Variant
 
 logger = logging.getLogger("autoaccel")
 
-# One compilation at a time, process-wide; busy means "run the original this time".
-_COMPILE_LOCK = threading.RLock()
 _ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
 
 Pending = Trial | targets.Selection
@@ -135,7 +133,7 @@ class Promoter:
         if self.owner.config.background_compile and not background.on_worker():
             self._compile_in_background(key, args)
             return None
-        if not _COMPILE_LOCK.acquire(blocking=background.on_worker()):
+        if not background.COMPILE_LOCK.acquire(blocking=background.on_worker()):
             return None
         try:
             if key in self.trials or key in self.failures or key in self.owner._exact:
@@ -151,7 +149,7 @@ class Promoter:
             self.fail(key, key.types, f"internal error: {exc!r}", describe_arguments(args))
             return None
         finally:
-            _COMPILE_LOCK.release()
+            background.COMPILE_LOCK.release()
 
     def _timed(self, compile_: Any, *args: Any) -> Any:
         """``compile_(*args)``, its wall time added to :attr:`compile_seconds`."""
@@ -336,7 +334,7 @@ class Promoter:
         signatures, self.eager = self.eager, ()
         if not signatures or not self.owner.armed:
             return
-        with _COMPILE_LOCK:
+        with background.COMPILE_LOCK:
             for text in signatures:
                 self._timed(self._compile_declared, text)
 
