@@ -93,4 +93,3 @@ def test_tracebacks_keep_their_lines(accelerated):
         assert frame.tb_lineno == mod.unbox.__code__.co_firstlineno + 1
     else:
         raise AssertionError("no AttributeError")
-

@@ -140,7 +140,7 @@ def test_a_rejection_is_not_tried_again(tmp_path):
     # Under a min_gain no variant can reach, calls are too short to be compiled at all.
     _write(tmp_path, config=CONFIG.replace("min_gain = 0.0", "min_gain = 1000000.0"))
     _, err1, first = _run(tmp_path)
-    _, err2, second = _run(tmp_path)
+    _, _, second = _run(tmp_path)
     assert first["other"]["state"] == "rejected" and "other: compiled" not in err1
     assert second["other"]["state"] == "rejected"
     assert second["other"]["reason"] == first["other"]["reason"] + " (saved decision)"
