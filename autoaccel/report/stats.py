@@ -52,7 +52,11 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     pending = trampoline.promoter.pending_trials()
     if pending:
         return "interpreted", f"compiled, still being validated: {', '.join(pending)}"
-    seconds = trampoline.promoter.admission.python_seconds()
+    admission = trampoline.promoter.admission
+    inlined = admission.caller_reason()
+    if inlined:
+        return "interpreted", inlined
+    seconds = admission.python_seconds()
     if seconds is not None:
         return (
             "interpreted",
