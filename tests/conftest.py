@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from autoaccel import Config, install
+from autoaccel.cache import authentication
+from autoaccel.cache.directory import CacheDir, open_checked
 from autoaccel.state import STATE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,6 +105,75 @@ def units(source: str, module: str = "aa_units") -> tuple[dict[str, Unit], Calla
     return found, lambda function: by_code.get(getattr(function, "__code__", None))
 
 
+def compiled_variant(source: str, name: str, args: tuple, **jit: Any) -> Any:
+    """Function ``name`` of ``source`` compiled as the CPU back-end compiles a variant
+    (checked operations, range analysis, helpers inlined) for the types of ``args``.
+
+    Returns the overload (``.entry_point`` runs it; ``.metadata`` holds the range
+    analysis's ``Summary``).
+    """
+    from autoaccel.backends import cpu
+    from autoaccel.backends.signatures import numba_signature
+    from autoaccel.config import JitOptions
+
+    found, lookup = units(source, f"aa_variant_{abs(hash(source))}")
+    compiled = cpu.build(found[name], JitOptions(**jit), lookup)
+    signature = numba_signature(args)
+    cpu.compile_signature(compiled, signature)
+    return compiled.entry.overloads[signature]
+
+
+def typed_ssa(source: str, name: str, args: tuple) -> tuple[dict, dict]:
+    """``(blocks, typemap)`` of function ``name`` of ``source`` with checked operations, in
+    the SSA form Numba's typed IR has right after type inference (what the range analysis
+    reads)."""
+    import numba
+
+    from autoaccel.backends.variant_code import checked_code
+
+    namespace: dict = {}
+    exec(compile(textwrap.dedent(source), f"<{name}>", "exec"), namespace)
+    code, stand_ins = checked_code(namespace[name].__code__, namespace)
+    function = types.FunctionType(code, {**namespace, **stand_ins}, name)
+    dispatcher = numba.njit(pipeline_class=_capturing_compiler())(function)
+    signature = tuple(numba.typeof(a) for a in args)
+    dispatcher.compile(signature)
+    return dispatcher.overloads[signature].metadata["aa_typed_ssa"]
+
+
+_CAPTURING: list = []
+
+
+def _capturing_compiler() -> type:
+    """A Numba compiler keeping the typed SSA IR in the overload's metadata (built once)."""
+    if _CAPTURING:
+        return _CAPTURING[0]
+    from numba.core.compiler import CompilerBase, DefaultPassBuilder
+    from numba.core.compiler_machinery import FunctionPass, register_pass
+    from numba.core.typed_passes import NopythonTypeInference
+
+    @register_pass(mutates_CFG=False, analysis_only=True)
+    class CaptureTypedSSA(FunctionPass):
+        _name = "aa_capture_typed_ssa"
+
+        def __init__(self) -> None:
+            FunctionPass.__init__(self)
+
+        def run_pass(self, state: Any) -> bool:
+            state.metadata["aa_typed_ssa"] = (state.func_ir.blocks, dict(state.typemap))
+            return False
+
+    class Compiler(CompilerBase):
+        def define_pipelines(self) -> list:
+            manager = DefaultPassBuilder.define_nopython_pipeline(self.state)
+            manager.add_pass_after(CaptureTypedSSA, NopythonTypeInference)
+            manager.finalize()
+            return [manager]
+
+    _CAPTURING.append(Compiler)
+    return Compiler
+
+
 @pytest.fixture
 def decorated(tmp_path, isolated_imports, monkeypatch, request):
     """``decorated(source) -> module``, imported with no hook installed (``@optimize`` alone).
@@ -160,6 +231,23 @@ def run_autoaccel(
     return run_python(
         "-m", "autoaccel", "--config", str(config), "--report-json", str(report), *args, **options
     )
+
+
+def cache_at(path: Path) -> CacheDir:
+    """The cache directory at ``path``, made (private) and opened as autoaccel opens it."""
+    return open_checked(path, create=True)
+
+
+def read_entry(cache_dir: Path, relative: str) -> bytes:
+    """The data of cache file ``relative`` (``"code/name"``), after checking its tag."""
+    secret = (cache_dir / authentication.SECRET_NAME).read_bytes()
+    return authentication.unseal(secret, relative, (cache_dir / relative).read_bytes())
+
+
+def write_entry(cache_dir: Path, relative: str, data: bytes) -> None:
+    """Store ``data`` as cache file ``relative`` with a valid tag, as autoaccel would."""
+    secret = (cache_dir / authentication.SECRET_NAME).read_bytes()
+    (cache_dir / relative).write_bytes(authentication.seal(secret, relative, data))
 
 
 # Dask and Ray workers (tests/test_dask.py, tests/test_ray.py) -------------------------------

@@ -7,11 +7,11 @@ import types
 import numba
 import numpy as np
 import pytest
-from conftest import units
+from conftest import cache_at, units
 
 from autoaccel.backends import cpu
+from autoaccel.backends.range_compiler import RangeCompiler
 from autoaccel.backends.snapshot import Flags, snapshot_changed
-from autoaccel.cache.directory import CacheDir
 from autoaccel.cache.variants import VariantStore
 from autoaccel.config import JitOptions
 from autoaccel.errors import Rejection
@@ -64,6 +64,7 @@ def kernels():
 def _inspection(written=(), constants=(), arguments=()):
     return types.SimpleNamespace(
         written=set(written),
+        copied=None,
         ambiguous_constants=list(constants),
         ambiguous_arguments=set(arguments),
     )
@@ -71,12 +72,32 @@ def _inspection(written=(), constants=(), arguments=()):
 
 def test_guards_widen_with_each_signature_compiled():
     guards = cpu.Guards().widened(_inspection(written=[1], constants=[0.0]))
-    assert guards == cpu.Guards((1,), (0.0,), (), float)  # only float constants: floats pass
+    assert guards == cpu.Guards((1,), (1,), (0.0,), (), float)  # only float constants pass
     guards = guards.widened(_inspection(written=[0, 1], constants=[0], arguments=[2]))
     assert guards.written == (0, 1)
     assert guards.ambiguous_constants == (0.0, 0)
     assert guards.ambiguous_arguments == (2,)
     assert guards.unambiguous is None  # an int and a float constant, and an argument
+
+
+def test_written_arguments_are_copied_only_where_a_hand_back_can_follow():
+    quiet = _inspection(written=[0, 1])
+    quiet.copied = {1}
+    assert cpu.Guards().widened(quiet).copied == (1,)
+    saved_before = _inspection(written=[0, 1])  # an outcome saved without ``copied``
+    assert cpu.Guards().widened(saved_before).copied == (0, 1)
+    typed = _inspection(written=[0, 1], constants=[0])  # a result handed back for its type
+    typed.copied = set()
+    assert cpu.Guards().widened(typed).copied == (0, 1)
+
+
+def test_variants_compile_with_the_range_analysis_and_parfors_without():
+    def kernel(a):
+        return a.sum()
+
+    serial = cpu._njit(kernel, JitOptions())._compiler.pipeline_class
+    parallel = cpu._njit(kernel, JitOptions(parallel=True))._compiler.pipeline_class
+    assert serial is RangeCompiler and parallel is not RangeCompiler
 
 
 @pytest.mark.parametrize(
@@ -157,7 +178,7 @@ def test_what_numba_refuses_or_the_typed_ir_rules_out_is_a_rejection(kernels, na
 
 def test_a_store_saves_a_compile_and_a_later_one_loads_it(kernels, tmp_path):
     found, lookup = kernels
-    store = VariantStore(CacheDir(tmp_path), "ab" * 32)
+    store = VariantStore(cache_at(tmp_path), "ab" * 32)
     first = cpu.build(found["bump"], OPTIONS, lookup)
     assert cpu.compile_signature(first, (ARRAY,), store)[1] is False
     found["bump"].compiled = None  # as in a later process
@@ -168,7 +189,7 @@ def test_a_store_saves_a_compile_and_a_later_one_loads_it(kernels, tmp_path):
 
 def test_a_saved_refusal_is_raised_again_without_compiling(kernels, tmp_path):
     found, lookup = kernels
-    store = VariantStore(CacheDir(tmp_path), "cd" * 32)
+    store = VariantStore(cache_at(tmp_path), "cd" * 32)
     with pytest.raises(Rejection):
         cpu.compile_signature(cpu.build(found["pairwise"], OPTIONS, lookup), (ARRAY,), store)
     found["pairwise"].compiled = None

@@ -8,12 +8,11 @@ import marshal
 import os
 import sys
 import textwrap
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_autoaccel
+from conftest import read_entry, run_autoaccel, write_entry
 
 import autoaccel.hook.finder as hook
 from autoaccel import Config, install
@@ -109,7 +108,7 @@ def test_second_import_uses_the_cache_and_behaves_the_same(importer, private_cac
     assert rewrites == 1
     (entry,) = _entries(private_cache)
     assert entry.name.startswith("cc_mod.") and TAG in entry.name
-    assert entry.read_bytes().startswith(MAGIC)
+    assert read_entry(private_cache, f"code/{entry.name}").startswith(MAGIC)
 
     second, rewrites = importer()
     assert rewrites == 0, "the rewritten code came from the cache"
@@ -174,8 +173,7 @@ def test_one_entry_serves_every_configuration(importer, private_cache):
 
 
 def _valid_entry_of_wrong_shape(data: bytes, key: bytes) -> bytes:
-    payload = marshal.dumps((1, 2))
-    return MAGIC + key + zlib.crc32(payload).to_bytes(4, "little") + payload
+    return MAGIC + key + marshal.dumps((1, 2))
 
 
 def _entry_with_unbindable_placeholder(data: bytes, key: bytes) -> bytes:
@@ -184,26 +182,36 @@ def _entry_with_unbindable_placeholder(data: bytes, key: bytes) -> bytes:
     return encode(Rewritten(bad, rewritten.functions), key)
 
 
-DAMAGES = {
-    "truncated": lambda data, key: data[: len(data) // 2],
-    "empty": lambda data, key: b"",
-    "flipped byte": lambda data, key: data[:-40] + bytes([data[-40] ^ 0xFF]) + data[-39:],
-    "foreign file": lambda data, key: b"#!/bin/sh\necho not a cache entry\n",
-    "pyc file": lambda data, key: importlib.util.MAGIC_NUMBER + b"\0" * 12 + data[40:],
+# Damage to the file: its authentication fails before anything else reads it.
+FILE_DAMAGES = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "empty": lambda data: b"",
+    "flipped byte": lambda data: data[:-40] + bytes([data[-40] ^ 0xFF]) + data[-39:],
+    "foreign file": lambda data: b"#!/bin/sh\necho not a cache entry\n",
+    "pyc file": lambda data: importlib.util.MAGIC_NUMBER + b"\0" * 12 + data[40:],
+}
+# Authentic entries (written with the cache's secret) that are still wrong for this import.
+ENTRY_DAMAGES = {
     "other key": lambda data, key: encode(decode(data, key), b"x" * 16),
     "wrong shape": _valid_entry_of_wrong_shape,
     "unbindable": _entry_with_unbindable_placeholder,
+    "not an entry": lambda data, key: b"#!/bin/sh\necho not a cache entry\n",
 }
 
 
-@pytest.mark.parametrize("damage", DAMAGES, ids=list(DAMAGES))
+@pytest.mark.parametrize("damage", [*FILE_DAMAGES, *ENTRY_DAMAGES])
 def test_damaged_entries_are_ignored_and_replaced(importer, private_cache, damage):
     importer(KERNELS)
     (entry,) = _entries(private_cache)
+    relative = f"code/{entry.name}"
     source_path = sys.modules["cc_mod"].__file__
     key = entry_key(SourceCode(Path(source_path).read_bytes(), source_path))
-    good = entry.read_bytes()
-    entry.write_bytes(DAMAGES[damage](good, key))
+    if damage in FILE_DAMAGES:
+        entry.write_bytes(FILE_DAMAGES[damage](entry.read_bytes()))
+    else:
+        write_entry(
+            private_cache, relative, ENTRY_DAMAGES[damage](read_entry(private_cache, relative), key)
+        )
 
     module, rewrites = importer()
     assert rewrites == 1, "a damaged entry is a miss"
@@ -211,7 +219,7 @@ def test_damaged_entries_are_ignored_and_replaced(importer, private_cache, damag
     assert module.outer(1) == 2
     assert lookup(module.shout).refusal
     assert _entries(private_cache) == [entry]
-    decode(entry.read_bytes(), key)  # overwritten with a valid entry
+    decode(read_entry(private_cache, relative), key)  # overwritten with a valid entry
 
 
 @pytest.mark.parametrize("how", ["read-only section", "section is a file"])

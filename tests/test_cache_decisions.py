@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import cache_at
 
 from autoaccel.cache.decisions import (
     Decision,
@@ -14,7 +15,6 @@ from autoaccel.cache.decisions import (
     read_all,
     store_name,
 )
-from autoaccel.cache.directory import CacheDir
 
 KEY = DecisionKey("kernel", "(ndarray)", "(array(float64, 1d, C))")
 OTHER = DecisionKey("other", "(float)", "(float64)")
@@ -23,13 +23,13 @@ REJECTED = Decision("d2", (1.2, 3), False, "measured speed-up 0.90x is below min
 
 
 @pytest.fixture
-def cache(tmp_path) -> CacheDir:
-    return CacheDir(tmp_path)
+def cache(tmp_path):
+    return cache_at(tmp_path)
 
 
 def test_a_decision_is_read_back_by_a_later_store(cache):
-    DecisionStore(cache, "m.pickle").put(KEY, PROMOTED)
-    later = DecisionStore(cache, "m.pickle")
+    DecisionStore(cache, "m.json").put(KEY, PROMOTED)
+    later = DecisionStore(cache, "m.json")
     assert later.get(KEY) == PROMOTED
     assert later.get(OTHER) is None
     assert later.promoted_types("kernel") == {"(ndarray)"}
@@ -37,44 +37,53 @@ def test_a_decision_is_read_back_by_a_later_store(cache):
 
 
 def test_writers_merge_with_what_is_on_disk(cache):
-    first, second = DecisionStore(cache, "m.pickle"), DecisionStore(cache, "m.pickle")
+    first, second = DecisionStore(cache, "m.json"), DecisionStore(cache, "m.json")
     first.decisions(), second.decisions()  # both read the empty file first
     first.put(KEY, PROMOTED)
     second.put(OTHER, REJECTED)  # another process: it must not drop the first's record
-    assert DecisionStore(cache, "m.pickle").decisions() == {KEY: PROMOTED, OTHER: REJECTED}
+    assert DecisionStore(cache, "m.json").decisions() == {KEY: PROMOTED, OTHER: REJECTED}
     assert second.decisions() == {KEY: PROMOTED, OTHER: REJECTED}
+
+
+def test_a_record_that_does_not_check_is_ignored_and_the_others_kept(cache):
+    DecisionStore(cache, "m.json").put(KEY, PROMOTED)
+    data = cache.read("decisions", "m.json")
+    damaged = data.replace(b'"decisions":[', b'"decisions":[[["k","t","s"],"not one"],', 1)
+    assert damaged != data
+    cache.write("decisions", "m.json", damaged)
+    assert DecisionStore(cache, "m.json").decisions() == {KEY: PROMOTED}
 
 
 @pytest.mark.parametrize(
     "damage",
     [
         b"\x80junk",
-        pickle.dumps((99, {})),  # another format
-        pickle.dumps((1, ["not", "a", "dict"])),
-        pickle.dumps((1, {("k", "t", "s"): "not a Decision"})),
+        pickle.dumps((1, {})),  # the old format, authentic
+        b'{"format": 99, "decisions": []}',  # another format
+        b'{"format": 2, "decisions": "not a list"}',
     ],
 )
 def test_a_damaged_or_foreign_file_is_a_miss_and_is_removed(cache, damage):
-    cache.write("decisions", "m.pickle", damage)
-    assert DecisionStore(cache, "m.pickle").decisions() == {}
-    assert cache.read("decisions", "m.pickle") is None
-    store = DecisionStore(cache, "m.pickle")
+    cache.write("decisions", "m.json", damage)
+    assert DecisionStore(cache, "m.json").decisions() == {}
+    assert cache.read("decisions", "m.json") is None
+    store = DecisionStore(cache, "m.json")
     store.put(KEY, PROMOTED)  # and it is written afresh
-    assert DecisionStore(cache, "m.pickle").get(KEY) == PROMOTED
+    assert DecisionStore(cache, "m.json").get(KEY) == PROMOTED
 
 
 def test_a_decision_that_cannot_be_pickled_is_kept_for_this_process_only(cache):
-    store = DecisionStore(cache, "m.pickle")
+    store = DecisionStore(cache, "m.json")
     unpicklable = PROMOTED._replace(adapter=lambda x: x)
     store.put(KEY, unpicklable)
-    assert cache.read("decisions", "m.pickle") is None
-    assert DecisionStore(cache, "m.pickle").get(KEY) is None
+    assert cache.read("decisions", "m.json") is None
+    assert DecisionStore(cache, "m.json").get(KEY) is None
 
 
 def test_modules_of_one_name_in_different_places_get_different_files():
     here, there = store_name("kern", "/a/kern.py"), store_name("kern", "/b/kern.py")
     assert here != there
-    assert here.startswith("kern-") and here.endswith(".pickle")
+    assert here.startswith("kern-") and here.endswith(".json")
     assert store_name("kern", "/a/kern.py") == here
 
 

@@ -6,10 +6,13 @@ import os
 
 import pytest
 
+from autoaccel.cache import private
 from autoaccel.cache.decisions import Decision, DecisionKey, DecisionStore, store_name
-from autoaccel.cache.directory import CacheDir
-from autoaccel.cache.survey import cache_info, survey
+from autoaccel.cache.directory import open_checked
+from autoaccel.cache.survey import cache_info, surveyed
 from autoaccel.config import Config
+
+POSIX = pytest.mark.skipif(not private.supported(), reason="POSIX descriptors")
 
 
 def test_a_missing_directory_is_reported_and_not_created(tmp_path):
@@ -18,33 +21,35 @@ def test_a_missing_directory_is_reported_and_not_created(tmp_path):
     assert not (tmp_path / "none").exists()
 
 
+@POSIX
 def test_a_directory_in_use_is_counted(tmp_path):
-    cache = CacheDir(tmp_path)
-    cache.write("variants", f"ab/{'ab' * 32}/outcome.pickle", b"1")
-    cache.write("variants", f"cd/{'cd' * 32}/outcome.pickle", b"2")
-    cache.write("code", "kern.1234.cpython-311-autoaccel.f00", b"code")
-    decisions = DecisionStore(cache, store_name("kern", str(tmp_path / "kern.py")))
-    decisions.put(DecisionKey("f", "(float)", "(float64)"), Decision("d", (), True, "ok"))
-    decisions.put(DecisionKey("g", "(float)", "(float64)"), Decision("d", (), False, "no"))
-    info, opened, saved = survey(Config(cache_dir=str(tmp_path)))
-    assert opened is not None and opened.path == tmp_path
+    with open_checked(tmp_path, create=True) as cache:
+        cache.write("variants", f"ab/{'ab' * 32}/outcome.json", b"1")
+        cache.write("variants", f"cd/{'cd' * 32}/outcome.json", b"2")
+        cache.write("code", "kern.1234.cpython-311-autoaccel.f00", b"code")
+        decisions = DecisionStore(cache, store_name("kern", str(tmp_path / "kern.py")))
+        decisions.put(DecisionKey("f", "(float)", "(float64)"), Decision("d", (), True, "ok"))
+        decisions.put(DecisionKey("g", "(float)", "(float64)"), Decision("d", (), False, "no"))
+    with surveyed(Config(cache_dir=str(tmp_path))) as (info, opened, saved):
+        assert opened is not None and opened.path == tmp_path
+        assert info["bytes"] == opened.size() > 0
     assert info["status"] == "in use" and info["reason"] is None
     assert info["compiled_variants"] == 2 and info["rewritten_modules"] == 1
     name = store_name("kern", str(tmp_path / "kern.py"))
     assert info["decisions"] == {name: {"module": "kern", "promoted": 1, "rejected": 1}}
-    assert info["bytes"] == opened.size() > 0
     assert set(saved[name]) == {DecisionKey("f", "(float)", "(float64)"),
                                 DecisionKey("g", "(float)", "(float64)")}  # fmt: skip
 
 
 def test_a_cache_turned_off_is_not_opened(tmp_path):
-    info, opened, _ = survey(Config(cache=False, cache_dir=str(tmp_path)))
-    assert info["status"] == "off" and opened is None
+    with surveyed(Config(cache=False, cache_dir=str(tmp_path))) as (info, opened, _):
+        assert info["status"] == "off" and opened is None
 
 
-@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
-def test_an_unsafe_directory_says_why_and_is_not_read(tmp_path):
-    os.chmod(tmp_path, 0o777)
-    info, opened, saved = survey(Config(cache_dir=str(tmp_path)))
-    assert info["status"] == "unsafe" and opened is None and saved == {}
-    assert info["reason"] == "can be written by other users (mode 0o777)"
+@POSIX
+def test_a_directory_that_cannot_be_checked_says_why_and_is_not_read(tmp_path):
+    (tmp_path / "file").write_text("a file where the cache directory should be")
+    with surveyed(Config(cache_dir=str(tmp_path / "file"))) as (info, opened, saved):
+        assert info["status"] == "unsafe" and opened is None and saved == {}
+    assert info["reason"]
+    assert os.path.isfile(tmp_path / "file")

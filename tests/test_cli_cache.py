@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import cache_at
 
 from autoaccel.cache.decisions import Decision, DecisionKey, DecisionStore, store_name
-from autoaccel.cache.directory import CacheDir
 from autoaccel.cli.cache import main
 
 
@@ -15,7 +15,7 @@ from autoaccel.cli.cache import main
 def filled(private_cache, monkeypatch, tmp_path):
     """The test's cache with one variant and two decisions of module ``kern``."""
     monkeypatch.chdir(tmp_path)
-    cache = CacheDir(private_cache)
+    cache = cache_at(private_cache)
     cache.write("variants", f"ab/{'ab' * 32}/outcome.pickle", b"x" * 1000)
     store = DecisionStore(cache, store_name("kern", "/src/kern.py"))
     store.put(DecisionKey("f", "(float)", "(float64)"), Decision("d", (), True, "measured 2.00x"))
@@ -44,7 +44,7 @@ def test_info_verbose_lists_every_decision(filled, capsys):
 def test_clear_empties_it(filled, capsys):
     assert main(["clear"]) == 0
     assert capsys.readouterr().out == f"autoaccel cache: removed 0.0 MB from {filled}\n"
-    assert CacheDir(filled).size() == 0
+    assert cache_at(filled).size() == 0
 
 
 def test_a_missing_or_disabled_cache_is_said_so(tmp_path, monkeypatch, capsys):
@@ -63,7 +63,8 @@ def test_an_unsafe_cache_is_exit_status_1(filled, capsys):
     os.chmod(filled, 0o777)
     assert main(["clear"]) == 1
     assert "can be written by other users" in capsys.readouterr().out
-    assert CacheDir(filled).size() > 0  # not touched
+    os.chmod(filled, 0o700)
+    assert cache_at(filled).size() > 0  # not touched
 
 
 def test_a_bad_configuration_is_exit_status_2(tmp_path, monkeypatch, capsys):

@@ -37,7 +37,9 @@ def test_parse_table_checks_type_range_and_named_check():
 
 
 def test_parse_table_warns_about_an_unknown_key_and_keeps_the_rest():
-    with pytest.warns(UserWarning, match=r"^w: unknown key 'fast_math' ignored$"):
+    with pytest.warns(
+        UserWarning, match=r"^w: unknown key 'fast_math' ignored; did you mean 'fastmath'\?$"
+    ):
         parsed = parse_table("w", {"fast_math": True, "fastmath": True}, JitOptions)
     assert parsed == {"fastmath": True}
 

@@ -32,6 +32,7 @@ LAYERS = (
     ("rewrite",),
     ("cache",),
     ("backends",),
+    ("boundary",),
     ("policy",),
     ("runtime",),
     ("report",),

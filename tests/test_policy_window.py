@@ -86,3 +86,16 @@ def test_the_copies_of_a_state_keep_its_aliasing():
     a = np.arange(3.0)
     first, second, scalar = copy_state((a, a, 1.5))
     assert first is second and first is not a and scalar == 1.5
+
+
+def test_what_a_promoted_run_pays_around_the_compiled_loop_counts_against_it():
+    # Python's half took 1 ms each time; the compiled half costs 2 ms of entry overhead (as
+    # the loop trampoline measures a short loop's run to be), so the variant is slower.
+    window = trial()
+    for _ in range(3):
+        a = np.arange(10.0)
+        run = window.run_window((4, 0.0, a), {}, overhead=2e-3)
+        assert run.seconds >= 2e-3
+        window.compare(run, SUSPENDED, 4, (python_window(4, 0.0, a),), (4, 0.0, a), 1e-3)
+    promote, reason = window.verdict(3, 1.2)
+    assert not promote and "below min_gain" in reason

@@ -122,10 +122,10 @@ def test_a_helper_called_in_a_hot_loop_is_compiled_with_the_loop(accelerated, mo
 
 def test_a_helper_whose_caller_cannot_be_compiled_is_tried_alone(accelerated, monkeypatch):
     _no_floor(monkeypatch)
-    source = CALL_TREE + "\ndef boxed(box):\n    return poly(box[0]) + poly(box[1])\n"
+    source = CALL_TREE + "\ndef boxed(box):\n    return poly(box['a']) + poly(box['b'])\n"
     mod = accelerated(source, min_calls=5, min_gain=0.01, min_seconds=0.0)
     for _ in range(30):
-        assert mod.boxed([1.0, 2.0]) == mod.poly(1.0) + mod.poly(2.0)
+        assert mod.boxed({"a": 1.0, "b": 2.0}) == mod.poly(1.0) + mod.poly(2.0)
     poly = lookup(mod.poly)
     assert poly.promoter.admission.caller_reason() is None
-    assert poly.compiled is not None, "a caller taking a list cannot take it: compiled alone"
+    assert poly.compiled is not None, "a caller taking a dict cannot take it: compiled alone"

@@ -138,12 +138,68 @@ def test_iteration_over_an_array_resumes_by_index_and_leaves_the_last_element(pa
     assert "walk.<loop@40>" in promoted(fast)
 
 
-def test_iteration_over_a_list_is_refused_with_its_reason(pair):
-    fast, _ = pair(KERNELS)
-    assert fast.walk([0.5] * 1000) == (fast.walk.__wrapped__ if False else None) or True
+def test_iteration_over_a_list_of_floats_is_promoted_and_leaves_a_python_float(pair):
+    fast, plain = pair(KERNELS)
+    values = np.random.default_rng(4).random(200000).tolist()
+    got, expected = fast.walk(values), plain.walk(values)
+    assert got == expected and type(got[1]) is type(expected[1]) is float
+    assert "walk.<loop@40>" in promoted(fast)
+
+
+def test_iteration_over_a_list_of_objects_is_refused_with_its_reason(pair):
+    fast, plain = pair(KERNELS)
+    values = [0.5] * 1000 + ["a"]  # screened whole when the loop compiles, at the first look
+    with pytest.raises(TypeError):
+        plain.walk(values)
+    with pytest.raises(TypeError):
+        fast.walk(values)
     loop = loops_of(fast)["walk.<loop@40>"]
-    assert loop.refusal and "iterates over a list at line 40" in loop.refusal
-    assert not loop.armed
+    assert loop.failures and not loop.promotions
+    assert any("list" in failure.reason for failure in loop.failures.values())
+
+
+LISTS = """
+def smooth(values, alpha):
+    acc = values[0]
+    for i in range(len(values)):
+        acc = alpha * values[i] + (1.0 - alpha) * acc
+        values[i] = acc
+    return acc
+
+def count_bytes(data, limit):
+    n = 0
+    for b in data:
+        if b > limit:
+            n += 1
+    return n
+"""
+
+
+def test_a_list_the_loop_writes_is_written_back_with_its_element_class(pair):
+    fast, plain = pair(LISTS)
+    a = np.random.default_rng(5).random(300000).tolist()
+    b = list(a)
+    assert fast.smooth(a, 0.1) == plain.smooth(b, 0.1)
+    assert a == b and {type(x) for x in a} == {float}
+    assert "smooth.<loop@4>" in promoted(fast)
+
+
+def test_a_list_whose_elements_change_class_after_promotion_runs_in_python(pair):
+    fast, plain = pair(LISTS)
+    a = np.random.default_rng(6).random(200000).tolist()
+    fast.smooth(list(a), 0.1)
+    assert "smooth.<loop@4>" in promoted(fast)
+    mixed = [1, *a[1:1000]]  # an int first: a list of ints to the converter, then floats
+    expected = list(mixed)
+    assert fast.smooth(mixed, 0.1) == plain.smooth(expected, 0.1)
+    assert mixed == expected and [type(x) for x in mixed] == [type(x) for x in expected]
+
+
+def test_iteration_over_a_bytearray_reads_python_ints(pair):
+    fast, plain = pair(LISTS)
+    data = bytearray(np.random.default_rng(7).integers(0, 256, 400000, dtype=np.uint8))
+    assert fast.count_bytes(data, 200) == plain.count_bytes(data, 200)
+    assert "count_bytes.<loop@11>" in promoted(fast)
 
 
 OVERFLOW = """
@@ -166,6 +222,31 @@ def test_an_overflow_after_promotion_hands_back_and_python_finishes_the_loop(pai
 RAISING = """
 import numpy as np
 
+def fill(out, where):
+    for i in range(where.shape[0]):
+        out[where[i]] = i * 0.5
+    return out
+"""
+
+
+def test_an_exception_after_promotion_is_cpythons_with_the_same_partial_writes(pair):
+    fast, plain = pair(RAISING)
+    where = np.arange(100005) % 100000
+    where[-1] = 100000  # an index from the data, checked: out of range at the last one
+    outs = np.zeros(100000), np.zeros(100000)
+    errors = []
+    for module, out in zip((fast, plain), outs, strict=True):
+        with pytest.raises(IndexError) as info:
+            module.fill(out, where)
+        errors.append(info)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert str(errors[0].value) == str(errors[1].value)
+    frames = traceback.extract_tb(errors[0].tb)
+    assert frames[-1].line == "out[where[i]] = i * 0.5", "the user's line is the innermost frame"
+    assert "fill.<loop@5>" in promoted(fast)
+
+
+BEYOND = """
 def fill(out, n):
     for i in range(n):
         out[i] = i * 0.5
@@ -173,19 +254,18 @@ def fill(out, n):
 """
 
 
-def test_an_exception_after_promotion_is_cpythons_with_the_same_partial_writes(pair):
-    fast, plain = pair(RAISING)
+def test_a_range_longer_than_its_array_fails_the_guard_and_python_raises_at_the_same_index(pair):
+    fast, plain = pair(BEYOND)
+    fast.fill(np.zeros(100000), 100000)  # in bounds: promoted, out[i] left unchecked
     outs = np.zeros(100000), np.zeros(100000)
     errors = []
     for module, out in zip((fast, plain), outs, strict=True):
         with pytest.raises(IndexError) as info:
-            module.fill(out, 100005)
+            module.fill(out, 100005)  # the guard before the loop fails: Python runs it
         errors.append(info)
     np.testing.assert_array_equal(outs[0], outs[1])
     assert str(errors[0].value) == str(errors[1].value)
-    frames = traceback.extract_tb(errors[0].tb)
-    assert frames[-1].line == "out[i] = i * 0.5", "the user's line is the innermost frame"
-    assert "fill.<loop@5>" in promoted(fast)
+    assert "fill.<loop@3>" in promoted(fast)
 
 
 AMBIGUOUS = """
@@ -342,3 +422,103 @@ def test_a_variable_keeps_the_python_type_its_last_assignment_gave(pair):
         got, expected = fast.strongest(values, threshold), plain.strongest(values, threshold)
         assert got == expected
         assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+FROZEN = """
+import math
+
+import numpy as np
+
+f = math.cos
+
+def mapped(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += f(a[i])
+    return s
+
+def shadowed(a, root):
+    f = math.sqrt if root else math.exp
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += f(a[i])
+    return s
+"""
+
+
+def test_a_function_global_reassigned_after_promotion_is_called_as_python_calls_it(pair):
+    # Data globals are the compiled loop's arguments, read at every boundary; a function is
+    # frozen into the code, and the variant's snapshot must notice the new one.
+    fast, plain = pair(FROZEN)
+    a = np.linspace(0.0, 1.0, 200000)
+    assert fast.mapped(a) == plain.mapped(a)
+    assert "mapped.<loop@10>" in promoted(fast)
+    fast.f = plain.f = np.sin  # from outside: no import-time analysis can see it
+    assert fast.mapped(a) == plain.mapped(a)
+
+
+def test_a_local_holding_a_function_is_the_one_the_compiled_loop_calls(pair):
+    fast, plain = pair(FROZEN)
+    a = np.linspace(0.0, 1.0, 200000)
+    for root in (True, True, False, True):  # the module's own f (math.cos) is never called
+        assert fast.shadowed(a, root) == plain.shadowed(a, root)
+    assert "shadowed.<loop@17>" in promoted(fast)
+
+
+SHORT_RUNS = """
+def scale(a, f, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i] * f
+    return out
+"""
+
+
+def test_runs_shorter_than_a_budget_add_up_to_a_decision(pair):
+    # Each run ends before the look its budget asks for: the runs' time must still count.
+    fast, plain = pair(SHORT_RUNS, loop_min_seconds=0.01)
+    a, out, expected = np.linspace(0.0, 1.0, 500), np.empty(500), np.empty(500)
+    for _ in range(3000):
+        fast.scale(a, 1.5, out)
+    plain.scale(a, 1.5, expected)
+    np.testing.assert_array_equal(out, expected)
+    (loop,) = loops_of(fast).values()
+    assert loop.iterations > 1000 and loop.seconds > 0.0
+    assert loop.promotions or loop.failures, "decided, one way or the other"
+
+
+def test_a_loop_whose_runs_are_too_short_to_pay_is_left_plain_without_a_compile(pair):
+    # Two iterations a run (about a microsecond) against the 20 us a run must take for a
+    # compiled run to have a chance: decided from the runs' own time, before any compile.
+    fast, plain = pair(SHORT_RUNS, min_gain=1.2, loop_min_seconds=0.005)
+    a, out, expected = np.array([0.5, 2.0]), np.empty(2), np.empty(2)
+    for _ in range(20000):
+        fast.scale(a, 1.5, out)
+    np.testing.assert_array_equal(out, plain.scale(a, 1.5, expected))
+    (loop,) = loops_of(fast).values()
+    assert loop.refusal and "too short to pay" in loop.refusal and not loop.armed
+    assert loop.trial.compile_seconds == 0.0
+
+
+def test_a_loop_whose_runs_take_no_iteration_is_left_plain(pair):
+    # Empty runs never reach a look (nothing is spent of the carried budget), so the
+    # time-based decision never comes: 1000 of them in a row leave the loop plain.
+    fast, plain = pair(SHORT_RUNS, min_gain=1.2)
+    empty = np.empty(0)
+    for _ in range(1000):
+        fast.scale(empty, 1.5, empty)
+    (loop,) = loops_of(fast).values()
+    assert loop.armed, "1000 empty runs: decided at the next one"
+    fast.scale(empty, 1.5, empty)
+    assert loop.refusal and "ran no iteration" in loop.refusal and not loop.armed
+    assert loop.trial.compile_seconds == 0.0
+    a, out, expected = np.array([0.5, 2.0]), np.empty(2), np.empty(2)
+    np.testing.assert_array_equal(fast.scale(a, 1.5, out), plain.scale(a, 1.5, expected))
+
+
+def test_runs_that_iterate_between_empty_ones_keep_the_loop_armed(pair):
+    fast, _ = pair(SHORT_RUNS, min_gain=1.2)
+    empty, a, out = np.empty(0), np.array([0.5]), np.empty(1)
+    for i in range(3000):
+        fast.scale(empty if i % 500 else a, 1.5, empty if i % 500 else out)
+    (loop,) = loops_of(fast).values()
+    assert loop.armed and loop.refusal is None

@@ -53,8 +53,10 @@ def test_code_is_frozen_as_a_global_and_data_is_passed_in():
 def test_an_input_without_a_value_waits_and_one_numba_cannot_take_is_refused():
     spec = spec_of()
     assert boundary(spec, {}, range(5), 0, {"a": np.zeros(5), "t": 1.0}) == "s has no value yet"
-    with pytest.raises(Rejection, match="a variable takes a list"):
-        boundary(spec, {}, range(5), 0, {"a": [1.0], "s": 0.0, "t": 1.0})
+    with pytest.raises(Rejection, match="a variable takes a dict"):
+        boundary(spec, {}, range(5), 0, {"a": {1: 1.0}, "s": 0.0, "t": 1.0})
+    with pytest.raises(Rejection, match="a variable takes a list of lists of different lengths"):
+        boundary(spec, {}, range(5), 0, {"a": [[1.0], [1.0, 2.0]], "s": 0.0, "t": 1.0})
 
 
 def test_a_promoted_run_hands_back_cpythons_types_and_leaves_unbound_what_it_did_not_bind():
@@ -66,7 +68,7 @@ def test_a_promoted_run_hands_back_cpythons_types_and_leaves_unbound_what_it_did
     _, sites, _ = reader(state.plan)(result, state.arguments, {})
     site_types = SiteTypes({("s", sites[0]): np.float64})
     variant = LoopVariant(entry, (), site_types)
-    done = variant.run(spec, state.plan, state.arguments)
+    done = variant.run(spec, state.plan, state.arguments, state.natives)
     assert done is not None and done.values[0] is UNBOUND  # found: never above 10
     assert done.values[1] == 10.0 and type(done.values[1]) is np.float64
     assert readable(state.plan, numba.typeof(state.arguments).types).startswith("(a: array")
@@ -78,6 +80,6 @@ def test_a_run_whose_types_are_not_certain_is_handed_back_with_the_arrays_restor
     state = boundary(spec, {}, range(5), 0, {"a": a, "s": 0.0})
     entry = numba.njit(types.FunctionType(loop_code(spec, state.plan, "f.py"), {}))
     variant = LoopVariant(entry, (4,), SiteTypes())  # no site learned: not certain
-    assert variant.run(spec, state.plan, state.arguments) is None
+    assert variant.run(spec, state.plan, state.arguments, state.natives) is None
     np.testing.assert_array_equal(a, np.arange(5.0))
     assert variant.handbacks == 1

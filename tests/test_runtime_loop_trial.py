@@ -70,7 +70,7 @@ def test_windows_that_match_python_promote_with_the_sites_types():
     a = np.arange(1000.0)
     frame = {"a": a, "s": 0.0}
     state = boundary(spec, {}, range(1000), 0, frame)
-    size = trial.start(state.plan, state.arguments, state.key, range(1000), frame)
+    size = trial.start(state, range(1000), frame)
     assert isinstance(size, int) and owner.window is not None
     s, position = 0.0, 0
     for _ in range(2):  # Python runs each window for real, then reaches the boundary
@@ -81,7 +81,7 @@ def test_windows_that_match_python_promote_with_the_sites_types():
         trial.finish_window(0, position, frame, owner.window.started + 1e-3)
         if trial.pending is not None:
             state = boundary(spec, {}, range(1000), position, frame)
-            size = trial.open_window(state.arguments, range(1000), frame)
+            size = trial.open_window(state, range(1000), frame)
     assert not owner.failed and len(owner.promoted) == 1
     (_, site_types, record) = owner.promoted[0]
     assert set(site_types.types.values()) == {np.float64}  # s += a[i] * 0.5

@@ -8,11 +8,10 @@ import json
 import sys
 
 import pytest
-from conftest import run_python, write
+from conftest import cache_at, run_python, write
 
 from autoaccel import Config, install
 from autoaccel.cache.decisions import Decision, read_all
-from autoaccel.cache.directory import CacheDir
 from autoaccel.errors import Rejection
 from autoaccel.runtime.registry import lookup
 
@@ -42,13 +41,13 @@ def test_same_named_modules_in_two_directories_keep_separate_decisions(
 ):
     write(tmp_path / "a" / "kern.py", KERNEL.format(factor="2.0"))
     write(tmp_path / "b" / "kern.py", KERNEL.format(factor="3.0"))
-    with install(Config(modules=("kern",), **FORCED)):
+    with install(Config(modules=("kern",), background_compile=False, **FORCED)):
         for directory, factor in (("a", 2.0), ("b", 3.0)):
             module = _import_from(tmp_path / directory)
             for _ in range(4):
                 assert module.f(1.5) == sum(1.5 * factor for _ in range(10))
             assert lookup(module.f).promotions
-    saved = read_all(CacheDir(private_cache))
+    saved = read_all(cache_at(private_cache))
     assert len(saved) == 2, sorted(saved)  # one file per module and source path
     digests = set()
     for decisions in saved.values():
@@ -102,7 +101,7 @@ def test_nothing_is_saved_or_read_with_the_cache_off(accelerated, private_cache)
     saved = lookup(module.f).promoter.saved
     assert saved.store() is None
     assert saved.where((float,), "(float64)", lookup(module.f).compiled) == (None, None)
-    assert read_all(CacheDir(private_cache)) == {}
+    assert read_all(cache_at(private_cache)) == {}
 
 
 UNTYPABLE = """
@@ -123,7 +122,10 @@ print("numba imported:", "numba" in sys.modules, file=sys.stderr)
 
 def _run_twice(tmp_path) -> list[tuple[str, str, dict]]:
     write(tmp_path / "app.py", UNTYPABLE)
-    write(tmp_path / "python_optimizer.toml", "min_calls = 4\nmin_gain = 0.0\n")
+    write(
+        tmp_path / "python_optimizer.toml",
+        "min_calls = 4\nmin_gain = 0.0\nbackground_compile = false\n",
+    )
     runs = []
     for _ in range(2):
         result = run_python("-m", "autoaccel", "--report-json", "r.json", "app.py", cwd=tmp_path)

@@ -235,7 +235,7 @@ def test_unsupported_arguments_are_refused_without_compiling(accelerated):
     assert mod.tiny("text") == "text"
     assert mod.tiny("text") == "text"
     ((_, reason),) = lookup(mod.tiny).failures.values()
-    assert reason == "takes a str argument, which Numba cannot use exactly"
+    assert reason.startswith("takes a str argument: compiling Numba's string operations")
     assert lookup(mod.tiny).compiled is None
 
 
@@ -300,7 +300,7 @@ def test_threads_compile_each_signature_once_and_count_every_call(accelerated, m
     compile_signature = cpu.compile_signature
 
     def counting(target, signature, *rest):
-        compiled.append(describe(signature))
+        compiled.append((len(signature), describe(signature)))
         return compile_signature(target, signature, *rest)
 
     monkeypatch.setattr(cpu, "compile_signature", counting)
@@ -332,7 +332,12 @@ def test_threads_compile_each_signature_once_and_count_every_call(accelerated, m
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(compiled) == ["(array(float64, 1d, C))", "(array(int64, 1d, C))"]
+    functions = sorted(text for arity, text in compiled if arity == 1)
+    assert functions == ["(array(float64, 1d, C))", "(array(int64, 1d, C))"]
+    # The loop inside total, counted before total is promoted, compiles each signature once
+    # too: threads arriving while another compiles it run on in Python.
+    loops = [text for arity, text in compiled if arity > 1]
+    assert len(loops) == len(set(loops))
     assert next(trampoline.calls) == sum(calls)
 
 

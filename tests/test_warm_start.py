@@ -50,10 +50,13 @@ def scale(x):
     return x * 2.0
 """
 
+# Functions' warm start: loops off, or the script's own driver loop (top level) would be
+# promoted with kernel and other compiled into it, and they would never be called alone.
 CONFIG = """
 modules = ["__main__", "helpers"]
 min_calls = 4
 min_gain = 0.0
+loops = false
 # On the calling thread: the script ends before a background compile would, and a compile
 # running at exit is given up, so the first run would leave nothing to warm-start from.
 background_compile = false
@@ -269,7 +272,9 @@ def test_a_new_cache_directory_is_private(tmp_path):
     target = tmp_path / "fresh" / "cache"
     _run(tmp_path, env={"AUTOACCEL_CACHE_DIR": str(target)})
     assert stat.S_IMODE(target.stat().st_mode) == 0o700
-    assert any(target.rglob("*.pickle"))
+    assert any(target.rglob("*.json"))
+    for path in target.rglob("*"):
+        assert stat.S_IMODE(path.lstat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_cache_off_writes_nothing(tmp_path, private_cache):
@@ -280,7 +285,7 @@ def test_cache_off_writes_nothing(tmp_path, private_cache):
 
 
 def test_cache_info_and_clear(tmp_path, private_cache):
-    _write(tmp_path, config=CONFIG + "loops = false\n")  # functions' variants only
+    _write(tmp_path)  # loops off: functions' variants only
     _run(tmp_path)
     info = run_python("-m", "autoaccel", "cache", "info", "-v", cwd=tmp_path)
     assert info.returncode == 0 and str(private_cache) in info.stdout

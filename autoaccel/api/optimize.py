@@ -22,7 +22,6 @@ import functools
 import logging
 import os
 import types
-import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,7 +31,7 @@ from autoaccel.config import (
     parse_function_arguments,
     with_function_arguments,
 )
-from autoaccel.errors import ConfigError
+from autoaccel.errors import ConfigError, warn
 from autoaccel.hook.finder import active_config, config_in_force
 from autoaccel.report.text import report_at_exit
 from autoaccel.rewrite.prologue import insert_prologue
@@ -214,10 +213,9 @@ def _apply(trampoline: Trampoline, request: _Request) -> None:
     if trampoline.reconfigure(config, refusal):
         trampoline.reported = request.profile
         return
-    warnings.warn(
+    warn(
         f"autoaccel: {trampoline.name} has counted calls already, so these @optimize "
-        "keywords are ignored; decorate it where it is defined",
-        stacklevel=3,
+        "keywords are ignored; decorate it where it is defined"
     )
 
 

@@ -18,6 +18,7 @@ does not have, and the child starts a worker of its own when it needs one.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import queue
@@ -47,9 +48,10 @@ class _Worker:
             key, job = self.jobs.get()
             if job is None:
                 return
+            if self.closed:
+                continue  # dropped at exit: stays pending, so the report says "compiling"
             try:
-                if not self.closed:
-                    job()
+                job()
             except Exception:  # the job records its own failures; this is a bug of ours
                 logger.debug("background compile failed", exc_info=True)
             if self._done(key):
@@ -117,7 +119,7 @@ def on_worker() -> bool:
 
 
 def is_pending(key: Hashable) -> bool:
-    """Whether a job with ``key`` is queued or running."""
+    """Whether a job with ``key`` is queued or running (or was dropped at exit)."""
     return key in _WORKER.pending
 
 
@@ -147,11 +149,22 @@ def _start() -> None:
 
 def shutdown() -> None:
     """Drop queued compiles, stop the one in progress at its next compiler pass
-    (:func:`autoaccel.backends.budget.stop_all`) and wait for it (at most 30 s)."""
+    (:func:`autoaccel.backends.budget.stop_all`) and wait for it (at most 30 s).
+
+    A Ctrl-C during the wait (pressed again while the program ends) ends the process at
+    once with status 130, its output flushed: returning would let the interpreter
+    finalize under a thread still inside LLVM.
+    """
     with _WORKER.lock:
         _WORKER.closed = True
         thread = _WORKER.thread
     if thread is not None:
         budget.stop_all()
         _WORKER.jobs.put((None, None))
-        thread.join(_JOIN_SECONDS)
+        try:
+            thread.join(_JOIN_SECONDS)
+        except KeyboardInterrupt:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(130)

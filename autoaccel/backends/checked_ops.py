@@ -424,35 +424,13 @@ def _math_check(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # Math functions that return floats and report errors the math_1/math_2 way.
+# fmt: off
 _MATH_FLOAT = [
-    "sqrt",
-    "exp",
-    "expm1",
-    "log",
-    "log10",
-    "log2",
-    "log1p",
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "asinh",
-    "acosh",
-    "atanh",
-    "erf",
-    "erfc",
-    "gamma",
-    "lgamma",
-    "pow",
-    "fmod",
-    "atan2",
-    "hypot",
+    "sqrt", "exp", "expm1", "log", "log10", "log2", "log1p", "sin", "cos", "tan", "asin",
+    "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "gamma",
+    "lgamma", "pow", "fmod", "atan2", "hypot",
 ]
+# fmt: on
 _MATH_INT = ("floor", "ceil", "trunc")
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autoaccel.backends import budget
+from autoaccel.backends import budget, interrupts
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
 from autoaccel.backends.signatures import describe
 from autoaccel.backends.snapshot import CodeOf, Flags, Snapshot, snapshot_changed
@@ -47,8 +47,9 @@ class Guards:
     """The run-time guards a variant's calls need, from the typed-IR inspection.
 
     Attributes:
-        written: positions of arguments some compiled signature may write (restored from
-            copies when a call is handed back to the original).
+        written: positions of arguments some compiled signature may write.
+        copied: those a hand-back can follow: copied before each promoted call and restored
+            from the copies when the call is handed back to the original.
         ambiguous_constants, ambiguous_arguments: what some signature may return as is,
             whose CPython type can differ from the unified one (see ``typed_checks``).
         unambiguous: a result of this type needs no check against them (when there are
@@ -56,6 +57,7 @@ class Guards:
     """
 
     written: tuple[int, ...] = ()
+    copied: tuple[int, ...] = ()
     ambiguous_constants: tuple[Any, ...] = ()
     ambiguous_arguments: tuple[int, ...] = ()
     unambiguous: type | None = None
@@ -64,8 +66,13 @@ class Guards:
         """These guards and what one more compiled signature (its ``Inspection``) needs."""
         constants = (*self.ambiguous_constants, *inspection.ambiguous_constants)
         arguments = tuple(sorted({*self.ambiguous_arguments, *inspection.ambiguous_arguments}))
+        written = {*self.written, *inspection.written}
+        copied = inspection.written if inspection.copied is None else inspection.copied
+        if constants or arguments:  # a result handed back for its type comes after writes
+            copied = written
         return Guards(
-            tuple(sorted({*self.written, *inspection.written})),
+            tuple(sorted(written)),
+            tuple(sorted({*self.copied, *copied})),
             constants,
             arguments,
             unambiguous_type(constants, arguments),
@@ -77,7 +84,9 @@ class Compiled:
 
     Attributes:
         dispatcher: the dispatcher other compiled functions call it through (as a helper);
-            Numba compiles it for whatever types those callers pass.
+            Numba inlines it into them at the IR level (``inline="always"``), so the range
+            analysis sees a helper's indices in its caller's loops, and a guard before the
+            caller's loop replaces the helper's own on every call (docs/correctness.md).
         entry: the dispatcher the trampoline calls; compiled only explicitly, one signature
             at a time, and otherwise compile-disabled, so a call with other types raises
             ``TypeError`` instead of running unvalidated code.
@@ -92,7 +101,7 @@ class Compiled:
     def __init__(
         self, function: types.FunctionType, options: JitOptions, snapshot: Snapshot
     ) -> None:
-        self.dispatcher = _njit(function, options)
+        self.dispatcher = _njit(function, options, inline=True)
         self.entry = _njit(function, options)
         self.snapshot = snapshot
         # True while ``entry`` accepts new signatures: callers must not use it then, or
@@ -158,10 +167,14 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
 
 @contextlib.contextmanager
 def compiling() -> Iterator[None]:
-    """Marks this thread as compiling, so the import hook leaves Numba's own imports alone."""
+    """Marks this thread as compiling, so the import hook leaves Numba's own imports alone.
+
+    A Ctrl-C meanwhile is delivered when the compile is over (:mod:`.interrupts`).
+    """
     _BUSY.active = True
     try:
-        yield
+        with interrupts.deferred():
+            yield
     finally:
         _BUSY.active = False
 
@@ -171,14 +184,20 @@ def is_compiling() -> bool:
     return getattr(_BUSY, "active", False)
 
 
-def _njit(function: types.FunctionType, options: JitOptions) -> Any:
+def _njit(function: types.FunctionType, options: JitOptions, inline: bool = False) -> Any:
     import numba
 
+    from autoaccel.backends.range_compiler import RangeCompiler
+
+    extra: dict[str, Any] = {"inline": "always"} if inline else {}
+    if not options.parallel:  # the range analysis drops unneeded checks; parfors lower apart
+        extra["pipeline_class"] = RangeCompiler
     return numba.njit(
         fastmath=options.fastmath,
         parallel=options.parallel,
         boundscheck=options.boundscheck,
         nogil=options.nogil,
+        **extra,
     )(function)
 
 
@@ -224,7 +243,7 @@ def _compile_signature(
     """:func:`compile_signature` once its lock is held; ``start``: when it was called."""
     from autoaccel.backends import checked_ops, typed_checks
 
-    saved = store.outcome() if store is not None else None
+    saved = _saved_outcome(store)
     if saved is not None and saved.refusal:
         raise Rejection(f"{saved.refusal} (saved decision)")
     entry = compiled.entry
@@ -327,12 +346,31 @@ def compile_derived(
     return compiled, entry._cache_hits[signature] > 0
 
 
+def _saved_outcome(store: VariantStore | None) -> Any:
+    """The ``Inspection`` a previous compile saved in ``store``, or ``None`` (a miss)."""
+    from autoaccel.backends.typed_checks import Inspection
+
+    outcome = store.outcome() if store is not None else None
+    if outcome is None or store is None:
+        return None
+    try:
+        return Inspection.from_plain(outcome)
+    except ValueError as exc:  # authentic but not of this shape: compile again
+        logger.info("cache: dropping variant %s: %s", store.name, exc)
+        store.drop()
+        return None
+
+
 def _save_outcome(
     store: VariantStore | None, inspection: Any, entry: Any, signature: tuple
 ) -> None:
     """Keep a fresh compile's outcome, and its code when it may run, for later runs."""
     if store is None:
         return
-    store.save_outcome(inspection)
+    try:
+        store.save_outcome(inspection.as_plain())
+    except TypeError as exc:  # a constant the cache cannot store: not cached
+        logger.info("cache: variant %s not saved: %s", store.name, exc)
+        return
     if entry is not None and not inspection.refusal:
         store.numba_cache(entry.py_func).save_overload(signature, entry.overloads[signature])

@@ -13,6 +13,7 @@ is not isolated.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -54,7 +55,13 @@ def first_run_failure(function: Callable[..., Any], args: tuple, timeout: float)
             code = 0
         finally:
             os._exit(code)
-    return _wait(pid, timeout)
+    try:
+        return _wait(pid, timeout)
+    except BaseException:  # Ctrl-C while waiting: the child must not outlive the program
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):  # reaped already
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
 
 
 def _wait(pid: int, timeout: float) -> str | None:

@@ -10,15 +10,21 @@ from typing import Any
 
 import numpy as np
 
+from autoaccel.backends import interrupts
 from autoaccel.errors import Rejection
 
 _compute_fingerprint: Any = None
 
 
 def load_numba() -> None:
-    """Import Numba and its fingerprint function (about 0.3 s the first time)."""
+    """Import Numba and its fingerprint function (about 0.3 s the first time).
+
+    A Ctrl-C meanwhile is delivered when the import is over (:mod:`.interrupts`): an
+    import interrupted halfway leaves Numba's registries half made.
+    """
     global _compute_fingerprint
-    from numba._dispatcher import compute_fingerprint
+    with interrupts.deferred():
+        from numba._dispatcher import compute_fingerprint
 
     _compute_fingerprint = compute_fingerprint
 

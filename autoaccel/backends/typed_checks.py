@@ -7,7 +7,8 @@ with NaN or signed zeros and argsort ties (docs/divergences.md, row 20), ``str``
 (docs/divergences.md, row 14), in-place array updates from an overlapping slice of the same
 array (docs/divergences.md, row 17), dicts and sets returned (docs/divergences.md, row 25),
 locals read before any assignment on some path (docs/divergences.md, row 26), lists whose
-elements Numba converts (docs/divergences.md, row 23). After
+elements Numba converts (docs/divergences.md, row 23), and stores into a list converted at
+the boundary of values that may be NumPy scalars in CPython (docs/divergences.md, row 11). After
 ``Dispatcher.compile`` and before the first run, :func:`inspect_variant` walks the typed IR
 that Numba keeps for each overload (``CompileResult.type_annotation``: blocks, typemap,
 calltypes), and the IR of every helper overload it calls.
@@ -29,6 +30,9 @@ import numpy as np
 from numba import types
 from numba.core import ir
 
+from autoaccel.backends import handbacks
+from autoaccel.backends.range_compiler import SUMMARY, Summary
+from autoaccel.cache import plain
 from autoaccel.errors import with_article
 
 _FLOAT_KINDS = (types.Float, types.Complex)
@@ -52,6 +56,7 @@ _ALLOCATING = {np.empty, np.zeros, np.ones, np.full, np.arange, np.linspace, np.
 _ALLOCATING |= {np.empty_like, np.zeros_like, np.ones_like, np.full_like, np.copy, np.identity}
 # Types whose values are immutable and hold no array, so they cannot be views of one.
 _VALUE_TYPES = (types.Number, types.Boolean, types.NoneType, types.UnicodeType)
+_NO_SUMMARY = Summary((), 0, (), frozenset())  # compiled without the range analysis
 
 
 @dataclass
@@ -64,12 +69,57 @@ class Inspection:
         written: positions of the arguments the code may write (arrays, through views).
         ambiguous_constants: values that can be returned unchanged from a constant.
         ambiguous_arguments: positions of arguments that can be returned unchanged.
+        copied: those of ``written`` that a hand-back can follow (which a promoted call
+            must copy first, :mod:`autoaccel.backends.handbacks`); ``None``: all of
+            ``written``.
     """
 
     refusal: str | None = None
     written: set[int] = field(default_factory=set)
     ambiguous_constants: list[Any] = field(default_factory=list)
     ambiguous_arguments: set[int] = field(default_factory=set)
+    copied: set[int] | None = None
+
+    def as_plain(self) -> dict[str, Any]:
+        """The inspection as JSON-ready data, for the cache (:mod:`autoaccel.cache.plain`).
+
+        Raises:
+            TypeError: a constant the cache cannot store.
+        """
+        return {
+            "refusal": self.refusal,
+            "written": sorted(self.written),
+            "ambiguous_constants": [plain.encode(c) for c in self.ambiguous_constants],
+            "ambiguous_arguments": sorted(self.ambiguous_arguments),
+            "copied": None if self.copied is None else sorted(self.copied),
+        }
+
+    @classmethod
+    def from_plain(cls, data: Any) -> Inspection:
+        """The inspection :meth:`as_plain` gave ``data`` for, every field checked.
+
+        Raises:
+            ValueError: a field is missing, unknown or of the wrong type.
+        """
+        if type(data) is not dict or set(data) != set(cls.__dataclass_fields__):
+            raise ValueError("not an inspection record")
+        refusal, written, constants, arguments, copied = (
+            data["refusal"],
+            data["written"],
+            data["ambiguous_constants"],
+            data["ambiguous_arguments"],
+            data["copied"],
+        )
+        positions = (written, arguments, [] if copied is None else copied)
+        if not (refusal is None or type(refusal) is str) or not all(
+            type(p) is list and all(type(i) is int and i >= 0 for i in p) for p in positions
+        ):
+            raise ValueError("an inspection field has the wrong type")
+        values = [plain.decode(c) for c in constants] if type(constants) is list else None
+        if values is None or not all(map(_is_scalar_constant, values)):
+            raise ValueError("an ambiguous constant is not a number")
+        kept = None if copied is None else set(copied)
+        return cls(refusal, set(written), values, set(arguments), kept)
 
 
 def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
@@ -80,7 +130,9 @@ def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
         signature: the tuple of Numba argument types it was compiled for.
     """
     result = _function(dispatcher.overloads[signature], {})
-    inspection = Inspection(refusal=result.refusal, written=result.written)
+    refusal = result.refusal or _list_store_refusal(result)
+    inspection = Inspection(refusal=refusal, written=result.written)
+    inspection.copied = result.copied()
     inspection.ambiguous_constants, inspection.ambiguous_arguments = result.returned_as_is()
     return inspection
 
@@ -105,10 +157,32 @@ class _Function:
             self.definitions.setdefault(stmt.target.name, []).append(stmt.value)
         self.refusal: str | None = None
         self.written: set[int] = set()
+        self.writes: dict[int, set[int]] = {}  # id(statement) -> positions it may write
+        self.current: Any = None  # the statement being checked
+        self.blocks = annotation.blocks
+        self.unchecked = overload.metadata.get(SUMMARY, _NO_SUMMARY).unchecked
         self.roots: dict[str, set[int]] = {}
+        # Whether it (or a helper) stores into a converted list, and whether NumPy values can
+        # occur: see _list_store_refusal.
+        self.list_stores = False
+        self.numpy = any(map(_is_numpy, self.typemap.values()))
 
     def type_of(self, var: ir.Var) -> Any:
         return self.typemap.get(var.name)
+
+    def write(self, variable: str) -> None:
+        """The statement being checked may write the arguments ``variable`` may view."""
+        positions = self.roots.get(variable, set())
+        self.written |= positions
+        self.writes.setdefault(id(self.current), set()).update(positions)
+
+    def copied(self) -> set[int]:
+        """The written arguments a hand-back can follow (:mod:`autoaccel.backends.handbacks`)."""
+
+        def may_raise(stmt: Any) -> bool:
+            return handbacks.raises(stmt, self.typemap, self.calltypes, self.unchecked)
+
+        return handbacks.copied(self.blocks, self.writes, may_raise)
 
     def returned_as_is(self) -> tuple[list[Any], set[int]]:
         """Constants and argument positions that reach a ``return`` through copies only."""
@@ -133,6 +207,38 @@ class _Function:
         return constants, arguments
 
 
+def _is_numpy(t: Any) -> bool:
+    """Whether a value of Numba type ``t`` is NumPy's: an array, a NumPy scalar class, the
+    module, or a NumPy function (whose scalar results are NumPy scalars in CPython)."""
+    if isinstance(t, (types.Array, types.NumberClass)):
+        return True
+    if isinstance(t, types.Module):
+        return t.pymod.__name__.split(".")[0] == "numpy"
+    key = getattr(t, "typing_key", None)
+    return isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")
+
+
+def _is_converted(t: Any) -> bool:
+    """A list or buffer converted at the boundary: an
+    ``autoaccel.boundary.numba_types.PySequence``, told by its attributes (the boundary layer
+    is above this one)."""
+    return all(hasattr(t, name) for name in ("source", "store", "storage", "item"))
+
+
+def _is_converted_list(t: Any) -> bool:
+    """A list of numbers converted at the boundary (its elements are Python objects)."""
+    return _is_converted(t) and t.source == "list" and t.store == "exact"
+
+
+def _list_store_refusal(function: _Function) -> str | None:
+    """A converted list stores Python objects: where NumPy is involved, CPython could store
+    a NumPy scalar (``lst[i] = a[j]`` stores an ``np.float64``) where the variant's
+    write-back gives a Python float (docs/divergences.md, row 11)."""
+    if function.list_stores and function.numpy:
+        return "stores into a list values that may be NumPy scalars in CPython [11]"
+    return None
+
+
 def _is_scalar_constant(value: Any) -> bool:
     return isinstance(value, (bool, int, float, complex))
 
@@ -155,8 +261,10 @@ def _checks(function: _Function, memo: dict[int, _Function]) -> Iterator[str | N
     yield _returned_container(function.return_type)
     _trace_roots(function)
     for stmt in function.statements:
+        function.current = stmt
         if isinstance(stmt, (ir.SetItem, ir.StaticSetItem)):
-            function.written |= function.roots.get(stmt.target.name, set())
+            function.write(stmt.target.name)
+            function.list_stores |= _is_converted_list(function.type_of(stmt.target))
         if not isinstance(stmt, ir.Assign) or not isinstance(stmt.value, ir.Expr):
             continue
         expr = stmt.value
@@ -175,6 +283,8 @@ def _returned_container(return_type: Any) -> str | None:
     for t in inner:
         if isinstance(t, (types.DictType, types.Set)):
             return f"returns {with_article(str(t))} (a typed container, not the dict or set CPython returns) [25]"
+        if _is_converted(t):
+            return f"returns a {t.source} it was given (compiled code holds a converted copy)"
     return None
 
 
@@ -293,7 +403,7 @@ def _call(function: _Function, expr: ir.Expr, memo: dict[int, _Function]) -> str
         if overlap and getattr(key, "__module__", "") == "autoaccel.backends.checked_ops":
             return overlap
     if key in _MUTATING_FUNCTIONS and expr.args:
-        function.written |= function.roots.get(expr.args[0].name, set())
+        function.write(expr.args[0].name)
     floats = any(_has_float_elements(t) for t in args)
     if key in _REDUCTIONS and (floats or key in _ALWAYS_REDUCING):
         return (
@@ -319,7 +429,7 @@ def _method_call(function: _Function, expr: ir.Expr, callee: Any) -> str | None:
     getattr_defs = function.definitions.get(expr.func.name, [])
     owner = next((d.value for d in getattr_defs if isinstance(d, ir.Expr)), None)
     if name in _MUTATING_METHODS and owner is not None:
-        function.written |= function.roots.get(owner.name, set())
+        function.write(owner.name)
     if isinstance(receiver, types.UnicodeType) and name in _STR_PREDICATES:
         return f"calls str.{name}, which Numba answers differently for some characters [14]"
     if isinstance(receiver, types.Array) and isinstance(receiver.dtype, _FLOAT_KINDS):
@@ -346,9 +456,11 @@ def _helper_call(
     if overload is None:
         return None
     helper = _function(overload, memo)
+    function.list_stores |= helper.list_stores
+    function.numpy |= helper.numpy
     for position in helper.written:
         if position < len(expr.args):
-            function.written |= function.roots.get(expr.args[position].name, set())
+            function.write(expr.args[position].name)
     if helper.refusal:
         name = callee.dispatcher.py_func.__qualname__
         return f"calls {name}, which {helper.refusal}"

@@ -19,23 +19,22 @@ those very bytes, so an entry can never pair one source with another's code (a s
 
 Entries are written atomically (:meth:`autoaccel.cache.directory.CacheDir.write`) and read
 defensively: a missing, truncated, damaged, foreign or malformed entry is a miss whose reason
-is logged, after which the module is rewritten and the entry overwritten. The header carries
-the key and a CRC-32 of the payload, so a damaged payload is never unmarshalled into code
-that would run. Writing an entry removes the older ones of the same module file and
-interpreter, so the directory holds one entry per module file.
+is logged, after which the module is rewritten and the entry overwritten. The cache
+directory authenticates every file (an HMAC of its exact bytes, checked before this module
+sees them), so a damaged or forged payload is never unmarshalled into code that would run;
+the header carries the key, so an entry is never taken for another source's. Writing an
+entry removes the older ones of the same module file and interpreter, so the directory
+holds one entry per module file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib.util
 import logging
 import marshal
-import os
 import sys
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType
@@ -53,9 +52,9 @@ logger = logging.getLogger("autoaccel")
 
 SECTION = "code"
 # The entry format; bump it when the payload's shape changes. An entry is MAGIC, the
-# 16-byte key, the payload's CRC-32 (4 bytes, little-endian), then the payload.
-MAGIC = b"autoaccel-code\x00\x02"
-_HEADER = len(MAGIC) + 16 + 4
+# 16-byte key, then the payload (the cache directory adds and checks the HMAC tag).
+MAGIC = b"autoaccel-code\x00\x03"
+_HEADER = len(MAGIC) + 16
 # Entries of one module file for one interpreter share this tag (pytest: "cpython-311-pytest").
 TAG = f"{sys.implementation.cache_tag}-autoaccel" + (
     f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""
@@ -152,7 +151,7 @@ def entry_name(module_name: str, source: SourceCode, key: bytes) -> str:
 
 
 def encode(rewritten: Rewritten, key: bytes) -> bytes:
-    """The bytes of an entry: :data:`MAGIC`, ``key``, the payload's CRC-32, the marshal.
+    """The bytes of an entry: :data:`MAGIC`, ``key``, the marshal.
 
     Args:
         rewritten: the result of :func:`autoaccel.rewrite.module.rewrite_source`.
@@ -161,34 +160,31 @@ def encode(rewritten: Rewritten, key: bytes) -> bytes:
     Raises:
         ValueError: ``rewritten`` holds something marshal cannot write.
     """
-    payload = marshal.dumps(tuple(rewritten))
-    return MAGIC + key + zlib.crc32(payload).to_bytes(4, "little") + payload
+    return MAGIC + key + marshal.dumps(tuple(rewritten))
 
 
 def decode(data: bytes, key: bytes) -> Rewritten:
     """The :class:`~autoaccel.rewrite.module.Rewritten` held in entry bytes ``data``.
 
-    The CRC-32 catches a truncated or damaged payload before marshal reads it (a damaged
-    code object could crash the interpreter when run); a CRC costs a quarter of a
-    cryptographic hash, and the directory is private, so damage, not forgery, is the risk.
+    ``data`` has passed the cache directory's authentication (a damaged code object
+    could crash the interpreter when run, a forged one run anything), so what is checked
+    here is that it is an entry of this format, for this source, of the right shape.
 
     Args:
-        data: the entry file's bytes.
+        data: the entry's bytes, as :meth:`~autoaccel.cache.directory.CacheDir.read`
+            returns them.
         key: :func:`entry_key` of the source being imported.
 
     Raises:
-        ValueError: not an entry of this format, an entry for another key, a checksum that
-            does not match (truncated or damaged), or a payload of the wrong shape.
+        ValueError: not an entry of this format, an entry for another key, or a payload of
+            the wrong shape.
     """
     if not data.startswith(MAGIC):
         raise ValueError("not an autoaccel code entry")
     if data[len(MAGIC) : len(MAGIC) + 16] != key:
         raise ValueError("written for another source or version")
-    payload = data[_HEADER:]
-    if zlib.crc32(payload).to_bytes(4, "little") != data[_HEADER - 4 : _HEADER]:
-        raise ValueError("checksum mismatch (truncated or damaged)")
     try:
-        value = marshal.loads(payload)
+        value = marshal.loads(data[_HEADER:])
     except (EOFError, ValueError, TypeError) as exc:
         raise ValueError(f"cannot unmarshal: {exc}") from exc
     return _validated(value)
@@ -274,10 +270,9 @@ class CodeCache:
 
     def _remove_others(self, group: str, keep: str) -> None:
         """Remove the entries of ``group`` other than ``keep`` (older sources of the module)."""
-        with contextlib.suppress(OSError), os.scandir(self.directory.path / SECTION) as entries:
-            for entry in entries:
-                if entry.name != keep and entry.name.rpartition(".")[0] == group:
-                    self.directory.remove(SECTION, entry.name)
+        for name in self.directory.entries(SECTION):
+            if name != keep and name.rpartition(".")[0] == group:
+                self.directory.remove(SECTION, name)
 
 
 class NoCodeCache:

@@ -7,23 +7,25 @@ applies again only to the same variant (its :func:`~autoaccel.cache.keys.variant
 under the same promotion policy (``min_gain``, ``validation_calls``); anything else is tried
 afresh. Several processes may record decisions at once: each write re-reads the file, merges
 and replaces it atomically, so the worst case is a lost record, which only means one more
-trial in a later run.
+trial in a later run. The file is JSON of plain values (:mod:`autoaccel.cache.plain`), which
+cannot run code when read, and each record is checked field by field: a record that does
+not check is dropped (tried again), never taken for another decision.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 import threading
 from typing import Any, NamedTuple
 
+from autoaccel.cache import plain
 from autoaccel.cache.directory import CacheDir
 
 logger = logging.getLogger("autoaccel")
 
 _SECTION = "decisions"
-_FORMAT = 1
+_FORMAT = 2  # 1 was a pickle
 
 
 class Decision(NamedTuple):
@@ -40,7 +42,9 @@ class Decision(NamedTuple):
         speedup: original time / variant time measured in the trial (ratio), or 0.0.
         compile_seconds: the compile time then (seconds).
         raw_type: the Python type of the variant's raw result.
-        adapter: the converter of that result to the original's type, or ``None``.
+        adapter: the converter of that result to the original's type, as plain data
+            (:func:`autoaccel.policy.compare.plain_adapter`): ``None``, a NumPy scalar type,
+            or a tuple of those, one per item of a tuple result.
         saved_seconds: original minus variant time per call in the trial (seconds), which
             the variant cache's ``adaptive`` policy weighs.
         target: the target whose variant was promoted (``"cpu"``, ``"parallel"``, ``"cuda"``).
@@ -57,9 +61,31 @@ class Decision(NamedTuple):
     raw_type: type = type(None)
     adapter: Any = None
     saved_seconds: float = 0.0  # time saved per call measured in the trial (seconds)
-    # Fields added after format 1 was released keep defaults, so older files still load.
     target: str = "cpu"
     candidates: tuple[tuple[str, float, str], ...] = ()
+
+    def as_plain(self) -> dict[str, Any]:
+        """The decision as JSON-ready data (:func:`autoaccel.cache.plain.encode`).
+
+        Raises:
+            TypeError: a field holds something the cache cannot store.
+        """
+        return {field: plain.encode(value) for field, value in self._asdict().items()}
+
+    @classmethod
+    def from_plain(cls, data: Any) -> Decision:
+        """The decision :meth:`as_plain` gave ``data`` for, every field checked.
+
+        Raises:
+            ValueError: a field is missing, unknown, or of the wrong type.
+        """
+        if type(data) is not dict or set(data) != set(cls._fields):
+            raise ValueError("not a decision record")
+        values = {field: plain.decode(value) for field, value in data.items()}
+        for field, value in values.items():
+            if not _FIELD_CHECKS[field](value):
+                raise ValueError(f"decision field {field} holds {value!r:.60}")
+        return cls(**values)
 
 
 class DecisionKey(NamedTuple):
@@ -94,10 +120,40 @@ class SavedAs(NamedTuple):
     digest: str
 
 
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _is_adapter(value: Any) -> bool:
+    if type(value) is tuple:
+        return all(map(_is_adapter, value))
+    return value is None or isinstance(value, type)
+
+
+_FIELD_CHECKS = {
+    "digest": lambda v: type(v) is str,
+    "policy": lambda v: type(v) is tuple,
+    "promoted": lambda v: type(v) is bool,
+    "reason": lambda v: type(v) is str,
+    "speedup": _is_number,
+    "compile_seconds": _is_number,
+    "raw_type": lambda v: isinstance(v, type),
+    "adapter": _is_adapter,
+    "saved_seconds": _is_number,
+    "target": lambda v: type(v) is str,
+    "candidates": lambda v: (
+        type(v) is tuple
+        and all(
+            type(c) is tuple and len(c) == 3 and type(c[0]) is str and _is_number(c[1]) for c in v
+        )
+    ),
+}
+
+
 def store_name(module: str, filename: str) -> str:
     """The file name of a module's decisions; two modules of one name in different places
     (``module`` is ``__name__``, ``filename`` the source path) get different files."""
-    return f"{module}-{hashlib.sha256(filename.encode()).hexdigest()[:16]}.pickle"
+    return f"{module}-{hashlib.sha256(filename.encode()).hexdigest()[:16]}.json"
 
 
 class DecisionStore:
@@ -119,16 +175,28 @@ class DecisionStore:
         if data is None:
             return {}
         try:
-            version, decisions = pickle.loads(data)
-            if version != _FORMAT or not isinstance(decisions, dict):
-                raise ValueError("not an autoaccel decisions file")
-            if not all(isinstance(d, Decision) for d in decisions.values()):
-                raise ValueError("unexpected entries")
-            return {DecisionKey(*key): decision for key, decision in decisions.items()}
-        except Exception as exc:  # truncated, corrupt or foreign: start over
-            logger.info("cache: dropping unreadable decisions %s: %r", self.name, exc)
+            document = plain.loads(data)
+            if type(document) is not dict or document.get("format") != _FORMAT:
+                raise ValueError("not an autoaccel decisions file of this version")
+            records = document["decisions"]
+            if type(records) is not list:
+                raise ValueError("no list of decisions")
+        except (ValueError, KeyError) as exc:  # an older format, or a bug: start over
+            logger.info("cache: dropping unreadable decisions %s: %s", self.name, exc)
             self.cache.remove(_SECTION, self.name)
             return {}
+        return dict(filter(None, map(self._record, records)))
+
+    def _record(self, record: Any) -> tuple[DecisionKey, Decision] | None:
+        """One ``[key, decision]`` record, or ``None`` (logged) if it does not check."""
+        try:
+            key, decision = record
+            if type(key) is not list or len(key) != 3 or not all(type(k) is str for k in key):
+                raise ValueError("not a decision key")
+            return DecisionKey(*key), Decision.from_plain(decision)
+        except (ValueError, TypeError) as exc:  # e.g. a result type of a module not imported
+            logger.info("cache: ignoring a decision in %s: %s", self.name, exc)
+            return None
 
     def decisions(self) -> dict[DecisionKey, Decision]:
         """Every saved decision of the module (read from disk once)."""
@@ -154,15 +222,14 @@ class DecisionStore:
             merged = {**self._read(), key: decision}
             self._decisions = {**(self._decisions or {}), **merged}
             try:
-                data = pickle.dumps((_FORMAT, merged), protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # an adapter that cannot be pickled: not saved
-                logger.info("cache: decision for %s not saved: %r", key.qualname, exc)
+                records = [[list(k), d.as_plain()] for k, d in merged.items()]
+            except TypeError as exc:  # a result type the cache cannot name: not saved
+                logger.info("cache: decision for %s not saved: %s", key.qualname, exc)
                 return
-            self.cache.write(_SECTION, self.name, data)
+            document = {"format": _FORMAT, "decisions": records}
+            self.cache.write(_SECTION, self.name, plain.dumps(document))
 
 
 def read_all(cache: CacheDir) -> dict[str, dict[DecisionKey, Decision]]:
     """Every module's decisions, by file name (for ``python -m autoaccel cache info``)."""
-    return {
-        path.name: DecisionStore(cache, path.name).decisions() for path in cache.entries(_SECTION)
-    }
+    return {name: DecisionStore(cache, name).decisions() for name in cache.entries(_SECTION)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,12 +59,19 @@ def held(path: Path, timeout: float = 300.0) -> Iterator[bool]:
 
 
 def _open(path: Path) -> int | None:
+    """A descriptor of the lock file, or ``None`` (unlocked): a link, a FIFO or a device
+    put in its place is neither followed, nor waited on, nor locked."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
     except OSError as exc:
         logger.info("cache: no lock file %s: %r", path, exc)
         return None
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        logger.info("cache: %s is not a regular file; compiling unlocked", path)
+        os.close(handle)
+        return None
+    return handle
 
 
 def _acquire(handle: int, deadline: float) -> bool:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import Any
 
 from autoaccel.cache.decisions import read_all
-from autoaccel.cache.directory import CacheDir, cache_path, open_cache, unsafe_reason
+from autoaccel.cache.directory import CacheDir, cache_path, open_checked
 from autoaccel.config import Config
+
+Survey = tuple[dict[str, Any], CacheDir | None, dict[str, Any]]
 
 
 def cache_info(config: Config) -> dict[str, Any]:
@@ -19,11 +24,18 @@ def cache_info(config: Config) -> dict[str, Any]:
         {"module": str, "promoted": int, "rejected": int}}}``; the counts are 0 unless the
         cache is in use.
     """
-    return survey(config)[0]
+    with surveyed(config) as (info, _, _):
+        return info
 
 
-def survey(config: Config) -> tuple[dict[str, Any], CacheDir | None, dict[str, Any]]:
-    """:func:`cache_info`'s answer, the opened cache (when in use) and its decisions."""
+@contextlib.contextmanager
+def surveyed(config: Config) -> Iterator[Survey]:
+    """:func:`cache_info`'s answer, the opened cache (when in use) and its decisions.
+
+    The cache is closed when the ``with`` block ends. Nothing is followed out of the
+    cache, and no special file (a FIFO, a device) is opened for reading, so neither can
+    make it hang; the directory is not made if it does not exist.
+    """
     path = cache_path(config)
     info: dict[str, Any] = {
         "path": str(path),
@@ -34,17 +46,30 @@ def survey(config: Config) -> tuple[dict[str, Any], CacheDir | None, dict[str, A
         "rewritten_modules": 0,
         "decisions": {},
     }
-    if not path.exists():
+    if not config.cache:
+        info["status"] = "off" if os.path.lexists(path) else "missing"
+        yield info, None, {}
+        return
+    try:
+        cache = open_checked(path, create=False)
+    except FileNotFoundError:
         info["status"] = "missing"
-        return info, None, {}
-    info["reason"] = unsafe_reason(path)
-    cache = None if info["reason"] else open_cache(config, create=False)
-    if cache is None:
-        info["status"] = "unsafe" if info["reason"] else "off"
-        return info, None, {}
+        yield info, None, {}
+        return
+    except OSError as exc:
+        info["status"], info["reason"] = "unsafe", str(exc).removeprefix(f"{path} ")
+        yield info, None, {}
+        return
+    with cache:
+        decisions = _count(info, cache)
+        yield info, cache, decisions
+
+
+def _count(info: dict[str, Any], cache: CacheDir) -> dict[str, Any]:
+    """Fill ``info``'s counts from ``cache``; returns every module's decisions."""
     decisions = read_all(cache)
     info["bytes"] = cache.size()
-    info["compiled_variants"] = sum(p.is_dir() for p in (path / "variants").glob("*/*"))
+    info["compiled_variants"] = cache.count_directories("variants", depth=2)
     info["rewritten_modules"] = len(cache.entries("code"))
     for name, saved in decisions.items():
         promoted = sum(d.promoted for d in saved.values())
@@ -53,4 +78,4 @@ def survey(config: Config) -> tuple[dict[str, Any], CacheDir | None, dict[str, A
             "promoted": promoted,
             "rejected": len(saved) - promoted,
         }
-    return info, cache, decisions
+    return decisions

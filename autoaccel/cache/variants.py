@@ -1,32 +1,37 @@
-"""Compiled variants on disk: Numba's own cache, under autoaccel's exact keys.
+"""Compiled variants on disk: Numba's own cache, under autoaccel's exact keys and checks.
 
 Why this design: Numba's ``FunctionCache`` already serializes a compiled overload (object
-code, environment, type information) and writes its index and data files atomically. What it
-gets wrong for autoaccel is the key (see :mod:`autoaccel.cache.keys`) and its index shared by
-all signatures of a function, which two processes can number differently. So each variant
-gets a directory of its own, named by its :func:`~autoaccel.cache.keys.variant_digest`, in
-which Numba's cache stores exactly one overload; beside it, ``outcome.pickle`` keeps what the
-compiler concluded (the typed-IR :class:`~autoaccel.backends.typed_checks.Inspection`, or the reason
-it could not compile), because a variant loaded from disk has no typed IR to inspect.
-Anything unreadable is removed and treated as a miss.
+code, environment, type information) in an index and a data file. What it gets wrong for
+autoaccel is the key (see :mod:`autoaccel.cache.keys`), its index shared by all signatures of
+a function, which two processes can number differently, and its trust in the files it
+finds: it unpickles them as they are, and makes its directories with the umask's mode. So
+each variant gets a directory of its own, named by its
+:func:`~autoaccel.cache.keys.variant_digest`, in which Numba's cache stores exactly one
+overload, and every file Numba reads or writes there goes through the cache directory
+instead (:class:`~autoaccel.cache.directory.CacheDir`): authenticated before it is
+unpickled, private, never through a link. Beside them, ``outcome.json`` keeps what the
+compiler concluded (the typed-IR inspection, or the reason it could not compile) as plain
+data, because a variant loaded from disk has no typed IR to inspect. Anything unreadable is
+removed and treated as a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import pickle
-import shutil
 from pathlib import Path
 from typing import Any
 
+from autoaccel.cache import plain
 from autoaccel.cache.directory import CacheDir
 
 logger = logging.getLogger("autoaccel")
 
 _SECTION = "variants"
-_OUTCOME = "outcome.pickle"
-_FORMAT = 1
+_OUTCOME = "outcome.json"
+_FORMAT = 2  # 1 was a pickle
 
 
 class VariantStore:
@@ -43,29 +48,25 @@ class VariantStore:
         self.name = f"{digest[:2]}/{digest}"
         self.path = cache.path / _SECTION / digest[:2] / digest
 
-    def outcome(self) -> Any:
-        """The saved :class:`~autoaccel.backends.typed_checks.Inspection`, or ``None`` (a miss)."""
+    def outcome(self) -> dict[str, Any] | None:
+        """The saved outcome (what :meth:`save_outcome` was given), or ``None`` (a miss)."""
         data = self.cache.read(_SECTION, f"{self.name}/{_OUTCOME}")
         if data is None:
             return None
         try:
-            version, inspection = pickle.loads(data)
-            if version != _FORMAT or not hasattr(inspection, "refusal"):
-                raise ValueError("not an autoaccel variant outcome")
-            return inspection
-        except Exception as exc:  # truncated, corrupt or foreign: drop the whole entry
-            logger.info("cache: dropping unreadable variant %s: %r", self.name, exc)
+            document = plain.loads(data)
+            if type(document) is not dict or document.get("format") != _FORMAT:
+                raise ValueError("not an autoaccel variant outcome of this version")
+            return document["outcome"]
+        except (ValueError, KeyError) as exc:  # an older format: drop the whole entry
+            logger.info("cache: dropping unreadable variant %s: %s", self.name, exc)
             self.drop()
             return None
 
-    def save_outcome(self, inspection: Any) -> None:
-        """Store the compiler's conclusion (an ``Inspection``) atomically."""
-        try:
-            data = pickle.dumps((_FORMAT, inspection), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a constant that cannot be pickled: just not cached
-            logger.info("cache: variant %s not saved: %r", self.name, exc)
-            return
-        self.cache.write(_SECTION, f"{self.name}/{_OUTCOME}", data)
+    def save_outcome(self, outcome: dict[str, Any]) -> None:
+        """Store the compiler's conclusion (JSON-ready data) atomically."""
+        document = {"format": _FORMAT, "outcome": outcome}
+        self.cache.write(_SECTION, f"{self.name}/{_OUTCOME}", plain.dumps(document))
 
     def derived(self, target: str) -> VariantStore:
         """The entry of the same function and signature compiled for another ``target``.
@@ -81,16 +82,24 @@ class VariantStore:
         """A Numba ``FunctionCache`` for ``py_func`` that lives in this entry's directory."""
         return _numba_cache_class()(py_func, self)
 
+    def read(self, filename: str) -> bytes | None:
+        """The authenticated bytes of one of Numba's files of this entry, or ``None``."""
+        return self.cache.read(_SECTION, f"{self.name}/{filename}")
+
+    def write(self, filename: str, data: bytes) -> None:
+        """Store one of Numba's files of this entry (authenticated, private)."""
+        self.cache.write(_SECTION, f"{self.name}/{filename}", data)
+
     def drop(self) -> None:
         """Remove the entry (it was unreadable)."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        self.cache.remove(_SECTION, self.name)
 
 
 _CLASS: Any = None
 
 
 def _numba_cache_class() -> Any:
-    """Numba's ``FunctionCache`` with the location fixed and failures turned into misses."""
+    """Numba's ``FunctionCache``, its files read and written through a :class:`VariantStore`."""
     global _CLASS
     if _CLASS is not None:
         return _CLASS
@@ -105,6 +114,9 @@ def _numba_cache_class() -> Any:
         def __init__(self, py_func: Any, path: Path) -> None:
             self._py_file = py_func.__code__.co_filename  # Numba's warnings name it
             self._path = str(path)
+
+        def ensure_cache_path(self) -> None:
+            pass  # the store makes its directories (private) as it writes
 
         def get_cache_path(self) -> str:
             return self._path
@@ -123,22 +135,56 @@ def _numba_cache_class() -> Any:
             self._locator = Locator(py_func, path)
             self._filename_base = "variant"
 
+    class StoreFile(IndexDataCacheFile):
+        """Numba's index and data files, as its own methods make them, in the store.
+
+        Numba reads them with ``open`` and ``pickle``; here the bytes come from the store,
+        authenticated, and are unpickled only then.
+        """
+
+        def __init__(self, store: VariantStore) -> None:
+            super().__init__(str(store.path), "variant", "autoaccel")
+            self._store = store
+
+        def _load_index(self) -> dict:
+            data = self._store.read(self._index_name)
+            if data is None:
+                return {}
+            stream = io.BytesIO(data)
+            if pickle.load(stream) != self._version:
+                return {}
+            stamp, overloads = pickle.loads(stream.read())
+            return overloads if stamp == self._source_stamp else {}
+
+        def _save_index(self, overloads: dict) -> None:
+            header = pickle.dumps(self._version, protocol=-1)
+            self._store.write(
+                self._index_name, header + self._dump((self._source_stamp, overloads))
+            )
+
+        def _load_data(self, name: str) -> Any:
+            data = self._store.read(name)
+            if data is None:
+                raise FileNotFoundError(name)  # Numba's load() takes it for a miss
+            return pickle.loads(data)
+
+        def _save_data(self, name: str, data: Any) -> None:
+            self._store.write(name, self._dump(data))
+
     class VariantFunctionCache(FunctionCache):
         def __init__(self, py_func: Any, store: VariantStore) -> None:
             self._name = repr(py_func)
             self._py_func = py_func
             self._impl = Impl(py_func, store.path)
             self._cache_path = str(store.path)
-            self._cache_file = IndexDataCacheFile(
-                cache_path=self._cache_path, filename_base="variant", source_stamp="autoaccel"
-            )
+            self._cache_file = StoreFile(store)
             self._store = store
             self.enable()
 
         def load_overload(self, sig: Any, target_context: Any) -> Any:
             try:
                 result = super().load_overload(sig, target_context)
-            except Exception as exc:  # corrupt index or data: recompile and rewrite
+            except Exception as exc:  # authentic but unusable (another Numba): recompile
                 logger.info("cache: dropping unreadable variant %s: %r", self._store.name, exc)
                 self._store.drop()
                 return None
@@ -152,7 +198,7 @@ def _numba_cache_class() -> Any:
                 return  # Numba would warn on stderr; the program's stderr stays its own
             try:
                 super().save_overload(sig, data)
-            except Exception as exc:  # read-only or full disk
+            except Exception as exc:  # an object Numba cannot serialize
                 logger.info("cache: variant %s not saved: %r", self._store.name, exc)
 
     _CLASS = VariantFunctionCache

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from autoaccel.cache.survey import survey
+from autoaccel.cache.survey import surveyed
 from autoaccel.config import load_config
 from autoaccel.errors import ConfigError
 
@@ -42,7 +43,12 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"autoaccel: error: {exc}", file=sys.stderr)
         return 2
-    info, cache, decisions = survey(config)
+    with surveyed(config) as (info, cache, decisions):
+        return _act(options, info, cache, decisions)
+
+
+def _act(options: argparse.Namespace, info: dict, cache: Any, decisions: dict) -> int:
+    """Show or clear the surveyed cache; returns the exit status."""
     path = info["path"]
     if cache is None:
         print(f"autoaccel cache: {path} {_NOT_IN_USE[info['status']].format(**info)}")

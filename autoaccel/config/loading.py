@@ -56,8 +56,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib lets this through
+        raise ConfigError(
+            f"{path}: not valid TOML: byte {exc.start} is not UTF-8 text ({exc.reason})"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
 
 
 def read_config_table(path: Path) -> dict[str, Any]:
@@ -133,13 +139,13 @@ def load_config(
     path = config_file or (
         Path(environ["AUTOACCEL_CONFIG"]) if environ.get("AUTOACCEL_CONFIG") else None
     )
-    if path is not None and not path.is_file():
+    if path is not None and not path.exists():
         raise ConfigError(f"{path}: configuration file not found")
     if path is None:
         path = find_config_file(search_from or [Path.cwd()])
     fields: dict[str, Any] = {"modules": default_modules}
     if path is not None:
-        fields = _merge(fields, parse_top_level(str(path), read_config_table(path)))
+        fields = _merge(fields, parse_top_level(str(path), read_config_table(path), path))
     fields = _merge(fields, environment_fields(environ))
     fields = _merge(fields, parse_top_level("arguments", overrides or {}))
     return build_config(fields, source=path)

@@ -188,6 +188,9 @@ class Config:
             original, instead of compiling on the calling thread.
         children: accelerate Python child processes (multiprocessing, ``subprocess`` with
             ``sys.executable``) of ``python -m autoaccel`` with the same settings.
+        strings: compile functions that take ``str`` arguments. Off by default: Numba
+            compiles its unicode operations slowly, 1 to 10 s a function on the development
+            machine (docs/boundary.md), which small string functions never pay back.
         targets: the compilation targets whose variants compete for each hot signature:
             ``"cpu"`` (``numba.njit``), ``"parallel"`` (``njit(parallel=True)``), ``"cuda"``
             (numba-cuda kernels for elementwise code); the fastest that passes validation
@@ -237,6 +240,7 @@ class Config:
         True, "compile in a worker thread; calls run the original meanwhile"
     )
     children: bool = option(True, "accelerate Python child processes with the same settings")
+    strings: bool = option(False, "compile functions that take str arguments (slow to compile)")
     targets: tuple[str, ...] = option(
         ("cpu",), "compilation targets that compete: cpu, parallel, cuda", check="targets"
     )

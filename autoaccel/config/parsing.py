@@ -9,8 +9,10 @@ names the source, the key and the value, and says what would be accepted.
 from __future__ import annotations
 
 import dataclasses
-import warnings
-from collections.abc import Callable, Mapping
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from autoaccel.config.options import (
@@ -26,7 +28,7 @@ from autoaccel.config.options import (
     rows,
 )
 from autoaccel.config.signatures import parse_signature, python_types
-from autoaccel.errors import ConfigError
+from autoaccel.errors import ConfigError, warn
 
 
 def _check_type(where: str, key: str, value: Any, expected: type) -> Any:
@@ -108,8 +110,40 @@ _CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
 }
 
 
-def parse_table(where: str, table: Mapping[str, Any], cls: type) -> dict[str, Any]:
+def _warn_unknown(where: str, key: str, known: Iterable[str], source: Path | None) -> None:
+    """Warn about an unknown key, at its line of the file, with the nearest known key."""
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    message = f"{where}: unknown key '{key}' ignored{hint}"
+    warn(message, filename=str(source or ""), lineno=key_line(source, key))
+
+
+def key_line(source: Path | None, key: str) -> int:
+    """The first line of file ``source`` that sets ``key`` (1-based), or 0 if none is found.
+
+    For warnings that point at the configuration file (``warnings`` shows that line).
+    """
+    if source is None:
+        return 0
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return 0
+    found = re.search(rf'^[ \t]*["\']?{re.escape(key)}["\']?[ \t]*=', text, re.MULTILINE)
+    return text.count("\n", 0, found.start()) + 1 if found else 0
+
+
+def parse_table(
+    where: str, table: Mapping[str, Any], cls: type, source: Path | None = None
+) -> dict[str, Any]:
     """Validated fields of dataclass ``cls`` from ``table``; unknown keys warn and are ignored.
+
+    Args:
+        where: what the table came from, for messages.
+        table: the keys and values.
+        cls: the dataclass whose option rows the keys must match.
+        source: the file the table was read from, where the warning about an unknown key
+            points (at its line), or ``None``.
 
     Raises:
         ConfigError: a value has the wrong type, is out of range or fails its check.
@@ -119,7 +153,7 @@ def parse_table(where: str, table: Mapping[str, Any], cls: type) -> dict[str, An
     for key, value in table.items():
         row = known.get(key)
         if row is None:
-            warnings.warn(f"{where}: unknown key '{key}' ignored", stacklevel=3)
+            _warn_unknown(where, key, known, source)
             continue
         value = _check_type(where, key, value, row.kind)
         if row.minimum is not None or row.maximum is not None:
@@ -128,32 +162,41 @@ def parse_table(where: str, table: Mapping[str, Any], cls: type) -> dict[str, An
     return parsed
 
 
-def parse_top_level(where: str, table: Mapping[str, Any]) -> dict[str, Any]:
+def parse_top_level(
+    where: str, table: Mapping[str, Any], source: Path | None = None
+) -> dict[str, Any]:
     """Validated ``Config`` fields from one source (file table, environment, arguments).
 
     The nested tables come back as dicts of their own validated fields (``jit``,
     ``specialization``), and ``functions`` as :class:`FunctionOverride` objects.
 
+    Args:
+        where: what the table came from, for messages.
+        table: the keys and values.
+        source: the file it was read from (warnings point at its lines), or ``None``.
+
     Raises:
         ConfigError: bad key, type or value; the message starts with ``where``.
     """
     nested = ("functions", *TABLES)
-    fields = parse_table(where, {k: v for k, v in table.items() if k not in nested}, Config)
+    own = {k: v for k, v in table.items() if k not in nested}
+    fields = parse_table(where, own, Config, source)
     for key, cls in TABLES.items():
         if key in table:
             body = _check_type(where, key, table[key], dict)
-            fields[key] = parse_table(f"{where} [{key}]", body, cls)
+            fields[key] = parse_table(f"{where} [{key}]", body, cls, source)
     if "functions" in table:
         functions = _check_type(where, "functions", table["functions"], dict)
         fields["functions"] = {
-            name: _function_override(where, name, body) for name, body in functions.items()
+            name: _function_override(where, name, body, source) for name, body in functions.items()
         }
     return fields
 
 
-def _function_override(where: str, name: str, body: Any) -> FunctionOverride:
+def _function_override(where: str, name: str, body: Any, source: Path | None) -> FunctionOverride:
     table = _check_type(where, f"functions.{name}", body, dict)
-    return FunctionOverride(**parse_table(f'{where} [functions."{name}"]', table, FunctionOverride))
+    where = f'{where} [functions."{name}"]'
+    return FunctionOverride(**parse_table(where, table, FunctionOverride, source))
 
 
 def parse_specialization(where: str, table: Mapping[str, Any]) -> dict[str, Any]:

@@ -40,13 +40,12 @@ import json
 import os
 import sys
 import types
-import warnings
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from autoaccel.cache.directory import cache_path
 from autoaccel.config import Config, config_from_table, disabled_by_environment
-from autoaccel.errors import ConfigError
+from autoaccel.errors import ConfigError, warn
 
 CONFIG_VARIABLE = "AUTOACCEL_CHILD_CONFIG"
 RERUN_VARIABLE = "AUTOACCEL_CHILD_RERUN"  # "1": a child's script is re-run under autoaccel
@@ -105,7 +104,7 @@ def child_config(environ: MutableMapping[str, str] | None = None) -> Config | No
             raise ConfigError(f"environment variable {CONFIG_VARIABLE}: not a JSON object")
         return config_from_table(f"environment variable {CONFIG_VARIABLE}", table)
     except (ValueError, ConfigError) as exc:  # json's errors are ValueErrors
-        warnings.warn(f"autoaccel: this child process runs unaccelerated: {exc}", stacklevel=2)
+        warn(f"autoaccel: this child process runs unaccelerated: {exc}")
         return None
 
 

@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 import threading
-import warnings
 from collections.abc import Sequence
 from types import CodeType, ModuleType
 from typing import Any
@@ -29,6 +28,8 @@ from autoaccel.backends.cpu import is_compiling
 from autoaccel.backends.loop_code import UNBOUND
 from autoaccel.cache.code import CodeCache, NoCodeCache, SourceCode, code_cache
 from autoaccel.config import Config, load_config, search_dirs
+from autoaccel.config.parsing import key_line
+from autoaccel.errors import warn
 from autoaccel.rewrite.loop_host import BUILTIN_INT, BUILTIN_LOCALS, UNBOUND_NAME
 from autoaccel.rewrite.module import (
     Rewritten,
@@ -82,9 +83,7 @@ def accelerate_code(
         rewritten = _rewrite(code, original, module_name)
         bound = _bind(rewritten, module_name, namespace, config)
     except Exception as exc:  # a bug of ours must never break the user's import
-        warnings.warn(
-            f"autoaccel: {module_name} runs unaccelerated: rewriting failed: {exc!r}", stacklevel=2
-        )
+        warn(f"autoaccel: {module_name} runs unaccelerated: rewriting failed: {exc!r}")
         return original
     if isinstance(code, SourceCode):
         cache.save(module_name, code, rewritten)
@@ -99,9 +98,8 @@ def _rewrite(code: CodeType | SourceCode, original: CodeType, module_name: str) 
         except SyntaxError:
             raise
         except Exception as exc:  # a bug in the loop rewriting: functions still get theirs
-            warnings.warn(
-                f"autoaccel: {module_name}: its loops run unaccelerated: rewriting failed: {exc!r}",
-                stacklevel=3,
+            warn(
+                f"autoaccel: {module_name}: its loops run unaccelerated: rewriting failed: {exc!r}"
             )
     return rewrite_module(original)
 
@@ -254,6 +252,13 @@ class Installation:
 def install_hook(config: Config) -> Installation:
     """Install a finder for ``config`` (nothing when ``config.enabled`` is false)."""
     installation = Installation(config)
+    if config.enabled and not config.modules:
+        where = config.source or "the configuration (none was found)"
+        warn(
+            f"autoaccel: {where} selects no module (`modules` is empty): nothing is accelerated",
+            filename=str(config.source or ""),
+            lineno=key_line(config.source, "modules"),
+        )
     if config.enabled:
         variant_table().configure(config.specialization)
         installation._insert()

@@ -3,8 +3,8 @@
 Why this design: ``runpy`` compiles the code itself, so it cannot run rewritten code. This
 module does what ``python script.py`` and ``python -m module`` do (fresh ``__main__`` module,
 ``sys.argv``, ``sys.path[0]``, ``__spec__``), with the code passed through the hook's
-rewriter first. Frames of autoaccel are removed from the traceback of an uncaught exception
-so it reads as under plain Python.
+rewriter first. Frames run on autoaccel's behalf are removed from the traceback of an uncaught
+exception so it reads as under plain Python.
 """
 
 from __future__ import annotations
@@ -13,14 +13,21 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import sysconfig
 import types
 
 from autoaccel.cache.code import SourceCode
 from autoaccel.config import Config
+from autoaccel.errors import engine_directories
 from autoaccel.hook.finder import AccelFinder, accelerate_code, module_code
+from autoaccel.runtime.registry import registry
 
 # The autoaccel package directory (this file is in its hook/ subpackage).
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_LIBRARIES = (
+    "<frozen ",
+    *{sysconfig.get_path(name) + os.sep for name in ("stdlib", "platstdlib", "purelib", "platlib")},
+)
 
 
 def _main_module(path: str | None, spec: importlib.machinery.ModuleSpec | None) -> types.ModuleType:
@@ -100,31 +107,54 @@ def run_module(name: str, argv: list[str], config: Config, finder: AccelFinder) 
     _execute(code, module, config, finder, name)
 
 
-def _is_autoaccel(tb: types.TracebackType) -> bool:
-    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE)
+def _on_behalf(filename: str, engines: tuple[str, ...]) -> bool:
+    """Whether code in ``filename`` runs only for autoaccel: its own, Numba's, llvmlite's."""
+    return os.path.abspath(filename).startswith((_PACKAGE, *engines))
+
+
+def _is_library(filename: str) -> bool:
+    """Whether ``filename`` is the standard library's or an installed package's."""
+    return filename.startswith(_LIBRARIES)
+
+
+def _originals() -> set[int]:
+    """``id`` of each trampolined function's original code (its body, run by a trial)."""
+    return {id(trampoline.code) for trampoline in registry()}
 
 
 def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
-    """``tb`` as plain Python would show it: no autoaccel frames, no prologue frames.
+    """``tb`` as plain Python would show it: the user's frames, and what they called.
 
-    A prologue frame is a user function's frame stopped on its ``def`` line while it
-    calls into autoaccel (the trampoline ran the original body in a frame of its own).
+    Removed: frames of autoaccel, Numba and llvmlite (a Ctrl-C at steady state can land
+    in Numba's Python code that a compiled variant calls back, such as
+    ``_numba_unpickle``); frames of the standard library or of installed packages that
+    one of those called (``contextlib``, ``pickle``), unless the frame is a function of
+    the user's that autoaccel ran (the original, during a trial); and prologue frames, a
+    user function's frame stopped on its ``def`` line while it calls into autoaccel (the
+    trampoline ran the original body in a frame of its own).
     """
     entries = []
     while tb is not None:
         entries.append(tb)
         tb = tb.tb_next
+    originals, engines = _originals(), engine_directories()
+    hidden: list[bool] = []
+    for entry in entries:
+        code = entry.tb_frame.f_code
+        called_for_autoaccel = bool(hidden and hidden[-1]) and _is_library(code.co_filename)
+        user = id(code) in originals
+        hidden.append(not user and (_on_behalf(code.co_filename, engines) or called_for_autoaccel))
     kept = [
         entry
         for index, entry in enumerate(entries)
-        if not _is_autoaccel(entry)
+        if not hidden[index]
         and not (
             index + 1 < len(entries)
-            and _is_autoaccel(entries[index + 1])
+            and hidden[index + 1]
             and entry.tb_lineno == entry.tb_frame.f_code.co_firstlineno
         )
     ]
-    if not kept:  # raised by autoaccel itself (``-m`` of a missing module): no user frame
+    if not kept:  # raised while autoaccel was starting (``-m`` of a missing module)
         return None
     for entry, following in zip(kept, [*kept[1:], None], strict=True):
         entry.tb_next = following

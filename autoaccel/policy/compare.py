@@ -10,23 +10,62 @@ variant's result back to the exact type the original returned.
 
 from __future__ import annotations
 
+import array
+import copy
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from autoaccel.boundary.convert import restore, save
+from autoaccel.boundary.kinds import Native
+
 Adapter = Callable[[Any], Any]
 _PY_SCALARS = (bool, int, float, complex)
+_MUTABLE = frozenset((list, bytearray, array.array, memoryview))
 
 
-def copy_value(value: Any) -> Any:
-    """A copy deep enough that writes to it cannot reach ``value`` (arrays, tuples of them)."""
-    if isinstance(value, np.ndarray):
-        return _copy_array(value)
+def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """A copy deep enough that writes to it cannot reach ``value``.
+
+    Arrays, lists, ``bytearray``, ``array.array`` and ``memoryview`` are copied, tuples
+    rebuilt around copies; immutable values are shared. Within one ``memo`` (for all the
+    arguments of a call, :func:`copy_arguments`) an object reached twice is copied once, so
+    the copies alias as the originals do. A converted value
+    (:class:`~autoaccel.boundary.kinds.Native`) gives what restores the caller's memory it
+    views (:func:`autoaccel.boundary.convert.save`).
+    """
+    kind = type(value)
+    if isinstance(value, Native):
+        return save(value)
     if isinstance(value, tuple):
-        return tuple(copy_value(item) for item in value)
-    return value
+        return tuple([copy_value(item, memo) for item in value])
+    if kind is not np.ndarray and kind not in _MUTABLE:
+        return value
+    memo = {} if memo is None else memo
+    copy = memo.get(id(value))
+    if copy is None:
+        copy = memo[id(value)] = _copy_mutable(value, memo)
+    return copy
+
+
+def copy_arguments(args: tuple) -> tuple:
+    """Copies of a call's arguments that alias one another as the arguments do."""
+    memo: dict[int, Any] = {}
+    return tuple([copy_value(value, memo) for value in args])
+
+
+def _copy_mutable(value: Any, memo: dict[int, Any]) -> Any:
+    if type(value) is np.ndarray:
+        return _copy_array(value)
+    if type(value) is list:
+        return [copy_value(item, memo) for item in value]
+    if type(value) is memoryview:  # a view of a fresh buffer of the same format
+        data = value.tobytes()
+        view: Any = memoryview(data if value.readonly else bytearray(data))
+        return view.cast(value.format)
+    return copy.copy(value)  # bytearray, array.array
 
 
 def restore_value(target: Any, saved: Any) -> None:
@@ -34,6 +73,8 @@ def restore_value(target: Any, saved: Any) -> None:
     if isinstance(target, np.ndarray):
         if target.flags.writeable:
             np.copyto(target, saved)
+    elif isinstance(target, Native):
+        restore(target, saved)
     elif isinstance(target, tuple):
         for item, item_saved in zip(target, saved, strict=True):
             restore_value(item, item_saved)
@@ -81,12 +122,15 @@ def same(a: Any, b: Any) -> bool:
 
     Args:
         a, b: results or arguments: scalars, NumPy arrays of any shape, tuples or lists of
-            those.
+            those, ``str``, ``bytes``, ``bytearray``, ``array.array``, ``memoryview``. Lists
+            compare element by element, classes included (``1`` is not ``1.0``).
     """
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray):
         return _same_array(a, b)
+    if isinstance(a, (array.array, memoryview)):  # NaN and -0.0 as in arrays, not as ==
+        return _same_array(np.asarray(a), np.asarray(b))
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, (float, complex, np.floating, np.complexfloating)):
@@ -128,7 +172,7 @@ def close(original: Any, variant: Any, rtol: float, atol: float) -> bool:
 
 
 class TupleAdapter:
-    """Converts a tuple item by item (``None``: keep the item); picklable, for the cache."""
+    """Converts a tuple item by item (``None``: keep the item)."""
 
     __slots__ = ("adapters",)
 
@@ -165,3 +209,27 @@ def learn_adapter(original: Any, variant: Any) -> Adapter | None:
     raise ValueError(
         f"returns {type(variant).__name__} where the original returns {type(original).__name__}"
     )
+
+
+def plain_adapter(adapter: Adapter | None) -> Any:
+    """``adapter`` as plain data for the cache: ``None``, the NumPy scalar type, or a tuple.
+
+    A :class:`TupleAdapter` becomes the tuple of its items' plain forms; a NumPy scalar
+    type stays itself (the cache stores it by name, :mod:`autoaccel.cache.plain`).
+    """
+    if isinstance(adapter, TupleAdapter):
+        return tuple(map(plain_adapter, adapter.adapters))
+    return adapter
+
+
+def adapter_from_plain(data: Any) -> Adapter | None:
+    """The adapter :func:`plain_adapter` gave ``data`` for.
+
+    Raises:
+        ValueError: ``data`` is not ``None``, a NumPy scalar type or a tuple of those.
+    """
+    if isinstance(data, tuple):
+        return TupleAdapter(tuple(map(adapter_from_plain, data)))
+    if data is None or (isinstance(data, type) and issubclass(data, np.generic)):
+        return data
+    raise ValueError(f"not a result adapter: {data!r:.60}")

@@ -27,13 +27,14 @@ from collections.abc import Callable
 from typing import Any
 
 from autoaccel.analysis.map_shape import LoopMap, map_shape
-from autoaccel.backends import cpu
+from autoaccel.backends import cpu, interrupts
 from autoaccel.backends import cuda as cuda_backend
 from autoaccel.backends.cpu import Compiled
+from autoaccel.boundary.convert import convert
 from autoaccel.cache.variants import VariantStore
 from autoaccel.config import Config
 from autoaccel.errors import Rejection
-from autoaccel.policy.compare import copy_value
+from autoaccel.policy.compare import copy_arguments
 from autoaccel.policy.trial import PromotionRecord, Trial
 
 _PROMOTED = "promoted"
@@ -128,13 +129,14 @@ def build_target(build: Build, target: str) -> tuple[Any, float, bool]:
         Rejection: the target cannot serve it (no GPU, not elementwise, a compile error).
     """
     start = time.perf_counter()
-    if target == "parallel":
-        compiled, from_cache = _parallel(build)
-    else:
-        compiled = cuda_backend.build(
-            build.trampoline, build.base, build.signature, build.args, build.lookup
-        )
-        from_cache = False
+    with interrupts.deferred():  # a Ctrl-C is delivered when the compile is over
+        if target == "parallel":
+            compiled, from_cache = _parallel(build)
+        else:
+            compiled = cuda_backend.build(
+                build.trampoline, build.base, build.signature, build.args, build.lookup
+            )
+            from_cache = False
     return compiled, time.perf_counter() - start, from_cache
 
 
@@ -275,4 +277,4 @@ def _warm_up(trial: Trial, args: tuple) -> None:
     """
     # Outcome ignored: the timed run that follows records the same one.
     with contextlib.suppress(Exception):
-        trial.compiled.entry(*(copy_value(a) for a in args))
+        trial.compiled.entry(*convert(copy_arguments(args)))

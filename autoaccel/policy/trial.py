@@ -20,9 +20,19 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from autoaccel.backends import interrupts
 from autoaccel.backends.snapshot import snapshot_changed
+from autoaccel.boundary.convert import carries, convert, write_back
+from autoaccel.boundary.kinds import Unconvertible, exact_classes
 from autoaccel.errors import Deoptimize, Rejection
-from autoaccel.policy.compare import Adapter, close, copy_value, learn_adapter, same
+from autoaccel.policy.compare import (
+    Adapter,
+    close,
+    copy_arguments,
+    copy_value,
+    learn_adapter,
+    same,
+)
 
 # A trial gives up when this many calls raised (no timing) before enough were timed.
 _MAX_TRIAL_FACTOR = 10
@@ -84,6 +94,7 @@ class Trial:
         "calls",
         "compile_seconds",
         "compiled",
+        "direct",
         "dispatch_seconds",
         "failure",
         "from_cache",
@@ -121,6 +132,9 @@ class Trial:
         self.raw_type: type = type(None)
         self.failure: str | None = None
         self.calls = 0
+        # (exact classes of the converted arguments, the overload's entry point) when the
+        # promoted variant will call it directly (ConvertingVariant), so the trial does too.
+        self.direct: tuple[tuple, Any] | None = None
 
     def call(self, original: Callable[..., Any], args: tuple) -> Any:
         """Run both versions on one real call; return (or raise) what the original gives."""
@@ -135,25 +149,46 @@ class Trial:
         return result
 
     def run_variant(self, args: tuple) -> VariantRun:
-        """The variant's half of a trial call: run it on copies of ``args`` and time it."""
+        """The variant's half of a trial call: run it on copies of ``args`` and time it.
+
+        Lists and buffers among the copies are converted, and the lists the call may have
+        written get their new values, within the timing: a promoted call pays both.
+        """
         self.calls += 1
-        copies = tuple(copy_value(a) for a in args)
+        copies = copy_arguments(args)
+        converting = carries(copies)
         compiled = self.compiled
+        written = compiled.guards.written
+        error: Exception | None
         start = time.perf_counter()
         # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
         if compiled.snapshot:
             snapshot_changed(compiled.snapshot)
-        [copy_value(copies[i]) for i in compiled.guards.written]
         try:
-            result, error = compiled.entry(*copies), None
+            natives = convert(copies) if converting else copies
+            [copy_value(natives[i]) for i in compiled.guards.copied]
+            call = compiled.entry
+            if self.direct is not None and exact_classes(natives) == self.direct[0]:
+                call = self.direct[1]
+            result, error = call(*natives), None
+            if converting:
+                write_back(natives, written)
+        except Unconvertible as exc:  # this call's lists cannot be converted: not a mismatch
+            result, error = None, Deoptimize(str(exc))
         except Exception as exc:  # compared with the original's outcome later
+            interrupts.raise_hidden(exc)  # but a Ctrl-C ends the program, as it would have
             result, error = None, exc
         seconds = time.perf_counter() - start + self.dispatch_seconds
         return VariantRun(copies, result, error, seconds)
 
     def original_raised(self, run: VariantRun, error: BaseException) -> None:
-        """Record that the original raised ``error`` on the call ``run`` belongs to."""
-        self._check_raised(error, run.error)
+        """Record that the original raised ``error`` on the call ``run`` belongs to.
+
+        A ``KeyboardInterrupt`` is the user's Ctrl-C, not the function's answer, so it
+        says nothing about the variant (and is never saved as a rejection).
+        """
+        if not isinstance(error, KeyboardInterrupt):
+            self._check_raised(error, run.error)
 
     def compare(self, run: VariantRun, result: Any, args: tuple, original_seconds: float) -> None:
         """Check ``run`` against the original's ``result`` and ``args`` after the call."""

@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from autoaccel.boundary.convert import carries, convert, write_back
 from autoaccel.errors import Deoptimize
-from autoaccel.policy.compare import copy_value, same
+from autoaccel.policy.compare import copy_arguments, same
 from autoaccel.policy.site_types import SiteTypes
 
 # A trial gives up when this many windows were abandoned before enough were compared.
@@ -45,14 +46,19 @@ def copy_state(values: Sequence[Any]) -> tuple:
     Values that were the same object stay one object among the copies (two names for one
     array), so the compiled window sees the aliasing Python sees.
     """
-    memo: dict[int, Any] = {}
-    copies = []
-    for value in values:
-        key = id(value)
-        if key not in memo:
-            memo[key] = copy_value(value)
-        copies.append(memo[key])
-    return tuple(copies)
+    return copy_arguments(tuple(values))
+
+
+def _run(entry: Callable[..., Any], copies: tuple, written: Sequence[int]) -> Any:
+    """``entry`` run on ``copies`` as a promoted run would: lists and buffers converted, and
+    the lists at ``written`` positions written back (into the copies). Raises what the run
+    raises."""
+    if not carries(copies):
+        return entry(*copies)
+    natives = convert(copies)
+    result = entry(*natives)
+    write_back(natives, written)
+    return result
 
 
 class WindowTrial:
@@ -102,20 +108,23 @@ class WindowTrial:
         the code's first page faults) that a window of a few microseconds would count.
         """
         with contextlib.suppress(Exception):  # what it does is seen in the windows
-            self.entry(*copy_state(arguments))
+            _run(self.entry, copy_state(arguments), self.arrays)
 
-    def run_window(self, arguments: tuple, before: dict) -> WindowRun:
+    def run_window(self, arguments: tuple, before: dict, overhead: float = 0.0) -> WindowRun:
         """The compiled half of a window, on copies of ``arguments`` (never raises).
 
-        ``before`` holds the values of the variables the run hands back but does not take.
+        ``before`` holds the values of the variables the run hands back but does not take;
+        ``overhead`` is what a promoted run pays before the compiled code (seconds), added
+        to the window's compiled time, as reading the variables back is in :meth:`compare`.
         """
         copies = copy_state(arguments)
         start = time.perf_counter()
         try:
-            result, error = self.entry(*copies), None
+            result, error = _run(self.entry, copies, self.arrays), None
         except Exception as exc:  # compared with what Python does in the same iterations
             result, error = None, exc
-        return WindowRun(copies, result, error, time.perf_counter() - start, before)
+        seconds = time.perf_counter() - start + overhead
+        return WindowRun(copies, result, error, seconds, before)
 
     def compare(
         self,
@@ -144,33 +153,48 @@ class WindowTrial:
             self.failure = f"raised {type(run.error).__name__} where Python did not"
             return
         try:
-            self._check(run, kind, position, outputs, arguments)
+            read_seconds = self._check(run, kind, position, outputs, arguments)
         except Exception as exc:  # a comparison that fails is a mismatch, never the user's error
             self.failure = f"its state could not be compared: {exc!r}"
         if self.failure is None:
-            self.variant_seconds.append(run.seconds)
+            self.variant_seconds.append(run.seconds + read_seconds)
             self.python_seconds.append(python_seconds)
 
     def _check(
         self, run: WindowRun, kind: int, position: Any, outputs: tuple, arguments: tuple
-    ) -> None:
+    ) -> float:
+        """Sets :attr:`failure` on a mismatch; returns the seconds a promoted run would
+        spend reading the variables back (read and convert, timed here)."""
         result = run.result
         ended_as, compiled_position = result[0], result[2]
         if ended_as != kind:
             self.failure = "ended its iterations differently from Python"
-            return
+            return 0.0
         if kind == 0 and compiled_position != position:
             self.failure = "reached another iteration than Python"
-            return
+            return 0.0
         values, sites, entries = self.read(result, arguments, run.before)
         self.failure = self.site_types.learn(self.names, outputs, sites)
         if self.failure:
-            return
+            return 0.0
         converted = self.site_types.convert(self.names, values, sites, entries)
+        read_seconds = self._read_seconds(run)
         if converted is None or not same(outputs, converted):
             self.failure = "left its variables with other values than Python"
         elif not all(same(arguments[i], run.copies[i]) for i in self.arrays):
             self.failure = "wrote its arrays differently from Python"
+        return read_seconds
+
+    def _read_seconds(self, run: WindowRun) -> float:
+        """What a promoted run pays to read its variables back (seconds): the best of three
+        tries of reading and converting this window's result."""
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            values, sites, entries = self.read(run.result, run.copies, run.before)
+            self.site_types.convert(self.names, values, sites, entries)
+            best = min(best, time.perf_counter() - started)
+        return best
 
     def abandon(self) -> None:
         """A window that could not be compared (the loop returned, or the variant gave up)."""

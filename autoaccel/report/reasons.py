@@ -17,7 +17,9 @@ _ROW = re.compile(r" \[(\d+)\](?=$| \(|:|;)")
 
 # What to do about a refusal, by its row of docs/divergences.md.
 _ROW_ACTIONS = {
+    2: "keep ints beyond int64 out of the lists the function takes",
     8: "mix NumPy scalars of one type, or Python floats, in the expression",
+    11: "convert with float(...) before storing, or pass an array instead of a list",
     13: "format the results outside the function",
     14: "keep string handling outside the function",
     15: "round outside the function, or round(x) without ndigits",
@@ -45,6 +47,7 @@ _ACTIONS = (
         r"too short for any compiled variant",
         "nothing: a hot caller that can be compiled gets it inlined",
     ),
+    (r"runs ran no iteration", "nothing: the loop runs as written"),
     (r"given up \(compile_budget\)", "raise compile_budget (0: no limit) if it is worth it"),
     (r"Numba cannot compile it", "run with -v to see Numba's whole error"),
     (r"which Numba cannot use exactly", "pass NumPy arrays and numbers"),

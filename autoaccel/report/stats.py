@@ -10,7 +10,9 @@ import re
 from typing import Any
 
 from autoaccel._version import __version__
+from autoaccel.backends import background
 from autoaccel.report.reasons import readable
+from autoaccel.runtime.keys import describe_types
 from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import loop_registry, registry
 from autoaccel.runtime.trampoline import Trampoline
@@ -49,7 +51,9 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     if trampoline.failures:
         signature, reason = list(trampoline.failures.values())[-1]
         return "rejected", f"{signature}: {reason}"
-    pending = trampoline.promoter.pending_trials()
+    promoter = trampoline.promoter
+    # Signatures compiled whose trial has not concluded (too few calls so far).
+    pending = [trial.signature for trial in list(promoter.trials.values())]
     if pending:
         return "interpreted", f"compiled, still being validated: {', '.join(pending)}"
     admission = trampoline.promoter.admission
@@ -64,6 +68,14 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
             f"(min_seconds {trampoline.config.min_seconds:g})",
         )
     seen = trampoline.max_signature_calls()
+    # Argument types whose compile the background compiler has not finished.
+    queued = [k for k in list(promoter.queued) if background.is_pending((id(promoter), k))]
+    compiling = [describe_types(key.types) for key in queued]
+    if compiling or (seen >= trampoline.min_calls and trampoline.config.background_compile):
+        # Handed to the background compiler: queued, running, or dropped at exit; or hot
+        # while the compiler imported Numba, which comes first.
+        what = ", ".join(compiling) or "waiting for Numba's import"
+        return "interpreted", f"compiling in the background: {what}"
     return (
         "interpreted",
         f"not hot: at most {seen} call{'' if seen == 1 else 's'} with one signature "

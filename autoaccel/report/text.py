@@ -7,10 +7,11 @@ import fnmatch
 import json
 import os
 import sys
-import warnings
 from typing import Any, TextIO
 
 from autoaccel.config import Config
+from autoaccel.config.parsing import key_line
+from autoaccel.errors import warn
 from autoaccel.report.format import detail, report_order, shown_loops
 from autoaccel.report.html import page
 from autoaccel.report.stats import stats
@@ -78,8 +79,10 @@ def emit_at_exit(config: Config, finder: Any, pid: int) -> None:
         return
     for pattern in config.modules if finder is not None else ():
         if not any(fnmatch.fnmatchcase(name, pattern) for name in finder.matched):
-            warnings.warn(
-                f"autoaccel: modules pattern {pattern!r} matched no imported module", stacklevel=1
+            warn(
+                f"autoaccel: modules pattern {pattern!r} matched no imported module",
+                filename=str(config.source or ""),
+                lineno=key_line(config.source, "modules"),
             )
     write(config)
 

@@ -17,10 +17,13 @@ becomes, in the source's syntax tree::
         else:
             <else clause>
         <write back the compiled run's variables; return, else clause, or go on>
+        (or, when Python ran the loop to its end: <loop>.leave(<budget>))
     else:
         <the user's loop, untouched>
 
-``osr`` sees the frame's variables (``locals()``, a snapshot) and the position, and either
+``leave`` books the iterations and time of a run that Python finished, and carries the
+budget left over to the next run, so that a loop whose runs are shorter than a budget is
+still looked at. ``osr`` sees the frame's variables (``locals()``, a snapshot) and the position, and either
 gives a new budget (Python goes on) or runs the rest of the loop compiled and returns its
 exit: the variables to write back and how it ended (normal end, ``break``, ``return``).
 Disarmed (refused, or rejected after a trial), the loop runs exactly as written, for the
@@ -85,8 +88,10 @@ if LOOP.armed:
     if EXIT is not None:
         WRITEBACK
         LEAVE
-    elif LOOP.window is not None:
-        LOOP.after(BROKE_KIND, LOCALS())
+    else:
+        LOOP.leave(BUDGET)
+        if LOOP.window is not None:
+            LOOP.after(BROKE_KIND, LOCALS())
 else:
     PLAIN
 """

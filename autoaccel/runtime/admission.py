@@ -26,8 +26,9 @@ import types
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from autoaccel.backends.screening import argument_refusal, globals_refusal
+from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe_arguments
+from autoaccel.boundary.convert import refusal
 from autoaccel.policy.cost import TIMED_CALLS, CallCost
 from autoaccel.runtime.keys import TypeKey
 from autoaccel.runtime.loop import LoopTrampoline
@@ -112,7 +113,7 @@ class Admission:
         """
         if types_ in self.screened:
             return None
-        reason = argument_refusal(args) or globals_refusal(self.owner, lookup)
+        reason = refusal(args, self.owner.config.strings) or globals_refusal(self.owner, lookup)
         if reason is None:
             reason = self.saved.refused_before(self.saved.by_source(types_, args))
         if reason is None:
@@ -213,7 +214,7 @@ def deciding_caller(owner: Any) -> Any:
     code = trampoline.code
     values = caller.f_locals
     args = tuple(values.get(name) for name in code.co_varnames[: code.co_argcount])
-    if argument_refusal(args) or globals_refusal(trampoline, lookup):
+    if refusal(args, trampoline.config.strings) or globals_refusal(trampoline, lookup):
         return None
     return trampoline
 

@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from autoaccel.backends.signatures import fingerprint
+
 # The Python classes of a call's arguments, position by position.
 TypeKey = tuple[type, ...]
 
@@ -23,6 +25,11 @@ class ExactKey(NamedTuple):
 
     types: TypeKey
     fingerprints: tuple
+
+
+def exact_key(args: tuple) -> ExactKey:
+    """The exact key of a call with ``args`` (imports Numba the first time)."""
+    return ExactKey(tuple(map(type, args)), fingerprint(args))
 
 
 class Failure(NamedTuple):

@@ -31,12 +31,13 @@ import numpy as np
 
 from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import SUSPENDED, LoopPlan
+from autoaccel.boundary.convert import carries
 from autoaccel.config import Config
 from autoaccel.errors import Rejection
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.runtime.keys import Failure
-from autoaccel.runtime.loop_boundary import NEVER, Exit, LoopVariant, boundary
+from autoaccel.runtime.loop_boundary import NEVER, Boundary, Exit, LoopVariant, Route, boundary
 from autoaccel.runtime.loop_trial import LoopTrial, Window, window_owner
 from autoaccel.runtime.saved import SavedDecisions
 
@@ -45,9 +46,12 @@ logger = logging.getLogger("autoaccel")
 _FIRST_BUDGET = 8  # iterations before the first look at a loop's speed (then ~1 ms)
 _TRIP_SECONDS = 0.001  # aim: one look every millisecond of Python time
 _GIVE_UP_AFTER = 10  # hand-backs in a row after which a promoted variant is dropped
-# Runs in a row that ended before their first look after which an unpromoted loop is left
-# plain: each run's ``enter`` costs about a microsecond, more than a short run's iterations.
-_SHORT_RUNS = 1000
+# Python time a run must take for a compiled run to have a chance: entering one costs 2-15 us
+# (benchmarks/loop_overhead.py); the trial decides the loops above this.
+_SHORT_RUN = 20e-6
+# Runs in a row that ran no iteration after which an unpromoted loop is left plain: such
+# runs never reach a look (the carried budget does not shrink), and each pays enter/leave.
+_EMPTY_RUNS = 1000
 
 
 class LoopTrampoline:
@@ -77,6 +81,7 @@ class LoopTrampoline:
         self.armed = self.refusal is None
         self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
         self.window: Window | None = None
+        self._compiling = threading.Lock()
         self.reported = True
         self.runs = 0
         self.iterations = 0
@@ -87,8 +92,11 @@ class LoopTrampoline:
         self.trial = LoopTrial(self)
         self._budget = _FIRST_BUDGET
         self._handed = _FIRST_BUDGET
+        self._carried = 0  # budget a run left over, for the next run (0: none)
+        self._route: Route | None = None  # the last boundary that reached a variant
         self._last = 0.0
-        self._short_runs = 0  # runs since the last look (call of osr)
+        self._empty_runs = 0  # runs in a row that ended without an iteration or a look
+        self._looked = False  # whether the run in progress reached a look
         self._saved_promotion: bool | None = None
 
     def __repr__(self) -> str:
@@ -106,16 +114,30 @@ class LoopTrampoline:
         if self.window is not None and self.window.owner[0] == threading.get_ident():
             self.trial.abandon_window()  # the run it belonged to left by a return
         self._last = time.perf_counter()
+        self._looked = False
         if self.variants or self._promoted_before():
             return self._hand(1)  # promoted: to the compiled loop at the first boundary
-        self._short_runs += 1
-        if self._short_runs > _SHORT_RUNS and self.trial.pending is None:
+        if self._empty_runs >= _EMPTY_RUNS and self.trial.pending is None:
             self._refuse(
-                f"its last {_SHORT_RUNS} runs each ended within {self._budget} iterations, "
-                "too short for a compiled run to pay for entering it"
+                f"its last {_EMPTY_RUNS} runs ran no iteration, so there is nothing to compile "
+                "that could pay for entering it"
             )
             return NEVER
-        return self._hand(self._budget)
+        return self._hand(self._carried or self._budget)
+
+    def leave(self, budget: int) -> None:
+        """A run of the loop ended in Python (end, ``break`` or ``else``) with ``budget``
+        iterations of its budget left: book what ran since the last look, and keep the rest
+        of the budget for the next run (runs shorter than a budget add up to a look)."""
+        now = time.perf_counter()
+        ran = self._handed - budget
+        if self._last and 0 <= ran <= self._handed:
+            self.iterations += ran
+            self.seconds += now - self._last
+        self._empty_runs = self._empty_runs + 1 if ran == 0 and not self._looked else 0
+        # A run handed NEVER (refused, or handed back) has nothing to carry.
+        self._carried = budget if 0 < budget <= self._handed < NEVER else 0
+        self._last = 0.0
 
     def osr(self, iterable: Any, position: Any, frame: dict) -> int | Exit:
         """At an iteration boundary: a new budget (Python goes on) or the run's :class:`Exit`.
@@ -125,8 +147,20 @@ class LoopTrampoline:
             position: the ``range`` value about to run, the sequence index, or 0.
             frame: the frame's variables (``locals()``: the module's globals at top level).
         """
+        route = self._route
+        if route is not None and self.window is None:
+            # A promoted loop's later runs: straight to the variant when the frame allows.
+            try:
+                found = route.arguments(self.spec, self.globals, iterable, position, frame)
+                if found is not None and route.key in self.variants:
+                    done = self.run_promoted(route.key, route.plan, *found)
+                    return self._hand(done) if isinstance(done, int) else done
+            except Exception as exc:  # a bug of ours must never reach the user's loop
+                logger.debug("%s: internal error", self.name, exc_info=True)
+                self._refuse(f"internal error: {exc!r}")
+                return NEVER
         now = time.perf_counter()
-        self._short_runs = 0
+        self._looked = True
         try:
             decided = self._decide(iterable, position, frame, now)
         except Exception as exc:  # a bug of ours must never reach the user's loop
@@ -168,23 +202,58 @@ class LoopTrampoline:
             return NEVER
         if isinstance(state, str):
             return self._budget  # not compilable at this boundary; maybe at a later one
-        plan, arguments, key = state
+        plan, key = state.plan, state.key
         if key in self.variants:
-            return self.run_promoted(key, plan, arguments)
+            self._route = Route(self.spec, state, frame)
+            return self.run_promoted(key, plan, state.arguments, state.natives)
         if key in self.failures:
             return NEVER
         pending = self.trial.pending
         if pending is not None:
-            return (
-                self.trial.open_window(arguments, iterable, frame) if pending.key == key else NEVER
-            )
-        if self.seconds < self.config.loop_min_seconds and not self._promoted_before():
+            return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
+        if not self._promoted_before():
+            if self.seconds < self.config.loop_min_seconds:
+                return self._budget
+            short = self._too_short()
+            if short:
+                self._refuse(short)
+                return NEVER
+        return self._start(state, iterable, frame)
+
+    def _start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
+        """Compile and open a trial, unless another thread is compiling this loop: that
+        thread's run goes on in Python meanwhile, as a function's callers do."""
+        if not self._compiling.acquire(blocking=False):
             return self._budget
-        return self.trial.start(plan, arguments, key, iterable, frame)
+        try:
+            if self.trial.pending is not None or state.key in self.variants:
+                return self._budget  # it finished compiling just before: decide next look
+            return self.trial.start(state, iterable, frame)
+        finally:
+            self._compiling.release()
+
+    def _too_short(self) -> str | None:
+        """Why the loop's runs are too short to pay for entering compiled code, or ``None``.
+
+        Entering a promoted run costs microseconds (the frame read, converted, arrays copied,
+        the variables read back; docs/how-it-works.md, "Loops"): a loop whose runs take less
+        than :data:`_SHORT_RUN` each in Python cannot gain, so it is left plain without a
+        compile (``min_gain = 0`` compiles it anyway).
+        """
+        if self.min_gain <= 0 or self.runs < 2:
+            return None
+        per_run = self.seconds / self.runs
+        if per_run >= _SHORT_RUN:
+            return None
+        return (
+            f"its runs are too short to pay for entering compiled code ({per_run * 1e6:.1f} us "
+            f"each in Python, {self.runs} runs)"
+        )
 
     def _hand(self, budget: int) -> int:
         """Remember the budget handed to the instrumentation (what the next look books)."""
         self._handed = budget
+        self._carried = 0
         return budget
 
     def _count(self, now: float, adapt: bool) -> None:
@@ -201,10 +270,10 @@ class LoopTrampoline:
         kind = self.spec.kind
         if kind == "range" and type(iterable) is not range:
             return f"loops over range, which is a {type(iterable).__name__} here"
-        if kind == "iter" and not isinstance(iterable, np.ndarray):
+        if kind == "iter" and not (isinstance(iterable, np.ndarray) or carries((iterable,))):
             return (
                 f"iterates over a {type(iterable).__name__} at line {self.spec.lineno} (only "
-                "range, while and arrays can continue mid-run)"
+                "range, while, arrays, lists and buffers can continue mid-run)"
             )
         return None
 
@@ -214,14 +283,23 @@ class LoopTrampoline:
         self, key: tuple, compiled: Any, site_types: SiteTypes, record: PromotionRecord
     ) -> None:
         """Serve ``key`` with ``compiled`` from now on."""
-        self.variants[key] = LoopVariant(compiled.entry, compiled.guards.written, site_types)
+        self.variants[key] = LoopVariant(
+            compiled.entry, compiled.guards.written, site_types, compiled.snapshot
+        )
         self.promotions.append(record)
 
-    def run_promoted(self, key: tuple, plan: LoopPlan, arguments: tuple) -> int | Exit:
+    def run_promoted(
+        self, key: tuple, plan: LoopPlan, arguments: tuple, natives: tuple
+    ) -> int | Exit:
         """Run the loop compiled to its end: its :class:`Exit`, or :data:`NEVER` (handed back,
         Python goes on from the same iteration)."""
         variant = self.variants[key]
-        done = variant.run(self.spec, plan, arguments)
+        if variant.stale is not None and variant.stale():
+            # A global it froze changed: Python runs on, and a later boundary compiles anew.
+            del self.variants[key]
+            logger.info("%s: a global its variant froze changed; dropped", self.name)
+            return NEVER
+        done = variant.run(self.spec, plan, arguments, natives)
         if done is not None:
             return done
         if variant.handbacks >= _GIVE_UP_AFTER:
@@ -237,6 +315,7 @@ class LoopTrampoline:
             self.armed = False
 
     def _refuse(self, reason: str) -> None:
+        self._route = None
         self.refusal = reason
         self.armed = False
         self.window = None

@@ -22,8 +22,10 @@ from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import UNBOUND, LoopPlan, decode, plan_for
 from autoaccel.backends.screening import argument_refusal
 from autoaccel.backends.signatures import fingerprint
+from autoaccel.backends.snapshot import snapshot_guard
+from autoaccel.boundary.convert import carries, convert, restore, save, write_back
+from autoaccel.boundary.kinds import Unconvertible
 from autoaccel.errors import Rejection
-from autoaccel.policy.compare import copy_value, restore_value
 from autoaccel.policy.site_types import SiteTypes
 
 # A budget that never runs out: Python (or the compiled loop) finishes this run of the loop.
@@ -46,11 +48,18 @@ class Exit(NamedTuple):
 
 
 class Boundary(NamedTuple):
-    """The state at one boundary: the plan, the compiled loop's arguments, and their key."""
+    """The state at one boundary: the plan, the compiled loop's arguments, and their key.
+
+    ``frozen`` holds the function's own variables that hold code (``f = math.sqrt`` before
+    the loop), as ``(name, value)``: the compiled loop reads them as frozen globals, so the
+    key holds the values themselves and a run with another one is another variant.
+    """
 
     plan: LoopPlan
     arguments: tuple
     key: tuple
+    frozen: tuple[tuple[str, Any], ...] = ()
+    natives: tuple = ()  # ``arguments`` as the compiled loop takes them (lists converted)
 
 
 def is_data(value: Any) -> bool:
@@ -78,9 +87,10 @@ def boundary(
 
     Raises:
         Rejection: a variable's value cannot be passed to compiled code (see
-            :func:`~autoaccel.backends.screening.argument_refusal`).
+            :func:`~autoaccel.backends.screening.argument_refusal`), or a list or buffer
+            cannot be converted (:mod:`autoaccel.boundary.convert`).
     """
-    params, values = [], []
+    params, values, frozen = [], [], []
     # A live-out variable an iteration never reads before binding it needs no value from
     # here: the run hands it back if it binds it, and leaves it as it is otherwise. The
     # plan is then the same at every boundary, whether or not it is bound yet.
@@ -94,14 +104,79 @@ def boundary(
         if name in spec.assigned or is_data(value):
             params.append(name)
             values.append(value)
-    reason = argument_refusal(tuple(values))
+        elif not spec.module_level and name in frame:
+            frozen.append((name, value))  # a local holding code, shadowing any global
+    # Lists and buffers are converted (their elements checked once, when the loop compiles:
+    # screening a long list at every look would cost more than the loop).
+    reason = argument_refusal(tuple(v for v in values if not carries((v,))))
     if reason:
         raise Rejection(f"a variable {reason}")
     arguments = (*leading(spec, iterable, position), *values)
+    natives = natives_of(arguments)
     plan = plan_for(spec, tuple(params), maybe)
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).
-    return Boundary(plan, arguments, (plan.params, fingerprint(arguments)))
+    key = (plan.params, fingerprint(natives), tuple(value for _, value in frozen))
+    return Boundary(plan, arguments, key, tuple(frozen), natives)
+
+
+def natives_of(arguments: tuple) -> tuple:
+    """``arguments`` as the compiled loop takes them: lists and buffers converted.
+
+    Raises:
+        Rejection: one cannot be converted this time (a ragged list of lists, an element
+            of another class than the first's).
+    """
+    if not carries(arguments):
+        return arguments
+    try:
+        return convert(arguments)
+    except Unconvertible as exc:
+        raise Rejection(f"a variable {exc}") from None
+
+
+class Route:
+    """The short way from a boundary into a promoted variant, for the runs after the first.
+
+    :func:`boundary` screens every variable and builds the plan again (~25 us); a run that
+    finds the frame as the route's own did (the same variables bound, the same code in the
+    function's variables holding code, arguments of the same Numba fingerprints) has the
+    same plan and key, so it only needs the arguments (a few us).
+
+    Args:
+        spec: the loop.
+        state: the boundary the variant was reached from.
+        frame: that boundary's frame.
+    """
+
+    __slots__ = ("absent", "frozen", "key", "plan")
+
+    def __init__(self, spec: LoopSpec, state: Boundary, frame: dict) -> None:
+        self.key = state.key
+        self.plan = state.plan
+        self.frozen = state.frozen
+        taken = set(state.plan.params) | {name for name, _ in state.frozen}
+        # Variables the loop reads that were not bound: bound later, they change the plan.
+        self.absent = tuple(n for n in spec.exposed if n not in taken and n not in frame)
+
+    def arguments(
+        self, spec: LoopSpec, namespace: dict, iterable: Any, position: Any, frame: dict
+    ) -> tuple[tuple, tuple] | None:
+        """The compiled loop's arguments at this boundary, as they are and converted, or
+        ``None`` when the frame has changed in a way only :func:`boundary` can judge."""
+        for name, value in self.frozen:
+            if frame.get(name, UNBOUND) is not value:
+                return None
+        for name in self.absent:
+            if name in frame:
+                return None
+        values = [value_of(spec, namespace, name, frame) for name in self.plan.params]
+        arguments = (*leading(spec, iterable, position), *values)
+        try:
+            natives = natives_of(arguments)
+        except Rejection:
+            return None
+        return (arguments, natives) if fingerprint(natives) == self.key[1] else None
 
 
 def value_of(spec: LoopSpec, namespace: dict, name: str, frame: dict) -> Any:
@@ -140,13 +215,16 @@ def reader(plan: LoopPlan) -> Reader:
     when absent).
     """
     positions = {name: i for i, name in enumerate(plan.params)}
+    # Each handed-back variable's place among the params (-1: a maybe variable).
+    slots = tuple(positions.get(name, -1) for name in plan.names)
+    taken = len(plan.params)
 
     def read(result: tuple, arguments: tuple, before: dict) -> tuple[tuple, tuple, tuple]:
         values, sites = decode(plan, result)
-        offset = len(arguments) - len(plan.params)
+        offset = len(arguments) - taken
         entries = tuple(
-            arguments[offset + positions[name]] if name in positions else before.get(name, UNBOUND)
-            for name in plan.names
+            arguments[offset + slot] if slot >= 0 else before.get(name, UNBOUND)
+            for name, slot in zip(plan.names, slots, strict=True)
         )
         return values, sites, entries
 
@@ -156,38 +234,64 @@ def reader(plan: LoopPlan) -> Reader:
 class LoopVariant:
     """A promoted compiled loop: its entry, the arguments it may write, its sites' types.
 
+    Args:
+        entry: the compiled loop.
+        written: positions of the arguments it may write.
+        site_types: the Python types its assignment sites leave in the variables.
+        snapshot: the globals it froze (:mod:`autoaccel.backends.snapshot`).
+
     Attributes:
         handbacks: compiled runs handed back to Python in a row.
         runs: compiled runs that finished the loop.
+        stale: ``stale()`` is true once a global it froze has changed (``None``: it froze
+            none); a stale variant must not run again.
     """
 
-    def __init__(self, entry: Any, written: tuple[int, ...], site_types: SiteTypes) -> None:
+    def __init__(
+        self, entry: Any, written: tuple[int, ...], site_types: SiteTypes, snapshot: tuple = ()
+    ) -> None:
         self.entry = entry
         self.written = written
         self.site_types = site_types
+        self.stale = snapshot_guard(snapshot)
         self.handbacks = 0
         self.runs = 0
+        self._read: Reader | None = None
+        self._live: tuple[int, ...] = ()  # each live-out variable's place in plan.names
 
-    def run(self, spec: LoopSpec, plan: LoopPlan, arguments: tuple) -> Exit | None:
+    def run(self, spec: LoopSpec, plan: LoopPlan, arguments: tuple, natives: tuple) -> Exit | None:
         """Run the loop compiled to its end: its :class:`Exit`, or ``None`` (handed back).
 
         Handed back when a checked operation gives up, the code raises, or a variable's
-        Python type is not certain; the arrays it may have written hold their values from
-        before the run again, so Python goes on from the same iteration.
+        Python type is not certain; the arrays and buffers it may have written hold their
+        values from before the run again (a converted list's storage is its own until
+        written back), so Python goes on from the same iteration.
+
+        Args:
+            spec, plan: the loop and the variant's plan.
+            arguments: the compiled loop's arguments, as the frame holds them.
+            natives: the same converted (:func:`natives_of`).
         """
-        saved = [(i, copy_value(arguments[i])) for i in self.written]
+        saved = [(i, save(natives[i])) for i in self.written]
         try:
-            result = self.entry(*arguments)
-            values, sites, entries = reader(plan)(result, arguments, {})
+            result = self.entry(*natives)
+            if self._read is None:  # one plan per variant: its key holds the params
+                self._read = reader(plan)
+                self._live = tuple(
+                    plan.names.index(n) if n in plan.names else -1 for n in spec.live_out
+                )
+            values, sites, entries = self._read(result, arguments, {})
             converted = self.site_types.convert(plan.names, values, sites, entries)
         except Exception:  # a checked operation gave up, or the code raised: Python answers
             converted = None
         if converted is None:
             for position, copy in saved:
-                restore_value(arguments[position], copy)
+                restore(natives[position], copy)
             self.handbacks += 1
             return None
+        if natives is not arguments:
+            write_back(natives, self.written)
         self.runs += 1
         self.handbacks = 0
-        by_name = dict(zip(plan.names, converted, strict=True))
-        return Exit(result[0], result[1], tuple(by_name.get(n, UNBOUND) for n in spec.live_out))
+        live = tuple(converted[i] if i >= 0 else UNBOUND for i in self._live)
+        return Exit(result[0], result[1], live)

@@ -26,12 +26,22 @@ from autoaccel.backends.loop_code import (
     loop_code,
 )
 from autoaccel.backends.signatures import describe, numba_signature
+from autoaccel.boundary.convert import refusal, save
 from autoaccel.errors import Rejection
-from autoaccel.policy.compare import copy_value
+from autoaccel.policy.compare import copy_arguments
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.policy.window import WindowRun, WindowTrial
-from autoaccel.runtime.loop_boundary import NEVER, Exit, readable, reader, value_of
+from autoaccel.runtime.loop_boundary import (
+    NEVER,
+    Boundary,
+    Exit,
+    Route,
+    natives_of,
+    readable,
+    reader,
+    value_of,
+)
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
 
@@ -62,24 +72,35 @@ class Owner(Protocol):
     def fail(self, key: Any, reason: str, signature: str = "") -> None:
         """Never try ``key`` again."""
 
-    def run_promoted(self, key: tuple, plan: LoopPlan, arguments: tuple) -> int | Exit:
-        """Run the variant of ``key`` to the loop's end."""
+    def run_promoted(
+        self, key: tuple, plan: LoopPlan, arguments: tuple, natives: tuple
+    ) -> int | Exit:
+        """Run the variant of ``key`` to the loop's end (``natives``: converted arguments)."""
 
 
 class LoopUnit:
     """One plan's compile unit: the generated function, as the back-ends and the cache see it.
 
+    Args:
+        loop: the loop.
+        plan: the variables in and out.
+        frozen: the function's variables that hold code, ``(name, value)``: the compiled
+            loop reads them as globals of these values (a boundary's ``frozen``).
+
     Attributes:
         code: the function :func:`~autoaccel.backends.loop_code.loop_code` generated.
+        globals: the module's globals, or a copy with ``frozen`` over them.
         saved: where its decisions are kept.
     """
 
-    def __init__(self, loop: Owner, plan: LoopPlan) -> None:
+    def __init__(self, loop: Owner, plan: LoopPlan, frozen: tuple = ()) -> None:
         self.plan = plan
         self.name = loop.name
         self.qualname = loop.qualname
         self.module = loop.module
-        self.globals = loop.globals
+        self.namespace = loop.globals
+        self.frozen = frozen
+        self.globals = {**loop.globals, **dict(frozen)} if frozen else loop.globals
         self.config = loop.config
         self.min_gain = loop.min_gain
         self.code = loop_code(loop.spec, plan, loop.filename)
@@ -90,6 +111,29 @@ class LoopUnit:
     def required_gain(self) -> float:
         """The speed-up the loop's variant must reach."""
         return self.min_gain
+
+    def refresh(self) -> None:
+        """Bring the copy under ``frozen`` up to date with the module's globals (before a
+        build: a global may have changed since the copy was made)."""
+        if self.globals is not self.namespace:
+            self.globals.clear()
+            self.globals.update(self.namespace)
+            self.globals.update(dict(self.frozen))
+
+    def live_snapshot(self, snapshot: tuple) -> tuple:
+        """``snapshot`` read from the module's own globals instead of the copy under
+        ``frozen``, except for the ``frozen`` names themselves: those stay read from the copy
+        (they hold by construction: the key carries their values) and still name the
+        variant's code, on disk as in memory."""
+        if self.globals is self.namespace:
+            return snapshot
+        names = {name for name, _ in self.frozen}
+        return tuple(
+            (self.namespace, name, value)
+            if owner is self.globals and name not in names
+            else (owner, name, value)
+            for owner, name, value in snapshot
+        )
 
 
 class Pending(NamedTuple):
@@ -109,6 +153,12 @@ class Window(NamedTuple):
     arguments: tuple
     started: float
     owner: tuple  # (thread, iterable): the run of the loop it belongs to
+
+
+def _position(kind: str, arguments: tuple) -> Any:
+    """The position among a compiled loop's leading arguments (0 for a ``while`` loop)."""
+    names = leading_arguments(kind)
+    return arguments[names.index("pos")] if "pos" in names else 0
 
 
 def window_owner(kind: str, iterable: Any) -> tuple:
@@ -137,15 +187,15 @@ class LoopTrial:
         self.pending: Pending | None = None
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
-        self._units: dict[tuple[str, ...], LoopUnit] = {}
+        self._units: dict[tuple, LoopUnit] = {}
 
-    def start(
-        self, plan: LoopPlan, arguments: tuple, key: tuple, iterable: Any, frame: dict
-    ) -> int | Exit:
-        """Compile for ``key``; apply a saved decision or open the first validation window."""
-        unit = self._unit(plan)
+    def start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
+        """Compile for the state at a boundary; apply a saved decision or open the first
+        validation window."""
+        plan, arguments, key = state.plan, state.arguments, state.key
+        unit = self._unit(plan, state.frozen)
         try:
-            compiled, signature, seconds, from_cache, saved_as = self._compile(unit, arguments)
+            compiled, signature, seconds, from_cache, saved_as = self._compile(unit, state)
         except Rejection as exc:
             self.owner.fail(key, str(exc))
             return NEVER
@@ -158,7 +208,7 @@ class LoopTrial:
                 signature, decision.speedup, seconds, from_cache, saved_decision=True
             )
             self.owner.promote(key, compiled, SiteTypes(decision.adapter), record)
-            return self.owner.run_promoted(key, plan, arguments)
+            return self.owner.run_promoted(key, plan, arguments, state.natives)
         trial = WindowTrial(
             compiled.entry,
             signature,
@@ -170,10 +220,11 @@ class LoopTrial:
         )
         trial.warm_up(with_budget(self.owner.spec.kind, arguments, 1))
         self.pending = Pending(trial, compiled, unit, key, saved_as)
-        return self.open_window(arguments, iterable, frame)
+        return self.open_window(state, iterable, frame)
 
-    def _compile(self, unit: LoopUnit, arguments: tuple) -> tuple:
-        """``(compiled, signature text, seconds, from_cache, saved_as)`` for ``arguments``.
+    def _compile(self, unit: LoopUnit, state: Boundary) -> tuple:
+        """``(compiled, signature text, seconds, from_cache, saved_as)`` for the state at a
+        boundary.
 
         Raises:
             Rejection: a global cannot be frozen, Numba refuses, the typed IR shows a
@@ -182,7 +233,7 @@ class LoopTrial:
         owner = self.owner
         start = time.perf_counter()
         try:
-            compiled, signature, from_cache, saved_as = self._build(unit, arguments)
+            compiled, signature, from_cache, saved_as = self._build(unit, state)
         finally:
             seconds = time.perf_counter() - start
             self.compile_seconds += seconds
@@ -191,39 +242,73 @@ class LoopTrial:
         logger.info("%s: %s %s in %.3f s", owner.name, verb, shown, seconds)
         return compiled, shown, seconds, from_cache, saved_as
 
-    def _build(self, unit: LoopUnit, arguments: tuple) -> tuple:
+    def _build(self, unit: LoopUnit, state: Boundary) -> tuple:
         """``(compiled, Numba signature, from_cache, saved_as)``; see :meth:`_compile`."""
         owner = self.owner
+        # Every element of every list, checked once before the first compile.
+        reason = refusal(state.arguments)
+        if reason:
+            raise Rejection(f"a variable {reason}")
+        unit.refresh()
         with cpu.compiling():
             compiled = cpu.build(unit, owner.config.jit, lookup)
-            signature = numba_signature(arguments)
+            compiled.snapshot = unit.live_snapshot(compiled.snapshot)
+            signature = numba_signature(state.natives)
             text = describe(signature)
             # Decisions are keyed by the Numba signature alone, as variants are.
             saved_as, store = unit.saved.where((), text, compiled)
             with budget.limit(owner.config.compile_budget):
                 _, from_cache = cpu.compile_signature(compiled, signature, store)
         if owner.config.isolate_first_run:
-            copies = tuple(map(copy_value, with_budget(owner.spec.kind, arguments, 1)))
+            copies = natives_of(copy_arguments(with_budget(owner.spec.kind, state.arguments, 1)))
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:
                 unit.saved.save(saved_as, False, crash)
                 raise Rejection(crash)
         return compiled, signature, from_cache, saved_as
 
-    def open_window(self, arguments: tuple, iterable: Any, frame: dict) -> int:
-        """The compiled loop runs the next ``n`` iterations on copies; then Python does."""
+    def open_window(self, state: Boundary, iterable: Any, frame: dict) -> int:
+        """The compiled loop runs the next ``n`` iterations on copies; then Python does.
+
+        The compiled half is charged what a promoted run pays around the compiled loop:
+        its arguments read from the frame and the copies of the arrays it may write
+        (timed here), and reading its variables back (timed in the comparison). A loop
+        whose runs are a few iterations long is slower compiled, and stays Python.
+        """
         owner = self.owner
         assert self.pending is not None
+        arguments = state.arguments
+        overhead = self._entry_seconds(state, iterable, frame)
         per_iteration = owner.seconds / max(owner.iterations, 1)
         size = int(min(max(_WINDOW_SECONDS / max(per_iteration, 1e-9), 1), 1 << 20))
         before = {
             name: value_of(owner.spec, owner.globals, name, frame)
             for name in self.pending.unit.plan.maybe
         }
-        run = self.pending.trial.run_window(with_budget(owner.spec.kind, arguments, size), before)
+        run = self.pending.trial.run_window(
+            with_budget(owner.spec.kind, arguments, size), before, overhead
+        )
         started = time.perf_counter()  # Python's half starts when osr returns (soon after)
         owner.window = Window(run, arguments, started, window_owner(owner.spec.kind, iterable))
         return size
+
+    def _entry_seconds(self, state: Boundary, iterable: Any, frame: dict) -> float:
+        """What a promoted run pays before the compiled loop starts (seconds): the best of
+        three tries, as a single try of a few microseconds is mostly first-touch costs."""
+        assert self.pending is not None
+        owner = self.owner
+        position = _position(owner.spec.kind, state.arguments)
+        route = Route(owner.spec, state, frame)
+        written = self.pending.compiled.guards.written
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            found = route.arguments(owner.spec, owner.globals, iterable, position, frame)
+            natives = found[1] if found is not None else state.natives
+            for index in written:
+                save(natives[index])
+            best = min(best, time.perf_counter() - started)
+        return best
 
     def finish_window(self, kind: int, position: Any, frame: dict, now: float) -> None:
         """Python reached the window's end (``kind``: at a boundary, or the loop's end)."""
@@ -279,8 +364,9 @@ class LoopTrial:
             saved_seconds=record.saved_seconds,
         )
 
-    def _unit(self, plan: LoopPlan) -> LoopUnit:
-        unit = self._units.get(plan.params)
+    def _unit(self, plan: LoopPlan, frozen: tuple[tuple[str, Any], ...]) -> LoopUnit:
+        which = (plan.params, frozen)
+        unit = self._units.get(which)
         if unit is None:
-            unit = self._units[plan.params] = LoopUnit(self.owner, plan)
+            unit = self._units[which] = LoopUnit(self.owner, plan, frozen)
         return unit

@@ -20,19 +20,21 @@ from typing import Any, Protocol
 
 from autoaccel.backends import background, budget, cpu
 from autoaccel.backends.isolation import first_run_failure
-from autoaccel.backends.screening import argument_refusal, globals_refusal
+from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import accepting, describe, describe_arguments, numba_signature
+from autoaccel.boundary.convert import carries, convert, refusal
+from autoaccel.boundary.kinds import exact_classes
 from autoaccel.config.signatures import parse_signature, python_types
 from autoaccel.errors import Rejection
 from autoaccel.policy import targets
-from autoaccel.policy.compare import Adapter, copy_value
+from autoaccel.policy.compare import Adapter, copy_arguments
 from autoaccel.policy.trial import PromotionRecord, Trial
 from autoaccel.runtime.admission import Admission
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
 from autoaccel.runtime.table import code_size, variant_table
-from autoaccel.runtime.variant import MISS, Variant
+from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant
 
 logger = logging.getLogger("autoaccel")
 
@@ -99,8 +101,12 @@ class Promoter:
         self.trials: dict[ExactKey, Pending] = {}
         self.promotions: list[PromotionRecord] = []
         self.signatures: dict[ExactKey, str] = {}
+        # Keys whose calls carry lists or buffers: their converted arguments' exact classes
+        # (or None) and Numba signature, for the variant's direct calls.
+        self.converting: dict[ExactKey, tuple[tuple | None, tuple]] = {}
         self.eager: tuple[str, ...] = ()
         self.declared: list[tuple] = []  # declared signatures' Numba argument types
+        self.queued: set[ExactKey] = set()  # keys ever handed to the background compiler
         self.ready: set[TypeKey] = set()  # their Python argument types
         self.invalidations = 0
         self.compile_seconds = 0.0
@@ -167,14 +173,17 @@ class Promoter:
                 run rule the variant out.
         """
         owner = self.owner
-        reason = argument_refusal(args)
+        reason = refusal(args, owner.config.strings)
         if reason:
             raise Rejection(reason)
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature
         with cpu.compiling():
             compiled = cpu.build(owner, owner.config.jit, lookup)
-            signature = numba_signature(args)
+            natives = convert(args)
+            signature = numba_signature(natives)
             signature = accepting(self.declared, signature) or signature
+            if carries(args):
+                self.converting[key] = (exact_classes(natives), signature)
             saved_as, store = self.saved.where(key.types, describe(signature), compiled)
             # Long compiles are where users wait: say when one starts (-v).
             logger.info("%s%s: compiling", owner.name, describe(signature))
@@ -190,13 +199,14 @@ class Promoter:
                 self.promote(key, compiled, decision.raw_type, decision.adapter, record, reason)
                 return None
         if owner.config.isolate_first_run:
-            copies = tuple(map(copy_value, args))
+            copies = convert(copy_arguments(args))
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:
                 self.saved.save(saved_as, False, crash)
                 raise Rejection(crash)
         dispatch = owner.dispatch_seconds(len(args))
         base = Trial(compiled, describe(signature), seconds, from_cache, saved_as, dispatch)
+        base.direct = direct_call(self.converting.get(key), compiled)
         trial = self._selection(build, base)
         self.trials[key] = trial
         owner.refresh_fast_path()
@@ -215,7 +225,8 @@ class Promoter:
         """Queue the compile; calls run the original until its trial (or variant) is ready."""
         job = (id(self), key)
         if not background.is_pending(job):
-            copies = tuple(map(copy_value, args))  # the caller may change its arrays meanwhile
+            copies = copy_arguments(args)  # the caller may change its arrays meanwhile
+            self.queued.add(key)
             background.submit(job, functools.partial(self._start_trial, key, copies))
 
     def _conclude(self, key: ExactKey, trial: Pending) -> None:
@@ -259,17 +270,25 @@ class Promoter:
     ) -> bool:
         """Serve ``key`` with ``compiled`` from now on; ``False`` if its result type conflicts."""
         exact = self.owner._exact
-        # One variant per compiled code (per target) and pattern of argument types; a
-        # compiled code's variants share its result adapters.
+        # One variant per compiled code (per target), pattern of argument types, and whether
+        # its calls carry lists or buffers to convert; a compiled code's variants share its
+        # result adapters.
+        kind = ConvertingVariant if key in self.converting else Variant
         sibling = next((v for v in exact.values() if v.compiled is compiled), None)
         variant = next(
-            (v for k, v in exact.items() if k.types == key.types and v.compiled is compiled),
+            (
+                v
+                for k, v in exact.items()
+                if k.types == key.types and v.compiled is compiled and type(v) is kind
+            ),
             None,
-        ) or Variant(compiled, sibling.adapters if sibling else None)
+        ) or kind(compiled, sibling.adapters if sibling else None)
         if not variant.accepts(raw_type, adapter):
             reason = "its result type conflicts with another promoted signature"
             self.fail(key, key.types, reason, record.signature)
             return False
+        if isinstance(variant, ConvertingVariant):
+            variant.serve(key, direct_call(self.converting[key], compiled))
         exact[key] = variant
         self.signatures[key] = record.signature
         compiled.validated.add(record.signature)
@@ -300,6 +319,8 @@ class Promoter:
             variant = owner._exact.pop(key, None)
             if variant is None:
                 return
+            if isinstance(variant, ConvertingVariant):
+                variant.drop(key, self.converting[key][0])
             signature = self.signatures.pop(key)
             if signature not in self.signatures.values():
                 variant.compiled.validated.discard(signature)
@@ -336,41 +357,55 @@ class Promoter:
             return
         with background.COMPILE_LOCK:
             for text in signatures:
-                self._timed(self._compile_declared, text)
-
-    def _compile_declared(self, text: str) -> None:
-        owner = self.owner
-        signature = parse_signature(text)  # checked when the config was read
-        types_ = python_types(signature)
-        try:
-            reason = globals_refusal(owner, lookup)
-            if reason:
-                raise Rejection(reason)
-            with cpu.compiling():
-                compiled = cpu.build(owner, owner.config.jit, lookup)
-                _, store = self.saved.where(types_, describe(signature), compiled)
-                seconds, _ = cpu.compile_signature(compiled, signature, store)
-        except Rejection as exc:
-            self.fail(types_, types_, f"declared signature {text}: {exc}", text)
-            return
-        except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
-            logger.debug("%s: internal error while compiling", owner.name, exc_info=True)
-            self.fail(types_, types_, f"internal error: {exc!r}", text)
-            return
-        self.declared.append(signature)
-        self.ready.add(types_)
-        owner.refresh_fast_path()
-        logger.info("%s: compiled declared signature %s in %.3f s", owner.name, text, seconds)
+                self._timed(_compile_declared, self, text)
 
     def pending(self, types_: TypeKey) -> bool:
         """Whether a variant of argument types ``types_`` is still in its trial."""
         return any(key.types == types_ for key in list(self.trials))
 
-    def pending_trials(self) -> list[str]:
-        """Signatures compiled whose trial has not concluded (too few calls so far)."""
-        return [trial.signature for trial in list(self.trials.values())]
-
     def generic_speedup(self, types_: TypeKey) -> float:
         """The best measured speed-up of a promoted variant for ``types_``, else 1."""
         signatures = {s for k, s in self.signatures.items() if k.types == types_}
         return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)
+
+
+def direct_call(conversion: tuple | None, compiled: Any) -> tuple[tuple, Any] | None:
+    """``(classes, entry point)`` to call ``compiled``'s overload directly with arguments
+    converted to ``classes``, for a key's ``conversion`` (its exact classes, or ``None``, and
+    Numba signature); ``None`` when the classes are not exact or the target has no overloads.
+    Called with arguments of other types the entry point would misread them, which is why
+    the classes are checked before each such call."""
+    if conversion is None or conversion[0] is None:
+        return None
+    overloads = getattr(compiled.entry, "overloads", None)
+    signature = tuple(conversion[1])
+    if not isinstance(overloads, dict) or signature not in overloads:
+        return None
+    return conversion[0], overloads[signature].entry_point
+
+
+def _compile_declared(promoter: Promoter, text: str) -> None:
+    """Compile one declared signature (``signatures`` in the configuration) for ``promoter``'s
+    function; a failure rejects its argument types with the reason."""
+    owner = promoter.owner
+    signature = parse_signature(text)  # checked when the config was read
+    types_ = python_types(signature)
+    try:
+        reason = globals_refusal(owner, lookup)
+        if reason:
+            raise Rejection(reason)
+        with cpu.compiling():
+            compiled = cpu.build(owner, owner.config.jit, lookup)
+            _, store = promoter.saved.where(types_, describe(signature), compiled)
+            seconds, _ = cpu.compile_signature(compiled, signature, store)
+    except Rejection as exc:
+        promoter.fail(types_, types_, f"declared signature {text}: {exc}", text)
+        return
+    except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
+        logger.debug("%s: internal error while compiling", owner.name, exc_info=True)
+        promoter.fail(types_, types_, f"internal error: {exc!r}", text)
+        return
+    promoter.declared.append(signature)
+    promoter.ready.add(types_)
+    owner.refresh_fast_path()
+    logger.info("%s: compiled declared signature %s in %.3f s", owner.name, text, seconds)

@@ -35,6 +35,7 @@ from autoaccel.cache.keys import code_digest, source_digest, value_text, variant
 from autoaccel.cache.variants import VariantStore
 from autoaccel.errors import Rejection
 from autoaccel.policy import targets
+from autoaccel.policy.compare import adapter_from_plain, plain_adapter
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.runtime.keys import TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
@@ -148,7 +149,10 @@ class SavedDecisions:
         return (self.owner.required_gain(), config.validation_calls, *targets.policy(config))
 
     def decision(self, saved_as: SavedAs | None) -> Decision | None:
-        """The decision a previous run made for this very variant under this policy."""
+        """The decision a previous run made for this very variant under this policy.
+
+        Its ``adapter`` is the live converter (the store keeps its plain form).
+        """
         store = self.store() if saved_as is not None else None
         if store is None or saved_as is None:
             return None
@@ -166,7 +170,11 @@ class SavedDecisions:
                 self.policy(),
             )
             return None
-        return decision
+        try:
+            return decision._replace(adapter=adapter_from_plain(decision.adapter))
+        except ValueError as exc:
+            logger.info("%s: saved decision not applied: %s", self.owner.name, exc)
+            return None
 
     def save(self, saved_as: SavedAs | None, promoted: bool, reason: str, **measured: Any) -> None:
         """Keep a trial's outcome for later runs (when the cache is on).
@@ -179,6 +187,8 @@ class SavedDecisions:
         store = self.store() if saved_as is not None else None
         if store is None or saved_as is None:
             return
+        if "adapter" in measured:
+            measured["adapter"] = plain_adapter(measured["adapter"])
         store.put(
             saved_as.key, Decision(saved_as.digest, self.policy(), promoted, reason, **measured)
         )

@@ -27,6 +27,7 @@ dispatcher is released (``Promoter.evict``). The sizes counted are object-code b
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import threading
 import time
@@ -35,6 +36,7 @@ from typing import Any
 from autoaccel.backends.signatures import describe
 from autoaccel.config import SpecializationOptions
 from autoaccel.policy import eviction
+from autoaccel.runtime.variant import ConvertingVariant
 from autoaccel.state import STATE
 
 _MIB = 1024 * 1024
@@ -281,8 +283,9 @@ def fast_routes(exact: dict[Any, Any]) -> dict[tuple, Any]:
     arrays where the pattern has arrays, tuples where it has tuples, and scalars where it
     has scalars. A compiled code without Numba signatures (another target's) blocks all its
     patterns while it holds an unvalidated one. Other patterns are dispatched by their
-    exact key. Tuples are never on the fast path, because Numba converts between tuple
-    element types.
+    exact key. Tuples are on the fast path only through a
+    :class:`~autoaccel.runtime.variant.ConvertingVariant`, which checks the exact classes or
+    key of each call itself: Numba converts between tuple element types.
 
     Args:
         exact: promoted variants by exact key (:class:`~autoaccel.runtime.keys.ExactKey`).
@@ -292,7 +295,8 @@ def fast_routes(exact: dict[Any, Any]) -> dict[tuple, Any]:
     for key, variant in exact.items():
         types_ = key.types
         compiled = variant.compiled
-        if types_ in routes or tuple in types_ or compiled.compiling:
+        own_check = isinstance(variant, ConvertingVariant) and variant.keys is not None
+        if types_ in routes or (tuple in types_ and not own_check) or compiled.compiling:
             continue
         patterns = blocked.get(id(compiled))
         if patterns is None:
@@ -316,10 +320,14 @@ def _unvalidated_patterns(compiled: Any) -> Any:
 def _numba_kind(numba_type: Any) -> str:
     from numba.core import types
 
+    from autoaccel.boundary.numba_types import PySequence
+
     if isinstance(numba_type, types.Array):
         return "array"
     if isinstance(numba_type, types.BaseTuple):
         return "tuple"
+    if isinstance(numba_type, PySequence):
+        return "sequence"  # a converted list or buffer (autoaccel.boundary)
     return "scalar"
 
 
@@ -330,4 +338,6 @@ def _python_kind(kind: type) -> str:
         return "array"
     if issubclass(kind, tuple):
         return "tuple"
+    if issubclass(kind, (list, bytes, bytearray, array.array, memoryview)):
+        return "sequence"
     return "scalar"

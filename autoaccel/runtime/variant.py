@@ -3,7 +3,8 @@
 Why this design: a promoted call must answer exactly as the original would, or hand the call
 back with the arguments as they were. :meth:`Variant.run` checks what can change between
 calls (frozen globals, NumPy's error state, a compile in progress), copies the arguments the
-variant may write, runs it, adapts the result's type and refuses results whose CPython type
+variant may write before a hand-back can follow (``Guards.copied``), runs it, adapts the
+result's type and refuses results whose CPython type
 could differ (docs/divergences.md, rows 11 and 12). It never raises: every reason not to
 answer is a :class:`Signal`.
 """
@@ -16,8 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from autoaccel.backends import interrupts
 from autoaccel.backends.snapshot import snapshot_guard
+from autoaccel.boundary.convert import convert, write_back
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
+from autoaccel.runtime.keys import exact_key
 
 try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
     from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE  # type: ignore[attr-defined]
@@ -79,11 +83,13 @@ class Variant:
         """Record ``adapter`` for results of ``raw_type``; ``False`` if one differs already."""
         return self.adapters.setdefault(raw_type, adapter) == adapter
 
-    def run(self, args: tuple) -> Any:
+    def run(self, args: tuple, call: Any = None) -> Any:
         """The result for ``args``, or a :class:`Signal` (never raises).
 
         Whenever the call is handed back (a :class:`Signal`), the arguments the variant may
-        have written hold their values from before the call again.
+        have written hold their values from before the call again. ``call``: the compiled
+        overload to call directly, for arguments whose Numba types are known exactly;
+        otherwise the entry dispatcher matches them.
         """
         compiled = self.compiled
         if compiled.compiling:
@@ -96,13 +102,14 @@ class Variant:
         elif not _last_errstate[1]:
             return MISS
         guards = compiled.guards
-        written = guards.written
+        written = guards.copied  # those a hand-back can follow a write to
         saved = [copy_value(args[i]) for i in written] if written else ()
         try:
-            result = compiled.entry(*args)
+            result = (call or compiled.entry)(*args)
         except TypeError:  # no matching signature, or the code raised TypeError itself
             return _restored(args, written, saved, NO_MATCH)
-        except Exception:  # the original raises its own error, with its own traceback
+        except Exception as exc:  # the original raises its own error, with its own traceback
+            interrupts.raise_hidden(exc)  # but a Ctrl-C ends the program, as it would have
             return _restored(args, written, saved, MISS)
         self.uses += 1
         self.last = next(CLOCK)
@@ -115,6 +122,62 @@ class Variant:
             and _ambiguous(result, args, guards)
         ):
             return _restored(args, written, saved, MISS)
+        return result
+
+
+class ConvertingVariant(Variant):
+    """A variant whose calls carry lists or buffers (:mod:`autoaccel.boundary`).
+
+    Each call's arguments are converted first; a value that cannot be converted this time
+    (a list whose elements changed class, a ragged list of lists) is a ``NO_MATCH``. After
+    a call that answered, the lists it may have written get their new values; a call handed
+    back writes none, and the buffers it may have written were restored from copies.
+
+    Attributes:
+        direct: the compiled overload of each promoted signature whose converted arguments'
+            classes tell their Numba types exactly (:func:`~autoaccel.boundary.kinds.
+            exact_classes`), by those classes: such calls skip the dispatcher's typing,
+            which for a converted value goes through a failed fingerprint and an attribute
+            lookup (about 1 us each on the development machine).
+        keys: for a pattern of argument types with tuples, the exact keys it serves, else
+            ``None``. Such a pattern is on the fast path only through this variant (see
+            :func:`~autoaccel.runtime.table.fast_routes`): a call whose converted classes
+            are not in ``direct`` must have one of these keys, or Numba's dispatcher could
+            convert its tuples' items to another signature's.
+    """
+
+    __slots__ = ("direct", "keys")
+
+    def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
+        super().__init__(compiled, adapters)
+        self.direct: dict[tuple, Any] = {}
+        self.keys: set | None = None
+
+    def serve(self, key: Any, direct: tuple[tuple, Any] | None) -> None:
+        """Serve the promoted exact ``key``; ``direct``: its ``(classes, entry point)``."""
+        if direct is not None:
+            self.direct[direct[0]] = direct[1]
+        if tuple in key.types:
+            self.keys = (self.keys or set()) | {key}
+
+    def drop(self, key: Any, classes: tuple | None) -> None:
+        """Stop serving ``key`` (evicted), whose converted arguments had ``classes``."""
+        self.direct.pop(classes or (), None)
+        if self.keys is not None:
+            self.keys.discard(key)
+
+    def run(self, args: tuple, call: Any = None) -> Any:
+        """The result for ``args``, or a :class:`Signal` (never raises)."""
+        try:
+            natives = convert(args)
+        except Exception:  # Unconvertible this time; a bug of ours must not reach the program
+            return NO_MATCH
+        call = self.direct.get(tuple(map(type, natives)))
+        if call is None and self.keys is not None and exact_key(args) not in self.keys:
+            return NO_MATCH
+        result = Variant.run(self, natives, call)
+        if result.__class__ is not Signal:
+            write_back(natives, self.compiled.guards.written)
         return result
 
 

@@ -50,7 +50,7 @@ def fit(x, y, epochs, rate):
 def main():
     samples = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     features = int(sys.argv[2]) if len(sys.argv) > 2 else 16
-    epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 250
+    epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 700
     x, y = make_data(samples, features)
     print(f"{samples} samples, {features} features, {epochs} epochs")
     w, b, losses = fit(x, y, epochs, 0.5)

@@ -5,7 +5,7 @@ The data are generated with a seed; ``fit`` runs full-batch gradient descent in 
 the loss curve at a few epochs, the weights and the accuracy. ``fit`` is called once: all its
 time is in its epoch loop.
 
-Usage: python fit.py [SAMPLES] [FEATURES] [EPOCHS]    (defaults: 2000, 16, 250)
+Usage: python fit.py [SAMPLES] [FEATURES] [EPOCHS]    (defaults: 2000, 16, 700)
 """
 
 import math
@@ -54,7 +54,7 @@ def fit(x, y, epochs, rate):
 def main():
     samples = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     features = int(sys.argv[2]) if len(sys.argv) > 2 else 16
-    epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 250
+    epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 700
     x, y = make_data(samples, features)
     print(f"{samples} samples, {features} features, {epochs} epochs")
     w, b, losses = fit(x, y, epochs, rate=0.5)

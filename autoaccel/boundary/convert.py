@@ -1,0 +1,363 @@
+"""Converting a hot call's arguments, and giving the caller exactly the changes it would see.
+
+Why this design: most refusals on real code were about the arguments (issue 18). A list of
+floats, ints or bools, a list of equal-length such lists, a list of tuples of those (the
+pyperformance n-body layout), ``bytes``, ``bytearray``, ``array.array`` and ``memoryview``
+are converted per call into :class:`~autoaccel.boundary.kinds.Native` values that compiled
+code sees as
+:class:`~autoaccel.boundary.numba_types.PySequence` types, which allow only what CPython
+would answer the same way. ``str`` needs no conversion: Numba reads it in place.
+
+- A list's numbers go into a fresh array (its *storage*); the unboxer fills it from the list
+  at C speed and checks every element's class, so a list whose first element is a float
+  holds only floats (a mismatch hands the call back). After a call that answered, every
+  list the call may have written (``written`` positions, from the typed IR) gets its new
+  values with ``lst[:] = storage.tolist()``: the same list object, the same length, elements
+  of the list's own class. A call handed back never writes, so the list is as it was.
+- A buffer is a view (``np.frombuffer``): writes land in the caller's memory, so, like
+  arrays, the buffers a call may write are copied first (:func:`save`) and put back
+  (:func:`restore`) when the call is handed back.
+- Aliasing is kept: within one call each object is converted once, so a list passed twice,
+  or reached from two tuples, is one storage, and a write through one name is seen through
+  the other, as in CPython. The rows of a list of lists are views of its storage.
+
+Which kind a value converts to is decided from its class and first element, as Numba's own
+type fingerprint does, so the exact key of a hot call (types and Numba's fingerprints)
+already tells a list of floats from a list of ints; :func:`refusal` checks every element,
+once, before the first compile.
+
+The functions here serve any unit of compiled code (a function's call, a loop's live
+variables): :func:`refusal`, :func:`carries`, :func:`convert`, :func:`write_back`,
+:func:`save`, :func:`restore` and :func:`kind`.
+"""
+
+from __future__ import annotations
+
+import array
+import functools
+import operator
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from autoaccel.backends.screening import argument_refusal
+from autoaccel.boundary.kinds import (
+    Kind,
+    Native,
+    Unconvertible,
+    exact_classes,
+    kind_of,
+    native_class,
+)
+
+# A list converts to an array of the dtype of its elements' (exact) class.
+_LIST_DTYPES = {float: np.dtype(np.float64), int: np.dtype(np.int64), bool: np.dtype(np.bool_)}
+_LIST_KINDS = {
+    (element, ndim): Kind("list", dtype.str, ndim)
+    for element, dtype in _LIST_DTYPES.items()
+    for ndim in (1, 2)
+}
+_NUMBERS = {element: (dtype, _LIST_KINDS[element, 1]) for element, dtype in _LIST_DTYPES.items()}
+# Typed tuple classes by the classes of their items, where those are exact.
+_TUPLE_CLASSES: dict[tuple, Any] = {}
+# array.array typecodes whose items are ints within int64, or floats ('L', 'Q': uint64).
+_ARRAY_CODES = frozenset("bBhHiIlqfd")
+_BUFFERS = frozenset((bytes, bytearray, array.array, memoryview))
+_CONVERTED = frozenset((list, *_BUFFERS))
+# Values passed as they are, told apart first (cheapest) on every call.
+_AS_THEY_ARE = frozenset((float, int, bool, str, complex, type(None), np.ndarray))
+_INT64 = (-(2**63), 2**63 - 1)
+_STR_REFUSAL = (
+    "takes a str argument: compiling Numba's string operations takes 1 to 10 s a function "
+    "(the strings option allows it)"
+)
+
+
+def refusal(values: Iterable[Any], strings: bool = False) -> str | None:
+    """Why these argument values cannot be passed to a variant, or ``None``.
+
+    Every element of every list is checked (once per hot signature, before compiling); the
+    rest is :func:`autoaccel.backends.screening.argument_refusal`'s, except that ``str`` is
+    accepted if ``strings`` (the ``strings`` option: Numba compiles string operations
+    slowly). Numba is not imported.
+    """
+    walk = _Walk(checked=True, strings=strings)
+    try:
+        walk.values(values)
+    except Unconvertible as exc:
+        return str(exc)
+    if walk.lists and walk.numpy_scalars:
+        # A list element computed from a NumPy scalar is a NumPy scalar in CPython; the
+        # write-back would store a Python number.
+        return "takes NumPy scalars together with lists [11]"
+    return None
+
+
+def carries(values: Iterable[Any]) -> bool:
+    """Whether any of ``values`` (or of the tuples among them) is converted by :func:`convert`."""
+    for value in values:
+        kind = type(value)
+        if kind in _CONVERTED or (kind is tuple and carries(value)):
+            return True
+    return False
+
+
+def convert(values: Iterable[Any]) -> tuple:
+    """The values compiled code is called with: lists and buffers as
+    :class:`~autoaccel.boundary.kinds.Native`, tuples holding them as ``NativeTuple``.
+
+    Other values are passed as they are, tuples holding nothing converted too.
+
+    Raises:
+        Unconvertible: a value of a kind the boundary converts cannot be converted this time
+            (a ragged list of lists, a list reached both as a row and on its own...).
+    """
+    return _Walk(checked=False, typed=True).values(values)
+
+
+def kind(value: Any) -> Any:
+    """A hashable description of how ``value`` converts (its class if it does not).
+
+    Raises:
+        Unconvertible: as :func:`convert`.
+    """
+    return kind_of(_Walk(checked=False).value(value))
+
+
+def write_back(natives: tuple, written: Iterable[int]) -> None:
+    """Give the lists reachable from the ``written`` positions of ``natives`` their new values.
+
+    Called after a call that answered. Each list keeps its identity and length and gets
+    elements of its own class (``tolist`` of an int64 array gives ints); a list reached
+    twice is written once.
+    """
+    done: set[int] = set()
+    for position in written:
+        _write_back(natives[position], done)
+
+
+def _write_back(value: Any, done: set[int]) -> None:
+    if isinstance(value, tuple):
+        for item in value:
+            _write_back(item, done)
+    elif isinstance(value, Native) and id(value) not in done:
+        done.add(id(value))
+        kind = value.kind
+        if kind.tag == "records":
+            for item in value.storage:
+                _write_back(item, done)
+        elif kind.tag == "list" and kind.ndim == 1:
+            value.source[:] = value.storage.tolist()
+        elif kind.tag == "list":
+            for row, numbers in zip(value.source, value.storage.tolist(), strict=True):
+                row[:] = numbers
+
+
+def save(value: Any) -> Any:
+    """What :func:`restore` needs to undo writes to the caller's memory held in ``value``.
+
+    ``value`` is one converted argument (what :func:`convert` made of it): buffers and
+    arrays are copied, lists are not (their storage is private until written back).
+    """
+    if isinstance(value, tuple):
+        return tuple([save(item) for item in value])
+    if type(value) is np.ndarray:
+        return value.copy()
+    if isinstance(value, Native):
+        if value.kind.tag == "buffer":
+            return None if value.kind.readonly else value.storage.copy()
+        if value.kind.tag == "records":
+            return [save(item) for item in value.storage]
+    return None
+
+
+def restore(value: Any, saved: Any) -> None:
+    """Undo the writes to the caller's memory in ``value`` since ``saved = save(value)``."""
+    if isinstance(value, tuple):
+        for item, item_saved in zip(value, saved, strict=True):
+            restore(item, item_saved)
+    elif type(value) is np.ndarray:
+        if value.flags.writeable:
+            np.copyto(value, saved)
+    elif isinstance(value, Native) and saved is not None:
+        if value.kind.tag == "buffer":
+            np.copyto(value.storage, saved)
+        else:
+            for item, item_saved in zip(value.storage, saved, strict=True):
+                restore(item, item_saved)
+
+
+class _Walk:
+    """One conversion: the values of a call, each object converted once (aliasing)."""
+
+    __slots__ = ("checked", "lists", "memo", "numpy_scalars", "strings", "typed")
+
+    def __init__(self, checked: bool, typed: bool = False, strings: bool = True) -> None:
+        self.checked = checked  # screening: check every element here, and the other values
+        self.typed = typed  # give each class its Numba type (imports Numba)
+        self.strings = strings  # screening: str values are accepted
+        self.memo: dict[int, Any] = {}
+        self.lists = self.numpy_scalars = False  # seen, when checked
+
+    def values(self, values: Iterable[Any]) -> tuple:
+        return tuple([self.value(value) for value in values])
+
+    def value(self, value: Any) -> Any:
+        # Written for speed: this runs on every promoted call that carries a list.
+        kind = type(value)
+        if kind in _AS_THEY_ARE and not self.checked:
+            return value
+        if kind is list or kind in _BUFFERS:
+            known = self.memo.get(id(value))
+            if known is None:
+                number = _NUMBERS.get(type(value[0])) if kind is list and value else None
+                if number is not None and not self.checked:  # the common case, inline
+                    native = native_class(number[1], self.typed)
+                    known = native(np.empty(len(value), number[0]), value)
+                else:
+                    known = self.of_list(value) if kind is list else self.buffer(value)
+                self.memo[id(value)] = known
+            elif type(known) is tuple:  # a row of a list of lists, now reached on its own
+                storage, index, element = known
+                row = native_class(_LIST_KINDS[element, 1], self.typed)
+                known = self.memo[id(value)] = row(storage[index], value)
+            return known
+        if kind is tuple:
+            items = [self.value(item) for item in value]
+            if all(map(operator.is_, items, value)):
+                return value  # nothing converted: Numba types it in C as it is
+            return self.tuple_class(items)(items)
+        if self.checked and not (kind is str and self.strings):
+            reason = _STR_REFUSAL if kind is str else argument_refusal((value,))
+            if reason:
+                raise Unconvertible(reason)
+            self.numpy_scalars |= isinstance(value, np.generic)
+        return value
+
+    def tuple_class(self, items: list) -> Any:
+        """The class of a tuple of converted ``items``: by their classes where those tell
+        their kinds (no walk over the items' kinds), else by their kinds."""
+        classes = exact_classes(items)
+        found = _TUPLE_CLASSES.get(classes) if classes is not None else None
+        if found is None:
+            found = native_class(kind_of(items), self.typed)
+            if classes is not None and found._numba_type_ is not None:
+                _TUPLE_CLASSES[classes] = found
+        return found
+
+    def of_list(self, value: list) -> Native:
+        self.lists = True
+        if not value:
+            return self.numbers(value, float)
+        first = type(value[0])
+        if first in _LIST_DTYPES:
+            return self.numbers(value, first)
+        if first is list:
+            return self.rows(value)
+        if first is tuple:
+            return self.records(value)
+        raise Unconvertible(
+            f"takes a list of {first.__name__} (lists of floats, ints, bools, lists of those "
+            "and tuples are converted) [23]"
+        )
+
+    def numbers(self, value: list, element: type) -> Native:
+        if self.checked:
+            _check_elements(value, element)
+        dtype, number = _NUMBERS[element]
+        return native_class(number, self.typed)(np.empty(len(value), dtype), value)
+
+    def rows(self, value: list) -> Native:
+        try:
+            widths = {*map(len, value)}
+        except TypeError:
+            raise Unconvertible("takes a list mixing lists and other values [23]") from None
+        if len(widths) > 1:
+            raise Unconvertible("takes a list of lists of different lengths (ragged) [23]")
+        ids = [*map(id, value)]
+        if len({*ids}) < len(ids) or not self.memo.keys().isdisjoint(ids):
+            raise Unconvertible("takes a list of lists in which one list is reached twice [24]")
+        width = widths.pop()
+        element = type(value[0][0]) if width else float
+        if element not in _LIST_DTYPES:
+            raise Unconvertible(f"takes a list of lists of {element.__name__} [23]")
+        if self.checked:
+            if {*map(type, value)} != {list}:
+                raise Unconvertible("takes a list mixing lists and other values [23]")
+            for row in value:
+                _check_elements(row, element)
+        storage = np.empty((len(value), width), _LIST_DTYPES[element])
+        for index, key in enumerate(ids):
+            self.memo[key] = (storage, index, element)  # a row view if reached on its own
+        return native_class(_LIST_KINDS[element, 2], self.typed)(storage, value)
+
+    def records(self, value: list) -> Native:
+        if self.checked and {*map(type, value)} != {tuple}:
+            raise Unconvertible("takes a list mixing tuples and other values [23]")
+        items = [self.value(item) for item in value]
+        kinds = {*map(kind_of, items)}
+        if len(kinds) > 1:
+            raise Unconvertible("takes a list of tuples of different kinds [23]")
+        records = Kind("records", item=kinds.pop())
+        return native_class(records, self.typed)(items, value)
+
+    def buffer(self, value: Any) -> Native:
+        kind = type(value)
+        if kind is array.array:
+            if value.typecode not in _ARRAY_CODES:
+                raise Unconvertible(
+                    f"takes an array('{value.typecode}'), whose items Numba cannot hold exactly"
+                )
+            storage = np.frombuffer(value, value.typecode)
+            key: tuple = (kind, value.typecode, storage.dtype.str)
+        elif kind is memoryview:
+            storage = _memoryview_storage(value)
+            key = (kind, value.format, storage.dtype.str, value.readonly)
+        else:  # bytes, bytearray
+            storage = np.frombuffer(value, np.uint8)
+            key = (kind,)
+        return native_class(_buffer_kind(key), self.typed)(storage, value)
+
+
+@functools.cache
+def _buffer_kind(key: tuple) -> Kind:
+    """The kind of buffers of ``key``: ``(class, typecode or format, dtype, read-only)``."""
+    kind = key[0]
+    if kind is array.array:
+        return Kind("buffer", key[2], source=f"array('{key[1]}')")
+    if kind is memoryview:
+        return Kind("buffer", key[2], readonly=key[3], source=f"memoryview('{key[1]}')")
+    return Kind("buffer", "|u1", readonly=kind is bytes, source=kind.__name__)
+
+
+def _check_elements(values: list, element: type) -> None:
+    """Every element is exactly of class ``element``, and ints fit int64."""
+    classes = {*map(type, values)}
+    if len(classes) > 1 or (classes and element not in classes):
+        names = ", ".join(sorted(c.__name__ for c in classes))
+        raise Unconvertible(
+            f"takes a list holding {names} together (converted lists hold one class) [23]"
+        )
+    if element is int and values and (min(values) < _INT64[0] or max(values) > _INT64[1]):
+        raise Unconvertible("takes a list holding an int beyond int64 [2]")
+
+
+def _memoryview_storage(view: memoryview) -> np.ndarray:
+    """A NumPy view of a contiguous 1-D memoryview of ints within int64 or of floats."""
+    if view.ndim != 1 or not view.c_contiguous:
+        raise Unconvertible("takes a memoryview that is not contiguous and one-dimensional")
+    try:
+        storage = np.asarray(view)
+    except (ValueError, TypeError) as exc:
+        raise Unconvertible(f"takes a memoryview NumPy cannot view: {exc}") from None
+    dtype = storage.dtype
+    if (
+        dtype.kind == "i"
+        or (dtype.kind == "u" and dtype.itemsize < 8)
+        or (dtype.kind == "f" and dtype.itemsize in (4, 8))
+    ):
+        return storage
+    raise Unconvertible(
+        f"takes a memoryview of format '{view.format}', whose items Numba cannot hold exactly"
+    )

@@ -1,0 +1,162 @@
+"""What converting Python data at the call boundary costs, per call, next to its baselines.
+
+``python benchmarks/boundary.py`` prints a Markdown table. In one process, for each case,
+microseconds per call (best of 7 repeats of ``timeit``) of:
+
+* the function as plain CPython;
+* the same function promoted by autoaccel (``min_calls = 1``, ``min_gain = 0``: the trial's
+  verdict is not what is measured here), called through its trampoline;
+* the conversion alone (:func:`autoaccel.boundary.convert.convert` of the arguments);
+* the promoted overload called directly on converted arguments (its unboxing, which reads a
+  list's elements into the storage, and the compiled code);
+* the same code as a hand-written ``numba.njit`` function given NumPy arrays (no conversion).
+
+Cases: spectral_norm's ``part_A_times_u`` (a tuple of an int and a list of 130 floats, the
+pyperformance call), an XOR over a 4 KiB ``bytearray`` (written in place), and a function
+that reads one element of a list of 10**6 floats and multiplies it ten times (the conversion
+dwarfs the work: the trial rejects it at the default ``min_gain``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+import tempfile
+import timeit
+import types
+from pathlib import Path
+
+import numba
+import numpy as np
+
+import autoaccel
+from autoaccel import Config
+from autoaccel.boundary.convert import convert
+from autoaccel.runtime.registry import lookup
+
+SOURCE = """
+def eval_A(i, j):
+    return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
+
+
+def part_A_times_u(i_u):
+    i, u = i_u
+    partial_sum = 0
+    for j, u_j in enumerate(u):
+        partial_sum += eval_A(i, j) * u_j
+    return partial_sum
+
+
+def xor(buf, key):
+    for i in range(len(buf)):
+        buf[i] ^= key
+    return len(buf)
+
+
+def head(xs):
+    x = xs[0]
+    return x * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5
+"""
+REPEATS = 7
+
+
+def us_per_call(function, args: tuple, number: int) -> float:
+    """Best-of-``REPEATS`` microseconds of ``function(*args)``."""
+    timer = timeit.Timer("f(*a)", globals={"f": function, "a": args})
+    return min(timer.repeat(repeat=REPEATS, number=number)) / number * 1e6
+
+
+def accelerated_module():
+    """``SOURCE`` imported through autoaccel's hook, promotion forced."""
+    directory = Path(tempfile.mkdtemp(prefix="aa-boundary-"))
+    (directory / "aa_boundary_bench.py").write_text(SOURCE)
+    sys.path.insert(0, str(directory))
+    try:
+        config = Config(modules=("aa_boundary_bench",), min_calls=1, min_gain=0.0, cache=False)
+        with autoaccel.install(config):
+            return importlib.import_module("aa_boundary_bench")
+    finally:
+        sys.path.remove(str(directory))
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def handwritten() -> types.SimpleNamespace:
+    """The same functions as ``numba.njit`` code over NumPy arrays."""
+    namespace: dict = {}
+    exec(SOURCE, namespace)
+    eval_a = numba.njit(namespace["eval_A"])
+    namespace["eval_A"] = eval_a
+    part = types.FunctionType(namespace["part_A_times_u"].__code__, namespace)
+    return types.SimpleNamespace(
+        part_A_times_u=numba.njit(part),
+        xor=numba.njit(namespace["xor"]),
+        head=numba.njit(namespace["head"]),
+    )
+
+
+def row(name: str, plain, fast, port, args: tuple, port_args: tuple, number: int) -> str:
+    for _ in range(5):  # trial, then promotion (or rejection)
+        fast(*args)
+    promotions = lookup(fast).promotions
+    natives = convert(args)
+    variant = next(iter(lookup(fast)._exact.values()), None)
+    direct = next(iter(getattr(variant, "direct", {}).values()), None)
+    port(*port_args)
+    cells = [
+        us_per_call(plain, args, number),
+        us_per_call(fast, args, number) if promotions else float("nan"),
+        us_per_call(convert, (args,), number),
+        us_per_call(direct, natives, number) if direct else float("nan"),
+        us_per_call(port, port_args, number),
+    ]
+    return f"| {name} | " + " | ".join(f"{cell:.2f}" for cell in cells) + " |"
+
+
+def main() -> None:
+    plain: dict = {}
+    exec(SOURCE, plain)
+    fast = accelerated_module()
+    port = handwritten()
+    u = [float(i) / 7 for i in range(130)]
+    buffer = bytearray(range(256)) * 16
+    big = [float(i) for i in range(1, 10**6 + 1)]
+    print("| case (us per call) | plain | autoaccel | conversion | compiled call | njit port |")
+    print("|---|---|---|---|---|---|")
+    print(
+        row(
+            "spectral_norm part_A_times_u((i, 130 floats))",
+            plain["part_A_times_u"],
+            fast.part_A_times_u,
+            port.part_A_times_u,
+            ((3, u),),
+            ((3, np.array(u)),),
+            2000,
+        )
+    )
+    print(
+        row(
+            "xor over a 4 KiB bytearray",
+            plain["xor"],
+            fast.xor,
+            port.xor,
+            (buffer, 0x5A),
+            (np.frombuffer(buffer, np.uint8), 0x5A),
+            200,
+        )
+    )
+    print(
+        row(
+            "one element of a 10**6-float list",
+            plain["head"],
+            fast.head,
+            port.head,
+            (big,),
+            (np.array(big),),
+            5,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
