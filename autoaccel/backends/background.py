@@ -1,13 +1,13 @@
 """Background compilation: one worker thread compiles while the program's calls run on.
 
 Why this design: compiling a variant takes 70-800 ms, and on the calling thread that is a
-stall of the program. With ``background_compile = true`` (the default) the trampoline hands
-the compile to this worker and the call (and every call until the variant is ready) runs
-the original, as Numba's dispatcher does for other threads while one compiles. A thread
-rather than a process: the compiled code has to end up in this process, and Numba releases
-the GIL in LLVM's optimization passes, which are most of a compile; its Python parts still
-take the GIL, so the calling thread is slowed, never stopped, for the switch interval at a
-time (measured in docs/caching.md). The thread ends when no compile is queued and a new one
+stall of the program. With ``background_compile = true`` (off by default: docs/caching.md)
+the trampoline hands the compile to this worker and the call (and every call until the
+variant is ready) runs the original, as Numba's dispatcher does for other threads while one
+compiles. A thread rather than a process: the compiled code has to end up in this process,
+and Numba releases the GIL in LLVM's optimization passes, which are most of a compile; its
+Python parts still take the GIL, so the calling thread is slowed, never stopped, for the
+switch interval at a time (measured in docs/caching.md). The thread ends when no compile is queued and a new one
 starts for the next. At exit, queued compiles are dropped and the running one gives up at
 its next compiler pass and is awaited, so the interpreter never finalizes under a compiling
 thread. A ``fork`` waits for a compile in progress (:data:`COMPILE_LOCK` and Numba's

@@ -237,7 +237,7 @@ class Config:
         None, "the cache directory (default: AUTOACCEL_CACHE_DIR, else ~/.cache)", str
     )
     background_compile: bool = option(
-        True, "compile in a worker thread; calls run the original meanwhile"
+        False, "compile in a worker thread; calls run the original meanwhile"
     )
     children: bool = option(True, "accelerate Python child processes with the same settings")
     strings: bool = option(False, "compile functions that take str arguments (slow to compile)")
