@@ -117,7 +117,7 @@ def test_build_replaces_helpers_by_dispatchers_and_records_what_it_froze(kernels
     assert overlay["scale"] is found["scale"].compiled.dispatcher
     assert unit.globals["scale"] is not overlay["scale"]  # the module's own is untouched
     names = [name for _, name, _ in compiled.snapshot]
-    assert names == ["range", "scale", "__code__", "SCALE", "TABLE", "writeable"]
+    assert names == ["range", "scale", "code", "SCALE", "TABLE", "writeable"]
     flags = [owner for owner, name, _ in compiled.snapshot if name == "writeable"]
     assert isinstance(flags[0], Flags) and flags[0].array is unit.globals["TABLE"]
     assert snapshot_changed(compiled.snapshot) is None
@@ -151,7 +151,7 @@ def test_build_calls_a_decorated_helper_as_the_function_its_wrapper_forwards_to(
     compiled = cpu.build(found["twice"], OPTIONS, lookup)
     assert compiled.entry.py_func.__globals__["square"] is square.compiled.dispatcher
     assert [name for _, name, _ in compiled.snapshot][:4] == [
-        "square", "__code__", "contents", "__code__",
+        "square", "__code__", "contents", "code",
     ]  # fmt: skip
     assert compiled.entry(3.0) == 18.0
 

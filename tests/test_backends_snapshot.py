@@ -7,6 +7,7 @@ import numpy as np
 from autoaccel.backends.screening import ABSENT
 from autoaccel.backends.snapshot import (
     Cell,
+    CodeOf,
     Flags,
     reached_through,
     snapshot_changed,
@@ -80,9 +81,9 @@ def _other(x):
 
 def test_a_decorator_wrapper_is_watched_down_to_the_code_it_forwards_to():
     wrapper = _forwarding(_one)
-    entries = reached_through(wrapper)
-    assert [name for _, name, _ in entries] == ["__code__", "contents", "__code__"]
-    assert entries[1][2] is _one and entries[2][0] is _one
+    entries = reached_through(wrapper, _one.__code__)
+    assert [name for _, name, _ in entries] == ["__code__", "contents", "code"]
+    assert entries[1][2] is _one and entries[2][0].function is _one
     stale = snapshot_guard(entries)
     assert not stale()
     cell = wrapper.__closure__[0]
@@ -90,4 +91,20 @@ def test_a_decorator_wrapper_is_watched_down_to_the_code_it_forwards_to():
     assert stale() and snapshot_changed(entries) == "contents"
     del cell.cell_contents
     assert Cell(cell).contents is ABSENT
-    assert [name for _, name, _ in reached_through(_one)] == ["__code__"]
+    assert [name for _, name, _ in reached_through(_one, _one.__code__)] == ["code"]
+
+
+def test_a_helper_given_its_code_as_written_leaves_the_snapshot_valid():
+    def helper(x):
+        return x + 1
+
+    def other(x):
+        return x - 1
+
+    written = helper.__code__.replace()  # stands for the code as written, a distinct object
+    snapshot = ((CodeOf(helper, written), "code", written),)
+    assert snapshot_changed(snapshot) is None  # the running code reads as written
+    helper.__code__ = written  # disarmed: the same code, without its prologue
+    assert snapshot_changed(snapshot) is None and not snapshot_guard(snapshot)()
+    helper.__code__ = other.__code__
+    assert snapshot_changed(snapshot) == "code" and snapshot_guard(snapshot)()

@@ -326,11 +326,15 @@ def test_a_huge_list_for_a_few_multiplications_is_not_promoted(accelerated):
         return x * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5
     """
     values = [float(i) for i in range(1, 10**6 + 1)]
-    fast = accelerated(source, min_calls=1, min_gain=1.2, validation_calls=3)
-    for _ in range(5):
+    fast = accelerated(source, min_calls=1, min_gain=1.2, validation_calls=3, min_seconds=0.0)
+    for _ in range(10):  # 3 timed calls (admission), the compile, 3 validation calls
         assert fast.head(values) == 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5
     assert not promoted(fast.head)
-    assert any("below min_gain" in reason for reason in failures(fast.head))
+    # Rejected by its trial (the conversion of a million elements a call), or before any
+    # compile when its calls are measured too short to pay the dispatch (about 0.5 us each,
+    # close to the floor: which one depends on the machine).
+    reasons = failures(fast.head)
+    assert any("below min_gain" in r or "too short for any compiled" in r for r in reasons), reasons
 
 
 def test_a_tuple_of_other_contents_never_reaches_the_promoted_tuples_variant(accelerated):

@@ -170,6 +170,7 @@ def test_cuda_kernels_are_validated_and_promoted_in_the_simulator(tmp_path):
     config = tmp_path / "python_optimizer.toml"
     config.write_text(
         'modules = ["__main__"]\nmin_calls = 2\nmin_gain = 0.0\nvalidation_calls = 2\n'
+        "background_compile = false\n"
         'targets = ["cuda"]\nrtol = 1e-12\n'
     )
     plain = run_python("app.py", cwd=tmp_path)
@@ -347,6 +348,7 @@ min_calls = 2
 min_gain = 0.0
 validation_calls = 2
 rtol = 1e-12
+background_compile = false
 """
 
 

@@ -42,7 +42,7 @@ print(total(x))
 def report_page(tmp_path_factory):
     where = tmp_path_factory.mktemp("html")
     (where / "python_optimizer.toml").write_text(
-        'modules = ["__main__"]\nmin_calls = 3\nmin_gain = 0.0\n'
+        'modules = ["__main__"]\nmin_calls = 3\nmin_gain = 0.0\nbackground_compile = false\n'
     )
     (where / "app.py").write_text(APP)
     result = run_python(

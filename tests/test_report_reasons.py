@@ -19,6 +19,13 @@ def test_reasons_name_the_line_and_what_to_do():
         "add its module to `modules`"
     )
     assert readable("something new") == "something new"
+    assert readable("(float64): a call takes 90 ns, too short for any compiled variant") == (
+        "(float64): a call takes 90 ns, too short for any compiled variant; what to do: "
+        "nothing: a hot caller that can be compiled gets it inlined"
+    )
+    assert readable("its compile took over 5 s and was given up (compile_budget)").endswith(
+        "what to do: raise compile_budget (0: no limit) if it is worth it"
+    )
 
 
 def test_every_catalogue_row_a_reason_links_to_is_documented():

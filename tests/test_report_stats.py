@@ -9,6 +9,7 @@ import pytest
 
 from autoaccel.report.stats import catalogue_link, stats
 from autoaccel.report.text import format_table
+from autoaccel.runtime import trampoline as trampoline_module
 
 
 def test_stats_and_table_name_each_state_and_reason(accelerated):
@@ -124,3 +125,26 @@ def test_the_report_links_each_refusal_to_its_catalogue_row(accelerated):
     }
     assert entries["words"]["catalogue"] == "docs/divergences.md#row-31"
     assert entries["cold"]["catalogue"] is None
+
+
+def test_a_helper_inlined_into_its_promoted_caller_says_so(accelerated, monkeypatch):
+    # No call is too short: what is reported is who got compiled, not the speed-up.
+    monkeypatch.setattr(trampoline_module, "dispatch_seconds", lambda arity: 1e-9)
+    mod = accelerated(
+        """
+        def poly(x):
+            return (x * 1.5 + 2.5) * x - 3.5
+
+        def caller(x):
+            return poly(x) + poly(x + 1.0)
+        """,
+        min_calls=5,
+        min_gain=0.01,
+        min_seconds=0.0,
+    )
+    for i in range(30):
+        mod.caller(0.5 + i)
+    entries = {f["name"].split(".")[-1]: f for f in stats()["functions"]}
+    assert entries["caller"]["state"] == "promoted"
+    assert entries["poly"]["state"] == "interpreted"
+    assert entries["poly"]["reason"] == f"runs compiled inside its caller {mod.__name__}.caller"

@@ -17,7 +17,7 @@ import sysconfig
 
 import numpy as np
 import pytest
-from conftest import run_python
+from conftest import REPO, run_python
 
 from autoaccel.backends.cpu import Guards
 from autoaccel.config import Config
@@ -306,3 +306,11 @@ def test_a_million_promoted_calls_leak_nothing(accelerated, path):
     gc.collect()
     assert rss() - before < 4 * 2**20
     assert sys.getallocatedblocks() - blocks < 1000
+
+
+def test_the_c_path_hands_the_timed_calls_to_python():
+    # The calls that admission times (autoaccel/runtime/admission.py) must reach Python.
+    from autoaccel.policy.cost import TIMED_CALLS
+
+    source = (REPO / "autoaccel" / "runtime" / "_fastpath.c").read_text()
+    assert f"#define TIMED_CALLS {TIMED_CALLS} " in source

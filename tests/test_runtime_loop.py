@@ -554,3 +554,28 @@ def test_a_loop_whose_runs_are_too_short_to_pay_is_left_plain_without_a_compile(
     (loop,) = loops_of(fast).values()
     assert loop.refusal and "too short to pay" in loop.refusal and not loop.armed
     assert loop.trial.compile_seconds == 0.0
+
+
+def test_a_loop_whose_runs_take_no_iteration_is_left_plain(pair):
+    # Empty runs never reach a look (nothing is spent of the carried budget), so the
+    # time-based decision never comes: 1000 of them in a row leave the loop plain.
+    fast, plain = pair(SHORT_RUNS, min_gain=1.2)
+    empty = np.empty(0)
+    for _ in range(1000):
+        fast.scale(empty, 1.5, empty)
+    (loop,) = loops_of(fast).values()
+    assert loop.armed, "1000 empty runs: decided at the next one"
+    fast.scale(empty, 1.5, empty)
+    assert loop.refusal and "ran no iteration" in loop.refusal and not loop.armed
+    assert loop.trial.compile_seconds == 0.0
+    a, out, expected = np.array([0.5, 2.0]), np.empty(2), np.empty(2)
+    np.testing.assert_array_equal(fast.scale(a, 1.5, out), plain.scale(a, 1.5, expected))
+
+
+def test_runs_that_iterate_between_empty_ones_keep_the_loop_armed(pair):
+    fast, _ = pair(SHORT_RUNS, min_gain=1.2)
+    empty, a, out = np.empty(0), np.array([0.5]), np.empty(1)
+    for i in range(3000):
+        fast.scale(empty if i % 500 else a, 1.5, empty if i % 500 else out)
+    (loop,) = loops_of(fast).values()
+    assert loop.armed and loop.refusal is None

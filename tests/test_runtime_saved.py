@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import sys
 
 import pytest
-from conftest import cache_at, write
+from conftest import cache_at, run_python, write
 
 from autoaccel import Config, install
 from autoaccel.cache.decisions import Decision, read_all
@@ -40,7 +41,7 @@ def test_same_named_modules_in_two_directories_keep_separate_decisions(
 ):
     write(tmp_path / "a" / "kern.py", KERNEL.format(factor="2.0"))
     write(tmp_path / "b" / "kern.py", KERNEL.format(factor="3.0"))
-    with install(Config(modules=("kern",), **FORCED)):
+    with install(Config(modules=("kern",), background_compile=False, **FORCED)):
         for directory, factor in (("a", 2.0), ("b", 3.0)):
             module = _import_from(tmp_path / directory)
             for _ in range(4):
@@ -101,3 +102,68 @@ def test_nothing_is_saved_or_read_with_the_cache_off(accelerated, private_cache)
     assert saved.store() is None
     assert saved.where((float,), "(float64)", lookup(module.f).compiled) == (None, None)
     assert read_all(cache_at(private_cache)) == {}
+
+
+UNTYPABLE = """
+import sys
+import numpy as np
+
+def attribute(a):
+    return a.no_such_attribute
+
+for _ in range(8):
+    try:
+        attribute(np.zeros(3))
+    except AttributeError as exc:
+        print(exc)
+print("numba imported:", "numba" in sys.modules, file=sys.stderr)
+"""
+
+
+def _run_twice(tmp_path) -> list[tuple[str, str, dict]]:
+    write(tmp_path / "app.py", UNTYPABLE)
+    write(
+        tmp_path / "python_optimizer.toml",
+        "min_calls = 4\nmin_gain = 0.0\nbackground_compile = false\n",
+    )
+    runs = []
+    for _ in range(2):
+        result = run_python("-m", "autoaccel", "--report-json", "r.json", "app.py", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        (function,) = json.loads((tmp_path / "r.json").read_text())["functions"]
+        runs.append((result.stdout, result.stderr, function))
+    return runs
+
+
+@pytest.mark.slow
+def test_a_type_inference_failure_is_remembered_by_source(tmp_path):
+    (out1, err1, first), (out2, err2, second) = _run_twice(tmp_path)
+    assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
+    assert "Numba cannot compile it: Unknown attribute 'no_such_attribute'" in first["reason"]
+    assert "numba imported: True" in err1
+    # The second run rejects it before compiling, says so, and never imports Numba.
+    assert second["reason"] == first["reason"] + " (saved decision)"
+    assert second["compile_seconds"] == 0.0
+    assert "numba imported: False" in err2
+
+
+def test_a_rejection_kept_by_source_is_found_without_a_variant(accelerated):
+    module = accelerated(KERNEL.format(factor="2.0"), **FORCED)
+    saved = lookup(module.f).promoter.saved
+    saved_as = saved.by_source((float,), (1.5,))
+    assert saved_as.key.signature == "source (float64)"
+    assert saved.refused_before(saved_as) is None
+    saved.save(saved_as, False, "measured speed-up 0.50x")
+    assert saved.refused_before(saved_as) == "measured speed-up 0.50x (saved decision)"
+    # Other argument types, or another policy, are decided afresh.
+    assert saved.refused_before(saved.by_source((int,), (1,))) is None
+    lookup(module.f).config = dataclasses.replace(lookup(module.f).config, validation_calls=9)
+    assert saved.refused_before(saved_as) is None
+
+
+def test_a_changed_helper_changes_the_source_key(accelerated):
+    source = "def helper(x):\n    return x * {k}\n\ndef f(x):\n    return helper(x) + 1.0\n"
+    one = accelerated(source.format(k="2.0"), name="aa_src_one", **FORCED)
+    two = accelerated(source.format(k="3.0"), name="aa_src_two", **FORCED)
+    digests = {lookup(m.f).promoter.saved.by_source((float,), (1.0,)).digest for m in (one, two)}
+    assert len(digests) == 2

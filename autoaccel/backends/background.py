@@ -1,14 +1,18 @@
 """Background compilation: one worker thread compiles while the program's calls run on.
 
 Why this design: compiling a variant takes 70-800 ms, and on the calling thread that is a
-stall of the program. With ``background_compile = true`` the trampoline hands the compile to
-this worker and the call (and every call until the variant is ready) runs the original, as
-Numba's dispatcher does for other threads while one compiles. A thread rather than a process:
-the compiled code has to end up in this process, and Numba releases the GIL in LLVM's
-optimization passes, which are most of a compile; its Python parts still take the GIL, so the
-calling thread is slowed, never stopped, for the switch interval at a time (measured in
-docs/caching.md). At exit, queued compiles are dropped and the running one is awaited, so
-the interpreter never finalizes under a compiling thread.
+stall of the program. With ``background_compile = true`` (off by default: docs/caching.md)
+the trampoline hands the compile to this worker and the call (and every call until the
+variant is ready) runs the original, as Numba's dispatcher does for other threads while one
+compiles. A thread rather than a process: the compiled code has to end up in this process,
+and Numba releases the GIL in LLVM's optimization passes, which are most of a compile; its
+Python parts still take the GIL, so the calling thread is slowed, never stopped, for the
+switch interval at a time (measured in docs/caching.md). The thread ends when no compile is queued and a new one
+starts for the next. At exit, queued compiles are dropped and the running one gives up at
+its next compiler pass and is awaited, so the interpreter never finalizes under a compiling
+thread. A ``fork`` waits for a compile in progress (:data:`COMPILE_LOCK` and Numba's
+compiler lock are taken around it), so the child never inherits a lock held by a thread it
+does not have, and the child starts a worker of its own when it needs one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Hashable
+from typing import Any
+
+from autoaccel.backends import budget
 
 logger = logging.getLogger("autoaccel")
 
@@ -34,6 +41,7 @@ class _Worker:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.closed = False
+        self.started = False  # whether a thread was ever started (shutdown registered)
 
     def run(self) -> None:
         while True:
@@ -46,13 +54,63 @@ class _Worker:
                 job()
             except Exception:  # the job records its own failures; this is a bug of ours
                 logger.debug("background compile failed", exc_info=True)
-            finally:
-                with self.lock:
-                    self.pending.discard(key)
+            if self._done(key):
+                return
+
+    def _done(self, key: Hashable) -> bool:
+        """Drop ``key`` from the pending jobs; whether the worker is idle, and so ends (a
+        later fork() then sees no thread of ours: Python 3.12+ warns about forking a
+        multi-threaded process). The next submission starts a thread again."""
+        with self.lock:
+            self.pending.discard(key)
+            if self.pending:
+                return False
+            self.thread = None
+            return True
 
 
 _WORKER = _Worker()
 _LOCAL = threading.local()
+# One compilation at a time, process-wide (as Numba's own compiler lock); taken by whoever
+# compiles, on the worker or, with background_compile off, on the calling thread.
+COMPILE_LOCK = threading.RLock()
+
+
+def _numba_lock() -> Any:
+    """Numba's compiler lock, when Numba is imported (nothing imports it for this)."""
+    module = sys.modules.get("numba.core.compiler_lock")
+    return getattr(module, "global_compiler_lock", None)
+
+
+def _before_fork() -> None:
+    # A child must not start with a compile's locks held by a thread it does not have:
+    # a compile in progress finishes (or gives up at its budget) before the fork.
+    COMPILE_LOCK.acquire()
+    numba_lock = _numba_lock()
+    if numba_lock is not None:
+        numba_lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    numba_lock = _numba_lock()
+    if numba_lock is not None:
+        numba_lock.release()
+    COMPILE_LOCK.release()
+
+
+def _after_fork_in_child() -> None:
+    """The child has no worker thread: it starts one of its own when it needs one."""
+    global _WORKER
+    _after_fork_in_parent()
+    _WORKER = _Worker()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def on_worker() -> bool:
@@ -68,7 +126,7 @@ def is_pending(key: Hashable) -> bool:
 def submit(key: Hashable, job: Callable[[], object]) -> None:
     """Queue ``job`` under ``key`` unless one with that key is queued or running.
 
-    The job runs on the worker thread (started at the first submission); it must catch
+    The job runs on the worker thread (started when none runs); it must catch
     its own errors. Nothing is queued after interpreter exit began.
     """
     with _WORKER.lock:
@@ -78,7 +136,9 @@ def submit(key: Hashable, job: Callable[[], object]) -> None:
         if _WORKER.thread is None:
             _WORKER.thread = threading.Thread(target=_start, name="autoaccel-compiler", daemon=True)
             _WORKER.thread.start()
-            atexit.register(shutdown)
+            if not _WORKER.started:
+                _WORKER.started = True
+                atexit.register(shutdown)
     _WORKER.jobs.put((key, job))
 
 
@@ -88,7 +148,8 @@ def _start() -> None:
 
 
 def shutdown() -> None:
-    """Drop queued compiles and wait (at most 30 s) for the one in progress.
+    """Drop queued compiles, stop the one in progress at its next compiler pass
+    (:func:`autoaccel.backends.budget.stop_all`) and wait for it (at most 30 s).
 
     A Ctrl-C during the wait (pressed again while the program ends) ends the process at
     once with status 130, its output flushed: returning would let the interpreter
@@ -98,6 +159,7 @@ def shutdown() -> None:
         _WORKER.closed = True
         thread = _WORKER.thread
     if thread is not None:
+        budget.stop_all()
         _WORKER.jobs.put((None, None))
         try:
             thread.join(_JOIN_SECONDS)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autoaccel.backends import interrupts, recursion
+from autoaccel.backends import budget, interrupts, recursion
 from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
 from autoaccel.backends.signatures import describe, numba_signature
 from autoaccel.backends.snapshot import Flags, Snapshot, reached_through, snapshot_changed
@@ -196,11 +196,11 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
         # A builtin is recorded as absent: a module global of that name later shadows it.
         entries.append((namespace, name, value))
         if helper is unit:  # it calls itself: through recursion.SELF in its depth form
-            entries.extend(reached_through(value))
+            entries.extend(reached_through(value, unit.code))
         elif helper is not None:
             compiled = build(helper, options, lookup, (*active, unit))
             overlay[name] = compiled.dispatcher
-            entries.extend(reached_through(value))
+            entries.extend(reached_through(value, helper.code))
             entries.extend(compiled.snapshot)
             recursive, reached = recursive + compiled.reach[0], reached + compiled.reach[1]
         elif isinstance(value, np.ndarray):
@@ -314,6 +314,9 @@ def _compile_signature(
         entry.disable_compile(False)
         entry.compile(signature)
     except Exception as exc:  # any Numba failure means "stay plain Python"
+        stopped = budget.given_up()
+        if stopped:  # over its budget: a fact of this run, not of the variant, so not saved
+            raise Rejection(stopped) from None
         reason = (
             checked_ops.refusals[-1]
             if checked_ops.refusals

@@ -2,9 +2,9 @@
 
 Numba freezes every global it reads when it compiles (docs/divergences.md, row 27). The
 compiler records each one as ``(owner, name, value)``: the owner is a globals dict (read by
-name) or an object whose attribute ``name`` is read (a helper's ``__code__``, a read-only
-global array's ``flags.writeable`` through :class:`Flags`, a decorator wrapper's cell
-through :class:`Cell`). A variant runs only while every
+name) or an object whose attribute ``name`` is read (a helper's code through :class:`CodeOf`,
+a read-only global array's ``flags.writeable`` through :class:`Flags`, a decorator wrapper's
+cell through :class:`Cell`). A variant runs only while every
 entry holds; :func:`snapshot_guard` generates that check once per variant.
 """
 
@@ -36,6 +36,32 @@ class Flags:
         return bool(self.array.flags.writeable)
 
 
+class CodeOf:
+    """A live view of a helper's code in which disarming it changes nothing.
+
+    A disarmed function's objects get its code as written back in place of the running
+    code with its prologue (:mod:`autoaccel.runtime.disarm`); both do the same, so a
+    variant that inlined the helper stays valid. Any other code is a change.
+
+    Args:
+        function: the helper's function object.
+        written: its code as written (what the entry records).
+    """
+
+    __slots__ = ("function", "running", "written")
+
+    def __init__(self, function: Any, written: Any) -> None:
+        self.function = function
+        self.running = function.__code__
+        self.written = written
+
+    @property
+    def code(self) -> Any:
+        """The helper's code now, with the running code read as the code as written."""
+        current = self.function.__code__
+        return self.written if current is self.running else current
+
+
 class Cell:
     """A live view of a closure cell's contents (:data:`ABSENT` once the cell is empty)."""
 
@@ -53,19 +79,23 @@ class Cell:
             return ABSENT
 
 
-def reached_through(value: types.FunctionType) -> Snapshot:
+def reached_through(value: types.FunctionType, written: types.CodeType) -> Snapshot:
     """Entries that hold while global ``value`` still calls the same helper code.
 
-    A function's ``__code__``; for a decorator's forwarding wrapper
-    (:func:`~autoaccel.backends.screening.forwarded`) also its cell's contents and the
-    wrapped function's ``__code__``, the code compiled in its place.
+    The helper's code through :class:`CodeOf` (``written``: its code as written, which
+    disarming the helper puts back); for a decorator's forwarding wrapper
+    (:func:`~autoaccel.backends.screening.forwarded`) also the wrapper's ``__code__`` and
+    its cell's contents, the helper being the wrapped function compiled in its place.
     """
-    entries: Snapshot = ((value, "__code__", value.__code__),)
     target = forwarded(value)
-    if target is not None:
-        cell = Cell(value.__closure__[0])  # type: ignore[index]
-        entries += ((cell, "contents", target), (target, "__code__", target.__code__))
-    return entries
+    if target is None:
+        return ((CodeOf(value, written), "code", written),)
+    cell = Cell(value.__closure__[0])  # type: ignore[index]
+    return (
+        (value, "__code__", value.__code__),
+        (cell, "contents", target),
+        (CodeOf(target, written), "code", written),
+    )
 
 
 def snapshot_changed(snapshot: Snapshot) -> str | None:

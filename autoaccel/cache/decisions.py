@@ -103,6 +103,12 @@ class DecisionKey(NamedTuple):
     signature: str
 
 
+# A decision kept by source (a rejection found before compiling, without Numba) has this
+# prefix before the argument types' text in its key's ``signature``, so it never collides
+# with a variant's decision, whose ``signature`` is the Numba signature itself.
+BY_SOURCE = "source "
+
+
 class SavedAs(NamedTuple):
     """Where one variant's decision is kept: its key, and the variant's digest.
 

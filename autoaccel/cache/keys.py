@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import platform
 import sys
 import types
 from collections.abc import Iterable
@@ -119,5 +120,51 @@ def variant_digest(
         argument_types,
         signature,
         environment(),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def source_environment() -> tuple[str, ...]:
+    """What a decision kept by source depends on outside the program: versions and machine.
+
+    Read from the installed distributions' metadata, so Numba is not imported; the machine
+    is the architecture (a decision by source is about typing and speed, not machine code).
+    """
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "absent"
+
+    return (
+        f"autoaccel {__version__}",
+        f"python {sys.version} {sys.implementation.cache_tag}",
+        f"numpy {np.__version__}",
+        f"numba {version('numba')}",
+        f"llvmlite {version('llvmlite')}",
+        f"machine {platform.machine()}",
+    )
+
+
+def source_digest(
+    code: types.CodeType, reads: Iterable[str], options: JitOptions, arguments: str
+) -> str:
+    """The key of a decision made about a function's source (hex), found without Numba.
+
+    Unlike :func:`variant_digest`, nothing in it needs a compiled variant: the function's
+    code, what it and its helpers read (``reads``: one text per global, a helper's code by
+    digest, recursively), the ``[jit]`` options, the arguments' types as Numba would see
+    them (``arguments``, the text of
+    :func:`~autoaccel.backends.signatures.describe_arguments`) and :func:`source_environment`.
+    """
+    parts = [
+        code_digest(code),
+        list(reads),
+        sorted(dataclasses.asdict(options).items()),
+        arguments,
+        source_environment(),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()

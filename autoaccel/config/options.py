@@ -164,6 +164,10 @@ class Config:
         exclude: patterns removed from the selection.
         min_calls: calls with one argument-type signature before a variant is tried.
         min_gain: speed-up ratio (original time / variant time) a variant must reach.
+        min_seconds: the Python time (seconds, estimated from timed calls) a signature's
+            calls add up to before it is compiled; with ``min_gain > 0``, a signature whose
+            calls are too short for any variant to reach ``min_gain`` is rejected uncompiled
+            (:mod:`autoaccel.policy.cost`).
         validation_calls: real calls on which a new variant is checked against the original
             and both are timed before the promotion decision (for a loop: windows of
             iterations).
@@ -171,6 +175,9 @@ class Config:
             (docs/how-it-works.md, "Loops").
         loop_min_seconds: the Python time (seconds, summed over its runs) a loop takes before
             it is compiled and trialled.
+        compile_budget: CPU seconds one compile may take before it is given up and its
+            signature rejected (kept by source, so later runs do not retry it); ``0``: no
+            limit (:mod:`autoaccel.backends.budget`).
         isolate_first_run: run each new variant once in a forked child first, so that a
             crash in compiled code rejects the variant instead of killing the program.
         cache: keep compiled variants, decisions and rewritten module code on disk, so a
@@ -209,12 +216,20 @@ class Config:
     )
     min_calls: int = option(20, "calls with one signature before a variant is tried", minimum=1)
     min_gain: float = option(1.2, "speed-up a variant must reach to be promoted", minimum=0.0)
+    min_seconds: float = option(
+        0.05,
+        "Python seconds a signature's calls take (all together) before it is compiled",
+        minimum=0.0,
+    )
     validation_calls: int = option(3, "calls comparing a new variant with the original", minimum=1)
     loops: bool = option(True, "promote hot loops on their own, mid-run (on-stack replacement)")
     loop_min_seconds: float = option(
         0.05,
         "Python seconds a loop runs (all its runs together) before it is compiled",
         minimum=0.0,
+    )
+    compile_budget: float = option(
+        5.0, "CPU seconds a compile may take before it is given up (0: no limit)", minimum=0.0
     )
     isolate_first_run: bool = option(True, "run each new variant once in a forked child first")
     cache: bool = option(True, "keep variants, decisions and rewritten code on disk for later runs")

@@ -43,6 +43,12 @@ _ROW_ACTIONS = {
 _ACTIONS = (
     (r"a Python function outside the accelerated modules", "add its module to `modules`"),
     (r"is below min_gain", "nothing: the original is as fast at these sizes"),
+    (
+        r"too short for any compiled variant",
+        "nothing: a hot caller that can be compiled gets it inlined",
+    ),
+    (r"runs ran no iteration", "nothing: the loop runs as written"),
+    (r"given up \(compile_budget\)", "raise compile_budget (0: no limit) if it is worth it"),
     (r"Numba cannot compile it", "run with -v to see Numba's whole error"),
     (r"which Numba cannot use exactly", "pass NumPy arrays and numbers"),
     (r"which Numba cannot freeze", "pass the value as an argument"),

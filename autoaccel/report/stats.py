@@ -58,6 +58,17 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     pending = [trial.signature for trial in list(promoter.trials.values())]
     if pending:
         return "interpreted", f"compiled, still being validated: {', '.join(pending)}"
+    admission = trampoline.promoter.admission
+    inlined = admission.caller_reason()
+    if inlined:
+        return "interpreted", inlined
+    seconds = admission.python_seconds()
+    if seconds is not None:
+        return (
+            "interpreted",
+            f"not hot: its calls took about {seconds:.3f} s in Python "
+            f"(min_seconds {trampoline.config.min_seconds:g})",
+        )
     seen = trampoline.max_signature_calls()
     # Argument types whose compile the background compiler has not finished.
     queued = [k for k in list(promoter.queued) if background.is_pending((id(promoter), k))]

@@ -122,8 +122,7 @@ class LoopRewriter:
         self.specs: list[LoopSpec] = []
 
     def module(self, tree: ast.Module) -> ast.Module:
-        """``tree`` with every candidate loop instrumented (a new tree; ``tree`` unchanged)."""
-        tree = copy.deepcopy(tree)
+        """``tree`` with every candidate loop instrumented (changed in place and returned)."""
         scope = _Scope(tree, "<module>", True)
         tree.body = self._statements(tree.body, scope)
         return ast.fix_missing_locations(tree)

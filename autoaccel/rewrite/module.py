@@ -80,7 +80,9 @@ def rewrite_source(source: bytes, filename: str) -> Rewritten:
     tree = ast.parse(source, filename)
     original = compile(tree, filename, "exec", dont_inherit=True)
     rewriter = LoopRewriter(importlib.util.decode_source(source).splitlines(keepends=True))
-    instrumented_tree = rewriter.module(tree)
+    # A second parse instead of a copy of the first tree: ast.parse is C, a deep copy of a
+    # large module's tree took a fifth of its rewrite.
+    instrumented_tree = rewriter.module(ast.parse(source, filename))
     if any(not spec.refusal for spec in rewriter.specs):
         running = compile(instrumented_tree, filename, "exec", dont_inherit=True)
     else:
@@ -160,7 +162,9 @@ def _placeholders(code: CodeType) -> CodeType:
     """``code`` loading a placeholder constant for each name the instrumentation loads."""
     if not any(name.startswith("@") for name in code.co_names):
         return code
-    bytecode = Bytecode.from_code(code)
+    # A constant load in place of a global load needs no other stack (3.11+'s NULL is
+    # pushed either way), so the stack size and the exception table's depths are kept.
+    bytecode = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     changed = False
     out: list[Any] = []
     for ins in bytecode:
@@ -174,7 +178,7 @@ def _placeholders(code: CodeType) -> CodeType:
         return code
     bytecode.clear()
     bytecode.extend(out)
-    return bytecode.to_code()
+    return bytecode.to_code(stacksize=code.co_stacksize, compute_exception_stack_depths=False)
 
 
 _MAKE_FUNCTION = ("LOAD_CONST", "LOAD_CONST", "MAKE_FUNCTION")  # 3.10: code, qualname, make

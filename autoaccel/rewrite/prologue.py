@@ -50,6 +50,9 @@ def _template({{params}}):
 # lists, because compile() never puts a list among a code object's constants, so user code
 # cannot contain one (and the rewriting checks). Both marshal, so rewritten code can be
 # cached on disk.
+# Stack slots the prologue's call needs besides its arguments (NULL or self, the method,
+# the trampoline; one spare).
+_PROLOGUE_STACK = 4
 TRAMPOLINE_MARK = "@autoaccel-trampoline"  # [TRAMPOLINE_MARK, index into functions]
 MISS_MARK = "@autoaccel-miss"  # [MISS_MARK]
 
@@ -145,7 +148,11 @@ def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeTyp
             placeholder when a module is rewritten, a live trampoline for ``@optimize``).
         miss: the sentinel ``enter`` returns to mean "run the original body".
     """
-    bytecode = Bytecode.from_code(code)
+    # The exception table's stack depths are kept as they are: the prologue runs on an
+    # empty stack and leaves it empty, so no depth changes, and neither does the stack
+    # size beyond what the prologue's call needs (the trampoline, its method, the
+    # arguments). Computing both from the control-flow graph took half of the rewrite.
+    bytecode = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     params = bound_names(code)  # *args and **kwargs as CPython bound them, too
     # Keep RESUME / MAKE_CELL / COPY_FREE_VARS (3.11+) ahead of the prologue.
     position = 0
@@ -154,4 +161,5 @@ def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeTyp
             position = index + 1
             break
     bytecode[position:position] = prologue(params, trampoline, miss, code.co_firstlineno)
-    return bytecode.to_code()
+    stacksize = max(code.co_stacksize, len(params) + _PROLOGUE_STACK)
+    return bytecode.to_code(stacksize=stacksize, compute_exception_stack_depths=False)

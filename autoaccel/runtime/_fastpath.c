@@ -64,6 +64,7 @@ static PyTypeObject *float64_type;  /* numpy.float64: the adapter most results n
 
 static PyObject *last_errstate;     /* the error state last seen, and whether it was quiet */
 static int last_quiet;
+#define TIMED_CALLS 3 /* autoaccel/policy/cost.py's TIMED_CALLS */
 static int values_wanted;           /* [specialization] values, for count_quietly */
 
 static PyObject *s_enter_slow, *s_signalled, *s_run, *s_native_route, *s_routers,
@@ -769,6 +770,14 @@ type_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
     return types;
 }
 
+/* The count from which Python sees every call: the last TIMED_CALLS calls before
+ * min_calls are timed there (autoaccel/runtime/admission.py, Admission.cost_gate). */
+static Py_ssize_t
+quiet_below(Dispatch *self)
+{
+    return self->min_calls - TIMED_CALLS;
+}
+
 /* 1 when counting is all the Python path does with a call that is not hot and stays below
  * min_calls: no value router, no values to observe (Specializer.observe); 0; -1. */
 static int
@@ -807,7 +816,7 @@ count_quietly(Dispatch *self, PyObject *types)
     Py_ssize_t n = PyLong_AsSsize_t(count);
     if (n == -1 && PyErr_Occurred())
         return -1;
-    if (n < 1 || n + 1 >= self->min_calls)
+    if (n < 1 || n + 1 >= quiet_below(self))
         return 0;
     return add_count(self->counts, types, 1) < 0 ? -1 : n + 1;
 }
@@ -908,7 +917,7 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
             return result;
         }
         if (entry != NULL) { /* counted: see count_quietly for why this is all it takes */
-            int only = entry->counted >= 1 && entry->counted + 1 < self->min_calls
+            int only = entry->counted >= 1 && entry->counted + 1 < quiet_below(self)
                            ? counting_only(self)
                            : 0;
             if (only < 0)

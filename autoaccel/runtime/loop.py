@@ -49,6 +49,9 @@ _GIVE_UP_AFTER = 10  # hand-backs in a row after which a promoted variant is dro
 # Python time a run must take for a compiled run to have a chance: entering one costs 2-15 us
 # (benchmarks/loop_overhead.py); the trial decides the loops above this.
 _SHORT_RUN = 20e-6
+# Runs in a row that ran no iteration after which an unpromoted loop is left plain: such
+# runs never reach a look (the carried budget does not shrink), and each pays enter/leave.
+_EMPTY_RUNS = 1000
 
 
 class LoopTrampoline:
@@ -93,6 +96,8 @@ class LoopTrampoline:
         self._carried = 0  # budget a run left over, for the next run (0: none)
         self._route: Route | None = None  # the last boundary that reached a variant
         self._last = 0.0
+        self._empty_runs = 0  # runs in a row that ended without an iteration or a look
+        self._looked = False  # whether the run in progress reached a look
         self._saved_promotion: bool | None = None
 
     def __repr__(self) -> str:
@@ -110,8 +115,15 @@ class LoopTrampoline:
         if self.window is not None and self.window.owner[0] == threading.get_ident():
             self.trial.abandon_window()  # the run it belonged to left by a return
         self._last = time.perf_counter()
+        self._looked = False
         if self.variants or self._promoted_before():
             return self._hand(1)  # promoted: to the compiled loop at the first boundary
+        if self._empty_runs >= _EMPTY_RUNS and self.trial.pending is None:
+            self._refuse(
+                f"its last {_EMPTY_RUNS} runs ran no iteration, so there is nothing to compile "
+                "that could pay for entering it"
+            )
+            return NEVER
         return self._hand(self._carried or self._budget)
 
     def leave(self, budget: int) -> None:
@@ -123,6 +135,7 @@ class LoopTrampoline:
         if self._last and 0 <= ran <= self._handed:
             self.iterations += ran
             self.seconds += now - self._last
+        self._empty_runs = self._empty_runs + 1 if ran == 0 and not self._looked else 0
         # A run handed NEVER (refused, or handed back) has nothing to carry.
         self._carried = budget if 0 < budget <= self._handed < NEVER else 0
         self._last = 0.0
@@ -148,6 +161,7 @@ class LoopTrampoline:
                 self._refuse(f"internal error: {exc!r}")
                 return NEVER
         now = time.perf_counter()
+        self._looked = True
         try:
             decided = self._decide(iterable, position, frame, now)
         except Exception as exc:  # a bug of ours must never reach the user's loop

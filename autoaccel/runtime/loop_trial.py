@@ -17,7 +17,7 @@ import time
 from typing import Any, NamedTuple, Protocol
 
 from autoaccel.analysis.loops import LoopSpec
-from autoaccel.backends import cpu
+from autoaccel.backends import budget, cpu
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.loop_code import (
     SUSPENDED,
@@ -257,7 +257,8 @@ class LoopTrial:
             text = describe(signature)
             # Decisions are keyed by the Numba signature alone, as variants are.
             saved_as, store = unit.saved.where((), text, compiled)
-            _, from_cache = cpu.compile_signature(compiled, signature, store)
+            with budget.limit(owner.config.compile_budget):
+                _, from_cache = cpu.compile_signature(compiled, signature, store)
         if owner.config.isolate_first_run:
             copies = natives_of(copy_arguments(with_budget(owner.spec.kind, state.arguments, 1)))
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from autoaccel.backends import background, cpu
+from autoaccel.backends import background, budget, cpu
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import globals_refusal
@@ -31,6 +31,7 @@ from autoaccel.errors import RecursionBudget, Rejection
 from autoaccel.policy import targets
 from autoaccel.policy.compare import Adapter, copy_arguments
 from autoaccel.policy.trial import PromotionRecord, Trial
+from autoaccel.runtime.admission import Admission
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
@@ -43,8 +44,6 @@ DEMOTED = (
     "recursed past the depth compiled code may reach before CPython's recursion limit; runs "
     "as Python from then on, so that the limit applies as it would [30]"
 )
-# One compilation at a time, process-wide; busy means "run the original this time".
-_COMPILE_LOCK = threading.RLock()
 _ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
 
 Pending = Trial | targets.Selection
@@ -58,6 +57,8 @@ class Owner(Protocol):
     module: str
     family: str
     armed: bool
+    min_calls: int
+    parent: Any
     code: Any
     globals: dict
     config: Any
@@ -98,10 +99,13 @@ class Promoter:
         compile_seconds: wall time spent compiling (or loading) its variants, rejected ones
             included, and their isolated first runs (seconds).
         trial_seconds: wall time of its trial calls, the original's run included (seconds).
+        admission: whether a hot signature goes on to a compile (screening, saved
+            rejections kept by source, the cost of its calls).
     """
 
     def __init__(self, owner: Owner) -> None:
         self.owner = owner
+        self.family: str = owner.family  # whose max_variants its variants count against
         self.saved = SavedDecisions(owner)
         self.failures: dict[Any, Failure] = {}
         self.trials: dict[ExactKey, Pending] = {}
@@ -117,13 +121,10 @@ class Promoter:
         self.invalidations = 0
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
+        self._sources: dict[ExactKey, Any] = {}  # where a rejection is kept by source
         self._lock = threading.Lock()
         self._local = threading.local()  # trialling: this thread is in a trial call
-
-    @property
-    def family(self) -> str:
-        """The function whose ``max_variants`` this one's variants count against."""
-        return self.owner.family
+        self.admission = Admission(owner, self.saved, self.fail)
 
     def try_promotion(self, key: ExactKey, args: tuple) -> Any:
         """Serve a hot call of ``key``: its trial, or a variant a saved decision promoted.
@@ -155,13 +156,15 @@ class Promoter:
             return None
         if too_deep(sys.getrecursionlimit() // 2):
             return None  # Numba's compiler needs frames of its own: a shallower call compiles
-        if not _COMPILE_LOCK.acquire(blocking=background.on_worker()):
+        if not background.COMPILE_LOCK.acquire(blocking=background.on_worker()):
             return None
         try:
             if key in self.trials or key in self.failures or key in self.owner._exact:
                 return self.trials.get(key)
+            self._sources[key] = self.saved.by_source(key.types, args)
             return _timed(self, self._compile_trial, key, args)
         except Rejection as exc:
+            self.saved.keep_rejection(self._sources.pop(key, None), str(exc))
             self.fail(key, key.types, str(exc), describe_arguments(args))
             return None
         except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
@@ -169,7 +172,7 @@ class Promoter:
             self.fail(key, key.types, f"internal error: {exc!r}", describe_arguments(args))
             return None
         finally:
-            _COMPILE_LOCK.release()
+            background.COMPILE_LOCK.release()
 
     def _compile_trial(self, key: ExactKey, args: tuple) -> Pending | None:
         """Compile ``key``'s variant and start its trial (``None``: a saved decision applied).
@@ -193,12 +196,14 @@ class Promoter:
             saved_as, store = self.saved.where(key.types, describe(signature), compiled)
             # Long compiles are where users wait: say when one starts (-v).
             logger.info("%s%s: compiling", owner.name, describe(signature))
-            seconds, from_cache = cpu.compile_signature(compiled, signature, store)
+            with budget.limit(owner.config.compile_budget):
+                seconds, from_cache = cpu.compile_signature(compiled, signature, store)
         build = targets.Build(owner, compiled, signature, args, lookup, store)
         decision = self.saved.decision(saved_as)
         if decision is not None and saved_as is not None:
             applied = self.saved.apply(build, saved_as, decision, (seconds, from_cache))
             if applied is not None:  # promoted without a trial
+                self._sources.pop(key, None)
                 compiled, record, reason = applied
                 self.promote(key, compiled, decision.raw_type, decision.adapter, record, reason)
                 return None
@@ -242,15 +247,11 @@ class Promoter:
                 return  # another thread concluded it
         promote, reason = verdict
         speedup = trial.speedup() if trial.variant_seconds else 0.0
+        source = self._sources.pop(key, None)  # a slow trial is kept by source too
         if not promote:
             self.fail(key, key.types, reason, trial.signature)
-            self.saved.save(
-                trial.saved_as,
-                False,
-                reason,
-                speedup=speedup,
-                compile_seconds=trial.compile_seconds,
-            )
+            for saved_as in (trial.saved_as, source):
+                self.saved.save(saved_as, False, reason, speedup=speedup)
             return
         record = trial.promotion()
         if self.promote(key, trial.compiled, trial.raw_type, trial.adapter, record, reason):
@@ -372,7 +373,7 @@ class Promoter:
         signatures, self.eager = self.eager, ()
         if not signatures or not self.owner.armed:
             return
-        with _COMPILE_LOCK:
+        with background.COMPILE_LOCK:
             for text in signatures:
                 _timed(self, _compile_declared, self, text)
 

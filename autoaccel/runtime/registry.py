@@ -43,11 +43,16 @@ def lookup(function: Any) -> Any:
     """The trampoline of a function from an accelerated module, or ``None``."""
     if not isinstance(function, types.FunctionType):
         return None
-    for const in function.__code__.co_consts:
+    return lookup_code(function.__code__)
+
+
+def lookup_code(code: types.CodeType) -> Any:
+    """The trampoline of the function running ``code`` (a frame's), or ``None``."""
+    for const in code.co_consts:
         found = STATE.by_id.get(id(const))
         if found is not None and found is const:
             return found
-    return STATE.by_code.get(id(function.__code__))
+    return STATE.by_code.get(id(code))
 
 
 def compile_declared(module: str) -> None:

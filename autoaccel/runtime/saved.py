@@ -5,6 +5,13 @@ Why this design: a later run should start at full speed, so each trial's outcome
 promotion policy. This class answers the questions the promoter asks about one function:
 where a variant's decision and code live, what a previous run decided, and whether any
 signature of these argument types was promoted before (which makes its first call hot).
+
+A variant's key covers the globals Numba froze, so finding its decision means building the
+variant's dispatchers, which imports Numba. A rejection is therefore also kept *by source*
+(:meth:`SavedDecisions.by_source`): keyed by the function's code, what it and its helpers
+read and the arguments' types, all known before anything is compiled, so a later run
+rejects it again (a compile error, a type-inference failure, a slow trial, a compile given
+up) without importing Numba; the report says "(saved decision)" as for the others.
 """
 
 from __future__ import annotations
@@ -12,15 +19,26 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from autoaccel.cache.decisions import Decision, DecisionKey, DecisionStore, SavedAs, store_name
+from autoaccel.backends import budget
+from autoaccel.backends.screening import helpers
+from autoaccel.backends.signatures import describe_arguments
+from autoaccel.cache.decisions import (
+    BY_SOURCE,
+    Decision,
+    DecisionKey,
+    DecisionStore,
+    SavedAs,
+    store_name,
+)
 from autoaccel.cache.directory import open_cache
-from autoaccel.cache.keys import variant_digest
+from autoaccel.cache.keys import code_digest, source_digest, value_text, variant_digest
 from autoaccel.cache.variants import VariantStore
 from autoaccel.errors import Rejection
 from autoaccel.policy import targets
 from autoaccel.policy.compare import adapter_from_plain, plain_adapter
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.runtime.keys import TypeKey, describe_types
+from autoaccel.runtime.registry import lookup
 from autoaccel.state import STATE
 
 logger = logging.getLogger("autoaccel")
@@ -93,6 +111,37 @@ class SavedDecisions:
         )
         key = DecisionKey(owner.qualname, types_text, signature)
         return SavedAs(key, digest), VariantStore(cache, digest)
+
+    def by_source(self, types_: TypeKey, args: tuple) -> SavedAs | None:
+        """Where a rejection of these arguments is kept by source, if the cache is on.
+
+        ``None`` also when the function's helpers call each other in a cycle (the compile
+        rejects that anyway). Reads no compiled variant, so Numba is not imported.
+        """
+        owner = self.owner
+        if open_cache(owner.config) is None:
+            return None
+        try:
+            reads = _reads(owner)
+        except Rejection:
+            return None
+        arguments = describe_arguments(args)
+        digest = source_digest(owner.code, reads, owner.config.jit, arguments)
+        key = DecisionKey(owner.qualname, describe_types(types_), BY_SOURCE + arguments)
+        return SavedAs(key, digest)
+
+    def refused_before(self, saved_as: SavedAs | None) -> str | None:
+        """The reason of a rejection kept by source under this policy, or ``None``."""
+        decision = self.decision(saved_as)
+        if decision is None or decision.promoted:
+            return None
+        return f"{decision.reason} (saved decision)"
+
+    def keep_rejection(self, saved_as: SavedAs | None, reason: str) -> None:
+        """Keep a rejection found before a trial (by source), unless it was a saved decision
+        already or the compile was stopped at exit (a fact of that run, not of the code)."""
+        if not reason.endswith("(saved decision)") and reason != budget.STOPPED_AT_EXIT:
+            self.save(saved_as, False, reason)
 
     def policy(self) -> tuple:
         """What a decision is made under: the gain, the trial length, the targets."""
@@ -209,3 +258,19 @@ class SavedDecisions:
             )
             return None
         return compiled, seconds + more, from_cache
+
+
+def _reads(unit: Any, active: tuple = ()) -> list[str]:
+    """What ``unit`` and its helpers read, as texts: each global's value, each helper's code.
+
+    Raises:
+        Rejection: the helpers call each other in a cycle.
+    """
+    texts = []
+    for name, value, helper in helpers(unit, lookup, active):
+        if helper is None:
+            texts.append(f"{name}={value_text(value)}")
+        else:
+            texts.append(f"{name}=code:{code_digest(helper.code)}")
+            texts.extend(_reads(helper, (*active, unit)))
+    return texts

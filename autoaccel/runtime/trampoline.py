@@ -30,7 +30,6 @@ from autoaccel.analysis.bound import Shape, bound_form, needs_binding, routed
 from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled, Guards
-from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import (
     describe_arguments,
     fingerprint,
@@ -38,13 +37,14 @@ from autoaccel.backends.signatures import (
     numba_loaded,
 )
 from autoaccel.backends.snapshot import snapshot_changed
-from autoaccel.boundary.convert import refusal
 from autoaccel.config import Config
 from autoaccel.runtime import fastpath
+from autoaccel.runtime.admission import READY
 from autoaccel.runtime.bound_forms import BoundForms
+from autoaccel.runtime.disarm import swap_out_prologue
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
 from autoaccel.runtime.promoter import Promoter
-from autoaccel.runtime.registry import lookup, register
+from autoaccel.runtime.registry import register
 from autoaccel.runtime.specializer import Specializer
 from autoaccel.runtime.table import fast_routes, variant_table
 from autoaccel.runtime.variant import DEEP, MISS, NO_MATCH, STALE, Signal, Variant
@@ -87,11 +87,7 @@ class Trampoline(fastpath.Dispatch):
         )
         self.name = f"{module}.{self.qualname}"
         self.module = module
-        # Takes *args, **kwargs or keyword-only arguments: compiled only as bound forms, which
-        # compiled callers must not call (backends/screening.py).
-        self.binds = needs_binding(code)
-        if self.binds and not routed(code):  # keyword-only arguments: made positional
-            code = bound_form(code, Shape(0, ()))
+        self.binds, code = _binding(code)
         self.code = code
         self.globals = namespace
         self.static_refusal = refusal
@@ -233,14 +229,18 @@ class Trampoline(fastpath.Dispatch):
             self.specializer.observe(types_, args, count)
         if types_ in promoter.failures:
             return MISS
-        if count < self.min_calls and not (
-            count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
-        ):
+        admission = promoter.admission
+        early = count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
+        if count < admission.screening_from() and not early:
             return MISS
-        reason = refusal(args, self.config.strings) or globals_refusal(self, lookup)
+        reason = admission.screen(types_, args)
         if reason:  # decided without importing Numba
             promoter.fail(types_, types_, reason, describe_arguments(args))
             return MISS
+        if not early:
+            waiting = admission.cost_gate(types_, args, count)
+            if waiting is not READY:
+                return waiting
         if self.config.background_compile and not numba_loaded():
             # Importing Numba on this thread would wait for the import lock: let the
             # worker import it, and count on until it has.
@@ -282,15 +282,12 @@ class Trampoline(fastpath.Dispatch):
         return self.min_gain * self.parent.promoter.generic_speedup(self.parent_types)
 
     def dispatch_seconds(self, arity: int) -> float:
-        """What reaching this function's variant adds to a call of ``arity`` arguments (s).
-
-        A value specialization's calls pass through the parent's trampoline first (the
-        router's value lookup comes on top and is not counted: a lower bound).
-        """
-        own = dispatch_seconds(arity)
-        if self.routed_arity:  # the function's shape dispatch (about another enter) first
-            own += dispatch_seconds(self.routed_arity)
-        return own if self.parent is None else own + dispatch_seconds(len(self.parent_types))
+        """What reaching this function's variant adds to a call of ``arity`` arguments (s):
+        a value specialization's calls pass its parent's trampoline first, a bound form's its
+        function's shape dispatch (lower bounds: the routers' own lookups are not counted)."""
+        outer = len(self.parent_types) if self.parent is not None else self.routed_arity
+        extra = dispatch_seconds(outer) if self.parent is not None or outer else 0.0
+        return dispatch_seconds(arity) + extra
 
     def clear_fast_path(self) -> None:
         """Dispatch nothing by argument types alone (the entry accepts a new signature)."""
@@ -317,6 +314,8 @@ class Trampoline(fastpath.Dispatch):
         """Back to (almost) zero cost when nothing is promoted or pending."""
         if not self.promotions and not self.promoter.trials and not self.specializer.routers:
             self.armed = False
+            if self.parent is None:  # a value specialization has no function object
+                swap_out_prologue(self)
 
     def pending(self, types_: TypeKey) -> bool:
         """Whether the generic variant of ``types_`` is still in its trial."""
@@ -350,6 +349,18 @@ class Trampoline(fastpath.Dispatch):
     def max_signature_calls(self) -> int:
         """The most calls counted for one argument-type signature before it became hot."""
         return max(self._counts.values(), default=0)
+
+
+_ROUND = 200  # calls a timed round of dispatch_seconds (short: it runs before any compile)
+
+
+def _binding(code: types.CodeType) -> tuple[bool, types.CodeType]:
+    """``(binds, code to compile)``: whether ``code`` takes ``*args``, ``**kwargs`` or
+    keyword-only arguments (then compiled only as bound forms, which compiled callers must
+    not call: backends/screening.py), and ``code`` with keyword-only arguments made
+    positional."""
+    binds = needs_binding(code)
+    return binds, bound_form(code, Shape(0, ())) if binds and not routed(code) else code
 
 
 def _bound_trampoline(
@@ -387,7 +398,8 @@ def dispatch_seconds(arity: int) -> float:
     """Seconds :meth:`Trampoline.enter` adds to a promoted call of ``arity`` arguments.
 
     Measured once per process and arity on a stand-in trampoline whose variant does nothing:
-    best of 5 rounds of 1000 calls through ``enter``, minus the same for the stand-in alone.
+    best of 5 rounds of :data:`_ROUND` calls through ``enter``, minus the same for the
+    stand-in alone.
     A trial adds it to the variant's time, since every promoted call pays it. Guards whose
     cost depends on the function (frozen globals, written arguments) are timed by the trial.
     """
@@ -399,17 +411,17 @@ def dispatch_seconds(arity: int) -> float:
     args = (0.0,) * arity
     trampoline._fast = {tuple(map(type, args)): Variant(_StandIn(standin))}
     enter = trampoline.enter
-    return max(_best_of_5(enter, args) - _best_of_5(standin, args), 0.0) / 1000
+    return max(_best_of_5(enter, args) - _best_of_5(standin, args), 0.0) / _ROUND
 
 
 def _best_of_5(function: Callable, args: tuple) -> float:
-    """Seconds of the fastest of 5 rounds of 1000 calls ``function(*args)``. (Not
+    """Seconds of the fastest of 5 rounds of :data:`_ROUND` calls ``function(*args)``. (Not
     ``timeit``: a Ctrl-C landing in its generated ``<timeit-src>`` frame would show that
     frame in the user's traceback, where this file's frames are hidden.)"""
     best = float("inf")
     for _ in range(5):
         start = time.perf_counter()
-        for _ in range(1000):
+        for _ in range(_ROUND):
             function(*args)
         best = min(best, time.perf_counter() - start)
     return best

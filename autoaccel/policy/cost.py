@@ -1,0 +1,89 @@
+"""Whether a hot signature's calls can pay for a compile, from timed calls of the original.
+
+Why this design: a compile costs 0.1-2 s of CPU and the first one also imports Numba (about
+0.3 s), so a signature that cannot repay them should never get there. Two things decide it
+before anything is compiled, as JIT compilers count before compiling (HotSpot's invocation
+counters, PyPy's trace thresholds) but with time instead of counts, because the calls of
+real code differ a thousandfold in length:
+
+1. *Too short*: a promoted call costs at least the trampoline's dispatch (the ``floor``,
+   measured once per arity; Numba's own call comes on top). A signature whose calls of the
+   original take less than ``min_gain`` times that could never reach ``min_gain``, so it is
+   rejected uncompiled and its function disarmed. Small helpers called from plain Python
+   end here (sgp4's ``gstime``: 210 ns against a 480 ns floor; the corpus measured them at
+   0.2-0.6x once compiled); a hot caller that can be compiled gets them inlined.
+2. *Not enough Python time yet*: the calls counted so far, times a call's time, estimate the
+   Python time the signature has taken; it is compiled only once that reaches
+   ``min_seconds``, as a loop waits for ``loop_min_seconds``. Functions called a few dozen
+   times in a whole run (sgp4's deep-space initialisation, 22 calls of 20 us) stay plain.
+
+A call's time is the median of :data:`TIMED_CALLS` calls of the original, run and timed by
+the trampoline (as a trial runs it: :mod:`autoaccel.policy.trial`), so one call slowed by a
+garbage collection does not decide.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+TIMED_CALLS = 3  # calls of the original timed before the cost is judged
+
+
+class CallCost:
+    """The timed calls of one signature's original, and what they say.
+
+    Attributes:
+        seconds: the timed calls' durations (seconds), at most :data:`TIMED_CALLS`.
+        needed: once judged, the calls after which the signature has taken ``min_seconds``
+            of Python time (0: not judged yet).
+        calls: the calls of the signature counted so far.
+    """
+
+    __slots__ = ("calls", "needed", "seconds")
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.needed = 0
+        self.calls = 0
+
+    def timed(self) -> bool:
+        """Whether enough calls were timed to judge."""
+        return len(self.seconds) >= TIMED_CALLS
+
+    def call(self, original: Callable[..., Any], args: tuple) -> Any:
+        """``original(*args)``, timed; returns (or raises) what it does."""
+        start = time.perf_counter()
+        result = original(*args)
+        if len(self.seconds) < TIMED_CALLS:
+            self.seconds.append(time.perf_counter() - start)
+        return result
+
+    def per_call(self) -> float:
+        """A call's time (seconds): the median of the timed calls."""
+        return statistics.median(self.seconds)
+
+    def judge(self, floor: float, gain: float, min_seconds: float) -> str | None:
+        """Why no compiled variant could reach ``gain``, or ``None`` (then :attr:`needed` is
+        set). Call once :meth:`timed`.
+
+        Args:
+            floor: the least a promoted call costs, in seconds (the trampoline's dispatch).
+            gain: the speed-up a variant must reach (``min_gain``).
+            min_seconds: the Python time (seconds) the calls must add up to first.
+        """
+        per_call = self.per_call()
+        if per_call < gain * floor:
+            return (
+                f"a call takes {per_call * 1e9:.0f} ns, too short for any compiled variant to "
+                f"be {gain:g}x faster: reaching one costs {floor * 1e9:.0f} ns (never compiled)"
+            )
+        self.needed = max(math.ceil(min_seconds / max(per_call, 1e-9)), 1)
+        return None
+
+    def python_seconds(self) -> float:
+        """The Python time the calls counted so far took, estimated (seconds)."""
+        return self.calls * self.per_call()

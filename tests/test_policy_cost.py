@@ -1,0 +1,51 @@
+"""autoaccel.policy.cost: timed calls of the original, too short or not yet worth a compile."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoaccel.policy.cost import TIMED_CALLS, CallCost
+
+
+def _cost(*seconds: float, calls: int = 0) -> CallCost:
+    cost = CallCost()
+    cost.seconds = list(seconds)
+    cost.calls = calls
+    return cost
+
+
+def test_calls_run_the_original_and_are_timed_until_enough():
+    cost = CallCost()
+    results = [cost.call(lambda x: x + 1, (i,)) for i in range(TIMED_CALLS + 2)]
+    assert results == [1, 2, 3, 4, 5]
+    assert cost.timed() and len(cost.seconds) == TIMED_CALLS
+    assert all(seconds >= 0.0 for seconds in cost.seconds)
+
+
+def test_an_exception_of_the_original_propagates_and_is_not_timed():
+    cost = CallCost()
+    with pytest.raises(ZeroDivisionError):
+        cost.call(lambda: 1 / 0, ())
+    assert cost.seconds == [] and not cost.timed()
+
+
+def test_calls_shorter_than_min_gain_times_the_dispatch_are_too_short():
+    reason = _cost(100e-9, 300e-9, 5e-6).judge(floor=500e-9, gain=1.2, min_seconds=0.05)
+    # The median (300 ns), not the one slow call, decides.
+    assert reason == (
+        "a call takes 300 ns, too short for any compiled variant to be 1.2x faster: "
+        "reaching one costs 500 ns (never compiled)"
+    )
+
+
+def test_longer_calls_wait_for_min_seconds_of_python_time():
+    cost = _cost(2e-3, 1e-3, 3e-3, calls=20)
+    assert cost.judge(floor=500e-9, gain=1.2, min_seconds=0.05) is None
+    assert cost.needed == 25  # 0.05 s at 2 ms a call
+    assert cost.python_seconds() == pytest.approx(0.04)
+
+
+def test_calls_as_long_as_min_seconds_need_no_wait():
+    cost = _cost(1.0, 1.0, 1.0)
+    assert cost.judge(floor=500e-9, gain=1.2, min_seconds=0.05) is None
+    assert cost.needed == 1

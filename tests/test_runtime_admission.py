@@ -1,0 +1,131 @@
+"""autoaccel.runtime.admission: what is decided before compiling, without Numba."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autoaccel.runtime import registry
+from autoaccel.runtime import trampoline as trampoline_module
+from autoaccel.runtime.registry import lookup
+
+SOURCE = """
+def square(x):
+    return x * x
+
+def total(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
+    return s
+"""
+
+
+def test_a_tiny_helper_called_from_plain_python_is_never_compiled(accelerated, monkeypatch):
+    # A dispatch fixed at 1 us: a loaded machine cannot make square's ~60 ns look long.
+    monkeypatch.setattr(trampoline_module, "dispatch_seconds", lambda arity: 1e-6)
+    mod = accelerated(SOURCE, min_calls=20, min_gain=1.2)
+    assert [mod.square(3.0) for _ in range(40)] == [9.0] * 40
+    trampoline = lookup(mod.square)
+    ((signature, reason),) = trampoline.failures.values()
+    assert signature == "(float64)"
+    assert "too short for any compiled variant to be 1.2x faster" in reason
+    assert trampoline.compiled is None and trampoline.promoter.compile_seconds == 0.0
+    assert not trampoline.armed and mod.square.__code__ is trampoline.code
+
+
+def test_the_last_calls_before_min_calls_are_timed_and_screened(accelerated):
+    mod = accelerated(SOURCE, min_calls=20, min_gain=1.2)
+    admission = lookup(mod.square).promoter.admission
+    assert admission.screening_from() == 17
+    for _ in range(16):
+        mod.square(2.0)
+    assert admission.costs == {} and admission.screened == set()
+    mod.square(2.0)
+    assert admission.screened == {(float,)}
+    assert len(admission.costs[(float,)].seconds) == 1
+
+
+def test_a_signature_is_compiled_once_its_calls_took_min_seconds(accelerated):
+    mod = accelerated(SOURCE, min_calls=2, min_gain=1.2, min_seconds=0.05)
+    a = np.ones(5_000)
+    for _ in range(5):
+        assert mod.total(a) == 5_000.0
+    trampoline = lookup(mod.total)
+    assert trampoline.compiled is None, "a few ms of Python time: not compiled yet"
+    needed = trampoline.promoter.admission.costs[(np.ndarray,)].needed
+    assert needed > 5
+    for _ in range(needed + 10):
+        assert mod.total(a) == 5_000.0
+    assert trampoline.promotions, "compiled and promoted once it had run 0.05 s"
+
+
+def test_min_gain_zero_skips_the_cost_and_compiles_at_min_calls(accelerated):
+    mod = accelerated(SOURCE, min_calls=2, min_gain=0.0)
+    for _ in range(5):
+        mod.square(2.0)
+    trampoline = lookup(mod.square)
+    assert trampoline.promotions and trampoline.promoter.admission.costs == {}
+
+
+CALL_TREE = """
+def poly(x):
+    return ((((x * 1.5 + 2.5) * x - 3.5) * x + 4.5) * x - 5.5) * x + 6.5
+
+def caller(x):
+    return poly(x) + poly(x + 1.0) - poly(x - 1.0)
+
+def total(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += poly(a[i])
+    return s
+"""
+
+
+def _no_floor(monkeypatch):
+    # No call is too short and every variant fast enough (min_gain 0.01 below): what is
+    # tested is who gets compiled, not the speed-up.
+    monkeypatch.setattr(trampoline_module, "dispatch_seconds", lambda arity: 1e-9)
+
+
+def test_a_hot_caller_is_promoted_with_its_helper_inlined(accelerated, monkeypatch):
+    _no_floor(monkeypatch)
+    mod = accelerated(CALL_TREE, min_calls=5, min_gain=0.01, min_seconds=0.0)
+    plain: dict = {}
+    exec(CALL_TREE, plain)  # the same functions, not accelerated
+    expected = [plain["caller"](0.5 + i) for i in range(3)]
+    results = [mod.caller(0.5 + i % 3) for i in range(30)]
+    assert results == [expected[i % 3] for i in range(30)]
+    caller, poly = lookup(mod.caller), lookup(mod.poly)
+    assert caller.promotions, caller.failures
+    assert poly.promoter.compile_seconds == 0.0 and not poly.promoter.trials, "never alone"
+    assert not poly.failures
+    assert poly.promoter.admission.caller_reason() == (
+        f"runs compiled inside its caller {caller.name}"
+    )
+
+
+def test_a_helper_called_in_a_hot_loop_is_compiled_with_the_loop(accelerated, monkeypatch):
+    _no_floor(monkeypatch)
+    mod = accelerated(CALL_TREE, min_calls=5, min_gain=0.01, min_seconds=0.0)
+    a = np.linspace(0.0, 1.0, 200_000)
+    expected = 0.0
+    for x in a:
+        expected += ((((x * 1.5 + 2.5) * x - 3.5) * x + 4.5) * x - 5.5) * x + 6.5
+    assert mod.total(a) == expected
+    (loop,) = [t for t in registry.loop_registry() if t.name.startswith(mod.__name__ + ".total")]
+    assert loop.promotions, loop.failures
+    poly = lookup(mod.poly)
+    assert poly.promoter.compile_seconds == 0.0, "compiled only inside the loop"
+    assert f"its caller {loop.name}" in poly.promoter.admission.caller_reason()
+
+
+def test_a_helper_whose_caller_cannot_be_compiled_is_tried_alone(accelerated, monkeypatch):
+    _no_floor(monkeypatch)
+    source = CALL_TREE + "\ndef boxed(box):\n    return poly(box['a']) + poly(box['b'])\n"
+    mod = accelerated(source, min_calls=5, min_gain=0.01, min_seconds=0.0)
+    for _ in range(30):
+        assert mod.boxed({"a": 1.0, "b": 2.0}) == mod.poly(1.0) + mod.poly(2.0)
+    poly = lookup(mod.poly)
+    assert poly.promoter.admission.caller_reason() is None
+    assert poly.compiled is not None, "a caller taking a dict cannot take it: compiled alone"
