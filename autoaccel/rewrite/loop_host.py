@@ -46,6 +46,8 @@ from autoaccel.analysis.loops import (
     scope_refusal,
     spec_for,
 )
+from autoaccel.rewrite import jitted
+from autoaccel.rewrite.jitted import Position
 
 # Names that :mod:`autoaccel.rewrite.prologue` replaces with constants.
 LOOP_PREFIX = "@loop"  # "@loop7": the trampoline of loop 7
@@ -112,13 +114,16 @@ class LoopRewriter:
 
     Args:
         lines: the module's source lines, with their line ends.
+        jitted: functions left as written, by ``(name, first line)``
+            (:func:`~autoaccel.rewrite.jitted.jitted_positions`).
 
     Attributes:
         specs: the loops found, in order (their ``index`` is their position here).
     """
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], jitted: frozenset[Position] = frozenset()) -> None:
         self.lines = lines
+        self.jitted = jitted
         self.specs: list[LoopSpec] = []
 
     def module(self, tree: ast.Module) -> ast.Module:
@@ -135,6 +140,8 @@ class LoopRewriter:
 
     def _statement(self, statement: ast.stmt, scope: _Scope) -> list[ast.stmt]:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if jitted.position(statement) in self.jitted:
+                return [statement]
             qualname = (
                 statement.name if scope.module_level else f"{scope.qualname}.{statement.name}"
             )
@@ -158,9 +165,12 @@ class LoopRewriter:
     def _class_body(self, node: ast.ClassDef, scope: _Scope) -> list[ast.stmt]:
         """Methods are scopes of their own; statements of the class body are left alone."""
         prefix = node.name if scope.module_level else f"{scope.qualname}.{node.name}"
-        out = []
+        out: list[ast.stmt] = []
         for statement in node.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if jitted.position(statement) in self.jitted:
+                    out.append(statement)
+                    continue
                 inner = _Scope(statement, f"{prefix}.{statement.name}", False)
                 statement.body = self._statements(statement.body, inner)
             elif isinstance(statement, ast.ClassDef):

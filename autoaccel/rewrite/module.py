@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from bytecode import Bytecode, Instr
 
 from autoaccel.analysis.guards import reassigned_globals, static_refusal
+from autoaccel.rewrite.jitted import jitted_positions
 from autoaccel.rewrite.loop_host import LOOP_PREFIX, LoopRewriter, is_constant_name
 from autoaccel.rewrite.prologue import (
     MISS_MARK,
@@ -78,8 +79,10 @@ def rewrite_source(source: bytes, filename: str) -> Rewritten:
         ValueError: the code holds a constant that could be taken for a placeholder.
     """
     tree = ast.parse(source, filename)
+    jitted = jitted_positions(tree)
     original = compile(tree, filename, "exec", dont_inherit=True)
-    rewriter = LoopRewriter(importlib.util.decode_source(source).splitlines(keepends=True))
+    lines = importlib.util.decode_source(source).splitlines(keepends=True)
+    rewriter = LoopRewriter(lines, jitted)
     # A second parse instead of a copy of the first tree: ast.parse is C, a deep copy of a
     # large module's tree took a fifth of its rewrite.
     instrumented_tree = rewriter.module(ast.parse(source, filename))
@@ -88,7 +91,7 @@ def rewrite_source(source: bytes, filename: str) -> Rewritten:
     else:
         running = original  # nothing instrumented: the code as written runs
     functions: list[Function] = []
-    rewriting = _Rewriting(reassigned_globals(original), _functions_of(original), functions)
+    rewriting = _Rewriting(reassigned_globals(original), _functions_of(original), functions, jitted)
     code = rewriting.code(running)
     return Rewritten(code, tuple(functions), tuple(tuple(spec) for spec in rewriter.specs))
 
@@ -104,6 +107,9 @@ def rewrite_module(module_code: CodeType) -> Rewritten:
     functions: list[Function] = []
     rewriting = _Rewriting(reassigned_globals(module_code), {}, functions)
     return Rewritten(rewriting.code(module_code), tuple(functions))
+
+
+_JITTED = "compiled by Numba's own decorator in the module; left as written"
 
 
 def _position(code: CodeType) -> tuple:
@@ -130,10 +136,12 @@ class _Rewriting:
         reassigned: frozenset[str],
         originals: dict[tuple, CodeType],
         functions: list[Function],
+        jitted: frozenset[tuple[str, int]] = frozenset(),
     ) -> None:
         self.reassigned = reassigned
         self.originals = originals
         self.functions = functions
+        self.jitted = jitted  # compiled by Numba's own decorators: left as written
 
     def code(self, code: CodeType) -> CodeType:
         for const in code.co_consts:
@@ -150,7 +158,10 @@ class _Rewriting:
         if not _is_function(code):
             return code
         written = self.originals.get(_position(code), code)
-        refusal = static_refusal(written, self.reassigned)
+        if (code.co_name, code.co_firstlineno) in self.jitted:
+            refusal: str | None = _JITTED
+        else:
+            refusal = static_refusal(written, self.reassigned)
         index = len(self.functions)
         self.functions.append((code if refusal else written, refusal))
         if refusal is not None:
