@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from autoaccel.backends import interrupts
+
 _POLL_SECONDS = 0.001
 
 
@@ -38,30 +40,39 @@ def first_run_failure(function: Callable[..., Any], args: tuple, timeout: float)
     """
     if not hasattr(os, "fork"):
         return None
-    with warnings.catch_warnings():
-        # 3.12+ warns (DeprecationWarning) that a fork with other threads alive may deadlock
-        # the child. This child only runs the compiled variant (a hang is killed at the
-        # timeout), and the warning would reach the user's program, an error under
-        # -W error, about a fork it never made.
-        warnings.filterwarnings(
-            "ignore", message=r"This process .* is multi-threaded", category=DeprecationWarning
-        )
-        pid = os.fork()
-    if pid == 0:  # the child: run, then leave without touching the parent's state
-        code = 0
-        try:
-            function(*args)
-        except BaseException:  # an exception is an answer, not a crash
-            code = 0
-        finally:
-            os._exit(code)
+    pid = 0
     try:
+        # A Ctrl-C during the fork is held back (os.fork runs the at-fork hooks of logging
+        # and others, where an interrupt is printed as "Exception ignored" and lost) and
+        # delivered after it, with the child killed below.
+        with warnings.catch_warnings(), interrupts.deferred():
+            # 3.12+ warns (DeprecationWarning) that a fork with other threads alive may
+            # deadlock the child. This child only runs the compiled variant (a hang is killed
+            # at the timeout), and the warning would reach the user's program, an error
+            # under -W error, about a fork it never made.
+            warnings.filterwarnings(
+                "ignore", message=r"This process .* is multi-threaded", category=DeprecationWarning
+            )
+            pid = os.fork()
+            if pid == 0:
+                _child(function, args)
         return _wait(pid, timeout)
-    except BaseException:  # Ctrl-C while waiting: the child must not outlive the program
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):  # reaped already
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+    except BaseException:  # Ctrl-C: the child must not outlive the program
+        if pid:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):  # reaped already
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
         raise
+
+
+def _child(function: Callable[..., Any], args: tuple) -> None:
+    """The child: run, then leave without touching the parent's state (never returns)."""
+    try:
+        function(*args)
+    except BaseException:  # an exception is an answer, not a crash
+        pass
+    finally:
+        os._exit(0)
 
 
 def _wait(pid: int, timeout: float) -> str | None:

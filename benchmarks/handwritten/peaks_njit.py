@@ -57,6 +57,9 @@ def analyse(values, options):
     n = values.shape[0]
     flags = np.zeros(n, dtype=np.int64)
     peaks, strongest, mean = zscore_peaks(values, lag, threshold, flags)
+    # As the original's: its values are NumPy scalars once an element of values reached them.
+    mean = np.float64(mean) if n else mean
+    strongest = np.float64(strongest) if peaks else strongest
     result = {"peaks": peaks, "strongest": strongest, "mean": mean, "first": -1}
     if peaks:
         result["first"] = int(np.argmax(flags))
