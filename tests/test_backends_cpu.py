@@ -257,3 +257,20 @@ def test_an_error_is_summarized_on_its_first_informative_line():
     assert cpu.summarize_error(error) == "Untyped global name 'x'"
     assert cpu.summarize_error(Exception("y" * 300)).endswith("...")
     assert cpu.summarize_error(ValueError()) == "ValueError"
+
+
+def test_only_small_helpers_that_index_are_inlined_at_the_ir_level():
+    def at(a, i):
+        return a[i - 1]
+
+    def scalar(x):
+        return x * x + 1.0
+
+    big = (
+        "def big(a, i):\n" + "".join(f"    i = i + {k}\n" for k in range(40)) + "    return a[i]\n"
+    )
+    namespace: dict = {}
+    exec(big, namespace)
+    assert cpu._inlined(at.__code__)
+    assert not cpu._inlined(scalar.__code__)  # LLVM inlines it; IR inlining costs compile time
+    assert not cpu._inlined(namespace["big"].__code__)

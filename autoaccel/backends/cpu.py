@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import dis
 import logging
 import re
 import sys
@@ -84,10 +85,11 @@ class Compiled:
     """Numba dispatchers over a trampolined function's original code.
 
     Attributes:
-        dispatcher: the dispatcher other compiled functions call it through (as a helper);
-            Numba inlines it into them at the IR level (``inline="always"``), so the range
-            analysis sees a helper's indices in its caller's loops, and a guard before the
-            caller's loop replaces the helper's own on every call (docs/correctness.md).
+        dispatcher: the dispatcher other compiled functions call it through (as a helper).
+            A small helper that indexes is inlined into them at the IR level
+            (``inline="always"``, :func:`_inlined`), so the range analysis sees its indices in
+            its caller's loops, and a guard before the caller's loop replaces the helper's own
+            on every call (docs/correctness.md); others are left to LLVM's inlining.
         entry: the dispatcher the trampoline calls; compiled only explicitly, one signature
             at a time, and otherwise compile-disabled, so a call with other types raises
             ``TypeError`` instead of running unvalidated code.
@@ -118,7 +120,7 @@ class Compiled:
         snapshot: Snapshot,
         reach: tuple[int, int] = (0, 1),
     ) -> None:
-        self.dispatcher = _njit(function, options, inline=True)
+        self.dispatcher = _njit(function, options, inline=_inlined(function.__code__))
         self.entry = _njit(function, options)
         self.snapshot = snapshot
         # (recursive functions, functions) it may call, itself included; with recursion, the
@@ -240,6 +242,20 @@ def compiling() -> Iterator[None]:
 def is_compiling() -> bool:
     """Whether this thread is inside :func:`compiling`."""
     return getattr(_BUSY, "active", False)
+
+
+# Inlining at Numba's IR level runs its untyped passes and type inference again at every call
+# site: on py_lets_be_rational's call trees of scalar helpers, compiles of 2-4 s each made the
+# whole run 42x slower than CPython (benchmarks/corpus). It pays only where the range analysis
+# needs the helper's indices, in small helpers (instructions).
+_INLINED_AT_MOST = 80
+_INDEXING = frozenset({"BINARY_SUBSCR", "STORE_SUBSCR", "BINARY_SLICE", "STORE_SLICE"})
+
+
+def _inlined(code: types.CodeType) -> bool:
+    """Whether a helper is inlined at the IR level: it is small and indexes something."""
+    names = [instruction.opname for instruction in dis.get_instructions(code)]
+    return len(names) <= _INLINED_AT_MOST and not _INDEXING.isdisjoint(names)
 
 
 def _njit(function: types.FunctionType, options: JitOptions, inline: bool = False) -> Any:
