@@ -317,3 +317,24 @@ def test_a_declared_signature_is_promoted_without_min_calls_and_cached(tmp_path)
     assert [v["signature"] for v in first["other"]["variants"]] == ["(array(float64, 1d, A))"]
     assert first["kernel"]["state"] != "promoted", "12 calls stay below min_calls"
     assert _from_cache(second, "other") and "(saved decision)" in err2
+
+
+RECURSIVE_HELPERS = """
+def scale(x):
+    return depth(x, 3)
+
+def depth(x, n):
+    return x * 2.0 if n == 0 else depth(x, n - 1)
+"""
+
+
+def test_a_variant_calling_recursive_code_is_compiled_again_not_loaded(tmp_path):
+    # Recursive code calls its depth form through a dispatcher made when it is built, which
+    # Numba's cache cannot link again: loading such a variant aborted the second run.
+    _write(tmp_path, helpers=RECURSIVE_HELPERS)
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    out1, _, first = _run(tmp_path)
+    out2, err2, second = _run(tmp_path)
+    assert out1 == out2 == plain
+    assert first["kernel"]["variants"] and not _from_cache(second, "kernel")
+    assert "(saved decision)" in err2

@@ -288,7 +288,8 @@ def compile_signature(
 ) -> tuple[float, bool]:
     """Compile ``compiled.entry`` for exactly ``signature`` and inspect it.
 
-    With a ``store``, a variant compiled before (same key) is loaded from disk with its
+    With a ``store`` (ignored for code that may recurse, see below), a variant compiled
+    before (same key) is loaded from disk with its
     saved inspection instead of compiled, a saved refusal is raised again without
     compiling, and a fresh compile's outcome is saved. Processes sharing the cache take
     the variant's lock first (:mod:`autoaccel.cache.locks`), so one compiles it and the
@@ -303,7 +304,11 @@ def compile_signature(
             typed IR shows an operation whose result would differ (``_typed_checks``).
     """
     start = time.perf_counter()
-    if store is None:
+    if store is None or compiled.reach[0]:
+        # Code that may recurse calls its depth form through a dispatcher made at build time
+        # (backends/recursion.py), which Numba's cache cannot link again: a variant loaded
+        # from disk aborted the process ("LLVM ERROR: Symbol not found: .numba.unresolved$").
+        # It is compiled in every run; its saved decision still skips the trial.
         return _compile_signature(compiled, signature, None, start)
     from autoaccel.cache.locks import held
 
