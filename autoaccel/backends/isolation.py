@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from autoaccel.backends import interrupts
+from autoaccel.backends import background, interrupts
 
 _POLL_SECONDS = 0.001
 
@@ -44,8 +44,11 @@ def first_run_failure(function: Callable[..., Any], args: tuple, timeout: float)
     try:
         # A Ctrl-C during the fork is held back (os.fork runs the at-fork hooks of logging
         # and others, where an interrupt is printed as "Exception ignored" and lost) and
-        # delivered after it, with the child killed below.
-        with warnings.catch_warnings(), interrupts.deferred():
+        # delivered after it, with the child killed below. The compile lock is taken before
+        # os.fork, not only in its at-fork hook (background.py): two threads forking at once
+        # deadlocked on 3.13, one holding the lock and waiting in os.fork, the other in the
+        # hook waiting for the lock.
+        with background.COMPILE_LOCK, warnings.catch_warnings(), interrupts.deferred():
             # 3.12+ warns (DeprecationWarning) that a fork with other threads alive may
             # deadlock the child. This child only runs the compiled variant (a hang is killed
             # at the timeout), and the warning would reach the user's program, an error
