@@ -214,18 +214,19 @@ def test_new_argument_types_after_promotion_run_the_original_until_hot(accelerat
 
 
 def test_too_little_gain_rejects_and_disarms(accelerated):
-    # Calls long enough for the cost policy to let a compile happen, then a trial whose
-    # speed-up cannot reach 1000x.
+    # Calls long enough for the cost policy to let a compile happen (a thousandth of a call
+    # must exceed the Python path's ~5 us dispatch even on a fast machine), then a trial
+    # whose speed-up cannot reach 1000x.
     mod = accelerated(KERNELS, min_calls=1, min_gain=1000.0, min_seconds=0.0)
-    a = np.ones(20_000)
-    assert _calls(mod.total, a, n=8) == [20_000.0] * 8
+    a = np.ones(200_000)
+    assert _calls(mod.total, a, n=8) == [200_000.0] * 8
     trampoline = lookup(mod.total)
     assert not trampoline.promotions
     ((signature, reason),) = trampoline.failures.values()
     assert signature == "(array(float64, 1d, C))"
     assert "below min_gain 1000" in reason
     assert trampoline.armed is False
-    assert mod.total(a) == 20_000.0
+    assert mod.total(a) == 200_000.0
 
 
 def test_the_trampolines_dispatch_counts_against_the_variant(accelerated, monkeypatch):
