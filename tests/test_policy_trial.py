@@ -9,7 +9,7 @@ import pytest
 
 from autoaccel.backends.cpu import Guards
 from autoaccel.errors import Deoptimize, RecursionBudget
-from autoaccel.policy.trial import PromotionRecord, Trial
+from autoaccel.policy.trial import PromotionRecord, Trial, speed_verdict
 
 
 def _trial(entry, needed_guards: Guards | None = None, **options) -> Trial:
@@ -51,6 +51,14 @@ def test_the_verdict_waits_for_enough_timed_calls_then_weighs_the_gain():
     assert trial.verdict(3, 1e12) == (
         False,
         f"measured speed-up {trial.speedup():.2f}x is below min_gain 1e+12",
+    )
+
+
+def test_a_gain_of_exactly_min_gain_promotes_and_less_rejects():
+    assert speed_verdict(1.2, 1.2) == (True, "measured speed-up 1.20x")
+    assert speed_verdict(1.19, 1.2) == (
+        False,
+        "measured speed-up 1.19x is below min_gain 1.2",
     )
 
 

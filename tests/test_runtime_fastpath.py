@@ -17,7 +17,7 @@ import sysconfig
 
 import numpy as np
 import pytest
-from conftest import REPO, run_python
+from conftest import run_python
 
 from autoaccel.backends.cpu import Guards
 from autoaccel.config import Config
@@ -308,9 +308,15 @@ def test_a_million_promoted_calls_leak_nothing(accelerated, path):
     assert sys.getallocatedblocks() - blocks < 1000
 
 
-def test_the_c_path_hands_the_timed_calls_to_python():
-    # The calls that admission times (autoaccel/runtime/admission.py) must reach Python.
+def test_the_calls_before_min_calls_are_timed_on_either_path(accelerated, path):
+    # Admission (autoaccel/runtime/admission.py) times the last TIMED_CALLS calls before
+    # min_calls; a C path that counted them itself would leave it nothing to judge by.
     from autoaccel.policy.cost import TIMED_CALLS
 
-    source = (REPO / "autoaccel" / "runtime" / "_fastpath.c").read_text()
-    assert f"#define TIMED_CALLS {TIMED_CALLS} " in source
+    mod = accelerated(KERNELS, min_calls=10, min_gain=1.2, min_seconds=0.0)
+    a = np.ones(100)
+    for _ in range(9):
+        mod.scaled(a)
+    (cost,) = lookup(mod.scaled).promoter.admission.costs.values()
+    assert cost.calls == 9
+    assert len(cost.seconds) == TIMED_CALLS

@@ -39,6 +39,15 @@ from autoaccel.policy.compare import (
 _MAX_TRIAL_FACTOR = 10
 
 
+def speed_verdict(speedup: float, min_gain: float) -> tuple[bool, str]:
+    """``(promote, reason)`` for a variant measured ``speedup`` times faster than the
+    original (ratio), against the configured ``min_gain`` (ratio). Functions and loops are
+    judged by this one rule."""
+    if speedup >= min_gain:
+        return True, f"measured speed-up {speedup:.2f}x"
+    return False, f"measured speed-up {speedup:.2f}x is below min_gain {min_gain:g}"
+
+
 class PromotionRecord(NamedTuple):
     """One promoted signature, as the report shows it.
 
@@ -250,10 +259,7 @@ class Trial:
         if self.failure:
             return False, self.failure
         if len(self.variant_seconds) >= needed:
-            speedup = self.speedup()
-            if speedup >= min_gain:
-                return True, f"measured speed-up {speedup:.2f}x"
-            return False, f"measured speed-up {speedup:.2f}x is below min_gain {min_gain:g}"
+            return speed_verdict(self.speedup(), min_gain)
         if self.calls >= needed * _MAX_TRIAL_FACTOR:
             return False, "gave up or raised on nearly every validation call, so it was never timed"
         return None

@@ -24,6 +24,7 @@ from autoaccel.boundary.convert import carries, convert, write_back
 from autoaccel.errors import Deoptimize
 from autoaccel.policy.compare import copy_arguments, same
 from autoaccel.policy.site_types import SiteTypes
+from autoaccel.policy.trial import speed_verdict
 
 # A trial gives up when this many windows were abandoned before enough were compared.
 _MAX_ABANDONED = 8
@@ -205,10 +206,7 @@ class WindowTrial:
         if self.failure:
             return False, self.failure
         if len(self.variant_seconds) >= needed:
-            speedup = self.speedup()
-            if speedup >= min_gain:
-                return True, f"measured speed-up {speedup:.2f}x"
-            return False, f"measured speed-up {speedup:.2f}x is below min_gain {min_gain:g}"
+            return speed_verdict(self.speedup(), min_gain)
         if self.abandoned >= _MAX_ABANDONED:
             return False, "the loop ended before its validation windows did"
         return None

@@ -64,7 +64,7 @@ static PyTypeObject *float64_type;  /* numpy.float64: the adapter most results n
 
 static PyObject *last_errstate;     /* the error state last seen, and whether it was quiet */
 static int last_quiet;
-#define TIMED_CALLS 3 /* autoaccel/policy/cost.py's TIMED_CALLS */
+static Py_ssize_t timed_calls;        /* autoaccel/policy/cost.py's TIMED_CALLS */
 static int values_wanted;           /* [specialization] values, for count_quietly */
 
 static PyObject *s_enter_slow, *s_signalled, *s_run, *s_native_route, *s_routers,
@@ -770,12 +770,12 @@ type_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
     return types;
 }
 
-/* The count from which Python sees every call: the last TIMED_CALLS calls before
+/* The count from which Python sees every call: the last timed_calls calls before
  * min_calls are timed there (autoaccel/runtime/admission.py, Admission.cost_gate). */
 static Py_ssize_t
 quiet_below(Dispatch *self)
 {
-    return self->min_calls - TIMED_CALLS;
+    return self->min_calls - timed_calls;
 }
 
 /* 1 when counting is all the Python path does with a call that is not hot and stays below
@@ -1147,13 +1147,15 @@ configure(PyObject *module, PyObject *args, PyObject *kwds)
 {
     static char *names[] = {"ndarray", "scalar_types", "miss", "no_match", "stale",
                             "signal_type", "absent", "errstate", "errors_ignored",
-                            "small_array_type", "float64", NULL};
+                            "small_array_type", "float64", "timed_calls", NULL};
     PyObject *ndarray, *scalars, *miss, *no_match, *stale, *signal, *absent, *errstate,
         *ignored, *small, *float64;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOOO!OOOOO!:configure", names,
+    Py_ssize_t timed;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOOO!OOOOO!n:configure", names,
                                      &PyType_Type, &ndarray, &PyTuple_Type, &scalars, &miss,
                                      &no_match, &stale, &PyType_Type, &signal, &absent,
-                                     &errstate, &ignored, &small, &PyType_Type, &float64))
+                                     &errstate, &ignored, &small, &PyType_Type, &float64,
+                                     &timed))
         return NULL;
     if (!PyType_IsSubtype((PyTypeObject *)float64, &PyFloat_Type) ||
         ((PyTypeObject *)float64)->tp_basicsize != sizeof(PyFloatObject)) {
@@ -1171,6 +1173,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwds)
     Py_XSETREF(errstate_var, errstate == Py_None ? NULL : Py_NewRef(errstate));
     Py_XSETREF(errors_ignored, Py_NewRef(ignored));
     Py_XSETREF(small_array_type, Py_NewRef(small));
+    timed_calls = timed;
     Py_CLEAR(last_errstate);
     Py_RETURN_NONE;
 }

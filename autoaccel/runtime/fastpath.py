@@ -95,7 +95,9 @@ def configure(**objects: Any) -> None:
     Keywords: ``ndarray``, ``scalar_types`` (NumPy scalar types whose Numba type their
     class fixes), ``miss``, ``no_match``, ``stale``, ``signal_type``, ``absent``, ``errstate``
     (NumPy 2's error-state ContextVar or ``None``), ``errors_ignored``, ``small_array_type``,
-    ``float64`` (``numpy.float64``, made in C when it adapts a float result). Nothing happens on the Python path.
+    ``float64`` (``numpy.float64``, made in C when it adapts a float result), ``timed_calls``
+    (:data:`autoaccel.policy.cost.TIMED_CALLS`: the calls before ``min_calls`` that Python
+    times, so C leaves them to it). Nothing happens on the Python path.
     """
     if NATIVE is not None:
         NATIVE.configure(**objects)

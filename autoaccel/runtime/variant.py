@@ -23,6 +23,7 @@ from autoaccel.backends.snapshot import native_checks, snapshot_guard
 from autoaccel.boundary.convert import convert, write_back
 from autoaccel.errors import RecursionBudget
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
+from autoaccel.policy.cost import TIMED_CALLS
 from autoaccel.runtime import fastpath
 from autoaccel.runtime.keys import exact_key, small_array_type
 
@@ -287,4 +288,5 @@ fastpath.configure(
     errors_ignored=numpy_errors_ignored,
     small_array_type=small_array_type,
     float64=np.float64,
+    timed_calls=TIMED_CALLS,
 )
