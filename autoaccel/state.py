@@ -39,6 +39,8 @@ class ProcessState:
             (:mod:`autoaccel.notebook`).
         worker_installation: the hook a Dask or Ray worker installed, or ``None``
             (:mod:`autoaccel.dask`, :mod:`autoaccel.ray`).
+        compile_seconds: the wall time (seconds) of each compile or cache load of a variant
+            this process made, functions and loops alike (:mod:`autoaccel.policy.cost`).
     """
 
     def __init__(self) -> None:
@@ -54,6 +56,7 @@ class ProcessState:
         self.reports_scheduled: set[tuple] = set()
         self.notebook: Any = None
         self.worker_installation: Any = None
+        self.compile_seconds: list[float] = []
 
     def reset(self) -> None:
         """Forget everything (tests): as in a new process, except modules already imported."""

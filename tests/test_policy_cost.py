@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoaccel.policy.cost import TIMED_CALLS, CallCost
+from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold, record_compile
 
 
 def _cost(*seconds: float, calls: int = 0) -> CallCost:
@@ -49,3 +49,26 @@ def test_calls_as_long_as_min_seconds_need_no_wait():
     cost = _cost(1.0, 1.0, 1.0)
     assert cost.judge(floor=500e-9, gain=1.2, min_seconds=0.05) is None
     assert cost.needed == 1
+
+
+def test_before_any_compile_the_floor_alone_decides():
+    assert compile_threshold(0.05, 1.0, "min_seconds") == (0.05, "min_seconds 0.05")
+
+
+def test_after_compiles_a_unit_waits_for_the_median_compile_time():
+    for seconds in (0.9, 0.02, 0.4):
+        record_compile(seconds)
+    assert compile_threshold(0.05, 1.0, "min_seconds") == (
+        pytest.approx(0.4),
+        "compile_payback 1 x 0.40 s expected compile",
+    )
+    assert compile_threshold(0.05, 2.0, "loop_min_seconds")[0] == pytest.approx(0.8)
+    # Off, or compiles cheaper than the floor (a warm cache's loads): the floor.
+    assert compile_threshold(0.05, 0.0, "min_seconds") == (0.05, "min_seconds 0.05")
+    assert compile_threshold(1.0, 1.0, "loop_min_seconds") == (1.0, "loop_min_seconds 1")
+
+
+def test_the_calls_needed_follow_the_threshold():
+    cost = _cost(0.01, 0.01, 0.01)
+    assert cost.calls_for(0.4) == 40
+    assert cost.calls_for(0.0) == 1

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from autoaccel.policy.cost import record_compile
+from autoaccel.report.stats import function_stats, loop_stats
 from autoaccel.runtime import registry
 from autoaccel.runtime import trampoline as trampoline_module
 from autoaccel.runtime.registry import lookup
+from autoaccel.state import STATE
 
 SOURCE = """
 def square(x):
@@ -129,3 +132,38 @@ def test_a_helper_whose_caller_cannot_be_compiled_is_tried_alone(accelerated, mo
     poly = lookup(mod.poly)
     assert poly.promoter.admission.caller_reason() is None
     assert poly.compiled is not None, "a caller taking a dict cannot take it: compiled alone"
+
+
+def test_after_a_compile_a_unit_waits_until_its_python_time_pays_for_one(accelerated):
+    # The ski-rental rule (autoaccel/policy/cost.py): this process has seen a compile take
+    # 0.5 s, so calls of ~0.3 ms stay plain until they add up to 0.5 s.
+    record_compile(0.5)
+    mod = accelerated(SOURCE, min_calls=2, min_gain=1.2, min_seconds=0.0, compile_payback=1.0)
+    a = np.ones(5_000)
+    for _ in range(30):
+        assert mod.total(a) == 5_000.0
+    trampoline = lookup(mod.total)
+    assert trampoline.compiled is None
+    cost = trampoline.promoter.admission.costs[(np.ndarray,)]
+    assert cost.needed == cost.calls_for(0.5) > 30
+    reason = function_stats(trampoline)["reason"]
+    assert reason.endswith("(compile_payback 1 x 0.50 s expected compile)"), reason
+
+
+def test_a_loop_waits_for_the_expected_compile_time_too(accelerated):
+    record_compile(60.0)
+    mod = accelerated(LOOP, min_calls=5, min_gain=1.2, loop_min_seconds=0.0, compile_payback=1.0)
+    assert mod.run(200_000) == sum(i * 0.5 for i in range(200_000))
+    (loop,) = STATE.loops
+    assert not loop.promotions and not loop.trial.pending
+    reason = loop_stats(loop)["reason"]
+    assert reason.endswith("s in Python (compile_payback 1 x 60.00 s expected compile)"), reason
+
+
+LOOP = """
+def run(n):
+    s = 0.0
+    for i in range(n):
+        s += i * 0.5
+    return s
+"""

@@ -171,6 +171,11 @@ class Config:
         validation_calls: real calls on which a new variant is checked against the original
             and both are timed before the promotion decision (for a loop: windows of
             iterations).
+        compile_payback: the ski-rental rule: a unit is compiled only once its Python time
+            reaches this many times the compile time expected from this process's earlier
+            compiles (ratio; ``min_seconds`` and ``loop_min_seconds`` stay the floor, and
+            alone decide until the first compile). ``0`` turns the rule off
+            (:mod:`autoaccel.policy.cost`).
         loops: make each loop a unit of its own, promoted mid-run when it is hot
             (docs/how-it-works.md, "Loops").
         loop_min_seconds: the Python time (seconds, summed over its runs) a loop takes before
@@ -222,6 +227,12 @@ class Config:
         minimum=0.0,
     )
     validation_calls: int = option(3, "calls comparing a new variant with the original", minimum=1)
+    compile_payback: float = option(
+        1.0,
+        "Python time a unit takes before it is compiled, in expected compile times (0: off)",
+        minimum=0.0,
+        check="finite",
+    )
     loops: bool = option(True, "promote hot loops on their own, mid-run (on-stack replacement)")
     loop_min_seconds: float = option(
         0.05,

@@ -20,6 +20,17 @@ real code differ a thousandfold in length:
 A call's time is the median of :data:`TIMED_CALLS` calls of the original, run and timed by
 the trampoline (as a trial runs it: :mod:`autoaccel.policy.trial`), so one call slowed by a
 garbage collection does not decide.
+
+How much Python time is enough is the ski-rental problem (Karlin, Manasse, Rudolph and
+Sleator, "Competitive snoopy caching", Algorithmica 1988): a unit whose future is unknown
+should be compiled once the time it has already spent in Python equals what compiling it
+costs; then a run never spends more than twice the better of "never compile" and "compile at
+once" on it. The compile cost is learnt in the process: :func:`compile_threshold` takes the
+median of the compiles (and cache loads) made so far, times ``compile_payback``, and
+``min_seconds`` is the floor, alone until the first compile. A short program with many small
+units thus compiles the first and leaves the rest plain once it has seen that a compile
+costs 0.5 s; a warm run, whose variants load from the cache in milliseconds, compiles
+early.
 """
 
 from __future__ import annotations
@@ -29,6 +40,8 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+from autoaccel.state import STATE
 
 TIMED_CALLS = 3  # calls of the original timed before the cost is judged
 
@@ -81,9 +94,42 @@ class CallCost:
                 f"a call takes {per_call * 1e9:.0f} ns, too short for any compiled variant to "
                 f"be {gain:g}x faster: reaching one costs {floor * 1e9:.0f} ns (never compiled)"
             )
-        self.needed = max(math.ceil(min_seconds / max(per_call, 1e-9)), 1)
+        self.needed = self.calls_for(min_seconds)
         return None
+
+    def calls_for(self, seconds: float) -> int:
+        """The calls (at least 1) whose Python time adds up to ``seconds``. Call once
+        :meth:`timed`."""
+        return max(math.ceil(seconds / max(self.per_call(), 1e-9)), 1)
 
     def python_seconds(self) -> float:
         """The Python time the calls counted so far took, estimated (seconds)."""
         return self.calls * self.per_call()
+
+
+def record_compile(seconds: float) -> None:
+    """Count one compile or cache load of a variant (wall time, seconds) towards the
+    expected compile time of :func:`compile_threshold`."""
+    STATE.compile_seconds.append(seconds)
+
+
+def compile_threshold(floor: float, payback: float, floor_name: str) -> tuple[float, str]:
+    """The Python time (seconds) a unit must have taken before it is compiled, and why.
+
+    Args:
+        floor: ``min_seconds`` or ``loop_min_seconds`` (seconds), named by ``floor_name``.
+        payback: ``compile_payback``: the Python time needed, in expected compile times
+            (ratio; 0 leaves the floor alone).
+
+    Returns:
+        ``(seconds, why)``: the larger of the floor and ``payback`` times the median
+        compile time so far in this process; ``why`` names the one that applies, for the
+        report (``"min_seconds 0.05"``, ``"compile_payback 1 x 0.48 s expected compile"``).
+    """
+    compiles = STATE.compile_seconds
+    expected = payback * statistics.median(compiles) if compiles and payback > 0 else 0.0
+    if expected > floor:
+        return expected, (
+            f"compile_payback {payback:g} x {expected / payback:.2f} s expected compile"
+        )
+    return floor, f"{floor_name} {floor:g}"

@@ -66,8 +66,7 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     if seconds is not None:
         return (
             "interpreted",
-            f"not hot: its calls took about {seconds:.3f} s in Python "
-            f"(min_seconds {trampoline.config.min_seconds:g})",
+            f"not hot: its calls took about {seconds:.3f} s in Python ({admission.threshold()[1]})",
         )
     seen = trampoline.max_signature_calls()
     # Argument types whose compile the background compiler has not finished.
@@ -114,10 +113,7 @@ def loop_stats(loop: LoopTrampoline) -> dict[str, Any]:
         state, reason = "interpreted", "compiled, still being validated"
     else:
         state = "interpreted"
-        reason = (
-            f"not hot: {loop.seconds:.3f} s in Python "
-            f"(loop_min_seconds {loop.config.loop_min_seconds:g})"
-        )
+        reason = f"not hot: {loop.seconds:.3f} s in Python ({loop.threshold()[1]})"
     return {
         "name": loop.name,
         "kind": "loop",

@@ -5,7 +5,7 @@ here, in the order of its cost: the arguments and globals (:mod:`autoaccel.backe
 a rejection a previous run kept by source (:meth:`SavedDecisions.by_source`), and the cost
 of the calls themselves (:mod:`autoaccel.policy.cost`): calls too short for any variant to
 win are rejected, and a signature is compiled only once its calls have taken ``min_seconds``
-of Python time. What passes goes to the :class:`~autoaccel.runtime.promoter.Promoter`.
+of Python time, or as long as a compile is expected to take (``compile_payback``). What passes goes to the :class:`~autoaccel.runtime.promoter.Promoter`.
 
 Call trees are compiled whole: the back-end compiles a function with the helpers it calls
 from the selected modules (:func:`~autoaccel.backends.screening.helpers`), and LLVM inlines
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe_arguments
 from autoaccel.boundary.convert import refusal
-from autoaccel.policy.cost import TIMED_CALLS, CallCost
+from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold
 from autoaccel.runtime.keys import TypeKey
 from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import lookup, lookup_code
@@ -137,14 +137,22 @@ class Admission:
             if count < owner.min_calls:
                 return MISS
             floor = owner.dispatch_seconds(len(args))
-            reason = cost.judge(floor, owner.required_gain(), owner.config.min_seconds)
+            reason = cost.judge(floor, owner.required_gain(), self.threshold()[0])
             if reason:  # kept by source like a slow trial's, so later runs time nothing
                 self.saved.save(self.saved.by_source(types_, args), False, reason)
                 self.fail(types_, types_, reason, describe_arguments(args))
                 return MISS
+        if count >= cost.needed:  # other units' compiles since may have raised the bar
+            cost.needed = cost.calls_for(self.threshold()[0])
         if count < cost.needed or self._waits_for_caller(count):
             return MISS
         return READY
+
+    def threshold(self) -> tuple[float, str]:
+        """The Python time (seconds) a signature's calls must take before it is compiled,
+        and which setting says so (:func:`~autoaccel.policy.cost.compile_threshold`)."""
+        config = self.owner.config
+        return compile_threshold(config.min_seconds, config.compile_payback, "min_seconds")
 
     def caller_reason(self) -> str | None:
         """What the report says of a function whose compile was left to its caller, or

@@ -34,6 +34,7 @@ from autoaccel.backends.loop_code import SUSPENDED, LoopPlan
 from autoaccel.boundary.convert import carries
 from autoaccel.config import Config
 from autoaccel.errors import Rejection
+from autoaccel.policy.cost import compile_threshold
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.runtime.keys import Failure
@@ -213,7 +214,7 @@ class LoopTrampoline:
         if pending is not None:
             return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
         if not self._promoted_before():
-            if self.seconds < self.config.loop_min_seconds:
+            if self.seconds < self.threshold()[0]:
                 return self._budget
             short = self._too_short()
             if short:
@@ -232,6 +233,14 @@ class LoopTrampoline:
             return self.trial.start(state, iterable, frame)
         finally:
             self._compiling.release()
+
+    def threshold(self) -> tuple[float, str]:
+        """The Python time (seconds, all runs together) this loop takes before it is
+        compiled, and which setting says so (:func:`~autoaccel.policy.cost.compile_threshold`)."""
+        config = self.config
+        return compile_threshold(
+            config.loop_min_seconds, config.compile_payback, "loop_min_seconds"
+        )
 
     def _too_short(self) -> str | None:
         """Why the loop's runs are too short to pay for entering compiled code, or ``None``.

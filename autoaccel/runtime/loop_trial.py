@@ -29,6 +29,7 @@ from autoaccel.backends.signatures import describe, numba_signature
 from autoaccel.boundary.convert import refusal, save
 from autoaccel.errors import Rejection
 from autoaccel.policy.compare import copy_arguments
+from autoaccel.policy.cost import record_compile
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.policy.window import WindowRun, WindowTrial
@@ -237,6 +238,7 @@ class LoopTrial:
         finally:
             seconds = time.perf_counter() - start
             self.compile_seconds += seconds
+            record_compile(seconds)
         shown = readable(unit.plan, signature)
         verb = "loaded" if from_cache else "compiled"
         logger.info("%s: %s %s in %.3f s", owner.name, verb, shown, seconds)

@@ -30,6 +30,7 @@ from autoaccel.config.signatures import parse_signature, python_types
 from autoaccel.errors import RecursionBudget, Rejection
 from autoaccel.policy import targets
 from autoaccel.policy.compare import Adapter, copy_arguments
+from autoaccel.policy.cost import record_compile
 from autoaccel.policy.trial import PromotionRecord, Trial
 from autoaccel.runtime.admission import Admission
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
@@ -403,12 +404,15 @@ def direct_call(conversion: tuple | None, compiled: Any) -> tuple[tuple, Any] | 
 
 
 def _timed(promoter: Promoter, compile_: Any, *args: Any) -> Any:
-    """``compile_(*args)``, its wall time added to ``promoter``'s ``compile_seconds``."""
+    """``compile_(*args)``, its wall time added to ``promoter``'s ``compile_seconds`` and
+    to the process's record of compile times (:func:`~autoaccel.policy.cost.record_compile`)."""
     started = time.perf_counter()
     try:
         return compile_(*args)
     finally:
-        promoter.compile_seconds += time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        promoter.compile_seconds += seconds
+        record_compile(seconds)
 
 
 def _compile_declared(promoter: Promoter, text: str) -> None:
