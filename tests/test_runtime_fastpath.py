@@ -320,3 +320,26 @@ def test_the_calls_before_min_calls_are_timed_on_either_path(accelerated, path):
     (cost,) = lookup(mod.scaled).promoter.admission.costs.values()
     assert cost.calls == 9
     assert len(cost.seconds) == TIMED_CALLS
+
+
+def test_calls_waiting_for_python_time_are_only_counted(accelerated, path, monkeypatch):
+    # Admission has nothing to decide until a signature's calls have taken min_seconds
+    # (here never); the calls up to then are counted exactly, and in C without Python.
+    mod = accelerated(KERNELS, min_calls=10, min_gain=1.2, min_seconds=1e6)
+    a = np.ones(100)
+    for _ in range(12):
+        mod.scaled(a)
+    trampoline = lookup(mod.scaled)
+    (cost,) = trampoline.promoter.admission.costs.values()
+    assert trampoline.quiet_until == {(np.ndarray,): cost.needed}
+    slow = []
+    original = Trampoline._enter_slow
+    monkeypatch.setattr(
+        Trampoline, "_enter_slow", lambda self, *a: slow.append(1) or original(self, *a)
+    )
+    for _ in range(500):
+        assert mod.scaled(a) == 200.0
+    assert trampoline.signature_calls((np.ndarray,)) == 512
+    assert trampoline.compiled is None
+    if path == "c":
+        assert slow == []

@@ -525,12 +525,14 @@ typedef struct {
     PyObject *types;    /* counted: the type key */
     Py_ssize_t counted; /* counted: _counts[types] plus pending; -1: read _counts again */
     Py_ssize_t pending; /* counted: calls not yet added to _counts */
+    Py_ssize_t limit;   /* counted: counted quietly while the count stays below it */
 } CacheEntry;
 
 typedef struct {
     PyObject_HEAD
     /* The trampoline's own attributes (trampoline.py assigns them as usual). */
     PyObject *fast, *counts, *hot, *specialize, *specializer, *routers;
+    PyObject *quiet; /* quiet_until: argument types -> the count Python waits for */
     Py_ssize_t min_calls, min_size; /* min_size -1: arrays of any size count as ndarray */
     PyObject *small;                /* keys.small_array_type(min_size), or NULL */
     PyObject *calls;                /* a Counter of the calls that reached enter */
@@ -603,6 +605,7 @@ Dispatch_traverse(Dispatch *self, visitproc visit, void *arg)
     Py_VISIT(self->specialize);
     Py_VISIT(self->specializer);
     Py_VISIT(self->routers);
+    Py_VISIT(self->quiet);
     Py_VISIT(self->small);
     Py_VISIT(self->calls);
     for (int i = 0; i < CACHE_SIZE; i++) {
@@ -625,6 +628,7 @@ Dispatch_clear(Dispatch *self)
     Py_CLEAR(self->specialize);
     Py_CLEAR(self->specializer);
     Py_CLEAR(self->routers);
+    Py_CLEAR(self->quiet);
     Py_CLEAR(self->small);
     Py_CLEAR(self->calls);
     cache_clear(self);
@@ -728,7 +732,7 @@ cache_find(Dispatch *self, const Key *key)
  * oldest entry. 0, or -1 with an error set (the entry replaced had counts to add). */
 static int
 cache_store(Dispatch *self, const Key *key, PyObject *target, PyObject *types,
-            Py_ssize_t counted)
+            Py_ssize_t counted, Py_ssize_t limit)
 {
     CacheEntry *e = &self->cache[self->next_slot];
     if (e->used && e->target == NULL && e->pending > 0 &&
@@ -744,6 +748,7 @@ cache_store(Dispatch *self, const Key *key, PyObject *target, PyObject *types,
     e->target = Py_XNewRef(target);
     e->types = target == NULL ? Py_NewRef(types) : NULL;
     e->counted = counted;
+    e->limit = limit;
     e->used = 1;
     return 0;
 }
@@ -770,12 +775,23 @@ type_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
     return types;
 }
 
-/* The count from which Python sees every call: the last timed_calls calls before
- * min_calls are timed there (autoaccel/runtime/admission.py, Admission.cost_gate). */
+/* The count of `types` from which Python sees every call: the last timed_calls calls
+ * before min_calls are timed there (autoaccel/runtime/admission.py, Admission.cost_gate),
+ * unless Python said it waits for a later count (quiet_until: until the calls have taken
+ * the Python time a compile needs). -1 with an error set. */
 static Py_ssize_t
-quiet_below(Dispatch *self)
+quiet_limit(Dispatch *self, PyObject *types)
 {
-    return self->min_calls - timed_calls;
+    Py_ssize_t limit = self->min_calls - timed_calls;
+    if (self->quiet == NULL)
+        return limit;
+    PyObject *until = PyDict_GetItemWithError(self->quiet, types);
+    if (until == NULL)
+        return PyErr_Occurred() ? -1 : limit;
+    Py_ssize_t n = PyLong_AsSsize_t(until);
+    if (n == -1 && PyErr_Occurred())
+        return -1;
+    return n > limit ? n : limit;
 }
 
 /* 1 when counting is all the Python path does with a call that is not hot and stays below
@@ -798,7 +814,7 @@ counting_only(Dispatch *self)
  * signature always goes to Python: declared signatures, saved decisions and the
  * configuration's eager compiles are looked at then. Types become hot only in Python. */
 static Py_ssize_t
-count_quietly(Dispatch *self, PyObject *types)
+count_quietly(Dispatch *self, PyObject *types, Py_ssize_t *limit)
 {
     if (self->counts == NULL || self->hot == NULL)
         return 0;
@@ -816,7 +832,10 @@ count_quietly(Dispatch *self, PyObject *types)
     Py_ssize_t n = PyLong_AsSsize_t(count);
     if (n == -1 && PyErr_Occurred())
         return -1;
-    if (n < 1 || n + 1 >= quiet_below(self))
+    *limit = quiet_limit(self, types);
+    if (*limit < 0)
+        return -1;
+    if (n < 1 || n + 1 >= *limit)
         return 0;
     return add_count(self->counts, types, 1) < 0 ? -1 : n + 1;
 }
@@ -827,15 +846,19 @@ static PyObject *
 enter_slow(Dispatch *self, PyObject *types, PyObject *const *args, Py_ssize_t nargs,
            const Key *key)
 {
-    Py_ssize_t count = count_quietly(self, types);
+    Py_ssize_t limit = 0;
+    Py_ssize_t count = count_quietly(self, types, &limit);
     if (count < 0)
         return NULL;
     if (count > 0) {
         /* Looked up again: an allocation above may have run a finalizer that called here. */
         CacheEntry *entry = key != NULL ? cache_find(self, key) : NULL;
-        if (entry != NULL && entry->target == NULL)
+        if (entry != NULL && entry->target == NULL) {
             entry->counted = count;
-        else if (entry == NULL && key != NULL && cache_store(self, key, NULL, types, count) < 0)
+            entry->limit = limit;
+        }
+        else if (entry == NULL && key != NULL &&
+                 cache_store(self, key, NULL, types, count, limit) < 0)
             return NULL;
         return Py_NewRef(MISS);
     }
@@ -917,7 +940,7 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
             return result;
         }
         if (entry != NULL) { /* counted: see count_quietly for why this is all it takes */
-            int only = entry->counted >= 1 && entry->counted + 1 < quiet_below(self)
+            int only = entry->counted >= 1 && entry->counted + 1 < entry->limit
                            ? counting_only(self)
                            : 0;
             if (only < 0)
@@ -949,7 +972,7 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
     Py_SETREF(target, keyed ? resolve(target, args, nargs) : Py_NewRef(target));
     if (target != NULL) {
         /* Stored unless Python changed the routes while it resolved this one. */
-        if (!keyed || self->fast != fast || cache_store(self, &key, target, NULL, 0) == 0)
+        if (!keyed || self->fast != fast || cache_store(self, &key, target, NULL, 0, 0) == 0)
             result = serve(self, target, types, args, nargs);
         Py_DECREF(target);
     }
@@ -984,6 +1007,7 @@ OBJECT_ATTRIBUTE(hot, "_hot")
 OBJECT_ATTRIBUTE(specialize, "_specialize")
 OBJECT_ATTRIBUTE(specializer, "specializer")
 OBJECT_ATTRIBUTE(calls, "calls")
+OBJECT_ATTRIBUTE(quiet, "quiet_until")
 
 static int
 set_typed(PyObject **field, PyObject *value, PyTypeObject *type, const char *name)
@@ -1019,6 +1043,14 @@ static int
 set_hot(Dispatch *self, PyObject *value, void *closure)
 {
     return set_typed(&self->hot, value, &PySet_Type, "_hot");
+}
+
+static int
+set_quiet(Dispatch *self, PyObject *value, void *closure)
+{
+    if (flush_counts(self) < 0 || set_typed(&self->quiet, value, &PyDict_Type, "quiet_until") < 0)
+        return -1;
+    return 0;
 }
 
 static int
@@ -1117,6 +1149,7 @@ static PyGetSetDef Dispatch_getset[] = {
     {"min_calls", (getter)get_min_calls, (setter)set_min_calls, "calls before a trial", NULL},
     {"min_size", (getter)get_min_size, (setter)set_min_size, "small-array bound", NULL},
     {"calls", (getter)get_calls, (setter)set_calls, "a Counter of calls to enter", NULL},
+    {"quiet_until", (getter)get_quiet, (setter)set_quiet, "counts Python waits for", NULL},
     {NULL},
 };
 

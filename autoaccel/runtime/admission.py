@@ -47,6 +47,8 @@ class _Ready:
 READY = _Ready()
 # The most calls a helper waits for its caller's decision (each costs it ~1 us armed).
 _WAIT_CALLS = 100_000
+# A helper waiting for its caller counts this many calls quietly between looks at it.
+_RECHECK_CALLS = 1_000
 
 
 class Owner(Protocol):
@@ -60,9 +62,13 @@ class Owner(Protocol):
     compiled: Any
     config: Any
     original: Any
+    quiet_until: dict
 
     def required_gain(self) -> float:
         """The speed-up a variant must reach."""
+
+    def signature_calls(self, types_: TypeKey) -> int:
+        """The calls counted for these argument types (some counted in C, unseen here)."""
 
     def dispatch_seconds(self, arity: int) -> float:
         """What reaching a variant adds to a call (seconds)."""
@@ -144,7 +150,12 @@ class Admission:
                 return MISS
         if count >= cost.needed:  # other units' compiles since may have raised the bar
             cost.needed = cost.calls_for(self.threshold()[0])
-        if count < cost.needed or self._waits_for_caller(count):
+        if count < cost.needed:
+            owner.quiet_until[types_] = cost.needed  # nothing to decide until then
+            return MISS
+        if self._waits_for_caller(count):
+            # Looked at again every _RECHECK_CALLS calls: the caller may be decided by then.
+            owner.quiet_until[types_] = min(count + _RECHECK_CALLS, self._wait_until)
             return MISS
         return READY
 
@@ -189,6 +200,8 @@ class Admission:
     def python_seconds(self) -> float | None:
         """The most Python time one signature's calls took so far, estimated (seconds), or
         ``None`` when no calls were timed."""
+        for types_, cost in list(self.costs.items()):
+            cost.calls = max(cost.calls, self.owner.signature_calls(types_))
         timed = [cost.python_seconds() for cost in list(self.costs.values()) if cost.timed()]
         return max(timed, default=None)
 

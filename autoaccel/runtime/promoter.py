@@ -33,6 +33,7 @@ from autoaccel.policy.compare import Adapter, copy_arguments
 from autoaccel.policy.cost import record_compile
 from autoaccel.policy.trial import PromotionRecord, Trial
 from autoaccel.runtime.admission import Admission
+from autoaccel.runtime.admission import Owner as AdmissionOwner
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
@@ -50,29 +51,16 @@ _ISOLATION_TIMEOUT = 60.0  # seconds a variant's isolated first run may take
 Pending = Trial | targets.Selection
 
 
-class Owner(Protocol):
-    """What the promoter reads and changes of its function (a trampoline is one)."""
+class Owner(AdmissionOwner, Protocol):
+    """What the promoter reads and changes of its function (a trampoline is one), besides
+    what admission reads."""
 
     name: str
     qualname: str
     module: str
     family: str
     armed: bool
-    min_calls: int
-    parent: Any
-    code: Any
-    globals: dict
-    config: Any
-    refusal: str | None
-    compiled: Any
-    original: Any
     _exact: dict[ExactKey, Variant]
-
-    def required_gain(self) -> float:
-        """The speed-up a variant must reach."""
-
-    def dispatch_seconds(self, arity: int) -> float:
-        """What reaching a variant adds to a call (seconds)."""
 
     def clear_fast_path(self) -> None:
         """Stop dispatching by argument types alone (a new signature is being compiled)."""

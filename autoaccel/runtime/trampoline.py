@@ -56,7 +56,7 @@ class Trampoline(fastpath.Dispatch):
     Its base is the C fast path's ``Dispatch`` where that is built
     (:mod:`autoaccel.runtime.fastpath`): ``enter`` is then C, and the attributes it reads
     (``_fast``, ``_counts``, ``_hot``, ``_specialize``, ``specializer``, ``min_calls``,
-    ``min_size``, ``calls``) are kept in C under the same names.
+    ``min_size``, ``calls``, ``quiet_until``) are kept in C under the same names.
 
     Args:
         module: the defining module's ``__name__``.
@@ -100,6 +100,10 @@ class Trampoline(fastpath.Dispatch):
         self.calls = fastpath.counter()
         self._lock = threading.Lock()
         self._counts: dict[TypeKey, int] = {}
+        # Argument types -> the count before which admission has nothing to decide (their
+        # calls have not yet taken the Python time a compile needs): calls below it are
+        # only counted, in C where that path is built.
+        self.quiet_until: dict[TypeKey, int] = {}
         self._hot: set[TypeKey] = set()
         # Promoted variants by exact key, and the fast path by argument types alone, for
         # patterns no unvalidated signature can be reached by.
@@ -227,7 +231,7 @@ class Trampoline(fastpath.Dispatch):
             and types_ not in self.specializer.routers
         ):
             self.specializer.observe(types_, args, count)
-        if types_ in promoter.failures:
+        if types_ in promoter.failures or count < self.quiet_until.get(types_, 0):
             return MISS
         admission = promoter.admission
         early = count == 1 and (types_ in promoter.ready or promoter.saved.promoted_before(types_))
@@ -270,6 +274,7 @@ class Trampoline(fastpath.Dispatch):
         self._fast = {}
         self._hot.clear()
         self._counts.clear()
+        self.quiet_until.clear()
         self.compiled = None
 
     # What the promoter and the specializer ask of their function -------------------------
@@ -349,6 +354,10 @@ class Trampoline(fastpath.Dispatch):
     def max_signature_calls(self) -> int:
         """The most calls counted for one argument-type signature before it became hot."""
         return max(self._counts.values(), default=0)
+
+    def signature_calls(self, types_: TypeKey) -> int:
+        """The calls counted for the argument types ``types_`` before they became hot."""
+        return self._counts.get(types_, 0)
 
 
 _ROUND = 200  # calls a timed round of dispatch_seconds (short: it runs before any compile)
