@@ -72,7 +72,7 @@ def test_calls_are_counted_per_signature_before_promotion(accelerated):
         mod.tiny(1)
         mod.tiny(1.5)
     trampoline = lookup(mod.tiny)
-    assert trampoline.max_signature_calls() == 4
+    assert trampoline.signature_calls() == 4
     assert not trampoline.promotions and not trampoline.failures
 
 

@@ -68,7 +68,7 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
             "interpreted",
             f"not hot: its calls took about {seconds:.3f} s in Python ({admission.threshold()[1]})",
         )
-    seen = trampoline.max_signature_calls()
+    seen = trampoline.signature_calls()
     # Argument types whose compile the background compiler has not finished.
     queued = [k for k in list(promoter.queued) if background.is_pending((id(promoter), k))]
     compiling = [describe_types(key.types) for key in queued]

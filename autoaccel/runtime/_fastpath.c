@@ -778,7 +778,8 @@ type_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
 /* The count of `types` from which Python sees every call: the last timed_calls calls
  * before min_calls are timed there (autoaccel/runtime/admission.py, Admission.cost_gate),
  * unless Python said it waits for a later count (quiet_until: until the calls have taken
- * the Python time a compile needs). -1 with an error set. */
+ * the Python time a compile needs). -1 with an error set (PyErr_Occurred tells: a limit
+ * may be negative, where min_calls is below timed_calls). */
 static Py_ssize_t
 quiet_limit(Dispatch *self, PyObject *types)
 {
@@ -833,7 +834,7 @@ count_quietly(Dispatch *self, PyObject *types, Py_ssize_t *limit)
     if (n == -1 && PyErr_Occurred())
         return -1;
     *limit = quiet_limit(self, types);
-    if (*limit < 0)
+    if (*limit == -1 && PyErr_Occurred())
         return -1;
     if (n < 1 || n + 1 >= *limit)
         return 0;

@@ -67,7 +67,7 @@ class Owner(Protocol):
     def required_gain(self) -> float:
         """The speed-up a variant must reach."""
 
-    def signature_calls(self, types_: TypeKey) -> int:
+    def signature_calls(self, types_: TypeKey | None = None) -> int:
         """The calls counted for these argument types (some counted in C, unseen here)."""
 
     def dispatch_seconds(self, arity: int) -> float:
@@ -230,7 +230,7 @@ def deciding_caller(owner: Any) -> Any:
     if trampoline is None or not trampoline.armed or trampoline.promotions:
         return None
     admission = trampoline.promoter.admission
-    if trampoline.max_signature_calls() < admission.screening_from():
+    if trampoline.signature_calls() < admission.screening_from():
         return None  # not hot: it may never decide
     code = trampoline.code
     values = caller.f_locals

@@ -100,9 +100,7 @@ class Trampoline(fastpath.Dispatch):
         self.calls = fastpath.counter()
         self._lock = threading.Lock()
         self._counts: dict[TypeKey, int] = {}
-        # Argument types -> the count before which admission has nothing to decide (their
-        # calls have not yet taken the Python time a compile needs): calls below it are
-        # only counted, in C where that path is built.
+        # Types -> the count admission waits for (Admission.cost_gate): calls only counted.
         self.quiet_until: dict[TypeKey, int] = {}
         self._hot: set[TypeKey] = set()
         # Promoted variants by exact key, and the fast path by argument types alone, for
@@ -145,14 +143,12 @@ class Trampoline(fastpath.Dispatch):
         )
 
     def reconfigure(self, config: Config, refusal: str | None = None) -> bool:
-        """Use ``config`` from now on, and ``refusal`` (if given) over the static one.
+        """Use ``config`` from now on, and ``refusal`` (if given) over the static one;
+        returns whether the new settings were taken.
 
         ``@optimize`` applies its keywords this way to a function the hook rewrote, right
         after its ``def``. Only a trampoline that has counted no call yet changes: counts and
         trials made under the old settings must not mix with the new ones.
-
-        Returns:
-            Whether the new settings were taken.
         """
         if self._counts or self.compiled is not None:
             return False
@@ -327,8 +323,7 @@ class Trampoline(fastpath.Dispatch):
         return self.promoter.pending(types_)
 
     def wants_values(self) -> bool:
-        """Whether value specialization is on for this function now (its own setting, else
-        ``[specialization] values``)."""
+        """Whether value specialization is on for it now (its setting, else ``values``)."""
         return bool(self._specialize or variant_table().options.values)
 
     def specialize(self, types_: TypeKey, positions: tuple[int, ...], key: ValueKey) -> Any:
@@ -351,13 +346,10 @@ class Trampoline(fastpath.Dispatch):
         """See :func:`_bound_trampoline` (``form``: its arguments after ``owner``)."""
         return _bound_trampoline(self, *form)
 
-    def max_signature_calls(self) -> int:
-        """The most calls counted for one argument-type signature before it became hot."""
-        return max(self._counts.values(), default=0)
-
-    def signature_calls(self, types_: TypeKey) -> int:
-        """The calls counted for the argument types ``types_`` before they became hot."""
-        return self._counts.get(types_, 0)
+    def signature_calls(self, types_: TypeKey | None = None) -> int:
+        """The calls counted for ``types_`` before they became hot; ``None``: the most."""
+        counts = self._counts
+        return counts.get(types_, 0) if types_ is not None else max(counts.values(), default=0)
 
 
 _ROUND = 200  # calls a timed round of dispatch_seconds (short: it runs before any compile)
