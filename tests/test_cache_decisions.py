@@ -94,3 +94,10 @@ def test_read_all_lists_every_module_file(cache):
         store_name("a", "/a.py"): {KEY: PROMOTED},
         store_name("b", "/b.py"): {OTHER: REJECTED},
     }
+
+
+def test_a_loops_site_types_are_read_back(cache):
+    # A loop's adapter: the Python type each assignment site leaves (SiteTypes.plain).
+    loop = PROMOTED._replace(adapter=(("s", 2, float), ("x", 5, np.float64)))
+    DecisionStore(cache, "m.json").put(KEY, loop)
+    assert DecisionStore(cache, "m.json").get(KEY) == loop

@@ -58,3 +58,13 @@ def test_an_unseen_site_or_two_types_from_one_site_are_not_guessed():
     assert sites.convert(("x",), (1.0,), (2,), (0.0,)) is None
     reason = sites.learn(("x",), (np.float64(1.0),), (1,))
     assert reason == "variable x gets a float and a float64 from the same statement"
+
+
+def test_site_types_round_trip_through_their_plain_form():
+    types = SiteTypes({("x", 5): np.float64, ("s", 2): float})
+    plain = types.plain()
+    assert plain == (("s", 2, float), ("x", 5, np.float64))
+    assert SiteTypes.from_plain(plain).types == types.types
+    assert SiteTypes.from_plain(None).types == {}  # a rejection's decision has none
+    with pytest.raises(ValueError, match="not a loop's site types"):
+        SiteTypes.from_plain((np.float64,))

@@ -338,3 +338,40 @@ def test_a_variant_calling_recursive_code_is_compiled_again_not_loaded(tmp_path)
     assert out1 == out2 == plain
     assert first["kernel"]["variants"] and not _from_cache(second, "kernel")
     assert "(saved decision)" in err2
+
+
+LOOP_APP = """
+import numpy as np
+
+def fit(a, epochs):
+    total = 0.0
+    for epoch in range(epochs):
+        for i in range(a.shape[0]):
+            total += a[i] * 0.5
+    return total
+
+if __name__ == "__main__":
+    print(repr(fit(np.linspace(0.0, 1.0, 2000), 400)))
+"""
+
+
+def test_a_loop_promoted_in_one_run_is_promoted_from_its_first_iteration_in_the_next(tmp_path):
+    # The loop's decision, with the Python types of its assignment sites, is saved: the next
+    # run loads the variant and enters it at the first boundary, with no validation window.
+    _write(tmp_path, app=LOOP_APP, config='modules = ["__main__"]\nbackground_compile = false\n')
+    plain = run_python("app.py", cwd=tmp_path).stdout
+    runs = []
+    for _ in range(2):
+        result = run_python(
+            "-m", "autoaccel", "--report-json", "report.json", "app.py", cwd=tmp_path
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == plain
+        (loop,) = [lp for lp in json.loads((tmp_path / "report.json").read_text())["loops"]
+                   if lp["name"].endswith("<loop@6>")]  # fmt: skip
+        runs.append(loop)
+    first, second = runs
+    assert first["state"] == second["state"] == "promoted", runs
+    assert not first["variants"][0]["saved_decision"]
+    assert second["variants"][0]["saved_decision"] and second["variants"][0]["from_cache"]
+    assert second["iterations"] == 1 and second["trial_seconds"] == 0.0

@@ -44,7 +44,9 @@ class Decision(NamedTuple):
         raw_type: the Python type of the variant's raw result.
         adapter: the converter of that result to the original's type, as plain data
             (:func:`autoaccel.policy.compare.plain_adapter`): ``None``, a NumPy scalar type,
-            or a tuple of those, one per item of a tuple result.
+            or a tuple of those, one per item of a tuple result; for a loop, the types its
+            assignment sites leave, as ``(variable, site, type)`` triples
+            (:meth:`autoaccel.policy.site_types.SiteTypes.plain`).
         saved_seconds: original minus variant time per call in the trial (seconds), which
             the variant cache's ``adaptive`` policy weighs.
         target: the target whose variant was promoted (``"cpu"``, ``"parallel"``, ``"cuda"``).
@@ -125,9 +127,26 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_adapter(value: Any) -> bool:
+    return _is_result_adapter(value) or is_site_types(value)
+
+
+def _is_result_adapter(value: Any) -> bool:
     if type(value) is tuple:
-        return all(map(_is_adapter, value))
+        return all(map(_is_result_adapter, value))
     return value is None or isinstance(value, type)
+
+
+def is_site_types(value: Any) -> bool:
+    """Whether ``value`` is a loop's site types as plain data: a tuple of
+    ``(variable: str, site: int, type)`` triples."""
+    return type(value) is tuple and all(
+        type(item) is tuple
+        and len(item) == 3
+        and type(item[0]) is str
+        and type(item[1]) is int
+        and isinstance(item[2], type)
+        for item in value
+    )
 
 
 _FIELD_CHECKS = {

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from autoaccel.cache.decisions import is_site_types
+
 _EXACT_FLOAT_INT = 2**53  # ints up to this convert to and from float64 exactly
 _NOT_EXACT = object()
 
@@ -100,3 +102,25 @@ class SiteTypes:
                 return None
             out.append(converted)
         return tuple(out)
+
+    def plain(self) -> tuple[tuple[str, int, type], ...]:
+        """The learned types as plain data for the cache: ``(variable, site, type)``
+        triples, sorted (:class:`~autoaccel.cache.decisions.Decision`'s ``adapter``)."""
+        return tuple(sorted(((n, s, t) for (n, s), t in self.types.items()), key=_by_site))
+
+    @classmethod
+    def from_plain(cls, data: Any) -> SiteTypes:
+        """The site types :meth:`plain` gave ``data`` for (``None``, a rejection's: none).
+
+        Raises:
+            ValueError: ``data`` is not a tuple of ``(str, int, type)`` triples.
+        """
+        if data is None:
+            return cls()
+        if not is_site_types(data):
+            raise ValueError(f"not a loop's site types: {data!r:.60}")
+        return cls({(name, site): kind for name, site, kind in data})
+
+
+def _by_site(triple: tuple[str, int, type]) -> tuple[str, int]:
+    return triple[0], triple[1]

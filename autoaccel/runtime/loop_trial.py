@@ -107,7 +107,7 @@ class LoopUnit:
         self.code = loop_code(loop.spec, plan, loop.filename)
         self.refusal: str | None = None
         self.compiled: Any = None
-        self.saved = SavedDecisions(self)
+        self.saved = SavedDecisions(self, SiteTypes.plain, SiteTypes.from_plain)
 
     def required_gain(self) -> float:
         """The speed-up the loop's variant must reach."""
@@ -208,7 +208,7 @@ class LoopTrial:
             record = PromotionRecord(
                 signature, decision.speedup, seconds, from_cache, saved_decision=True
             )
-            self.owner.promote(key, compiled, SiteTypes(decision.adapter), record)
+            self.owner.promote(key, compiled, decision.adapter, record)
             return self.owner.run_promoted(key, plan, arguments, state.natives)
         trial = WindowTrial(
             compiled.entry,
@@ -362,7 +362,7 @@ class LoopTrial:
             reason,
             speedup=speedup,
             compile_seconds=trial.compile_seconds,
-            adapter=trial.site_types.types,
+            adapter=trial.site_types,
             saved_seconds=record.saved_seconds,
         )
 

@@ -17,6 +17,7 @@ up) without importing Numba; the report says "(saved decision)" as for the other
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from autoaccel.backends import budget
@@ -63,10 +64,21 @@ class SavedDecisions:
 
     Args:
         owner: the function's trampoline.
+        to_plain, from_plain: how a decision's ``adapter`` is kept in the cache and read
+            back: by default a result adapter (:func:`~autoaccel.policy.compare.plain_adapter`);
+            a loop's :class:`~autoaccel.policy.site_types.SiteTypes` keep theirs as triples.
+            ``from_plain`` raises ``ValueError`` on data it cannot read.
     """
 
-    def __init__(self, owner: Owner) -> None:
+    def __init__(
+        self,
+        owner: Owner,
+        to_plain: Callable[[Any], Any] = plain_adapter,
+        from_plain: Callable[[Any], Any] = adapter_from_plain,
+    ) -> None:
         self.owner = owner
+        self._to_plain = to_plain
+        self._from_plain = from_plain
 
     def store(self) -> DecisionStore | None:
         """The saved decisions of the function's module, when the cache is on."""
@@ -171,7 +183,7 @@ class SavedDecisions:
             )
             return None
         try:
-            return decision._replace(adapter=adapter_from_plain(decision.adapter))
+            return decision._replace(adapter=self._from_plain(decision.adapter))
         except ValueError as exc:
             logger.info("%s: saved decision not applied: %s", self.owner.name, exc)
             return None
@@ -188,7 +200,7 @@ class SavedDecisions:
         if store is None or saved_as is None:
             return
         if "adapter" in measured:
-            measured["adapter"] = plain_adapter(measured["adapter"])
+            measured["adapter"] = self._to_plain(measured["adapter"])
         store.put(
             saved_as.key, Decision(saved_as.digest, self.policy(), promoted, reason, **measured)
         )
