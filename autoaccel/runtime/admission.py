@@ -5,7 +5,9 @@ here, in the order of its cost: the arguments and globals (:mod:`autoaccel.backe
 a rejection a previous run kept by source (:meth:`SavedDecisions.by_source`), and the cost
 of the calls themselves (:mod:`autoaccel.policy.cost`): calls too short for any variant to
 win are rejected, and a signature is compiled only once its calls have taken ``min_seconds``
-of Python time, or as long as a compile is expected to take (``compile_payback``). What passes goes to the :class:`~autoaccel.runtime.promoter.Promoter`.
+of Python time, and as long as a compile is expected to take (``compile_payback``); until
+then its calls are only counted (in C where that path is built: ``quiet_until``). What
+passes goes to the :class:`~autoaccel.runtime.promoter.Promoter`.
 
 Call trees are compiled whole: the back-end compiles a function with the helpers it calls
 from the selected modules (:func:`~autoaccel.backends.screening.helpers`), and LLVM inlines
