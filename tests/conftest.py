@@ -82,9 +82,6 @@ def accelerated(tmp_path, isolated_imports):
             sys.path.insert(0, str(tmp_path))
         settings.setdefault("min_calls", 1)
         settings.setdefault("min_gain", 0.0)
-        # Each test decides its units by their own calls, whatever an earlier test or unit
-        # compiled (tests/test_runtime_admission.py tests the payback rule).
-        settings.setdefault("compile_payback", 0.0)
         # Compiled on the calling thread, so a test sees each decision at the call that
         # makes it (tests/test_backends_background.py tests the worker).
         settings.setdefault("background_compile", False)

@@ -174,8 +174,9 @@ class Config:
         compile_payback: the ski-rental rule: a unit is compiled only once its Python time
             reaches this many times the compile time expected from this process's earlier
             compiles (ratio; ``min_seconds`` and ``loop_min_seconds`` stay the floor, and
-            alone decide until the first compile). ``0`` turns the rule off
-            (:mod:`autoaccel.policy.cost`).
+            alone decide until the first compile). ``0``, the default, turns the rule off:
+            with the cache on, a compile also serves later runs, and holding compiles back
+            made warm runs slower (:mod:`autoaccel.policy.cost`).
         loops: make each loop a unit of its own, promoted mid-run when it is hot
             (docs/how-it-works.md, "Loops").
         loop_min_seconds: the Python time (seconds, summed over its runs) a loop takes before
@@ -228,7 +229,7 @@ class Config:
     )
     validation_calls: int = option(3, "calls comparing a new variant with the original", minimum=1)
     compile_payback: float = option(
-        1.0,
+        0.0,
         "Python time a unit takes before it is compiled, in expected compile times (0: off)",
         minimum=0.0,
         check="finite",
