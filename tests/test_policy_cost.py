@@ -7,10 +7,9 @@ import pytest
 from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold, record_compile
 
 
-def _cost(*seconds: float, calls: int = 0) -> CallCost:
+def _cost(*seconds: float) -> CallCost:
     cost = CallCost()
     cost.seconds = list(seconds)
-    cost.calls = calls
     return cost
 
 
@@ -39,10 +38,10 @@ def test_calls_shorter_than_min_gain_times_the_dispatch_are_too_short():
 
 
 def test_longer_calls_wait_for_min_seconds_of_python_time():
-    cost = _cost(2e-3, 1e-3, 3e-3, calls=20)
+    cost = _cost(2e-3, 1e-3, 3e-3)
     assert cost.judge(floor=500e-9, gain=1.2, min_seconds=0.05) is None
     assert cost.needed == 25  # 0.05 s at 2 ms a call
-    assert cost.python_seconds() == pytest.approx(0.04)
+    assert cost.python_seconds(20) == pytest.approx(0.04)
 
 
 def test_calls_as_long_as_min_seconds_need_no_wait():

@@ -56,15 +56,13 @@ class CallCost:
         seconds: the timed calls' durations (seconds), at most :data:`TIMED_CALLS`.
         needed: once judged, the calls after which the signature has taken ``min_seconds``
             of Python time (0: not judged yet).
-        calls: the calls of the signature counted so far.
     """
 
-    __slots__ = ("calls", "needed", "seconds")
+    __slots__ = ("needed", "seconds")
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
         self.needed = 0
-        self.calls = 0
 
     def timed(self) -> bool:
         """Whether enough calls were timed to judge."""
@@ -105,9 +103,9 @@ class CallCost:
         :meth:`timed`."""
         return max(math.ceil(seconds / max(self.per_call(), 1e-9)), 1)
 
-    def python_seconds(self) -> float:
-        """The Python time the calls counted so far took, estimated (seconds)."""
-        return self.calls * self.per_call()
+    def python_seconds(self, calls: int) -> float:
+        """The Python time ``calls`` calls of the signature took, estimated (seconds)."""
+        return calls * self.per_call()
 
 
 def record_compile(seconds: float) -> None:

@@ -138,7 +138,6 @@ class Admission:
         if not self._costs_apply():
             return READY
         cost = self.costs.get(types_) or self.costs.setdefault(types_, CallCost())
-        cost.calls = count
         if not cost.needed:
             if not cost.timed():
                 return cost.call(owner.original, args)
@@ -202,9 +201,11 @@ class Admission:
     def python_seconds(self) -> float | None:
         """The most Python time one signature's calls took so far, estimated (seconds), or
         ``None`` when no calls were timed."""
-        for types_, cost in list(self.costs.items()):
-            cost.calls = max(cost.calls, self.owner.signature_calls(types_))
-        timed = [cost.python_seconds() for cost in list(self.costs.values()) if cost.timed()]
+        timed = [
+            cost.python_seconds(self.owner.signature_calls(types_))
+            for types_, cost in list(self.costs.items())
+            if cost.timed()
+        ]
         return max(timed, default=None)
 
 
