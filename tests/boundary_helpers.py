@@ -29,6 +29,14 @@ def describe(value: Any, seen: dict[int, int] | None = None) -> Any:
         return (array.array, value.typecode, value.tobytes())
     if isinstance(value, memoryview):
         return (memoryview, value.format, value.readonly, value.tobytes())
+    if isinstance(getattr(value, "__dict__", None), dict) or hasattr(type(value), "__slots__"):
+        # An object of the module's own class (each copy of the module has its own class).
+        if id(value) in seen:
+            return ("same", seen[id(value)])
+        seen[id(value)] = len(seen)
+        names = [*getattr(value, "__dict__", {}), *getattr(type(value), "__slots__", ())]
+        fields = [(name, describe(getattr(value, name, None), seen)) for name in names]
+        return ("object", type(value).__name__, fields)
     return (type(value), repr(value))
 
 

@@ -222,11 +222,11 @@ def test_helpers_compile_when_decorated_and_are_named_when_not(decorated):
     assert "calls undecorated, a Python function outside the accelerated modules" in reason
 
 
-def test_methods_stay_plain_and_static_methods_are_accelerated(decorated):
+def test_methods_and_static_methods_are_accelerated(decorated):
     mod = decorated()
     holder = mod.Holder()
     assert [holder.method(A) for _ in range(3)] == [0.0] * 3
-    assert "takes a Holder argument" in _entry(mod, "Holder.method")["reason"]
+    assert lookup(mod.Holder.method).promotions, "self converts (docs/boundary.md, Objects)"
     assert [mod.Holder.static(A) for _ in range(4)] == [1.0] * 4
     assert lookup(mod.Holder.static).promotions
     assert [mod.Holder().static_below(A) for _ in range(4)] == [2.0] * 4

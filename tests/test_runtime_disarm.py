@@ -7,9 +7,12 @@ from autoaccel.runtime.registry import lookup
 OBJECTS = """
 import functools
 
-class Box:
+class Box:  # __getattr__: the boundary refuses its objects before compiling anything
     def __init__(self, value):
         self.value = value
+
+    def __getattr__(self, name):
+        raise AttributeError(name)
 
 def unbox(box):
     return box.value

@@ -127,9 +127,12 @@ def test_a_function_turns_value_specialization_on_or_off_for_itself(accelerated,
 
 
 OBJECT_ARGUMENT = """
-class Grid:
+class Grid:  # __getattr__: the boundary refuses its objects
     def __init__(self, data):
         self.data = data
+
+    def __getattr__(self, name):
+        raise AttributeError(name)
 
 def cell(grid, at):
     return grid.data[at[0]][at[1]]

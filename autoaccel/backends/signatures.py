@@ -139,4 +139,8 @@ def _fallback_fingerprint(value: Any) -> Any:
     try:
         return numba.typeof(value)
     except Exception:  # no Numba type: the key just has to be stable and hashable
-        return type(value)
+        pass
+    attributes = getattr(value, "__dict__", None)
+    if type(attributes) is dict:  # an object converted as a record: its fields' classes
+        return (type(value), tuple([(k, type(v)) for k, v in attributes.items()]))
+    return type(value)

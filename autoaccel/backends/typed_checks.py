@@ -30,7 +30,7 @@ import numpy as np
 from numba import types
 from numba.core import ir
 
-from autoaccel.backends import handbacks
+from autoaccel.backends import converted_checks, handbacks
 from autoaccel.backends.range_compiler import SUMMARY, Summary
 from autoaccel.cache import plain
 from autoaccel.errors import with_article
@@ -131,7 +131,7 @@ def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
     """
     memo: dict[int, _Function] = {}
     result = _function(dispatcher.overloads[signature], memo)
-    refusal = result.refusal or _list_store_refusal(result)
+    refusal = result.refusal or converted_checks.list_store_refusal(result)
     inspection = Inspection(refusal=refusal, written=result.written)
     inspection.copied = result.copied()
     constants, arguments = result.returned_as_is(memo, set())
@@ -165,7 +165,7 @@ class _Function:
         self.unchecked = overload.metadata.get(SUMMARY, _NO_SUMMARY).unchecked
         self.roots: dict[str, set[int]] = {}
         # Whether it (or a helper) stores into a converted list, and whether NumPy values can
-        # occur: see _list_store_refusal.
+        # occur: see converted_checks.list_store_refusal.
         self.list_stores = False
         self.numpy = any(map(_is_numpy, self.typemap.values()))
 
@@ -250,27 +250,6 @@ def _is_numpy(t: Any) -> bool:
     return isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")
 
 
-def _is_converted(t: Any) -> bool:
-    """A list or buffer converted at the boundary: an
-    ``autoaccel.boundary.numba_types.PySequence``, told by its attributes (the boundary layer
-    is above this one)."""
-    return all(hasattr(t, name) for name in ("source", "store", "storage", "item"))
-
-
-def _is_converted_list(t: Any) -> bool:
-    """A list of numbers converted at the boundary (its elements are Python objects)."""
-    return _is_converted(t) and t.source == "list" and t.store == "exact"
-
-
-def _list_store_refusal(function: _Function) -> str | None:
-    """A converted list stores Python objects: where NumPy is involved, CPython could store
-    a NumPy scalar (``lst[i] = a[j]`` stores an ``np.float64``) where the variant's
-    write-back gives a Python float (docs/divergences.md, row 11)."""
-    if function.list_stores and function.numpy:
-        return "stores into a list values that may be NumPy scalars in CPython [11]"
-    return None
-
-
 def _is_scalar_constant(value: Any) -> bool:
     return isinstance(value, (bool, int, float, complex))
 
@@ -296,14 +275,18 @@ def _checks(function: _Function, memo: dict[int, _Function]) -> Iterator[str | N
         function.current = stmt
         if isinstance(stmt, (ir.SetItem, ir.StaticSetItem)):
             function.write(stmt.target.name)
-            function.list_stores |= _is_converted_list(function.type_of(stmt.target))
+            function.list_stores |= converted_checks.is_converted_list(
+                function.type_of(stmt.target)
+            )
+        elif isinstance(stmt, ir.SetAttr):
+            yield converted_checks.attribute_store(function, stmt)
         if not isinstance(stmt, ir.Assign) or not isinstance(stmt.value, ir.Expr):
             continue
         expr = stmt.value
         if expr.op == "null" and _is_read(function, stmt.target.name):
             yield f"may read local {_source_name(stmt.target.name)} before assignment [26]"
         elif expr.op == "build_list":
-            yield _list_conversion(function, stmt.target, expr.items)
+            yield converted_checks.list_conversion(function, stmt.target, expr.items)
         elif expr.op == "inplace_binop":
             yield _overlap(function, expr.lhs, expr.rhs)
         elif expr.op == "call":
@@ -315,7 +298,7 @@ def _returned_container(return_type: Any) -> str | None:
     for t in inner:
         if isinstance(t, (types.DictType, types.Set)):
             return f"returns {with_article(str(t))} (a typed container, not the dict or set CPython returns) [25]"
-        if _is_converted(t):
+        if converted_checks.is_converted(t):
             return f"returns a {t.source} it was given (compiled code holds a converted copy)"
     return None
 
@@ -384,14 +367,6 @@ def _allocates(function: _Function, call: ir.Expr) -> bool:
         name = key[1] if isinstance(key, tuple) else str(key).rsplit(".", 1)[-1]
         return name == "copy" and isinstance(callee.this, types.Array)
     return getattr(callee, "typing_key", None) in _ALLOCATING
-
-
-def _list_conversion(function: _Function, target: ir.Var, items: list[ir.Var]) -> str | None:
-    dtype = getattr(function.type_of(target), "dtype", None)
-    for item in items:
-        if types.unliteral(function.type_of(item)) != dtype:
-            return f"builds a list of {dtype} from {with_article(str(function.type_of(item)))} (Numba converts it) [23]"
-    return None
 
 
 def _root_of(function: _Function, var: ir.Var) -> str:

@@ -42,9 +42,11 @@ from typing import Any
 import numpy as np
 
 from autoaccel.backends.screening import argument_refusal
+from autoaccel.boundary import objects
 from autoaccel.boundary.kinds import (
     Kind,
     Native,
+    NativeObject,
     Unconvertible,
     exact_classes,
     kind_of,
@@ -98,7 +100,11 @@ def carries(values: Iterable[Any]) -> bool:
     """Whether any of ``values`` (or of the tuples among them) is converted by :func:`convert`."""
     for value in values:
         kind = type(value)
-        if kind in _CONVERTED or (kind is tuple and carries(value)):
+        if (
+            kind in _CONVERTED
+            or (kind is tuple and carries(value))
+            or objects.is_object_class(kind)
+        ):
             return True
     return False
 
@@ -144,7 +150,11 @@ def _write_back(value: Any, done: set[int]) -> None:
     elif isinstance(value, Native) and id(value) not in done:
         done.add(id(value))
         kind = value.kind
-        if kind.tag == "records":
+        if isinstance(value, NativeObject):
+            objects.write_back(value)
+            for item in value.storage[1:]:
+                _write_back(item, done)
+        elif kind.tag == "records":
             for item in value.storage:
                 _write_back(item, done)
         elif kind.tag == "list" and kind.ndim == 1:
@@ -169,6 +179,8 @@ def save(value: Any) -> Any:
             return None if value.kind.readonly else value.storage.copy()
         if value.kind.tag == "records":
             return [save(item) for item in value.storage]
+        if value.kind.tag == "object":  # its scalars are private until written back
+            return [save(item) for item in value.storage[1:]]
     return None
 
 
@@ -184,7 +196,8 @@ def restore(value: Any, saved: Any) -> None:
         if value.kind.tag == "buffer":
             np.copyto(value.storage, saved)
         else:
-            for item, item_saved in zip(value.storage, saved, strict=True):
+            items = value.storage[1:] if value.kind.tag == "object" else value.storage
+            for item, item_saved in zip(items, saved, strict=True):
                 restore(item, item_saved)
 
 
@@ -228,8 +241,15 @@ class _Walk:
             if all(map(operator.is_, items, value)):
                 return value  # nothing converted: Numba types it in C as it is
             return self.tuple_class(items)(items)
+        if objects.is_object_class(kind):
+            known = self.memo.get(id(value))
+            if known is None:
+                known = self.memo[id(value)] = self.instance(value)
+            return known
         if self.checked and not (kind is str and self.strings):
             reason = _STR_REFUSAL if kind is str else argument_refusal((value,))
+            if reason and objects.is_user_class(kind):
+                reason = objects.class_refusal(kind) or reason
             if reason:
                 raise Unconvertible(reason)
             self.numpy_scalars |= isinstance(value, np.generic)
@@ -301,6 +321,49 @@ class _Walk:
             raise Unconvertible("takes a list of tuples of different kinds [23]")
         records = Kind("records", item=kinds.pop())
         return native_class(records, self.typed)(items, value)
+
+    def instance(self, value: Any) -> NativeObject:
+        """An object of a plain class as a record of its attributes (:mod:`.objects`)."""
+        cls = type(value)
+        reason = objects.class_refusal(cls)
+        if reason:
+            raise Unconvertible(reason)
+        scalars, numbers, refs, fields, others = [], [], [], [], []
+        for name, item in objects.attributes(value):
+            element = objects.scalar(item)
+            if element is not None:
+                scalars.append((name, element))
+                numbers.append(item)
+                continue
+            field = self.field(item)
+            if field is None:
+                others.append((name, type(item).__name__))
+            else:
+                refs.append((name, kind_of(field)))
+                fields.append(field)
+        layout = objects.ObjectLayout(
+            f"{cls.__module__}.{cls.__qualname__}", tuple(scalars), tuple(refs), tuple(others)
+        )
+        packed = layout.packer.pack(*numbers)
+        buffer = np.frombuffer(bytearray(packed), np.uint8)
+        native = native_class(Kind("object", source=layout.name, item=layout), self.typed)
+        return native((buffer, *fields), value, packed)
+
+    def field(self, item: Any) -> Any:
+        """A reference field's converted value, or ``None`` if ``item`` is no field."""
+        kind = type(item)
+        if kind is complex:
+            return item
+        if kind is np.ndarray:
+            if item.dtype.kind in "biufc" and not item.dtype.fields and item.flags.aligned:
+                return item
+            return None
+        if kind is list or kind is tuple or kind in _BUFFERS:
+            try:
+                return self.value(item)
+            except Unconvertible:
+                return None
+        return None
 
     def buffer(self, value: Any) -> Native:
         kind = type(value)

@@ -31,7 +31,7 @@ class Kind(NamedTuple):
     """How one list or buffer converts.
 
     Attributes:
-        tag: ``"list"`` (numbers), ``"records"`` (tuples) or ``"buffer"``.
+        tag: ``"list"`` (numbers), ``"records"`` (tuples), ``"buffer"`` or ``"object"``.
         dtype: the storage's dtype (``np.dtype.str``); empty for records.
         ndim: 2 for a list of lists, else 1.
         readonly: the buffer cannot be written (``bytes``, a read-only memoryview).
@@ -79,6 +79,18 @@ class Native:
         return f"<autoaccel converted {type(self.source).__name__} {self.kind}>"
 
 
+class NativeObject(Native):
+    """A converted object (:mod:`autoaccel.boundary.objects`): ``storage`` is ``(buffer,
+    *reference fields)``, ``source`` the object, ``packed`` its scalar fields' bytes as
+    packed before the call (one subclass per kind)."""
+
+    __slots__ = ("packed",)
+
+    def __init__(self, storage: Any, source: Any, packed: bytes = b"") -> None:
+        super().__init__(storage, source)
+        self.packed = packed
+
+
 class NativeTuple(tuple):
     """A tuple holding converted values (one subclass per kind of tuple)."""
 
@@ -98,7 +110,9 @@ def native_class(kind: Any, typed: bool) -> Any:
     :class:`NativeTuple`), with its Numba type set if ``typed`` (which imports Numba)."""
     cls: Any = _CLASSES.get(kind)
     if cls is None:
-        base = NativeTuple if type(kind) is tuple else Native
+        base = (
+            NativeTuple if type(kind) is tuple else NativeObject if kind.tag == "object" else Native
+        )
         cls = _CLASSES[kind] = type(base.__name__, (base,), {"__slots__": (), "kind": kind})
         _EXACT.add(cls)
     if typed and cls._numba_type_ is None:
@@ -147,7 +161,7 @@ def _numba_types() -> Any:
     subclass item by item)."""
     from numba.extending import typeof_impl
 
-    from autoaccel.boundary import numba_types, unboxing  # noqa: F401 (registers the unboxer)
+    from autoaccel.boundary import instance_type, numba_types, unboxing  # noqa: F401 (registers)
 
     for base in (Native, NativeTuple):
         typeof_impl.register(base)(lambda value, context: value._numba_type_)
@@ -166,6 +180,10 @@ def numba_type(kind: Any) -> Any:
             return numba_types.list_type(dtype, kind.ndim)
         if kind.tag == "records":
             return numba_types.records_type(numba_type(kind.item))
+        if kind.tag == "object":
+            from autoaccel.boundary.instance_type import instance_type
+
+            return instance_type(kind.item, numba_type)
         return numba_types.buffer_type(kind.source, dtype, kind.readonly)
     if type(kind) is tuple:
         return types.Tuple([numba_type(item) for item in kind])

@@ -22,6 +22,7 @@ from numba.cpython import listobj
 from numba.extending import NativeValue
 from numba.extending import unbox as register_unbox
 
+from autoaccel.boundary.instance_type import PyInstance
 from autoaccel.boundary.numba_types import PySequence
 from autoaccel.errors import Deoptimize
 
@@ -179,3 +180,34 @@ def _unbox_records(list_type: Any, obj: Any, c: Any) -> tuple[Any, Any]:
         with if_not_ok:
             builder.store(cgutils.true_bit, failed)
     return builder.load(result), builder.load(failed)
+
+
+@register_unbox(PyInstance)
+def _unbox_instance(typ: PyInstance, obj: Any, c: Any) -> NativeValue:
+    """A :class:`~autoaccel.boundary.kinds.NativeObject`'s ``storage``: the scalar buffer's
+    data pointer and the reference fields.
+
+    The buffer's own reference is given back at once (the converted value holds it for the
+    call); the reference fields' are kept in the instance and released by Numba's wrapper
+    after the call, with the argument.
+    """
+    builder = c.builder
+    error = cgutils.alloca_once_value(builder, cgutils.true_bit)
+    result = cgutils.alloca_once(builder, c.context.get_value_type(typ), zfill=True)
+    storage = c.pyapi.object_getattr_string(obj, "storage")
+    with builder.if_then(cgutils.is_not_null(builder, storage), likely=True):
+        storage_type = typ.storage_type
+        native = c.unbox(storage_type, storage)
+        c.pyapi.decref(storage)
+        with builder.if_then(builder.not_(native.is_error), likely=True):
+            items = cgutils.unpack_tuple(builder, native.value)
+            buffer_type = storage_type.types[0]
+            buffer = c.context.make_array(buffer_type)(c.context, builder, value=items[0])
+            proxy = cgutils.create_struct_proxy(typ)(c.context, builder)
+            proxy.data = buffer.data
+            c.context.nrt.decref(builder, buffer_type, items[0])
+            for index, item in enumerate(items[1:]):
+                setattr(proxy, f"ref{index}", item)
+            builder.store(proxy._getvalue(), result)
+            builder.store(cgutils.false_bit, error)
+    return NativeValue(builder.load(result), is_error=builder.load(error))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from autoaccel.boundary import objects
 from autoaccel.boundary.convert import restore, save
 from autoaccel.boundary.kinds import Native
 
@@ -41,13 +42,30 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
         return save(value)
     if isinstance(value, tuple):
         return tuple([copy_value(item, memo) for item in value])
-    if kind is not np.ndarray and kind not in _MUTABLE:
+    instance = objects.is_object_class(kind)
+    if kind is not np.ndarray and kind not in _MUTABLE and not instance:
         return value
     memo = {} if memo is None else memo
     copy = memo.get(id(value))
     if copy is None:
+        if instance:
+            return _copy_instance(value, memo)
         copy = memo[id(value)] = _copy_mutable(value, memo)
     return copy
+
+
+def _copy_instance(value: Any, memo: dict[int, Any]) -> Any:
+    """A new instance of ``value``'s class whose fields are copies (what compiled code can
+    write: :mod:`autoaccel.boundary.objects`); other attributes are shared."""
+    copy = memo[id(value)] = object.__new__(type(value))
+    for name, item in objects.attributes(value, checked=False):
+        object.__setattr__(copy, name, copy_value(item, memo) if _field_like(item) else item)
+    return copy
+
+
+def _field_like(item: Any) -> bool:
+    kind = type(item)
+    return kind is np.ndarray or kind in _MUTABLE or kind is tuple
 
 
 def copy_arguments(args: tuple) -> tuple:
@@ -60,6 +78,8 @@ def _copy_mutable(value: Any, memo: dict[int, Any]) -> Any:
     if type(value) is np.ndarray:
         return _copy_array(value)
     if type(value) is list:
+        if _SCALAR_CLASSES.issuperset(map(type, value)):  # at C speed: a long list of numbers
+            return value.copy()
         return [copy_value(item, memo) for item in value]
     if type(value) is memoryview:  # a view of a fresh buffer of the same format
         data = value.tobytes()
@@ -117,28 +137,69 @@ def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b))
 
 
-def same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any, depth: int = 0) -> bool:
     """Whether ``a`` and ``b`` are indistinguishable to the user's program.
 
     Args:
         a, b: results or arguments: scalars, NumPy arrays of any shape, tuples or lists of
-            those, ``str``, ``bytes``, ``bytearray``, ``array.array``, ``memoryview``. Lists
-            compare element by element, classes included (``1`` is not ``1.0``).
+            those, ``str``, ``bytes``, ``bytearray``, ``array.array``, ``memoryview``, and
+            objects of plain classes (their attributes: fields by value, others by
+            identity, as :func:`copy_value` copies them). Lists compare element by
+            element, classes included (``1`` is not ``1.0``).
+        depth: how deep in containers this comparison is; past 50 the answer is ``False``
+            (a cycle through lists and objects), which at worst rejects a variant.
     """
-    if type(a) is not type(b):
+    if type(a) is not type(b) or depth > _MAX_DEPTH:
         return False
     if isinstance(a, np.ndarray):
         return _same_array(a, b)
     if isinstance(a, (array.array, memoryview)):  # NaN and -0.0 as in arrays, not as ==
         return _same_array(np.asarray(a), np.asarray(b))
     if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(map(same, a, b))
+        if len(a) != len(b):
+            return False
+        numbers = _same_numbers(a, b)
+        if numbers is not None:
+            return numbers
+        return all(same(x, y, depth + 1) for x, y in zip(a, b, strict=True))
+    if a is not b and objects.is_object_class(type(a)):
+        return _same_instance(a, b, depth)
     if isinstance(a, (float, complex, np.floating, np.complexfloating)):
         return _same_float(a, b)
     try:
         return bool(a == b)
     except (TypeError, ValueError):
         return a is b
+
+
+_MAX_DEPTH = 50
+_SCALAR_CLASSES = frozenset((float, int, bool, complex, str, bytes, type(None)))
+
+
+def _same_numbers(a: Any, b: Any) -> bool | None:
+    """:func:`same` for two equal-length sequences of Python numbers, at C speed, or
+    ``None`` if they hold anything else. A loop's window trial compares whole lists of
+    millions of floats; element by element in Python that took seconds."""
+    classes = [*map(type, a)]
+    if classes != [*map(type, b)]:
+        return False if _SCALAR_CLASSES.issuperset(classes) else None
+    kinds = {*classes}
+    if kinds <= {int, bool}:
+        return bool(a == b)
+    if kinds == {float}:
+        return _same_float_array(np.array(a, np.float64), np.array(b, np.float64))
+    return None
+
+
+def _same_instance(a: Any, b: Any, depth: int) -> bool:
+    first = objects.attributes(a, checked=False)
+    second = objects.attributes(b, checked=False)
+    if [name for name, _ in first] != [name for name, _ in second]:
+        return False
+    for (_, x), (_, y) in zip(first, second, strict=True):
+        if not (same(x, y, depth + 1) if _field_like(x) or type(x) in _PY_SCALARS else x is y):
+            return False
+    return True
 
 
 def close(original: Any, variant: Any, rtol: float, atol: float) -> bool:

@@ -62,6 +62,13 @@ def _run(entry: Callable[..., Any], copies: tuple, written: Sequence[int]) -> An
     return result
 
 
+# Windows this long in Python time decide however few they are. A loop whose compiled runs
+# have a large fixed cost (a long list converted) gets windows long enough to cover it
+# (``long_windows``), so a run may hold only one: one that reached the loop's end compares
+# a whole promoted run's remainder with Python's, and decides too.
+_DECISIVE_SECONDS = 0.1
+
+
 class WindowTrial:
     """Validation and timing of one compiled loop variant on windows of iterations.
 
@@ -101,15 +108,25 @@ class WindowTrial:
         self.variant_seconds: list[float] = []
         self.failure: str | None = None
         self.abandoned = 0
+        self.fixed_seconds = 0.0  # a one-iteration compiled run (see warm_up)
+        self.long_windows = False  # sized by fixed_seconds rather than by the default
+        self.whole_runs = 0  # compared windows that ended with the loop
 
     def warm_up(self, arguments: tuple) -> None:
-        """One untimed run on copies before the first window (never raises).
+        """One untimed run on copies before the first window, then one timed (never raises).
 
         A compiled function's first run in a process pays one-off costs (Numba's runtime,
         the code's first page faults) that a window of a few microseconds would count.
+        ``arguments`` run one iteration: the second run's time is what a compiled run
+        costs besides its iterations (:attr:`fixed_seconds`: converting lists, writing them
+        back), which sizes the windows.
         """
         with contextlib.suppress(Exception):  # what it does is seen in the windows
             _run(self.entry, copy_state(arguments), self.arrays)
+            copies = copy_state(arguments)
+            start = time.perf_counter()
+            _run(self.entry, copies, self.arrays)
+            self.fixed_seconds = time.perf_counter() - start
 
     def run_window(self, arguments: tuple, before: dict, overhead: float = 0.0) -> WindowRun:
         """The compiled half of a window, on copies of ``arguments`` (never raises).
@@ -160,6 +177,7 @@ class WindowTrial:
         if self.failure is None:
             self.variant_seconds.append(run.seconds + read_seconds)
             self.python_seconds.append(python_seconds)
+            self.whole_runs += kind != 0
 
     def _check(
         self, run: WindowRun, kind: int, position: Any, outputs: tuple, arguments: tuple
@@ -205,7 +223,11 @@ class WindowTrial:
         """``(promote, reason)`` once decidable, else ``None`` (keep trialling)."""
         if self.failure:
             return False, self.failure
-        if len(self.variant_seconds) >= needed:
+        if (
+            len(self.variant_seconds) >= needed
+            or sum(self.python_seconds) >= _DECISIVE_SECONDS
+            or (self.long_windows and self.whole_runs)
+        ):
             return speed_verdict(self.speedup(), min_gain)
         if self.abandoned >= _MAX_ABANDONED:
             return False, "the loop ended before its validation windows did"

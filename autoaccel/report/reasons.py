@@ -51,6 +51,16 @@ _ACTIONS = (
     (r"given up \(compile_budget\)", "raise compile_budget (0: no limit) if it is worth it"),
     (r"Numba cannot compile it", "run with -v to see Numba's whole error"),
     (r"which Numba cannot use exactly", "pass NumPy arrays and numbers"),
+    (
+        r"object, (whose class defines|which is not|which has the metaclass|which derives)",
+        "objects convert when their class keeps Python's own attribute access "
+        "(docs/boundary.md, Objects)",
+    ),
+    (
+        r"\(not converted\)|is not an attribute of the object",
+        "read it before the hot code and pass it as an argument, or hold numbers, arrays or "
+        "lists in the attribute",
+    ),
     (r"which Numba cannot freeze", "pass the value as an argument"),
     (r"defines a nested function or lambda", "move the inner function to module level"),
     (r"defines a closure", "move the inner function to module level"),

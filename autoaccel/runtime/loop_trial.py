@@ -49,6 +49,8 @@ from autoaccel.runtime.saved import SavedDecisions
 logger = logging.getLogger("autoaccel")
 
 _WINDOW_SECONDS = 0.002  # aim: a validation window of two milliseconds of Python time
+_ENTRY_SHARE = 10  # ... or ten times a compiled run's fixed cost, whichever is longer
+_LONGEST_WINDOW = 1.0  # seconds
 _ISOLATION_TIMEOUT = 60.0  # seconds a compiled loop's isolated first run may take
 
 
@@ -282,14 +284,20 @@ class LoopTrial:
         arguments = state.arguments
         overhead = self._entry_seconds(state, iterable, frame)
         per_iteration = owner.seconds / max(owner.iterations, 1)
-        size = int(min(max(_WINDOW_SECONDS / max(per_iteration, 1e-9), 1), 1 << 20))
+        # A promoted run pays its entry (converting a long list, copying arrays) once, not
+        # per window: a window long enough for the entry to be a small share of it measures
+        # what a long run gains (a 2-million-float list: 0.1x with 2 ms windows, see
+        # tests/test_runtime_loop_trial.py).
+        trial = self.pending.trial
+        fixed = overhead + trial.fixed_seconds
+        trial.long_windows = fixed * _ENTRY_SHARE > _WINDOW_SECONDS
+        seconds = min(max(_WINDOW_SECONDS, fixed * _ENTRY_SHARE), _LONGEST_WINDOW)
+        size = int(min(max(seconds / max(per_iteration, 1e-9), 1), 1 << 26))
         before = {
             name: value_of(owner.spec, owner.globals, name, frame)
             for name in self.pending.unit.plan.maybe
         }
-        run = self.pending.trial.run_window(
-            with_budget(owner.spec.kind, arguments, size), before, overhead
-        )
+        run = trial.run_window(with_budget(owner.spec.kind, arguments, size), before, overhead)
         started = time.perf_counter()  # Python's half starts when osr returns (soon after)
         owner.window = Window(run, arguments, started, window_owner(owner.spec.kind, iterable))
         return size
