@@ -58,3 +58,12 @@ def test_a_list_store_is_told_apart_from_other_sequences():
     (data,) = convert((bytearray(b"a"),))
     assert converted_checks.is_converted_list(type(floats)._numba_type_)
     assert not converted_checks.is_converted_list(type(data)._numba_type_)
+
+
+def test_returning_the_object_is_refused():
+    def chained(p, d):
+        p.x = p.x + d
+        return p
+
+    inspection = _inspect(chained, Point(), 0.5)
+    assert inspection.refusal is not None and inspection.refusal.startswith("returns a Point(")

@@ -16,9 +16,11 @@ import pytest
 from boundary_helpers import describe, failures, promoted
 from test_boundary_numba_types import SETTINGS, served
 
+from autoaccel.analysis.attributes import AttributeUses
 from autoaccel.boundary import objects
 from autoaccel.boundary.convert import convert, refusal, write_back
 from autoaccel.boundary.kinds import NativeObject
+from autoaccel.runtime.registry import lookup
 
 PARTICLE = """
 class Particle:
@@ -113,7 +115,7 @@ def test_slots_are_fields():
     s.a = 1.0  # b unset: no field
     (native,) = convert((s,))
     assert native.kind.item.scalars == (("a", float),)
-    assert objects.attributes(s) == [("a", 1.0)]
+    assert objects.attributes(s) == (("a",), (1.0,))
 
 
 def test_a_method_updating_its_object_is_promoted_and_answers_as_cpython(accelerated):
@@ -299,3 +301,39 @@ def test_a_method_using_an_attribute_that_is_no_field_says_so(accelerated):
     fast = both(accelerated, source, script)
     reason = "uses attribute name of a Particle object, which holds str (not converted)"
     assert any(reason in r for r in failures(fast.Particle.describe))
+
+
+def test_a_method_calling_another_method_is_refused_before_compiling(accelerated):
+    source = """
+    class Shape:
+        def __init__(self):
+            self.w = 2.0
+
+        def area(self):
+            return self.w * self.w
+
+        def double_area(self):
+            return 2.0 * self.area()
+    """
+
+    def script(module):
+        s = module.Shape()
+        return [s.double_area() for _ in range(3)]
+
+    fast = both(accelerated, source, script)
+    trampoline = lookup(fast.Shape.double_area)
+    assert failures(fast.Shape.double_area) == [
+        "calls Shape.area(), a method of a converted object (not compiled)"
+    ]
+    assert trampoline.compiled is None, "refused before anything was compiled"
+
+
+def test_uses_refusal_names_what_the_code_cannot_use():
+    p = Particle(1.0, 2.0, 3)
+    (native,) = convert((p,))
+    uses = AttributeUses(("x", "name"), (), ())
+    assert objects.uses_refusal(native, uses) == (
+        "uses attribute name of a Particle object, which holds str (not converted)"
+    )
+    assert "is not an attribute" in objects.uses_refusal(native, AttributeUses(("q",), (), ()))
+    assert objects.uses_refusal(native, AttributeUses(("x",), ("x", "n"), ())) is None

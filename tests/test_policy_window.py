@@ -99,3 +99,39 @@ def test_what_a_promoted_run_pays_around_the_compiled_loop_counts_against_it():
         window.compare(run, SUSPENDED, 4, (python_window(4, 0.0, a),), (4, 0.0, a), 1e-3)
     promote, reason = window.verdict(3, 1.2)
     assert not promote and "below min_gain" in reason
+
+
+def test_warm_up_times_a_one_iteration_run_as_the_fixed_cost():
+    def slow_entry(budget, total, a):
+        import time
+
+        time.sleep(0.01)  # a compiled run's entry: converting a long list, say
+        return summing(budget, total, a)
+
+    window = trial(slow_entry)
+    window.warm_up((1, 0.0, np.arange(10.0)))
+    assert window.fixed_seconds >= 0.01
+
+
+def test_one_long_window_that_reached_the_loops_end_decides():
+    # Windows sized for a large fixed cost may cover the rest of the loop: one such window
+    # compares a whole promoted run's remainder with Python's.
+    window = trial()
+    window.long_windows = True
+    a = np.arange(10.0)
+    run = window.run_window((4, 0.0, a), {})
+    window.compare(run, SUSPENDED, 4, (python_window(4, 0.0, a),), (4, 0.0, a), 1e-3)
+    assert window.verdict(3, 0.0) is None, "a window suspended at a boundary is not a whole run"
+
+    def to_the_end(budget, total, a):
+        result = summing(budget, total, a)
+        return (ENDED, *result[1:])
+
+    window = trial(to_the_end)
+    window.long_windows = True
+    run = window.run_window((4, 0.0, a), {})
+    window.compare(run, ENDED, None, (python_window(4, 0.0, a),), (4, 0.0, a), 1e-3)
+    assert window.whole_runs == 1
+    assert window.verdict(3, 0.0) is not None
+    window.long_windows = False
+    assert window.verdict(3, 0.0) is None, "short windows need three"

@@ -579,3 +579,63 @@ def test_runs_that_iterate_between_empty_ones_keep_the_loop_armed(pair):
         fast.scale(empty if i % 500 else a, 1.5, empty if i % 500 else out)
     (loop,) = loops_of(fast).values()
     assert loop.armed and loop.refusal is None
+
+
+OBJECT_LOOPS = """
+import math
+
+class Orbit:
+    def __init__(self, n):
+        self.x = 1.0
+        self.v = 0.0
+        self.n = n
+        self.trace = [0.0] * n
+
+    def run(self, dt):
+        for i in range(self.n):
+            self.v = self.v - self.x * dt
+            self.x = self.x + self.v * dt
+            self.trace[i] = self.x
+        return self.x
+
+    def run_calling(self, dt):
+        for i in range(self.n):
+            self.x = self.step(dt)
+        return self.x
+
+    def step(self, dt):
+        return self.x + dt
+
+    def run_reading_a_class(self, dt):
+        for i in range(self.n):
+            self.x = self.x + math.sqrt(dt) + len(Orbit.__name__)
+        return self.x
+"""
+
+
+def test_a_loop_over_an_objects_attributes_is_promoted_and_writes_them_back(pair):
+    fast, plain = pair(OBJECT_LOOPS)
+    a, b = fast.Orbit(20000), plain.Orbit(20000)
+    assert a.run(0.001) == b.run(0.001)
+    assert (a.x, a.v, a.trace) == (b.x, b.v, b.trace)
+    assert "Orbit.run.<loop@12>" in promoted(fast)
+
+
+def test_a_loop_calling_a_method_of_its_object_is_refused_before_converting(pair):
+    fast, plain = pair(OBJECT_LOOPS)
+    a, b = fast.Orbit(20000), plain.Orbit(20000)
+    assert a.run_calling(0.001) == b.run_calling(0.001)
+    loop = loops_of(fast)["Orbit.run_calling.<loop@19>"]
+    (failure,) = loop.failures.values()
+    assert failure.reason == "calls Orbit.step(), a method of a converted object (not compiled)"
+    assert loop.trial.compile_seconds == 0.0
+
+
+def test_a_loop_reading_a_global_numba_cannot_freeze_is_refused_before_converting(pair):
+    fast, plain = pair(OBJECT_LOOPS)
+    a, b = fast.Orbit(20000), plain.Orbit(20000)
+    assert a.run_reading_a_class(0.5) == b.run_reading_a_class(0.5)
+    loop = loops_of(fast)["Orbit.run_reading_a_class.<loop@27>"]
+    (failure,) = loop.failures.values()
+    assert "reads global Orbit of type type" in failure.reason
+    assert loop.trial.compile_seconds == 0.0

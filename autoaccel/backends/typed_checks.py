@@ -300,6 +300,8 @@ def _returned_container(return_type: Any) -> str | None:
             return f"returns {with_article(str(t))} (a typed container, not the dict or set CPython returns) [25]"
         if converted_checks.is_converted(t):
             return f"returns a {t.source} it was given (compiled code holds a converted copy)"
+        if hasattr(t, "store_refusal"):  # autoaccel.boundary.instance_type.PyInstance
+            return f"returns {with_article(str(t))} object it was given (compiled code holds a record of it)"
     return None
 
 

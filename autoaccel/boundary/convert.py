@@ -36,6 +36,7 @@ from __future__ import annotations
 import array
 import functools
 import operator
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,19 +77,27 @@ _STR_REFUSAL = (
 )
 
 
-def refusal(values: Iterable[Any], strings: bool = False) -> str | None:
+def refusal(values: Iterable[Any], strings: bool = False, uses: tuple = ()) -> str | None:
     """Why these argument values cannot be passed to a variant, or ``None``.
 
     Every element of every list is checked (once per hot signature, before compiling); the
     rest is :func:`autoaccel.backends.screening.argument_refusal`'s, except that ``str`` is
     accepted if ``strings`` (the ``strings`` option: Numba compiles string operations
-    slowly). Numba is not imported.
+    slowly). ``uses``: per position, what the code does with an object's attributes
+    (:func:`autoaccel.analysis.attributes.attribute_uses`; ``None`` or absent: not known),
+    checked against the object's fields (:func:`.objects.uses_refusal`). Numba is not
+    imported.
     """
     walk = _Walk(checked=True, strings=strings)
     try:
-        walk.values(values)
+        natives = walk.values(values)
     except Unconvertible as exc:
         return str(exc)
+    for native, used in zip(natives, uses, strict=False):  # uses may be absent
+        if used is not None and isinstance(native, NativeObject):
+            reason = objects.uses_refusal(native, used)
+            if reason:
+                return reason
     if walk.lists and walk.numpy_scalars:
         # A list element computed from a NumPy scalar is a NumPy scalar in CPython; the
         # write-back would store a Python number.
@@ -120,6 +129,42 @@ def convert(values: Iterable[Any]) -> tuple:
             (a ragged list of lists, a list reached both as a row and on its own...).
     """
     return _Walk(checked=False, typed=True).values(values)
+
+
+def objects_refusal(values: Iterable[Any], uses: Iterable[Any]) -> str | None:
+    """Why code cannot use the objects among ``values`` as ``uses`` say it does (per value,
+    its :class:`~autoaccel.analysis.attributes.AttributeUses` or ``None``), or ``None``.
+    Only the objects are converted (without Numba, lists unchecked): cheap enough for each
+    look of a loop at its state."""
+    walk = _Walk(checked=False)
+    for value, used in zip(values, uses, strict=True):
+        if used is None or not objects.is_object_class(type(value)):
+            continue
+        try:
+            native = walk.value(value)
+        except Unconvertible as exc:
+            return str(exc)
+        reason = objects.uses_refusal(native, used)
+        if reason:
+            return reason
+    return None
+
+
+def conversion_seconds(values: tuple) -> float:
+    """What converting ``values`` costs a call on the Python side (seconds; best of three,
+    without importing Numba), or 0.0 if nothing in them converts. A promoted call pays it
+    on top of the dispatch, so a function whose calls take less never pays off."""
+    if not carries(values):
+        return 0.0
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        try:
+            _Walk(checked=False).values(values)
+        except Unconvertible:
+            return 0.0  # refused elsewhere, with the reason
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def kind(value: Any) -> Any:
@@ -328,26 +373,20 @@ class _Walk:
         reason = objects.class_refusal(cls)
         if reason:
             raise Unconvertible(reason)
-        scalars, numbers, refs, fields, others = [], [], [], [], []
-        for name, item in objects.attributes(value):
-            element = objects.scalar(item)
-            if element is not None:
-                scalars.append((name, element))
-                numbers.append(item)
-                continue
+        names, values = objects.attributes(value)
+        shape = objects.shape_of(cls, names, values)
+        packed = shape.pack(values)
+        fields, refs, others = [], [], shape.others
+        for at in shape.ref_at:
+            name, item = names[at], values[at]
             field = self.field(item)
             if field is None:
-                others.append((name, type(item).__name__))
+                others = (*others, (name, type(item).__name__))
             else:
-                refs.append((name, kind_of(field)))
                 fields.append(field)
-        layout = objects.ObjectLayout(
-            f"{cls.__module__}.{cls.__qualname__}", tuple(scalars), tuple(refs), tuple(others)
-        )
-        packed = layout.packer.pack(*numbers)
-        buffer = np.frombuffer(bytearray(packed), np.uint8)
-        native = native_class(Kind("object", source=layout.name, item=layout), self.typed)
-        return native((buffer, *fields), value, packed)
+                refs.append((name, kind_of(field)))
+        native = shape.native_class(tuple(refs), others, self.typed)
+        return native((np.frombuffer(bytearray(packed), np.uint8), *fields), value, packed)
 
     def field(self, item: Any) -> Any:
         """A reference field's converted value, or ``None`` if ``item`` is no field."""

@@ -35,11 +35,15 @@ so an int never lands where CPython would hold a float, or the reverse.
 from __future__ import annotations
 
 import abc
+import array
+import operator
 import struct
 import types
 from typing import Any, NamedTuple
 
-from autoaccel.boundary.kinds import NativeObject, Unconvertible
+import numpy as np
+
+from autoaccel.boundary.kinds import Kind, NativeObject, Unconvertible, native_class
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 _METACLASSES = (type, abc.ABCMeta)
@@ -49,7 +53,10 @@ _HOOKS = (
     ("__delattr__", object.__delattr__),
 )
 _CODES = {float: "d", int: "q", bool: "?"}
-_INT64 = (-(2**63), 2**63 - 1)
+# Classes whose values may be reference fields (converted as arguments are, or not).
+_REFERENCES = frozenset(
+    (np.ndarray, list, tuple, complex, bytes, bytearray, array.array, memoryview)
+)
 _MEMBER = types.MemberDescriptorType
 _PYTHON_MADE = (types.FunctionType, staticmethod, classmethod)
 _PYTHON = staticmethod(lambda: None)  # stands for "not defined here"
@@ -149,8 +156,8 @@ def class_refusal(cls: type) -> str | None:
     return None
 
 
-def attributes(value: Any, checked: bool = True) -> list[tuple[str, Any]]:
-    """``(name, value)`` of an instance's attributes: its ``__dict__``'s, then its set slots.
+def attributes(value: Any, checked: bool = True) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """``(names, values)`` of an instance's attributes: its ``__dict__``'s, then its set slots.
 
     Raises:
         Unconvertible: if ``checked``, the class shadows one of them with a data descriptor
@@ -158,24 +165,32 @@ def attributes(value: Any, checked: bool = True) -> list[tuple[str, Any]]:
     """
     cls = type(value)
     _, mro, slots = _STATIC.get(cls) or _static(cls)
-    found = list(getattr(value, "__dict__", {}).items())
-    names = {name for name, _ in found}
-    for base in mro if checked else ():
-        shared = base.__dict__.keys() & names
-        for name in shared:
-            if _is_data_descriptor(base.__dict__[name]):
-                raise Unconvertible(
-                    f"takes {_name(cls)} object whose attribute {name} is a "
-                    f"{type(base.__dict__[name]).__name__} of its class"
-                )
+    own = getattr(value, "__dict__", None)
+    names: tuple[str, ...] = ()
+    values: tuple[Any, ...] = ()
+    if own is not None:
+        names, values = tuple(own), tuple(own.values())
+        for base in mro if checked else ():
+            if not base.__dict__.keys().isdisjoint(own):  # rare: a default on the class
+                _check_shadowing(cls, base, own)
     for name in slots:
         if checked and type(_class_attribute(mro, name)) is not _MEMBER:
             raise Unconvertible(f"takes {_name(cls)} object whose slot {name} was replaced")
         try:
-            found.append((name, getattr(value, name)))
+            item = getattr(value, name)
         except AttributeError:  # an unset slot is no field
             continue
-    return found
+        names, values = (*names, name), (*values, item)
+    return names, values
+
+
+def _check_shadowing(cls: type, base: type, own: dict) -> None:
+    for name in base.__dict__.keys() & own.keys():
+        if _is_data_descriptor(base.__dict__[name]):
+            raise Unconvertible(
+                f"takes {_name(cls)} object whose attribute {name} is a "
+                f"{type(base.__dict__[name]).__name__} of its class"
+            )
 
 
 def _class_attribute(mro: tuple[type, ...], name: str) -> Any:
@@ -195,14 +210,80 @@ def _name(cls: type) -> str:
     return ("an " if name[:1].lower() in "aeiou" else "a ") + name
 
 
-def scalar(value: Any) -> type | None:
-    """The class of ``value`` if it is a scalar field's (float, bool, int within int64)."""
-    cls = type(value)
-    if cls is float or cls is bool:
-        return cls
-    if cls is int and _INT64[0] <= value <= _INT64[1]:
-        return cls
-    return None
+class Shape:
+    """How the objects of one class with one list of attribute names and classes convert:
+    which attributes are scalar fields (packed by :attr:`packer`), which may be reference
+    fields (converted per call), and which are neither. Cached (:func:`shape_of`), so a
+    call does not classify its object's attributes again.
+    """
+
+    __slots__ = (
+        "_classes",
+        "_numbers",
+        "name",
+        "others",
+        "packer",
+        "ref_at",
+        "scalar_at",
+        "scalars",
+    )
+
+    def __init__(self, cls: type, names: tuple[str, ...], classes: tuple[type, ...]) -> None:
+        self.name = f"{cls.__module__}.{cls.__qualname__}"
+        kinds = list(zip(range(len(names)), names, classes, strict=True))
+        self.scalar_at = tuple(at for at, _, kind in kinds if kind in _CODES)
+        self.scalars = tuple((name, kind) for _, name, kind in kinds if kind in _CODES)
+        self.ref_at = tuple(at for at, _, kind in kinds if kind in _REFERENCES)
+        self.others = tuple(
+            (name, kind.__name__)
+            for _, name, kind in kinds
+            if kind not in _CODES and kind not in _REFERENCES
+        )
+        self.packer = _packer("=" + "".join(_CODES[kind] for _, kind in self.scalars))
+        self._numbers = operator.itemgetter(*self.scalar_at) if self.scalar_at else None
+        self._classes: dict[tuple, Any] = {}
+
+    def pack(self, values: tuple) -> bytes:
+        """The scalar fields' bytes, from the object's attribute ``values``.
+
+        Raises:
+            Unconvertible: an int field beyond int64 (docs/divergences.md, row 2).
+        """
+        if self._numbers is None:
+            return b""
+        numbers = self._numbers(values)
+        try:
+            if len(self.scalar_at) == 1:
+                return self.packer.pack(numbers)
+            return self.packer.pack(*numbers)
+        except struct.error:
+            short = self.name.rsplit(".", 1)[-1]
+            raise Unconvertible(f"takes a {short} object holding an int beyond int64 [2]") from None
+
+    def native_class(self, refs: tuple, others: tuple, typed: bool) -> Any:
+        """The class of converted objects of this shape whose reference fields have
+        ``refs`` (``(name, kind)``) and whose other attributes are ``others``."""
+        key = (refs, others)
+        found = self._classes.get(key)
+        if found is None or (typed and found._numba_type_ is None):
+            layout = ObjectLayout(self.name, self.scalars, refs, others)
+            found = self._classes[key] = native_class(
+                Kind("object", source=self.name, item=layout), typed
+            )
+        return found
+
+
+_SHAPES: dict[tuple, Shape] = {}
+
+
+def shape_of(cls: type, names: tuple[str, ...], values: tuple) -> Shape:
+    """The :class:`Shape` of an object of ``cls`` whose :func:`attributes` are ``names``
+    and ``values``."""
+    key = (cls, names, tuple(map(type, values)))
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _SHAPES[key] = Shape(cls, names, key[2])
+    return shape
 
 
 def write_back(native: NativeObject) -> None:
@@ -226,3 +307,34 @@ def _changed(old: Any, new: Any) -> bool:
     if type(old) is float:
         return struct.pack("d", old) != struct.pack("d", new)
     return old != new
+
+
+def uses_refusal(native: NativeObject, uses: Any) -> str | None:
+    """Why the code cannot use ``native``'s object as it does, or ``None``.
+
+    ``uses`` is what the code does with the parameter (``loads``, ``stores`` and ``methods``:
+    attribute names, from :func:`autoaccel.analysis.attributes.attribute_uses`). Checked
+    before compiling, with the reasons Numba's typing would give (and, for method calls,
+    clearer ones).
+    """
+    layout = native.kind.item
+    short = layout.name.rsplit(".", 1)[-1]
+    scalars = {name for name, _ in layout.scalars}
+    fields = scalars | {name for name, _ in layout.refs}
+    held = dict(layout.others)
+    if uses.methods:
+        return f"calls {short}.{uses.methods[0]}(), a method of a converted object (not compiled)"
+    for name in (*uses.loads, *uses.stores):
+        if name in held:
+            return f"uses attribute {name} of a {short} object, which holds {held[name]} (not converted)"
+        if name not in fields:
+            return (
+                f"uses {short}.{name}, which is not an attribute of the object (methods and "
+                "class attributes of converted objects are not compiled)"
+            )
+    for name in uses.stores:
+        if name not in scalars:
+            return (
+                f"rebinds {short}.{name}, which holds an array, list or tuple (not compiled) [23]"
+            )
+    return None

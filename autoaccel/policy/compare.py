@@ -58,7 +58,7 @@ def _copy_instance(value: Any, memo: dict[int, Any]) -> Any:
     """A new instance of ``value``'s class whose fields are copies (what compiled code can
     write: :mod:`autoaccel.boundary.objects`); other attributes are shared."""
     copy = memo[id(value)] = object.__new__(type(value))
-    for name, item in objects.attributes(value, checked=False):
+    for name, item in zip(*objects.attributes(value, checked=False), strict=True):
         object.__setattr__(copy, name, copy_value(item, memo) if _field_like(item) else item)
     return copy
 
@@ -192,11 +192,11 @@ def _same_numbers(a: Any, b: Any) -> bool | None:
 
 
 def _same_instance(a: Any, b: Any, depth: int) -> bool:
-    first = objects.attributes(a, checked=False)
-    second = objects.attributes(b, checked=False)
-    if [name for name, _ in first] != [name for name, _ in second]:
+    names, first = objects.attributes(a, checked=False)
+    other_names, second = objects.attributes(b, checked=False)
+    if names != other_names:
         return False
-    for (_, x), (_, y) in zip(first, second, strict=True):
+    for x, y in zip(first, second, strict=True):
         if not (same(x, y, depth + 1) if _field_like(x) or type(x) in _PY_SCALARS else x is y):
             return False
     return True

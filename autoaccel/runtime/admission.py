@@ -28,9 +28,10 @@ import types
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from autoaccel.analysis.attributes import attribute_uses
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe_arguments
-from autoaccel.boundary.convert import refusal
+from autoaccel.boundary.convert import conversion_seconds, refusal
 from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold
 from autoaccel.runtime.keys import TypeKey
 from autoaccel.runtime.loop import LoopTrampoline
@@ -121,7 +122,9 @@ class Admission:
         """
         if types_ in self.screened:
             return None
-        reason = refusal(args, self.owner.config.strings) or globals_refusal(self.owner, lookup)
+        owner = self.owner
+        uses = attribute_uses(owner.code)
+        reason = refusal(args, owner.config.strings, uses) or globals_refusal(owner, lookup)
         if reason is None:
             reason = self.saved.refused_before(self.saved.by_source(types_, args))
         if reason is None:
@@ -143,7 +146,7 @@ class Admission:
                 return cost.call(owner.original, args)
             if count < owner.min_calls:
                 return MISS
-            floor = owner.dispatch_seconds(len(args))
+            floor = owner.dispatch_seconds(len(args)) + conversion_seconds(args)
             reason = cost.judge(floor, owner.required_gain(), self.threshold()[0])
             if reason:  # kept by source like a slow trial's, so later runs time nothing
                 self.saved.save(self.saved.by_source(types_, args), False, reason)
@@ -238,7 +241,8 @@ def deciding_caller(owner: Any) -> Any:
     code = trampoline.code
     values = caller.f_locals
     args = tuple(values.get(name) for name in code.co_varnames[: code.co_argcount])
-    if refusal(args, trampoline.config.strings) or globals_refusal(trampoline, lookup):
+    uses = attribute_uses(code)
+    if refusal(args, trampoline.config.strings, uses) or globals_refusal(trampoline, lookup):
         return None
     return trampoline
 

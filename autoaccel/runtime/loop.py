@@ -109,7 +109,7 @@ class LoopTrampoline:
     def enter(self, iterable: Any) -> int:
         """A run of the loop starts; the iterations before its first look (a budget)."""
         self.runs += 1
-        reason = self._iterable_refusal(iterable)
+        reason = iterable_refusal(self.spec, iterable)
         if reason:
             self._refuse(reason)
             return NEVER
@@ -197,8 +197,14 @@ class LoopTrampoline:
             self.trial.finish_window(SUSPENDED, position, frame, now)
         if not self.armed:
             return NEVER
+        if not self.variants and self.trial.pending is None:
+            # Nothing to enter or validate: decide first whether to look at all, since
+            # reading the state converts its lists and objects (microseconds a look).
+            waiting = self._not_yet()
+            if waiting is not None:
+                return waiting
         try:
-            state = boundary(self.spec, self.globals, iterable, position, frame)
+            state = boundary(self.spec, self.globals, iterable, position, frame, self.trial.screen)
         except Rejection as exc:
             self.fail(("values",), str(exc))
             return NEVER
@@ -213,14 +219,24 @@ class LoopTrampoline:
         pending = self.trial.pending
         if pending is not None:
             return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
-        if not self._promoted_before():
-            if self.seconds < self.threshold()[0]:
-                return self._budget
-            short = self._too_short()
-            if short:
-                self._refuse(short)
-                return NEVER
+        waiting = self._not_yet()
+        if waiting is not None:
+            return waiting
         return self._start(state, iterable, frame)
+
+    def _not_yet(self) -> int | None:
+        """The budget to run on in Python, or NEVER, while a loop promoted in no run before
+        has not taken enough Python time to compile, or its runs are too short; else
+        ``None`` (compile now)."""
+        if self._promoted_before():
+            return None
+        if self.seconds < self.threshold()[0]:
+            return self._budget
+        short = too_short(self.seconds, self.runs, self.min_gain)
+        if short:
+            self._refuse(short)
+            return NEVER
+        return None
 
     def _start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
         """Compile and open a trial, unless another thread is compiling this loop: that
@@ -242,24 +258,6 @@ class LoopTrampoline:
             config.loop_min_seconds, config.compile_payback, "loop_min_seconds"
         )
 
-    def _too_short(self) -> str | None:
-        """Why the loop's runs are too short to pay for entering compiled code, or ``None``.
-
-        Entering a promoted run costs microseconds (the frame read, converted, arrays copied,
-        the variables read back; docs/how-it-works.md, "Loops"): a loop whose runs take less
-        than :data:`_SHORT_RUN` each in Python cannot gain, so it is left plain without a
-        compile (``min_gain = 0`` compiles it anyway).
-        """
-        if self.min_gain <= 0 or self.runs < 2:
-            return None
-        per_run = self.seconds / self.runs
-        if per_run >= _SHORT_RUN:
-            return None
-        return (
-            f"its runs are too short to pay for entering compiled code ({per_run * 1e6:.1f} us "
-            f"each in Python, {self.runs} runs)"
-        )
-
     def _hand(self, budget: int) -> int:
         """Remember the budget handed to the instrumentation (what the next look books)."""
         self._handed = budget
@@ -275,17 +273,6 @@ class LoopTrampoline:
         if adapt and elapsed > 0:
             per_iteration = elapsed / self._handed
             self._budget = int(min(max(_TRIP_SECONDS / max(per_iteration, 1e-9), 16), 1 << 20))
-
-    def _iterable_refusal(self, iterable: Any) -> str | None:
-        kind = self.spec.kind
-        if kind == "range" and type(iterable) is not range:
-            return f"loops over range, which is a {type(iterable).__name__} here"
-        if kind == "iter" and not (isinstance(iterable, np.ndarray) or carries((iterable,))):
-            return (
-                f"iterates over a {type(iterable).__name__} at line {self.spec.lineno} (only "
-                "range, while, arrays, lists and buffers can continue mid-run)"
-            )
-        return None
 
     # What the trial tells the loop ---------------------------------------------------------
 
@@ -366,3 +353,35 @@ class _Named:
 
     def required_gain(self) -> float:
         return 0.0
+
+
+def too_short(seconds: float, runs: int, min_gain: float) -> str | None:
+    """Why a loop's runs are too short to pay for entering compiled code, or ``None``.
+
+    Entering a promoted run costs microseconds (the frame read, converted, arrays copied,
+    the variables read back; docs/how-it-works.md, "Loops"): a loop whose runs take less
+    than :data:`_SHORT_RUN` each in Python (``seconds`` over ``runs``) cannot gain, so it is
+    left plain without a compile (``min_gain = 0`` compiles it anyway).
+    """
+    if min_gain <= 0 or runs < 2:
+        return None
+    per_run = seconds / runs
+    if per_run >= _SHORT_RUN:
+        return None
+    return (
+        f"its runs are too short to pay for entering compiled code ({per_run * 1e6:.1f} us "
+        f"each in Python, {runs} runs)"
+    )
+
+
+def iterable_refusal(spec: LoopSpec, iterable: Any) -> str | None:
+    """Why a run of the loop over ``iterable`` cannot continue compiled mid-run, or ``None``."""
+    kind = spec.kind
+    if kind == "range" and type(iterable) is not range:
+        return f"loops over range, which is a {type(iterable).__name__} here"
+    if kind == "iter" and not (isinstance(iterable, np.ndarray) or carries((iterable,))):
+        return (
+            f"iterates over a {type(iterable).__name__} at line {spec.lineno} (only "
+            "range, while, arrays, lists and buffers can continue mid-run)"
+        )
+    return None

@@ -18,12 +18,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autoaccel.analysis.attributes import source_attribute_uses
 from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import UNBOUND, LoopPlan, decode, plan_for
 from autoaccel.backends.screening import argument_refusal
 from autoaccel.backends.signatures import fingerprint
 from autoaccel.backends.snapshot import snapshot_changed, snapshot_guard
-from autoaccel.boundary.convert import carries, convert, restore, save, write_back
+from autoaccel.boundary.convert import (
+    carries,
+    convert,
+    objects_refusal,
+    restore,
+    save,
+    write_back,
+)
 from autoaccel.boundary.kinds import Unconvertible
 from autoaccel.errors import Rejection
 from autoaccel.policy.site_types import SiteTypes
@@ -70,7 +78,12 @@ def is_data(value: Any) -> bool:
 
 
 def boundary(
-    spec: LoopSpec, namespace: dict, iterable: Any, position: Any, frame: dict
+    spec: LoopSpec,
+    namespace: dict,
+    iterable: Any,
+    position: Any,
+    frame: dict,
+    screen: Callable[[LoopPlan, tuple], str | None] | None = None,
 ) -> Boundary | str:
     """The state at a boundary, or why the loop cannot go compiled from here.
 
@@ -80,6 +93,9 @@ def boundary(
         iterable: the loop's ``range`` or array (``None`` for ``while``).
         position: the ``range`` value about to run, the array index, or 0.
         frame: the frame's variables.
+        screen: ``screen(plan, frozen)`` says why the loop's code cannot be compiled for
+            this plan (a global Numba cannot freeze), checked before any value is converted
+            (converting imports Numba).
 
     Returns:
         A :class:`Boundary`, or why not yet: a variable the code after the loop may read has
@@ -111,9 +127,17 @@ def boundary(
     reason = argument_refusal(tuple(v for v in values if not carries((v,))))
     if reason:
         raise Rejection(f"a variable {reason}")
+    # What the loop does with an object's attributes, before Numba is imported to compile.
+    uses = source_attribute_uses(spec.source)
+    reason = objects_refusal(values, [uses.get(name) for name in params])
+    if reason:
+        raise Rejection(reason)
+    plan = plan_for(spec, tuple(params), maybe)
+    reason = screen(plan, tuple(frozen)) if screen is not None else None
+    if reason:
+        raise Rejection(reason)
     arguments = (*leading(spec, iterable, position), *values)
     natives = natives_of(arguments)
-    plan = plan_for(spec, tuple(params), maybe)
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).
     key = (plan.params, fingerprint(natives), tuple(value for _, value in frozen))

@@ -25,6 +25,7 @@ from autoaccel.backends.loop_code import (
     leading_arguments,
     loop_code,
 )
+from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe, numba_signature
 from autoaccel.boundary.convert import refusal, save
 from autoaccel.errors import Rejection
@@ -286,8 +287,8 @@ class LoopTrial:
         per_iteration = owner.seconds / max(owner.iterations, 1)
         # A promoted run pays its entry (converting a long list, copying arrays) once, not
         # per window: a window long enough for the entry to be a small share of it measures
-        # what a long run gains (a 2-million-float list: 0.1x with 2 ms windows, see
-        # tests/test_runtime_loop_trial.py).
+        # what a long run gains (a loop filling a 2-million-float list measured 0.1x with
+        # 2 ms windows, and the process ran 50x slower than CPython; tests/test_policy_window.py).
         trial = self.pending.trial
         fixed = overhead + trial.fixed_seconds
         trial.long_windows = fixed * _ENTRY_SHARE > _WINDOW_SECONDS
@@ -373,6 +374,14 @@ class LoopTrial:
             adapter=trial.site_types,
             saved_seconds=record.saved_seconds,
         )
+
+    def screen(self, plan: LoopPlan, frozen: tuple[tuple[str, Any], ...]) -> str | None:
+        """Why the loop's code for ``plan`` cannot be compiled: a global it or a helper
+        reads that Numba cannot freeze (:func:`~autoaccel.backends.screening.globals_refusal`),
+        or ``None``. Decided without Numba."""
+        if self.pending is not None:
+            return None  # compiled already: the trial's own checks go on
+        return globals_refusal(self._unit(plan, frozen), lookup)
 
     def _unit(self, plan: LoopPlan, frozen: tuple[tuple[str, Any], ...]) -> LoopUnit:
         which = (plan.params, frozen)

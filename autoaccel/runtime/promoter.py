@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+from autoaccel.analysis.attributes import attribute_uses
 from autoaccel.backends import background, budget, cpu
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.recursion import too_deep
@@ -171,7 +172,7 @@ class Promoter:
                 run rule the variant out.
         """
         owner = self.owner
-        reason = refusal(args, owner.config.strings)
+        reason = refusal(args, owner.config.strings, attribute_uses(owner.code))
         if reason:
             raise Rejection(reason)
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature

@@ -1,0 +1,127 @@
+"""The attributes a function reads, stores and calls on each of its parameters, from bytecode.
+
+Why this design: an object argument converts to a record of its attributes
+(:mod:`autoaccel.boundary.objects`), and compiled code can use only its fields. A method that
+calls ``self.other()``, reads an attribute the object does not hold as a field, or sets one
+it does not have, fails Numba's typing; knowing this before compiling saves the compile (and
+Numba's import), which on pyperformance's object-heavy scripts cost seconds a run. Only the
+direct forms are read: ``p.name`` where the instruction before loads the parameter ``p``
+(``LOAD_FAST``, or 3.13's ``LOAD_FAST_LOAD_FAST`` whose second name it is), or duplicates it
+just after loading it (an augmented ``p.name += v``), for a parameter the function never
+rebinds. What this misses (an attribute used through an alias or in
+a helper) Numba's typing still refuses.
+
+Version differences: 3.10 and 3.11 load a method with ``LOAD_METHOD``; 3.12 and later with
+``LOAD_ATTR`` whose low argument bit is set.
+"""
+
+from __future__ import annotations
+
+import ast
+import dis
+import functools
+import sys
+import types
+from typing import NamedTuple
+
+_METHOD_BIT = sys.version_info >= (3, 12)  # LOAD_ATTR's low bit: a method load
+_LOADS_ONE = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK"))
+_BINDS = frozenset(("STORE_FAST", "DELETE_FAST", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST"))
+
+
+class AttributeUses(NamedTuple):
+    """What a function does with one parameter's attributes (names, in first-use order).
+
+    Attributes:
+        loads: attributes read (``p.x``).
+        stores: attributes set (``p.x = v``; an augmented ``p.x += v`` reads and sets).
+        methods: attributes called as methods (``p.m(...)``).
+    """
+
+    loads: tuple[str, ...]
+    stores: tuple[str, ...]
+    methods: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def attribute_uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
+    """Per positional parameter of ``code``, its :class:`AttributeUses`, or ``None`` for a
+    parameter the function rebinds (its name then stands for other values too)."""
+    params = code.co_varnames[: code.co_argcount]
+    instructions = list(dis.get_instructions(code))
+    rebound: set[str] = set()
+    for instruction in instructions:
+        if instruction.opname in _BINDS:
+            argval = instruction.argval
+            rebound.update(argval if isinstance(argval, tuple) else (argval,))
+    found: dict[str, tuple[dict, dict, dict]] = {name: ({}, {}, {}) for name in params}
+    for at, instruction in enumerate(instructions[1:], 1):
+        receiver = _loaded(instructions[at - 1])
+        augmented = receiver is None and at > 1 and _duplicates(instructions[at - 1])
+        if augmented:  # p.x += v: LOAD_FAST p, COPY 1 (DUP_TOP on 3.10), LOAD_ATTR x
+            receiver = _loaded(instructions[at - 2])
+        if receiver not in found or receiver in rebound:
+            continue
+        loads, stores, methods = found[receiver]
+        name = instruction.argval
+        if instruction.opname == "LOAD_METHOD" or (
+            instruction.opname == "LOAD_ATTR" and _METHOD_BIT and (instruction.arg or 0) & 1
+        ):
+            methods[name] = None
+        elif instruction.opname == "LOAD_ATTR":
+            loads[name] = None
+            if augmented:  # ... and later SWAP 2 (ROT_TWO), STORE_ATTR x
+                stores[name] = None
+        elif instruction.opname == "STORE_ATTR" and not augmented:
+            stores[name] = None
+    return tuple(
+        None if name in rebound else AttributeUses(*(tuple(d) for d in found[name]))
+        for name in params
+    )
+
+
+def _duplicates(instruction: dis.Instruction) -> bool:
+    """Whether ``instruction`` pushes a copy of the top of the stack."""
+    return instruction.opname == "DUP_TOP" or (
+        instruction.opname == "COPY" and instruction.arg == 1
+    )
+
+
+def _loaded(instruction: dis.Instruction) -> str | None:
+    """The local ``instruction`` leaves on top of the stack, if it loads one."""
+    if instruction.opname in _LOADS_ONE:
+        return instruction.argval
+    if instruction.opname == "LOAD_FAST_LOAD_FAST":  # 3.13: pushes both, the second on top
+        return instruction.argval[1]
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def source_attribute_uses(source: str) -> dict[str, AttributeUses]:
+    """Per name, what the statements of ``source`` do with its attributes (a loop's body,
+    read from its source: a loop compiles from it, not from the function's bytecode).
+    ``p.m(...)`` is a method call; ``p.x += v`` reads and sets ``x``. Names the source binds
+    are left out (a name rebound stands for other values too)."""
+    tree = ast.parse(source)
+    bound = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))
+    }
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    augmented = {id(node.target) for node in ast.walk(tree) if isinstance(node, ast.AugAssign)}
+    found: dict[str, tuple[dict, dict, dict]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            continue
+        name = node.value.id
+        if name in bound:
+            continue
+        loads, stores, methods = found.setdefault(name, ({}, {}, {}))
+        if id(node) in called:
+            methods[node.attr] = None
+        elif isinstance(node.ctx, ast.Load) or id(node) in augmented:
+            loads[node.attr] = None
+        if isinstance(node.ctx, ast.Store):
+            stores[node.attr] = None
+    return {name: AttributeUses(*(tuple(d) for d in uses)) for name, uses in found.items()}
