@@ -32,3 +32,10 @@ def test_loads_stores_and_method_calls_per_parameter():
 
 def test_a_rebound_parameter_is_not_read():
     assert attribute_uses(rebinding.__code__) == (None,)
+
+
+def test_a_code_object_holding_an_unhashable_constant_is_read_too():
+    # Bound forms keep a **kwargs dict among their constants: such code cannot be hashed.
+    code = Body.bounce.__code__
+    odd = code.replace(co_consts=(*code.co_consts, {"scale": 1.0}))
+    assert attribute_uses(odd) == attribute_uses(code)

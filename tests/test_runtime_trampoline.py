@@ -443,3 +443,16 @@ def test_a_global_numba_cannot_freeze_is_refused_before_numba_is_imported(tmp_pa
     assert result.stdout == "1275\nFalse\n", result.stderr
     report = {f["name"]: f for f in json.loads((tmp_path / "out.json").read_text())["functions"]}
     assert "reads global Point of type type" in report["__main__.bench"]["reason"]
+
+
+def test_an_internal_error_while_screening_never_reaches_the_program(accelerated, monkeypatch):
+    from autoaccel.runtime.admission import Admission
+
+    def broken(self, types_, args):
+        raise TypeError("a bug of ours")
+
+    monkeypatch.setattr(Admission, "_screen", broken)
+    mod = accelerated("def twice(x):\n    return 2.0 * x\n", min_calls=1)
+    assert [mod.twice(1.5) for _ in range(3)] == [3.0] * 3
+    (failure,) = lookup(mod.twice).failures.values()
+    assert failure[1] == "internal error: TypeError('a bug of ours')"

@@ -43,10 +43,21 @@ class AttributeUses(NamedTuple):
     methods: tuple[str, ...]
 
 
-@functools.lru_cache(maxsize=1024)
 def attribute_uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
     """Per positional parameter of ``code``, its :class:`AttributeUses`, or ``None`` for a
     parameter the function rebinds (its name then stands for other values too)."""
+    try:
+        return _cached_uses(code)
+    except TypeError:  # a code object holding an unhashable constant (a bound form's dict)
+        return _uses(code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
+    return _uses(code)
+
+
+def _uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
     params = code.co_varnames[: code.co_argcount]
     instructions = list(dis.get_instructions(code))
     rebound: set[str] = set()

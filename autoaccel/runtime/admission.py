@@ -23,6 +23,7 @@ helper compiled and no longer calls it from Python; rejected, the helper is trie
 
 from __future__ import annotations
 
+import logging
 import sys
 import types
 from collections.abc import Callable
@@ -38,6 +39,8 @@ from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import lookup, lookup_code
 from autoaccel.runtime.saved import SavedDecisions
 from autoaccel.runtime.variant import MISS
+
+logger = logging.getLogger("autoaccel")
 
 
 class _Ready:
@@ -57,6 +60,7 @@ _RECHECK_CALLS = 1_000
 class Owner(Protocol):
     """What admission reads of its function (a trampoline is one)."""
 
+    name: str
     min_calls: int
     parent: Any
     code: Any
@@ -122,6 +126,13 @@ class Admission:
         """
         if types_ in self.screened:
             return None
+        try:
+            return self._screen(types_, args)
+        except Exception as exc:  # a bug of ours must never reach the program
+            logger.debug("%s: internal error", self.owner.name, exc_info=True)
+            return f"internal error: {exc!r}"
+
+    def _screen(self, types_: TypeKey, args: tuple) -> str | None:
         owner = self.owner
         uses = attribute_uses(owner.code)
         reason = refusal(args, owner.config.strings, uses) or globals_refusal(owner, lookup)
