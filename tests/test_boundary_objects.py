@@ -337,3 +337,26 @@ def test_uses_refusal_names_what_the_code_cannot_use():
     )
     assert "is not an attribute" in objects.uses_refusal(native, AttributeUses(("q",), (), ()))
     assert objects.uses_refusal(native, AttributeUses(("x",), ("x", "n"), ())) is None
+
+
+def test_a_list_field_whose_elements_changed_class_hands_back_as_a_deoptimization():
+    # The unboxer raises Deoptimize for the mixed list; the fields after it are not touched,
+    # so the pending error stays the Deoptimize (not a bogus AttributeError).
+    import numba
+
+    from autoaccel.errors import Deoptimize
+
+    class Table:
+        pass
+
+    t = Table()
+    t.costs = [[1, 2], [3, 4.5]]  # an int first, a float later
+    t.flags = [True, False]
+    t.rows = [[0, 0]]
+
+    @numba.njit
+    def first(table):
+        return table.flags[0]
+
+    with pytest.raises(Deoptimize):
+        first(*convert((t,)))

@@ -41,6 +41,22 @@ def _unbox(typ: PySequence, obj: Any, c: Any) -> NativeValue:
     builder = c.builder
     error = cgutils.alloca_once_value(builder, cgutils.true_bit)
     result = cgutils.alloca_once(builder, c.context.get_value_type(typ), zfill=True)
+    with builder.if_then(_no_error_pending(c), likely=True):
+        _unbox_sequence(typ, obj, c, result, error)
+    return NativeValue(builder.load(result), is_error=builder.load(error))
+
+
+def _no_error_pending(c: Any) -> Any:
+    """Whether no Python exception is pending. Numba's tuple unboxer goes on unboxing a
+    tuple's items after one failed; touching Python objects then would replace the pending
+    ``Deoptimize`` (a list whose elements changed class) with a bogus ``AttributeError``."""
+    return cgutils.is_null(c.builder, c.pyapi.err_occurred())
+
+
+def _unbox_sequence(typ: PySequence, obj: Any, c: Any, result: Any, error: Any) -> None:
+    """:func:`_unbox`'s work, storing the value into ``result`` and ``False`` into
+    ``error`` on success."""
+    builder = c.builder
     storage = c.pyapi.object_getattr_string(obj, "storage")
     with builder.if_then(cgutils.is_not_null(builder, storage), likely=True):
         proxy = cgutils.create_struct_proxy(typ)(c.context, builder)
@@ -53,7 +69,6 @@ def _unbox(typ: PySequence, obj: Any, c: Any) -> NativeValue:
         c.pyapi.decref(storage)
         builder.store(proxy._getvalue(), result)
         builder.store(failed, error)
-    return NativeValue(builder.load(result), is_error=builder.load(error))
 
 
 def _unbox_array(typ: PySequence, proxy: Any, storage: Any, c: Any) -> Any:
@@ -194,6 +209,15 @@ def _unbox_instance(typ: PyInstance, obj: Any, c: Any) -> NativeValue:
     builder = c.builder
     error = cgutils.alloca_once_value(builder, cgutils.true_bit)
     result = cgutils.alloca_once(builder, c.context.get_value_type(typ), zfill=True)
+    with builder.if_then(_no_error_pending(c), likely=True):
+        _unbox_fields(typ, obj, c, result, error)
+    return NativeValue(builder.load(result), is_error=builder.load(error))
+
+
+def _unbox_fields(typ: PyInstance, obj: Any, c: Any, result: Any, error: Any) -> None:
+    """:func:`_unbox_instance`'s work, storing the value into ``result`` and ``False`` into
+    ``error`` on success."""
+    builder = c.builder
     storage = c.pyapi.object_getattr_string(obj, "storage")
     with builder.if_then(cgutils.is_not_null(builder, storage), likely=True):
         storage_type = typ.storage_type
@@ -210,4 +234,3 @@ def _unbox_instance(typ: PyInstance, obj: Any, c: Any) -> NativeValue:
                 setattr(proxy, f"ref{index}", item)
             builder.store(proxy._getvalue(), result)
             builder.store(cgutils.false_bit, error)
-    return NativeValue(builder.load(result), is_error=builder.load(error))
