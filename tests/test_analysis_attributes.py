@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoaccel.analysis.attributes import AttributeUses, attribute_uses
+from autoaccel.analysis.attributes import AttributeUses, attribute_fields, attribute_uses
 
 
 class Body:
@@ -25,9 +25,19 @@ def rebinding(p):
 
 def test_loads_stores_and_method_calls_per_parameter():
     uses = attribute_uses(Body.move.__code__)
-    assert uses[0] == AttributeUses(("x", "v", "z"), ("x", "v"), ("bounce",))
-    assert uses[1] == AttributeUses(("y",), ("w",), ())
-    assert uses[2] == AttributeUses((), (), ())
+    assert uses[0] == AttributeUses(("x", "v", "z"), ("x", "v"), ("bounce",), complete=True)
+    assert uses[1] == AttributeUses(("y",), ("w",), (), complete=True)
+    assert uses[2] == AttributeUses((), (), (), complete=False), "k is used as a value"
+
+
+def test_only_a_parameter_used_through_attributes_alone_narrows_its_fields():
+    def passes_itself_on(p, f):
+        f(p)
+        return p.x
+
+    (uses, _) = attribute_uses(passes_itself_on.__code__)
+    assert uses.loads == ("x",) and not uses.complete and uses.fields() is None
+    assert attribute_fields(Body.move.__code__)[0] == frozenset({"x", "v", "z"})
 
 
 def test_a_rebound_parameter_is_not_read():

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 _METHOD_BIT = sys.version_info >= (3, 12)  # LOAD_ATTR's low bit: a method load
 _LOADS_ONE = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK"))
+_ATTRIBUTE_OPS = frozenset(("LOAD_ATTR", "LOAD_METHOD", "STORE_ATTR"))
 _BINDS = frozenset(("STORE_FAST", "DELETE_FAST", "STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST"))
 
 
@@ -36,11 +37,20 @@ class AttributeUses(NamedTuple):
         loads: attributes read (``p.x``).
         stores: attributes set (``p.x = v``; an augmented ``p.x += v`` reads and sets).
         methods: attributes called as methods (``p.m(...)``).
+        complete: every use of the parameter is one of these (it is never passed on,
+            aliased, returned or captured by a closure).
     """
 
     loads: tuple[str, ...]
     stores: tuple[str, ...]
     methods: tuple[str, ...]
+    complete: bool = False
+
+    def fields(self) -> frozenset[str] | None:
+        """The attributes the code can reach, if these uses are all of it (the parameter is
+        never passed on, aliased or captured), else ``None``: an object converted for this
+        code needs no other field."""
+        return frozenset((*self.loads, *self.stores)) if self.complete else None
 
 
 def attribute_uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
@@ -50,6 +60,12 @@ def attribute_uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
         return _cached_uses(code)
     except TypeError:  # a code object holding an unhashable constant (a bound form's dict)
         return _uses(code)
+
+
+def attribute_fields(code: types.CodeType) -> tuple[frozenset[str] | None, ...]:
+    """Per positional parameter, the only attributes an object passed there needs as fields
+    (:meth:`AttributeUses.fields`), or ``None``: all of them."""
+    return tuple(uses.fields() if uses is not None else None for uses in attribute_uses(code))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -66,6 +82,8 @@ def _uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
             argval = instruction.argval
             rebound.update(argval if isinstance(argval, tuple) else (argval,))
     found: dict[str, tuple[dict, dict, dict]] = {name: ({}, {}, {}) for name in params}
+    loaded = {name: _loads_of(instructions, name) for name in params}
+    as_receiver = dict.fromkeys(params, 0)
     for at, instruction in enumerate(instructions[1:], 1):
         receiver = _loaded(instructions[at - 1])
         augmented = receiver is None and at > 1 and _duplicates(instructions[at - 1])
@@ -75,6 +93,10 @@ def _uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
             continue
         loads, stores, methods = found[receiver]
         name = instruction.argval
+        if instruction.opname in _ATTRIBUTE_OPS and not (
+            augmented and instruction.opname == "STORE_ATTR"
+        ):
+            as_receiver[receiver] += 1
         if instruction.opname == "LOAD_METHOD" or (
             instruction.opname == "LOAD_ATTR" and _METHOD_BIT and (instruction.arg or 0) & 1
         ):
@@ -85,10 +107,24 @@ def _uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
                 stores[name] = None
         elif instruction.opname == "STORE_ATTR" and not augmented:
             stores[name] = None
+    captured = set(code.co_cellvars)
     return tuple(
-        None if name in rebound else AttributeUses(*(tuple(d) for d in found[name]))
+        None
+        if name in rebound
+        else _uses_of(found[name], name not in captured and as_receiver[name] == loaded[name])
         for name in params
     )
+
+
+def _loads_of(instructions: list[dis.Instruction], name: str) -> int:
+    """How many times ``instructions`` push local ``name``."""
+    count = 0
+    for instruction in instructions:
+        if instruction.opname in _LOADS_ONE or instruction.opname == "LOAD_FAST_AND_CLEAR":
+            count += instruction.argval == name
+        elif instruction.opname == "LOAD_FAST_LOAD_FAST":
+            count += instruction.argval.count(name)
+    return count
 
 
 def _duplicates(instruction: dis.Instruction) -> bool:
@@ -135,4 +171,9 @@ def source_attribute_uses(source: str) -> dict[str, AttributeUses]:
             loads[node.attr] = None
         if isinstance(node.ctx, ast.Store):
             stores[node.attr] = None
-    return {name: AttributeUses(*(tuple(d) for d in uses)) for name, uses in found.items()}
+    return {name: _uses_of(uses, False) for name, uses in found.items()}
+
+
+def _uses_of(found: tuple[dict, dict, dict], complete: bool) -> AttributeUses:
+    loads, stores, methods = found
+    return AttributeUses(tuple(loads), tuple(stores), tuple(methods), complete)

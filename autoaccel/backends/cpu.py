@@ -94,6 +94,8 @@ class Compiled:
             at a time, and otherwise compile-disabled, so a call with other types raises
             ``TypeError`` instead of running unvalidated code.
         snapshot: every global the function or its helpers read, with the value Numba froze.
+        fields: per argument, the attributes an object there is converted with (``None``:
+            all), set by the caller that knows the function's code.
         validated: the signatures of ``entry`` that passed a trial and were promoted.
         compiling: ``True`` while ``entry`` accepts a new signature.
         guards: the run-time guards of every signature compiled into ``entry``.
@@ -106,6 +108,7 @@ class Compiled:
         "compiling",
         "dispatcher",
         "entry",
+        "fields",
         "guards",
         "max_frames",
         "reach",
@@ -132,6 +135,9 @@ class Compiled:
         self.compiling = False
         self.validated: set[str] = set()  # signatures (as described) promoted after trial
         self.guards = Guards()
+        # Per argument, the attributes its object is converted with (None: all; see
+        # autoaccel.boundary.convert.convert); every conversion for this code uses these.
+        self.fields: tuple = ()
 
     def entry_point(self, args: tuple) -> Any:
         """Numba's compiled entry point for exactly ``args``' types, if validated, else ``None``.
@@ -422,6 +428,7 @@ def compile_derived(
         if entry.signatures:
             entry.disable_compile()
     compiled.guards = base.guards
+    compiled.fields = base.fields
     return compiled, entry._cache_hits[signature] > 0
 
 

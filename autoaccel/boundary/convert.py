@@ -90,7 +90,7 @@ def refusal(values: Iterable[Any], strings: bool = False, uses: tuple = ()) -> s
     """
     walk = _Walk(checked=True, strings=strings)
     try:
-        natives = walk.values(values)
+        natives = walk.values(values, tuple(u.fields() if u else None for u in uses))
     except Unconvertible as exc:
         return str(exc)
     for native, used in zip(natives, uses, strict=False):  # uses may be absent
@@ -118,17 +118,22 @@ def carries(values: Iterable[Any]) -> bool:
     return False
 
 
-def convert(values: Iterable[Any]) -> tuple:
+def convert(values: Iterable[Any], fields: tuple = ()) -> tuple:
     """The values compiled code is called with: lists and buffers as
-    :class:`~autoaccel.boundary.kinds.Native`, tuples holding them as ``NativeTuple``.
+    :class:`~autoaccel.boundary.kinds.Native`, tuples holding them as ``NativeTuple``,
+    objects as ``NativeObject``.
 
-    Other values are passed as they are, tuples holding nothing converted too.
+    Other values are passed as they are, tuples holding nothing converted too. ``fields``:
+    per position, the only attributes an object there is converted with (a frozenset), or
+    ``None`` (all; also for positions beyond it): what the code can reach
+    (:func:`autoaccel.analysis.attributes.attribute_fields`). Every conversion for one
+    compiled function must use the same ``fields``, as they decide the converted types.
 
     Raises:
         Unconvertible: a value of a kind the boundary converts cannot be converted this time
             (a ragged list of lists, a list reached both as a row and on its own...).
     """
-    return _Walk(checked=False, typed=True).values(values)
+    return _Walk(checked=False, typed=True).values(values, fields)
 
 
 def objects_refusal(values: Iterable[Any], uses: Iterable[Any]) -> str | None:
@@ -258,10 +263,15 @@ class _Walk:
         self.memo: dict[int, Any] = {}
         self.lists = self.numpy_scalars = False  # seen, when checked
 
-    def values(self, values: Iterable[Any]) -> tuple:
-        return tuple([self.value(value) for value in values])
+    def values(self, values: Iterable[Any], fields: tuple = ()) -> tuple:
+        if not fields:
+            return tuple([self.value(value) for value in values])
+        values = tuple(values)
+        wanted = (*fields, *(None,) * (len(values) - len(fields)))
+        pairs = zip(values, wanted, strict=False)  # a bound form's fields may run longer
+        return tuple([self.value(value, names) for value, names in pairs])
 
-    def value(self, value: Any) -> Any:
+    def value(self, value: Any, fields: frozenset[str] | None = None) -> Any:
         # Written for speed: this runs on every promoted call that carries a list.
         kind = type(value)
         if kind in _AS_THEY_ARE and not self.checked:
@@ -289,7 +299,7 @@ class _Walk:
         if objects.is_object_class(kind):
             known = self.memo.get(id(value))
             if known is None:
-                known = self.memo[id(value)] = self.instance(value)
+                known = self.memo[id(value)] = self.instance(value, fields)
             return known
         if self.checked and not (kind is str and self.strings):
             reason = _STR_REFUSAL if kind is str else argument_refusal((value,))
@@ -367,13 +377,18 @@ class _Walk:
         records = Kind("records", item=kinds.pop())
         return native_class(records, self.typed)(items, value)
 
-    def instance(self, value: Any) -> NativeObject:
-        """An object of a plain class as a record of its attributes (:mod:`.objects`)."""
+    def instance(self, value: Any, wanted: frozenset[str] | None = None) -> NativeObject:
+        """An object of a plain class as a record of its attributes (:mod:`.objects`), or
+        of those in ``wanted`` only."""
         cls = type(value)
         reason = objects.class_refusal(cls)
         if reason:
             raise Unconvertible(reason)
         names, values = objects.attributes(value)
+        if wanted is not None:
+            kept = [at for at, name in enumerate(names) if name in wanted]
+            names = tuple([names[at] for at in kept])
+            values = tuple([values[at] for at in kept])
         shape = objects.shape_of(cls, names, values)
         packed = shape.pack(values)
         fields, refs, others = [], [], shape.others

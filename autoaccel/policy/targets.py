@@ -280,4 +280,5 @@ def _warm_up(trial: Trial, args: tuple) -> None:
     """
     # Outcome ignored: the timed run that follows records the same one.
     with contextlib.suppress(Exception):
-        trial.compiled.entry(*convert(copy_arguments(args)))
+        compiled = trial.compiled
+        compiled.entry(*convert(copy_arguments(args), getattr(compiled, "fields", ())))

@@ -185,7 +185,7 @@ class Trial:
         if frames is not None and too_deep(frames):  # Variant.run would hand it back
             return VariantRun(copies, None, RecursionBudget("called too deep"), 0.0)
         try:
-            natives = convert(copies) if converting else copies
+            natives = convert(copies, getattr(compiled, "fields", ())) if converting else copies
             [copy_value(natives[i]) for i in compiled.guards.copied]
             call = compiled.entry
             if self.direct is not None and exact_classes(natives) == self.direct[0]:

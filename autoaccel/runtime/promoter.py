@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from autoaccel.analysis.attributes import attribute_uses
+from autoaccel.analysis.attributes import attribute_fields, attribute_uses
 from autoaccel.backends import background, budget, cpu
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.recursion import too_deep
@@ -178,7 +178,8 @@ class Promoter:
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature
         with cpu.compiling():
             compiled = cpu.build(owner, owner.config.jit, lookup)
-            natives = convert(args)
+            compiled.fields = attribute_fields(owner.code)
+            natives = convert(args, compiled.fields)
             signature = numba_signature(natives)
             signature = accepting(self.declared, signature) or signature
             if carries(args):
@@ -198,7 +199,7 @@ class Promoter:
                 self.promote(key, compiled, decision.raw_type, decision.adapter, record, reason)
                 return None
         if owner.config.isolate_first_run:
-            copies = convert(copy_arguments(args))
+            copies = convert(copy_arguments(args), compiled.fields)
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:
                 self.saved.save(saved_as, False, crash)

@@ -216,7 +216,7 @@ class ConvertingVariant(Variant):
     def run(self, args: tuple, call: Any = None) -> Any:
         """The result for ``args``, or a :class:`Signal` (never raises)."""
         try:
-            natives = convert(args)
+            natives = convert(args, getattr(self.compiled, "fields", ()))
         except Exception:  # Unconvertible this time; a bug of ours must not reach the program
             return NO_MATCH
         call = self.direct.get(tuple(map(type, natives)))
