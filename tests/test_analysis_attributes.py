@@ -49,3 +49,11 @@ def test_a_code_object_holding_an_unhashable_constant_is_read_too():
     code = Body.bounce.__code__
     odd = code.replace(co_consts=(*code.co_consts, {"scale": 1.0}))
     assert attribute_uses(odd) == attribute_uses(code)
+
+
+def test_a_loops_source_uses_are_complete_where_the_name_appears_before_attributes_only():
+    from autoaccel.analysis.attributes import source_attribute_uses
+
+    uses = source_attribute_uses("for i in r:\n    p.x += q.y\n    f(q)\n    p.m()\n")
+    assert uses["p"] == AttributeUses(("x",), ("x",), ("m",), complete=True)
+    assert uses["q"].loads == ("y",) and not uses["q"].complete

@@ -75,3 +75,13 @@ def test_generated_names_never_collide_with_the_loops(name):
     source = f"for i in range(n):\n    {name} = 1\n    s += {name}\n"
     _, plan, _ = compiled(source, ("s",))
     assert not name.startswith(plan.prefix)
+
+
+def test_a_plan_converts_an_object_with_the_attributes_its_loop_reaches_only():
+    source = "for i in range(n):\n    body.x = body.x + body.v\n    log(other)\n    other.y = 1\n"
+    loop = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.For))
+    spec = spec_for(loop, 0, "f", source.splitlines(keepends=True), set(), False, None)
+    plan = plan_for(spec, ("n", "body", "other"))
+    leading = (None,) * len(leading_arguments("range"))
+    # other is passed on (log(other)): all its attributes; n is no object.
+    assert plan.fields == (*leading, None, frozenset({"x", "v"}), None)

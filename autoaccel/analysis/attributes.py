@@ -147,8 +147,9 @@ def _loaded(instruction: dis.Instruction) -> str | None:
 def source_attribute_uses(source: str) -> dict[str, AttributeUses]:
     """Per name, what the statements of ``source`` do with its attributes (a loop's body,
     read from its source: a loop compiles from it, not from the function's bytecode).
-    ``p.m(...)`` is a method call; ``p.x += v`` reads and sets ``x``. Names the source binds
-    are left out (a name rebound stands for other values too)."""
+    ``p.m(...)`` is a method call; ``p.x += v`` reads and sets ``x``; the uses are complete
+    where the name appears only before attributes. Names the source binds are left out (a
+    name rebound stands for other values too)."""
     tree = ast.parse(source)
     bound = {
         node.id
@@ -158,6 +159,19 @@ def source_attribute_uses(source: str) -> dict[str, AttributeUses]:
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     augmented = {id(node.target) for node in ast.walk(tree) if isinstance(node, ast.AugAssign)}
     found: dict[str, tuple[dict, dict, dict]] = {}
+    receivers = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+    }
+    # Names used otherwise too (passed on, aliased, compared): their uses are not all of it.
+    escaping = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name)
+        and isinstance(node.ctx, ast.Load)
+        and id(node) not in receivers
+    }
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
             continue
@@ -171,7 +185,7 @@ def source_attribute_uses(source: str) -> dict[str, AttributeUses]:
             loads[node.attr] = None
         if isinstance(node.ctx, ast.Store):
             stores[node.attr] = None
-    return {name: _uses_of(uses, False) for name, uses in found.items()}
+    return {name: _uses_of(uses, name not in escaping) for name, uses in found.items()}
 
 
 def _uses_of(found: tuple[dict, dict, dict], complete: bool) -> AttributeUses:

@@ -19,6 +19,7 @@ import ast
 import types
 from typing import NamedTuple
 
+from autoaccel.analysis.attributes import source_attribute_uses
 from autoaccel.analysis.loops import LoopSpec, place_at, returns_of
 
 # How a compiled run ended (the first item of its result); autoaccel.rewrite.loop_host's
@@ -51,12 +52,17 @@ class LoopPlan(NamedTuple):
             handed back after ``outputs`` when it did bind them (a variable set on a
             ``break``, say).
         prefix: the prefix of the generated names (none of the loop's names starts with it).
+        fields: per argument (the leading ones, then ``params``), the only attributes an
+            object there is converted with, or ``None`` (all): what the loop's source reaches
+            of it (:func:`~autoaccel.analysis.attributes.source_attribute_uses`); every
+            conversion for the plan uses these.
     """
 
     params: tuple[str, ...]
     outputs: tuple[str, ...]
     maybe: tuple[str, ...]
     prefix: str
+    fields: tuple = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -72,7 +78,11 @@ def plan_for(spec: LoopSpec, params: tuple[str, ...], maybe: tuple[str, ...] = (
     prefix = "_aa_"
     while any(name.startswith(prefix) for name in used):
         prefix = "_" + prefix
-    return LoopPlan(tuple(params), outputs, tuple(maybe), prefix)
+    uses = source_attribute_uses(spec.source)
+    fields = (None,) * len(leading_arguments(spec.kind)) + tuple(
+        uses[name].fields() if name in uses else None for name in params
+    )
+    return LoopPlan(tuple(params), outputs, tuple(maybe), prefix, fields)
 
 
 def decode(plan: LoopPlan, result: tuple) -> tuple[tuple, tuple[int, ...]]:

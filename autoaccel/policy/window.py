@@ -50,13 +50,15 @@ def copy_state(values: Sequence[Any]) -> tuple:
     return copy_arguments(tuple(values))
 
 
-def _run(entry: Callable[..., Any], copies: tuple, written: Sequence[int]) -> Any:
-    """``entry`` run on ``copies`` as a promoted run would: lists and buffers converted, and
-    the lists at ``written`` positions written back (into the copies). Raises what the run
-    raises."""
+def _run(
+    entry: Callable[..., Any], copies: tuple, written: Sequence[int], fields: tuple = ()
+) -> Any:
+    """``entry`` run on ``copies`` as a promoted run would: lists, buffers and objects
+    converted (objects with ``fields``: the plan's), and the lists at ``written`` positions
+    written back (into the copies). Raises what the run raises."""
     if not carries(copies):
         return entry(*copies)
-    natives = convert(copies)
+    natives = convert(copies, fields)
     result = entry(*natives)
     write_back(natives, written)
     return result
@@ -84,6 +86,8 @@ class WindowTrial:
             run's values and assignment sites (:mod:`autoaccel.policy.site_types`) of
             ``names``, and their values before the run (in ``arguments``, or in ``before``
             for those not passed in).
+        fields: per argument, the attributes an object there is converted with (the
+            loop plan's ``fields``; empty: all).
     """
 
     def __init__(
@@ -95,8 +99,10 @@ class WindowTrial:
         arrays: Sequence[int],
         names: Sequence[str],
         read: Callable[[tuple, tuple, dict], tuple[tuple, tuple, tuple]],
+        fields: tuple = (),
     ) -> None:
         self.entry = entry
+        self.fields = fields
         self.names = tuple(names)
         self.read = read
         self.site_types = SiteTypes()
@@ -122,10 +128,10 @@ class WindowTrial:
         back), which sizes the windows.
         """
         with contextlib.suppress(Exception):  # what it does is seen in the windows
-            _run(self.entry, copy_state(arguments), self.arrays)
+            _run(self.entry, copy_state(arguments), self.arrays, self.fields)
             copies = copy_state(arguments)
             start = time.perf_counter()
-            _run(self.entry, copies, self.arrays)
+            _run(self.entry, copies, self.arrays, self.fields)
             self.fixed_seconds = time.perf_counter() - start
 
     def run_window(self, arguments: tuple, before: dict, overhead: float = 0.0) -> WindowRun:
@@ -138,7 +144,7 @@ class WindowTrial:
         copies = copy_state(arguments)
         start = time.perf_counter()
         try:
-            result, error = _run(self.entry, copies, self.arrays), None
+            result, error = _run(self.entry, copies, self.arrays, self.fields), None
         except Exception as exc:  # compared with what Python does in the same iterations
             result, error = None, exc
         seconds = time.perf_counter() - start + overhead

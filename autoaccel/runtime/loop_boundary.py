@@ -137,15 +137,16 @@ def boundary(
     if reason:
         raise Rejection(reason)
     arguments = (*leading(spec, iterable, position), *values)
-    natives = natives_of(arguments)
+    natives = natives_of(arguments, plan.fields)
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).
     key = (plan.params, fingerprint(natives), tuple(value for _, value in frozen))
     return Boundary(plan, arguments, key, tuple(frozen), natives)
 
 
-def natives_of(arguments: tuple) -> tuple:
-    """``arguments`` as the compiled loop takes them: lists and buffers converted.
+def natives_of(arguments: tuple, fields: tuple = ()) -> tuple:
+    """``arguments`` as the compiled loop takes them: lists, buffers and objects converted
+    (objects with ``fields`` only: a plan's, see :class:`~autoaccel.backends.loop_code.LoopPlan`).
 
     Raises:
         Rejection: one cannot be converted this time (a ragged list of lists, an element
@@ -154,7 +155,7 @@ def natives_of(arguments: tuple) -> tuple:
     if not carries(arguments):
         return arguments
     try:
-        return convert(arguments)
+        return convert(arguments, fields)
     except Unconvertible as exc:
         raise Rejection(f"a variable {exc}") from None
 
@@ -197,7 +198,7 @@ class Route:
         values = [value_of(spec, namespace, name, frame) for name in self.plan.params]
         arguments = (*leading(spec, iterable, position), *values)
         try:
-            natives = natives_of(arguments)
+            natives = natives_of(arguments, self.plan.fields)
         except Rejection:
             return None
         return (arguments, natives) if fingerprint(natives) == self.key[1] else None

@@ -221,6 +221,7 @@ class LoopTrial:
             compiled.guards.written,
             plan.names,
             reader(plan),
+            plan.fields,
         )
         trial.warm_up(with_budget(self.owner.spec.kind, arguments, 1))
         self.pending = Pending(trial, compiled, unit, key, saved_as)
@@ -265,7 +266,8 @@ class LoopTrial:
             with budget.limit(owner.config.compile_budget):
                 _, from_cache = cpu.compile_signature(compiled, signature, store)
         if owner.config.isolate_first_run:
-            copies = natives_of(copy_arguments(with_budget(owner.spec.kind, state.arguments, 1)))
+            copies = copy_arguments(with_budget(owner.spec.kind, state.arguments, 1))
+            copies = natives_of(copies, unit.plan.fields)
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:
                 unit.saved.save(saved_as, False, crash)
