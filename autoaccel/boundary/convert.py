@@ -139,14 +139,14 @@ def convert(values: Iterable[Any], fields: tuple = ()) -> tuple:
 def objects_refusal(values: Iterable[Any], uses: Iterable[Any]) -> str | None:
     """Why code cannot use the objects among ``values`` as ``uses`` say it does (per value,
     its :class:`~autoaccel.analysis.attributes.AttributeUses` or ``None``), or ``None``.
-    Only the objects are converted (without Numba, lists unchecked): cheap enough for each
-    look of a loop at its state."""
+    Only the objects are converted, with the fields ``uses`` reach only (without Numba, lists
+    unchecked): cheap enough for each look of a loop at its state."""
     walk = _Walk(checked=False)
     for value, used in zip(values, uses, strict=True):
         if used is None or not objects.is_object_class(type(value)):
             continue
         try:
-            native = walk.value(value)
+            native = walk.value(value, used.fields())
         except Unconvertible as exc:
             return str(exc)
         reason = objects.uses_refusal(native, used)

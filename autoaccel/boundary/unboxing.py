@@ -38,19 +38,21 @@ def _unbox(typ: PySequence, obj: Any, c: Any) -> NativeValue:
     A list's elements are read from ``source`` into the storage; one of another class raises
     ``Deoptimize``, which hands the call back to the original.
     """
+    return _unboxed(typ, obj, c, _unbox_sequence)
+
+
+def _unboxed(typ: Any, obj: Any, c: Any, work: Any) -> NativeValue:
+    """The value ``work(typ, obj, c, result, error)`` stores into ``result`` (clearing
+    ``error`` on success), run only while no Python exception is pending. Numba's tuple
+    unboxer goes on unboxing a tuple's items after one failed; touching Python objects then
+    would replace the pending ``Deoptimize`` (a list whose elements changed class) with a
+    bogus ``AttributeError``."""
     builder = c.builder
     error = cgutils.alloca_once_value(builder, cgutils.true_bit)
     result = cgutils.alloca_once(builder, c.context.get_value_type(typ), zfill=True)
-    with builder.if_then(_no_error_pending(c), likely=True):
-        _unbox_sequence(typ, obj, c, result, error)
+    with builder.if_then(cgutils.is_null(builder, c.pyapi.err_occurred()), likely=True):
+        work(typ, obj, c, result, error)
     return NativeValue(builder.load(result), is_error=builder.load(error))
-
-
-def _no_error_pending(c: Any) -> Any:
-    """Whether no Python exception is pending. Numba's tuple unboxer goes on unboxing a
-    tuple's items after one failed; touching Python objects then would replace the pending
-    ``Deoptimize`` (a list whose elements changed class) with a bogus ``AttributeError``."""
-    return cgutils.is_null(c.builder, c.pyapi.err_occurred())
 
 
 def _unbox_sequence(typ: PySequence, obj: Any, c: Any, result: Any, error: Any) -> None:
@@ -206,12 +208,7 @@ def _unbox_instance(typ: PyInstance, obj: Any, c: Any) -> NativeValue:
     call); the reference fields' are kept in the instance and released by Numba's wrapper
     after the call, with the argument.
     """
-    builder = c.builder
-    error = cgutils.alloca_once_value(builder, cgutils.true_bit)
-    result = cgutils.alloca_once(builder, c.context.get_value_type(typ), zfill=True)
-    with builder.if_then(_no_error_pending(c), likely=True):
-        _unbox_fields(typ, obj, c, result, error)
-    return NativeValue(builder.load(result), is_error=builder.load(error))
+    return _unboxed(typ, obj, c, _unbox_fields)
 
 
 def _unbox_fields(typ: PyInstance, obj: Any, c: Any, result: Any, error: Any) -> None:

@@ -197,9 +197,10 @@ class LoopTrampoline:
             self.trial.finish_window(SUSPENDED, position, frame, now)
         if not self.armed:
             return NEVER
-        if not self.variants and self.trial.pending is None:
-            # Nothing to enter or validate: decide first whether to look at all, since
-            # reading the state converts its lists and objects (microseconds a look).
+        # Nothing to enter or validate: decide first whether to look at all, since reading
+        # the state converts its lists and objects (microseconds a look).
+        decided_early = not self.variants and self.trial.pending is None
+        if decided_early:
             waiting = self._not_yet()
             if waiting is not None:
                 return waiting
@@ -219,7 +220,7 @@ class LoopTrampoline:
         pending = self.trial.pending
         if pending is not None:
             return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
-        waiting = self._not_yet()
+        waiting = None if decided_early else self._not_yet()
         if waiting is not None:
             return waiting
         return self._start(state, iterable, frame)
