@@ -86,3 +86,20 @@ def test_windows_that_match_python_promote_with_the_sites_types():
     (_, site_types, record) = owner.promoted[0]
     assert set(site_types.types.values()) == {np.float64}  # s += a[i] * 0.5
     assert record.signature == "(a: array(float64, 1d, C), s: float64)"
+
+
+def test_a_first_look_after_one_iteration_opens_a_window_of_one_iteration():
+    # A loop promoted in an earlier run and trialled again (the configuration changed) looks
+    # first at its first boundary, microseconds in: no estimate of an iteration's time. A
+    # window sized from it covered a whole run, and the loop stayed in validation.
+    spec = loop_spec()
+    owner = Owner(spec)
+    owner.seconds, owner.iterations = 30e-6, 1
+    trial = LoopTrial(owner)
+    a = np.arange(1000.0)
+    frame = {"a": a, "s": 0.0}
+    state = boundary(spec, {}, range(1000), 1, frame)
+    assert trial.start(state, range(1000), frame) == 1
+    # Once a millisecond is seen, the time per iteration sizes the window (2 ms of it).
+    owner.seconds, owner.iterations = 2e-3, 10
+    assert trial.open_window(state, range(1000), frame) == 10

@@ -52,6 +52,7 @@ logger = logging.getLogger("autoaccel")
 _WINDOW_SECONDS = 0.002  # aim: a validation window of two milliseconds of Python time
 _ENTRY_SHARE = 10  # ... or ten times a compiled run's fixed cost, whichever is longer
 _LONGEST_WINDOW = 1.0  # seconds
+_ESTIMATE_SECONDS = 0.001  # Python time seen before its time per iteration sizes a window
 _ISOLATION_TIMEOUT = 60.0  # seconds a compiled loop's isolated first run may take
 
 
@@ -286,7 +287,6 @@ class LoopTrial:
         assert self.pending is not None
         arguments = state.arguments
         overhead = self._entry_seconds(state, iterable, frame)
-        per_iteration = owner.seconds / max(owner.iterations, 1)
         # A promoted run pays its entry (converting a long list, copying arrays) once, not
         # per window: a window long enough for the entry to be a small share of it measures
         # what a long run gains (a loop filling a 2-million-float list measured 0.1x with
@@ -295,7 +295,7 @@ class LoopTrial:
         fixed = overhead + trial.fixed_seconds
         trial.long_windows = fixed * _ENTRY_SHARE > _WINDOW_SECONDS
         seconds = min(max(_WINDOW_SECONDS, fixed * _ENTRY_SHARE), _LONGEST_WINDOW)
-        size = int(min(max(seconds / max(per_iteration, 1e-9), 1), 1 << 26))
+        size = _window_size(seconds, owner.seconds, owner.iterations)
         before = {
             name: value_of(owner.spec, owner.globals, name, frame)
             for name in self.pending.unit.plan.maybe
@@ -391,3 +391,19 @@ class LoopTrial:
         if unit is None:
             unit = self._units[which] = LoopUnit(self.owner, plan, frozen)
         return unit
+
+
+def _window_size(seconds: float, seen_seconds: float, seen_iterations: int) -> int:
+    """The iterations of a window meant to last ``seconds`` of Python time, from the
+    ``seen_iterations`` that took ``seen_seconds`` so far (both seconds).
+
+    Under a millisecond seen, the time per iteration is no estimate: a loop promoted in an
+    earlier run looks first after one iteration's start, tens of microseconds in, and a
+    window sized from that covered a whole run of 30 iterations of 1.4 ms (then no second
+    window came, and the loop stayed in validation). Such a window covers as many
+    iterations as were seen, so windows double until the estimate holds.
+    """
+    if seen_seconds < _ESTIMATE_SECONDS:
+        return max(seen_iterations, 1)
+    per_iteration = seen_seconds / max(seen_iterations, 1)
+    return int(min(max(seconds / max(per_iteration, 1e-9), 1), 1 << 26))
