@@ -395,6 +395,48 @@ def test_a_loop_at_the_top_level_of_a_script_leaves_cpythons_globals(tmp_path):
     assert loops["__main__.<module>.<loop@7>"]["state"] == "promoted"
 
 
+PEAK = """
+import numpy as np
+
+def main():
+    a = np.zeros(120)
+    a[5:] = 1.0
+    peak = 0.0
+    work = 0.0
+    for i in range(120):
+        for k in range(3000):
+            work += k * 0.5
+        # a float (0.0) up to i = 4, then the array's float64: one statement, two classes
+        peak = a[i] if a[i] > peak else peak
+    print(peak, type(peak).__name__, work)
+
+main()
+"""
+
+
+def test_a_loop_promoted_under_another_policy_is_looked_at_as_a_new_one(tmp_path):
+    # Trialled again from its first boundary, the loop saw peak's early float in a window
+    # and its float64 in the next, and was rejected (its first window also covered whole
+    # runs: tests/test_runtime_loop_trial.py). Looked at as a new loop, windows start past
+    # the first iterations, as in the run that promoted it.
+    script = tmp_path / "peak.py"
+    script.write_text(PEAK)
+    plain = run_python(str(script), cwd=tmp_path)
+    report = tmp_path / "report.json"
+    for gain in ("1.2", "0"):
+        config = tmp_path / "config.toml"
+        config.write_text(f'modules = ["__main__"]\nloop_min_seconds = 0\nmin_gain = {gain}\n')
+        fast = run_autoaccel(config, report, str(script), cwd=tmp_path)
+        assert fast.returncode == 0, fast.stderr
+        assert fast.stdout == plain.stdout
+        (loop,) = [
+            e
+            for e in json.loads(report.read_text())["loops"]
+            if e["name"].endswith("main.<loop@9>")
+        ]
+        assert loop["state"] == "promoted", (gain, loop["reason"])
+
+
 GLOBALS = """
 import numpy as np
 

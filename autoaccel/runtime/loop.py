@@ -334,12 +334,20 @@ class LoopTrampoline:
         logger.info("%s: not compiled, %s", self.name, reason)
 
     def _promoted_before(self) -> bool:
-        """Whether a previous run saved a promotion for this loop (read once)."""
+        """Whether a previous run saved a promotion for this loop under the policy of this
+        one (read once). One made under another (the gain or the trial length changed) is
+        trialled again, so the loop is looked at as a new one is: its first look at the
+        first boundary found no estimate of an iteration's time, and its first windows saw
+        the loop's start only (tests/test_examples.py, the scripts with loops forced)."""
         if self._saved_promotion is None:
-            store = SavedDecisions(_Named(self)).store()
+            saved = SavedDecisions(_Named(self))
+            store = saved.store()
             decisions = store.decisions() if store is not None else {}
+            policy = saved.policy()
             self._saved_promotion = any(
-                d.promoted for k, d in decisions.items() if k.qualname == self.qualname
+                d.promoted and d.policy == policy
+                for k, d in decisions.items()
+                if k.qualname == self.qualname
             )
         return self._saved_promotion
 
@@ -351,9 +359,10 @@ class _Named:
         self.name, self.qualname, self.module = loop.name, loop.qualname, loop.module
         self.globals, self.config = loop.globals, loop.config
         self.code = types.SimpleNamespace(co_filename=loop.filename)
+        self.min_gain = loop.min_gain
 
     def required_gain(self) -> float:
-        return 0.0
+        return self.min_gain
 
 
 def too_short(seconds: float, runs: int, min_gain: float) -> str | None:
