@@ -39,6 +39,9 @@ class ProcessState:
             (:mod:`autoaccel.notebook`).
         worker_installation: the hook a Dask or Ray worker installed, or ``None``
             (:mod:`autoaccel.dask`, :mod:`autoaccel.ray`).
+        methods: ``function -> dispatcher``: the dispatcher through which compiled code
+            calls a method of a converted object (:mod:`autoaccel.runtime.methods` builds
+            it, :mod:`autoaccel.boundary.instance_type` calls it).
         compile_seconds: the wall time (seconds) of each compile or cache load of a variant
             this process made, functions and loops alike (:mod:`autoaccel.policy.cost`).
     """
@@ -56,6 +59,7 @@ class ProcessState:
         self.reports_scheduled: set[tuple] = set()
         self.notebook: Any = None
         self.worker_installation: Any = None
+        self.methods: dict[Any, Any] = {}
         self.compile_seconds: list[float] = []
 
     def reset(self) -> None:

@@ -47,10 +47,10 @@ class AttributeUses(NamedTuple):
     complete: bool = False
 
     def fields(self) -> frozenset[str] | None:
-        """The attributes the code can reach, if these uses are all of it (the parameter is
-        never passed on, aliased or captured), else ``None``: an object converted for this
-        code needs no other field."""
-        return frozenset((*self.loads, *self.stores)) if self.complete else None
+        """The attributes the code can reach, methods included, if these uses are all of it
+        (the parameter is never passed on, aliased or captured), else ``None``: an object
+        converted for this code needs no other field."""
+        return frozenset((*self.loads, *self.stores, *self.methods)) if self.complete else None
 
 
 def attribute_uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
@@ -60,12 +60,6 @@ def attribute_uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
         return _cached_uses(code)
     except TypeError:  # a code object holding an unhashable constant (a bound form's dict)
         return _uses(code)
-
-
-def attribute_fields(code: types.CodeType) -> tuple[frozenset[str] | None, ...]:
-    """Per positional parameter, the only attributes an object passed there needs as fields
-    (:meth:`AttributeUses.fields`), or ``None``: all of them."""
-    return tuple(uses.fields() if uses is not None else None for uses in attribute_uses(code))
 
 
 @functools.lru_cache(maxsize=1024)

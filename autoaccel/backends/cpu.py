@@ -217,6 +217,8 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
     code, stand_ins = checked_code(code, namespace)
     overlay.update(stand_ins)
     function = types.FunctionType(code, overlay, unit.code.co_name)
+    # Reasons name it (a helper's "calls Body.bump, which ..."); 3.10's code has no qualname.
+    function.__qualname__ = getattr(unit, "qualname", function.__qualname__)
     frames, limit = None, sys.getrecursionlimit()
     if recursive:
         entries.append((recursion.RecursionLimit(limit), "limit", limit))

@@ -227,15 +227,16 @@ class _Function:
     ) -> tuple[list[Any], list[str]]:
         """What the helper ``call`` calls returns as is: its constants, and the variables
         passed for its arguments that it returns (to be followed here)."""
-        callee = self.type_of(call.func)
-        if not isinstance(callee, types.Dispatcher):
+        found = _callee(self, call)
+        if found is None:
             return [], []
-        overload = callee.dispatcher.overloads.get(tuple(self.calltypes[call].args))
+        dispatcher, passed_vars, arg_types = found
+        overload = dispatcher.overloads.get(arg_types)
         helper = memo.get(id(overload)) if overload is not None else None
         if helper is None or id(helper) in followed:
             return [], []
         constants, positions = helper.returned_as_is(memo, followed)
-        passed = [call.args[p].name for p in sorted(positions) if p < len(call.args)]
+        passed = [passed_vars[p].name for p in sorted(positions) if p < len(passed_vars)]
         return constants, passed
 
 
@@ -401,8 +402,9 @@ def _overlap(function: _Function, lhs: ir.Var, rhs: ir.Var) -> str | None:
 def _call(function: _Function, expr: ir.Expr, memo: dict[int, _Function]) -> str | None:
     callee = function.type_of(expr.func)
     args = [function.type_of(arg) for arg in expr.args]
-    if isinstance(callee, types.Dispatcher):
-        return _helper_call(function, expr, callee, memo)
+    found = _callee(function, expr)
+    if found is not None:
+        return _helper_call(function, found, memo)
     if isinstance(callee, types.BoundFunction):
         return _method_call(function, expr, callee)
     key = getattr(callee, "typing_key", None)
@@ -431,12 +433,33 @@ def _has_float_elements(t: Any) -> bool:
     return isinstance(dtype, _FLOAT_KINDS)
 
 
+def _receiver(function: _Function, expr: ir.Expr) -> ir.Var | None:
+    """The variable a method call ``expr`` calls its method on (``obj`` in ``obj.m()``)."""
+    getattr_defs = function.definitions.get(expr.func.name, [])
+    return next((d.value for d in getattr_defs if isinstance(d, ir.Expr)), None)
+
+
+def _callee(function: _Function, call: ir.Expr) -> tuple[Any, list, tuple] | None:
+    """``(dispatcher, variables passed, their types)`` for a call of a helper, or of a
+    converted object's method (``boundary.instance_type``: the object is passed first)."""
+    callee = function.type_of(call.func)
+    arg_types = tuple(function.calltypes[call].args)
+    if isinstance(callee, types.Dispatcher):
+        return callee.dispatcher, list(call.args), arg_types
+    if isinstance(callee, types.BoundFunction) and hasattr(callee.this, "method_dispatcher"):
+        key: Any = callee.typing_key  # (PyInstance, the method's name)
+        dispatcher = callee.this.method_dispatcher(key[1])
+        owner = _receiver(function, call)
+        if dispatcher is not None and owner is not None:
+            return dispatcher, [owner, *call.args], (callee.this, *arg_types)
+    return None
+
+
 def _method_call(function: _Function, expr: ir.Expr, callee: Any) -> str | None:
     key = callee.typing_key
     name = key[1] if isinstance(key, tuple) else str(key).rsplit(".", 1)[-1]
     receiver = callee.this
-    getattr_defs = function.definitions.get(expr.func.name, [])
-    owner = next((d.value for d in getattr_defs if isinstance(d, ir.Expr)), None)
+    owner = _receiver(function, expr)
     if name in _MUTATING_METHODS and owner is not None:
         function.write(owner.name)
     if isinstance(receiver, types.UnicodeType) and name in _STR_PREDICATES:
@@ -458,19 +481,20 @@ def _method_call(function: _Function, expr: ir.Expr, callee: Any) -> str | None:
 
 
 def _helper_call(
-    function: _Function, expr: ir.Expr, callee: Any, memo: dict[int, _Function]
+    function: _Function, callee: tuple[Any, list, tuple], memo: dict[int, _Function]
 ) -> str | None:
-    signature = function.calltypes[expr]
-    overload = callee.dispatcher.overloads.get(tuple(signature.args))
+    """A call of :func:`_callee`'s: its checks, and what it writes written here."""
+    dispatcher, passed, arg_types = callee
+    overload = dispatcher.overloads.get(arg_types)
     if overload is None:
         return None
     helper = _function(overload, memo)
     function.list_stores |= helper.list_stores
     function.numpy |= helper.numpy
     for position in helper.written:
-        if position < len(expr.args):
-            function.write(expr.args[position].name)
+        if position < len(passed):
+            function.write(passed[position].name)
     if helper.refusal:
-        name = callee.dispatcher.py_func.__qualname__
+        name = dispatcher.py_func.__qualname__
         return f"calls {name}, which {helper.refusal}"
     return None

@@ -77,7 +77,9 @@ _STR_REFUSAL = (
 )
 
 
-def refusal(values: Iterable[Any], strings: bool = False, uses: tuple = ()) -> str | None:
+def refusal(
+    values: Iterable[Any], strings: bool = False, uses: tuple = (), methods: bool = False
+) -> str | None:
     """Why these argument values cannot be passed to a variant, or ``None``.
 
     Every element of every list is checked (once per hot signature, before compiling); the
@@ -85,8 +87,9 @@ def refusal(values: Iterable[Any], strings: bool = False, uses: tuple = ()) -> s
     accepted if ``strings`` (the ``strings`` option: Numba compiles string operations
     slowly). ``uses``: per position, what the code does with an object's attributes
     (:func:`autoaccel.analysis.attributes.attribute_uses`; ``None`` or absent: not known),
-    checked against the object's fields (:func:`.objects.uses_refusal`). Numba is not
-    imported.
+    checked against the object's fields (:func:`.objects.uses_refusal`; ``methods``: the
+    methods called are compiled with the code, their uses folded into ``uses``). Numba is
+    not imported.
     """
     walk = _Walk(checked=True, strings=strings)
     try:
@@ -95,7 +98,7 @@ def refusal(values: Iterable[Any], strings: bool = False, uses: tuple = ()) -> s
         return str(exc)
     for native, used in zip(natives, uses, strict=False):  # uses may be absent
         if used is not None and isinstance(native, NativeObject):
-            reason = objects.uses_refusal(native, used)
+            reason = objects.uses_refusal(native, used, methods)
             if reason:
                 return reason
     if walk.lists and walk.numpy_scalars:
@@ -126,7 +129,7 @@ def convert(values: Iterable[Any], fields: tuple = ()) -> tuple:
     Other values are passed as they are, tuples holding nothing converted too. ``fields``:
     per position, the only attributes an object there is converted with (a frozenset), or
     ``None`` (all; also for positions beyond it): what the code can reach
-    (:func:`autoaccel.analysis.attributes.attribute_fields`). Every conversion for one
+    (:meth:`autoaccel.analysis.attributes.AttributeUses.fields`). Every conversion for one
     compiled function must use the same ``fields``, as they decide the converted types.
 
     Raises:
@@ -385,10 +388,13 @@ class _Walk:
         if reason:
             raise Unconvertible(reason)
         names, values = objects.attributes(value)
+        methods: tuple = ()
         if wanted is not None:
             kept = [at for at, name in enumerate(names) if name in wanted]
             names = tuple([names[at] for at in kept])
             values = tuple([values[at] for at in kept])
+            if len(kept) < len(wanted):  # the others may be methods the code calls
+                methods = objects.class_methods(cls, wanted.difference(names))
         shape = objects.shape_of(cls, names, values)
         packed = shape.pack(values)
         fields, refs, others = [], [], shape.others
@@ -400,7 +406,7 @@ class _Walk:
             else:
                 fields.append(field)
                 refs.append((name, kind_of(field)))
-        native = shape.native_class(tuple(refs), others, self.typed)
+        native = shape.native_class(tuple(refs), others, methods, self.typed)
         return native((np.frombuffer(bytearray(packed), np.uint8), *fields), value, packed)
 
     def field(self, item: Any) -> Any:

@@ -5,9 +5,11 @@ locals, and a write must reach the object only after a call that answered
 (:mod:`autoaccel.boundary.objects`). So a converted object is a :class:`PyInstance`: a
 pointer to a private buffer holding its scalar fields (loads and stores at fixed offsets),
 and its reference fields (arrays, converted lists and buffers, tuples) held by value.
-``obj.x`` is typed from the field; ``obj.x = v`` stores into the buffer; anything else
-(a method call, an attribute that is no field, rebinding a reference field) fails typing or
-lowering with the reason recorded for the report. What a store may hold is checked on the
+``obj.x`` is typed from the field; ``obj.x = v`` stores into the buffer; ``obj.m(...)``,
+for a method the layout binds, calls the method's own compiled code with the record as its
+first argument (so its loads and stores reach the same buffer); anything else (an attribute
+that is no field, rebinding a reference field) fails typing or lowering with the reason
+recorded for the report. What a store may hold is checked on the
 typed IR (:meth:`PyInstance.store_refusal`, called by
 :mod:`autoaccel.backends.typed_checks`), since Numba's ``setattr`` typing converts the value
 to the field's type where CPython would hold the value's own class.
@@ -15,21 +17,33 @@ to the field's type where CPython would hold the value's own class.
 The technique is Numba's extension API: a type with a data model, an attribute template and
 ``lower_getattr_generic``/``lower_setattr_generic`` (docs/source/extending/low-level.rst), as
 Numba's own ``StructRef`` does (numba/experimental/structref.py) without its heap allocation.
+Method calls are typed and lowered as ``jitclass`` does its methods
+(numba/experimental/jitclass/base.py): a bound function whose template asks the method's
+dispatcher for its signature with the instance prepended, and one lowering per method name
+that calls that dispatcher.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from numba import types
 from numba.core import cgutils
 from numba.core.datamodel import models
 from numba.core.errors import NumbaNotImplementedError
-from numba.core.imputils import impl_ret_borrowed, lower_getattr_generic, lower_setattr_generic
-from numba.core.typing.templates import AttributeTemplate, infer_getattr
+from numba.core.imputils import (
+    impl_ret_borrowed,
+    impl_ret_new_ref,
+    lower_builtin,
+    lower_getattr_generic,
+    lower_setattr_generic,
+)
+from numba.core.typing.templates import AbstractTemplate, AttributeTemplate, infer_getattr
 from numba.extending import register_model
 
 from autoaccel.backends.checked_ops import refusals
+from autoaccel.state import STATE
 
 _BUFFER = types.Array(types.uint8, 1, "C")
 
@@ -42,23 +56,38 @@ class PyInstance(types.Type):
         scalars: ``(name, Numba type, byte offset)`` of each scalar field.
         refs: ``(name, Numba type)`` of each reference field.
         others: ``(name, class name)`` of the attributes that are not fields.
+        methods: ``(name, function)`` of the methods compiled code may call on it.
     """
 
     # Identity (``a is b``) has no answer on a record: refused, as for PySequence.
     mutable = True
 
-    def __init__(self, name: str, scalars: tuple, refs: tuple, others: tuple) -> None:
+    def __init__(
+        self, name: str, scalars: tuple, refs: tuple, others: tuple, methods: tuple = ()
+    ) -> None:
         self.class_name = name
         self.scalars = scalars
         self.refs = refs
         self.others = others
+        self.methods = methods
         fields = [f"{n}: {t}" for n, t, _ in scalars] + [f"{n}: {t}" for n, t in refs]
+        fields += [f"{n}()" for n, _ in methods]
         super().__init__(f"{name.rsplit('.', 1)[-1]}({', '.join(fields)})")
+        for attr, _ in methods:
+            _lower_method(attr)
 
     @property
     def key(self) -> tuple:
         """What makes two instance types the same type."""
-        return (self.class_name, self.scalars, self.refs, self.others)
+        return (self.class_name, self.scalars, self.refs, self.others, self.methods)
+
+    def method_dispatcher(self, attr: str) -> Any:
+        """The Numba dispatcher compiled code calls method ``attr`` through, or ``None``
+        (not a method of the layout, or not built: see :mod:`autoaccel.runtime.methods`)."""
+        for name, function in self.methods:
+            if name == attr:
+                return STATE.methods.get(function)
+        return None
 
     @property
     def storage_type(self) -> types.Tuple:
@@ -66,7 +95,10 @@ class PyInstance(types.Type):
         return types.Tuple([_BUFFER, *(t for _, t in self.refs)])
 
     def field_type(self, attr: str) -> Any:
-        """The Numba type of field ``attr``, or ``None`` (with the reason recorded)."""
+        """The Numba type of field or method ``attr``, or ``None`` (with the reason
+        recorded)."""
+        if any(name == attr for name, _ in self.methods):
+            return types.BoundFunction(_method_template(self, attr), self)
         for name, t, _ in self.scalars:
             if name == attr:
                 return t
@@ -155,6 +187,43 @@ def _setattr(context: Any, builder: Any, sig: Any, args: Any, attr: str) -> None
     context.pack_value(builder, field_type, value, pointer, align=1)
 
 
+@functools.cache
+def _method_template(instance: PyInstance, attr: str) -> type[AbstractTemplate]:
+    """The typing of ``instance.attr(...)``: the method's dispatcher typed for the instance
+    and the arguments (its signature as a method's, the instance its receiver)."""
+
+    class Method(AbstractTemplate):
+        key = (PyInstance, attr)
+
+        def generic(self, args: tuple, kws: dict) -> Any:
+            dispatcher = instance.method_dispatcher(attr)
+            if dispatcher is None:
+                short = instance.class_name.rsplit(".", 1)[-1]
+                refusals.append(f"calls {short}.{attr}(), whose code was not compiled with it")
+                return None
+            found = types.Dispatcher(dispatcher).get_call_type(self.context, (instance, *args), kws)
+            return None if found is None else found.as_method()
+
+    return Method
+
+
+@functools.cache
+def _lower_method(attr: str) -> None:
+    """Register the lowering of calls to methods named ``attr`` (once per name: the
+    implementation reads which method from the receiver's type, as jitclass does)."""
+
+    def call(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        dispatcher = sig.args[0].method_dispatcher(attr)
+        implementation = context.get_function(types.Dispatcher(dispatcher), sig)
+        out = implementation(builder, args)
+        libraries = getattr(implementation, "libs", ())
+        if libraries:  # the method's code, linked into the caller's
+            context.add_linking_libs(libraries)
+        return impl_ret_new_ref(context, builder, sig.return_type, out)
+
+    lower_builtin((PyInstance, attr), PyInstance, types.VarArg(types.Any))(call)
+
+
 def instance_type(layout: Any, field_type: Any) -> PyInstance:
     """The type of objects of ``layout`` (an ``ObjectLayout``); ``field_type(kind)`` gives a
     reference field's Numba type."""
@@ -164,4 +233,4 @@ def instance_type(layout: Any, field_type: Any) -> PyInstance:
         scalars.append((name, scalar_types[cls], offset))
         offset += {float: 8, int: 8, bool: 1}[cls]
     refs = tuple((name, field_type(kind)) for name, kind in layout.refs)
-    return PyInstance(layout.name, tuple(scalars), refs, layout.others)
+    return PyInstance(layout.name, tuple(scalars), refs, layout.others, layout.methods)

@@ -70,12 +70,17 @@ class ObjectLayout(NamedTuple):
         scalars: ``(name, class)`` of each scalar field, in buffer order.
         refs: ``(name, kind)`` of each reference field.
         others: ``(name, class name)`` of attributes that are not fields (for the reasons).
+        methods: ``(name, function)`` of the methods the code calls on the object, each a
+            function of the class (:func:`class_methods`), compiled with the code that calls
+            it (:mod:`autoaccel.runtime.methods`). The functions are part of the layout, so
+            a method replaced on the class later gives another type: no variant matches it.
     """
 
     name: str
     scalars: tuple[tuple[str, type], ...]
     refs: tuple[tuple[str, Any], ...]
     others: tuple[tuple[str, str], ...]
+    methods: tuple[tuple[str, types.FunctionType], ...] = ()
 
     @property
     def packer(self) -> struct.Struct:
@@ -184,6 +189,18 @@ def attributes(value: Any, checked: bool = True) -> tuple[tuple[str, ...], tuple
     return names, values
 
 
+def class_methods(cls: type, names: Any) -> tuple[tuple[str, types.FunctionType], ...]:
+    """``(name, function)`` of each of ``names`` (sorted) that the class defines as a plain
+    function (found along its MRO, as ``getattr`` would); other names are left out."""
+    _, mro, _ = _STATIC.get(cls) or _static(cls)
+    found = []
+    for name in sorted(names):
+        value = _class_attribute(mro, name)
+        if type(value) is types.FunctionType:
+            found.append((name, value))
+    return tuple(found)
+
+
 def _check_shadowing(cls: type, base: type, own: dict) -> None:
     for name in base.__dict__.keys() & own.keys():
         if _is_data_descriptor(base.__dict__[name]):
@@ -260,13 +277,14 @@ class Shape:
             short = self.name.rsplit(".", 1)[-1]
             raise Unconvertible(f"takes a {short} object holding an int beyond int64 [2]") from None
 
-    def native_class(self, refs: tuple, others: tuple, typed: bool) -> Any:
+    def native_class(self, refs: tuple, others: tuple, methods: tuple, typed: bool) -> Any:
         """The class of converted objects of this shape whose reference fields have
-        ``refs`` (``(name, kind)``) and whose other attributes are ``others``."""
-        key = (refs, others)
+        ``refs`` (``(name, kind)``), whose other attributes are ``others`` and whose
+        called methods are ``methods`` (:attr:`ObjectLayout.methods`)."""
+        key = (refs, others, methods)
         found = self._classes.get(key)
         if found is None or (typed and found._numba_type_ is None):
-            layout = ObjectLayout(self.name, self.scalars, refs, others)
+            layout = ObjectLayout(self.name, self.scalars, refs, others, methods)
             found = self._classes[key] = native_class(
                 Kind("object", source=self.name, item=layout), typed
             )
@@ -309,21 +327,27 @@ def _changed(old: Any, new: Any) -> bool:
     return old != new
 
 
-def uses_refusal(native: NativeObject, uses: Any) -> str | None:
+def uses_refusal(native: NativeObject, uses: Any, methods: bool = False) -> str | None:
     """Why the code cannot use ``native``'s object as it does, or ``None``.
 
     ``uses`` is what the code does with the parameter (``loads``, ``stores`` and ``methods``:
     attribute names, from :func:`autoaccel.analysis.attributes.attribute_uses`). Checked
     before compiling, with the reasons Numba's typing would give (and, for method calls,
-    clearer ones).
+    clearer ones). ``methods``: whether the caller compiles the methods called with the
+    code (:mod:`autoaccel.runtime.methods` folded their uses into ``uses``); then each must
+    be one of the layout's methods.
     """
     layout = native.kind.item
     short = layout.name.rsplit(".", 1)[-1]
     scalars = {name for name, _ in layout.scalars}
     fields = scalars | {name for name, _ in layout.refs}
     held = dict(layout.others)
-    if uses.methods:
-        return f"calls {short}.{uses.methods[0]}(), a method of a converted object (not compiled)"
+    bound = {name for name, _ in layout.methods}
+    for name in uses.methods:
+        if not methods:
+            return f"calls {short}.{name}(), a method of a converted object (not compiled)"
+        if name not in bound:
+            return f"calls {short}.{name}(), which is not a function of its class"
     for name in (*uses.loads, *uses.stores):
         if name in held:
             return f"uses attribute {name} of a {short} object, which holds {held[name]} (not converted)"

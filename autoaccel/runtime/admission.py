@@ -29,11 +29,11 @@ import types
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from autoaccel.analysis.attributes import attribute_uses
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe_arguments
-from autoaccel.boundary.convert import conversion_seconds, refusal
+from autoaccel.boundary.convert import conversion_seconds
 from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold
+from autoaccel.runtime import methods
 from autoaccel.runtime.keys import TypeKey
 from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import lookup, lookup_code
@@ -134,8 +134,8 @@ class Admission:
 
     def _screen(self, types_: TypeKey, args: tuple) -> str | None:
         owner = self.owner
-        uses = attribute_uses(owner.code)
-        reason = refusal(args, owner.config.strings, uses) or globals_refusal(owner, lookup)
+        reason = methods.screen(owner.code, args, owner.config.strings)
+        reason = reason or globals_refusal(owner, lookup)
         if reason is None:
             reason = self.saved.refused_before(self.saved.by_source(types_, args))
         if reason is None:
@@ -252,8 +252,7 @@ def deciding_caller(owner: Any) -> Any:
     code = trampoline.code
     values = caller.f_locals
     args = tuple(values.get(name) for name in code.co_varnames[: code.co_argcount])
-    uses = attribute_uses(code)
-    if refusal(args, trampoline.config.strings, uses) or globals_refusal(trampoline, lookup):
+    if methods.screen(code, args, trampoline.config.strings) or globals_refusal(trampoline, lookup):
         return None
     return trampoline
 

@@ -19,13 +19,12 @@ import threading
 import time
 from typing import Any, Protocol
 
-from autoaccel.analysis.attributes import attribute_fields, attribute_uses
 from autoaccel.backends import background, budget, cpu
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import accepting, describe, describe_arguments, numba_signature
-from autoaccel.boundary.convert import carries, convert, refusal
+from autoaccel.boundary.convert import carries, convert
 from autoaccel.boundary.kinds import exact_classes
 from autoaccel.config.signatures import parse_signature, python_types
 from autoaccel.errors import RecursionBudget, Rejection
@@ -33,6 +32,7 @@ from autoaccel.policy import targets
 from autoaccel.policy.compare import Adapter, copy_arguments
 from autoaccel.policy.cost import record_compile
 from autoaccel.policy.trial import PromotionRecord, Trial
+from autoaccel.runtime import methods
 from autoaccel.runtime.admission import Admission
 from autoaccel.runtime.admission import Owner as AdmissionOwner
 from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
@@ -172,13 +172,11 @@ class Promoter:
                 run rule the variant out.
         """
         owner = self.owner
-        reason = refusal(args, owner.config.strings, attribute_uses(owner.code))
-        if reason:
-            raise Rejection(reason)
+        resolved = methods.admitted(owner.code, args, owner.config.strings)
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature
         with cpu.compiling():
             compiled = cpu.build(owner, owner.config.jit, lookup)
-            compiled.fields = attribute_fields(owner.code)
+            methods.bind(compiled, resolved, owner.config.jit, owner)
             natives = convert(args, compiled.fields)
             signature = numba_signature(natives)
             signature = accepting(self.declared, signature) or signature
