@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import abc
 import array
+import functools
 import operator
 import struct
 import types
@@ -81,11 +82,6 @@ class ObjectLayout(NamedTuple):
     refs: tuple[tuple[str, Any], ...]
     others: tuple[tuple[str, str], ...]
     methods: tuple[tuple[str, types.FunctionType], ...] = ()
-
-    @property
-    def packer(self) -> struct.Struct:
-        """The scalar fields' layout in the buffer: native byte order, no padding."""
-        return _packer("=" + "".join(_CODES[cls] for _, cls in self.scalars))
 
 
 _PACKERS: dict[str, struct.Struct] = {}
@@ -305,26 +301,29 @@ def shape_of(cls: type, names: tuple[str, ...], values: tuple) -> Shape:
 
 
 def write_back(native: NativeObject) -> None:
-    """Set the scalar fields of ``native`` that the call changed on its object."""
+    """Set the scalar fields of ``native`` that the call changed on its object: those whose
+    bytes differ from the ones packed before the call (bit for bit: ``-0.0`` is not ``0.0``,
+    a NaN stays itself), each with the class its code unpacks to."""
     after = native.storage[0].tobytes()
-    if after == native.packed:
+    before = native.packed
+    if after == before:
         return
-    layout = native.kind.item
-    packer = layout.packer
-    before = packer.unpack(native.packed)
-    values = packer.unpack(after)
     source = native.source
-    for (name, _), old, new in zip(layout.scalars, before, values, strict=True):
-        if _changed(old, new):
-            setattr(source, name, new)
+    for name, start, end, code in _slots(native.kind.item):
+        if after[start:end] != before[start:end]:
+            setattr(source, name, code.unpack_from(after, start)[0])
 
 
-def _changed(old: Any, new: Any) -> bool:
-    """Whether a scalar field's value changed, bit for bit (``-0.0`` is not ``0.0``; a NaN
-    stays itself)."""
-    if type(old) is float:
-        return struct.pack("d", old) != struct.pack("d", new)
-    return old != new
+@functools.cache
+def _slots(layout: ObjectLayout) -> tuple[tuple[str, int, int, struct.Struct], ...]:
+    """``(name, start, end, code)`` of each scalar field in the buffer (byte offsets; native
+    byte order, no padding, as :attr:`Shape.packer` packs them)."""
+    slots, offset = [], 0
+    for name, cls in layout.scalars:
+        code = _packer("=" + _CODES[cls])
+        slots.append((name, offset, offset + code.size, code))
+        offset += code.size
+    return tuple(slots)
 
 
 def uses_refusal(native: NativeObject, uses: Any, methods: bool = False) -> str | None:
