@@ -72,3 +72,34 @@ def test_rebinding_an_array_field_fails_to_compile():
     with pytest.raises(numba.core.errors.NumbaNotImplementedError):
         rebind(*convert((Body(),)))
     assert any(r.startswith("rebinds Body.mass") for r in refusals)
+
+
+class Walker:
+    def __init__(self) -> None:
+        self.x = 0.5
+
+    def __step(self) -> float:
+        return self.x
+
+    def run(self) -> float:
+        return self.__step()
+
+
+def test_a_type_with_methods_pickles_them_by_class_and_name():
+    # Numba's cache index pickles signatures: by value, a trampolined function cannot be
+    # pickled, and a private method's qualified name is not its attribute's.
+    import pickle
+
+    from numba.core import serialize
+
+    (native,) = convert((Walker(),), (frozenset({"x", "_Walker__step"}),))
+    t = type(native)._numba_type_
+    assert t.methods == (("_Walker__step", Walker._Walker__step),)
+    assert pickle.loads(serialize.dumps(t)) is t
+    local = type("Local", (), {"m": lambda self: 1.0, "__qualname__": "f.<locals>.Local"})
+    local.m.__qualname__ = "f.<locals>.Local.m"
+    obj = local()
+    obj.x = 1.0
+    (native,) = convert((obj,), (frozenset({"x", "m"}),))
+    with pytest.raises(TypeError, match="cannot pickle a method of f.<locals>.Local"):
+        serialize.dumps(type(native)._numba_type_)

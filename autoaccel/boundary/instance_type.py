@@ -26,6 +26,8 @@ that calls that dispatcher.
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
 from typing import Any
 
 from numba import types
@@ -80,6 +82,22 @@ class PyInstance(types.Type):
     def key(self) -> tuple:
         """What makes two instance types the same type."""
         return (self.class_name, self.scalars, self.refs, self.others, self.methods)
+
+    def __reduce__(self) -> tuple:
+        """Pickled with its methods by name, for Numba's cache index: the functions are
+        trampolined (a pickle by value fails on the trampoline) and a private method's
+        qualified name (``Munkres.__step4``) is not its attribute's (``_Munkres__step4``).
+
+        Raises:
+            TypeError: a method of a class defined inside a function (not importable).
+        """
+        named = []
+        for attr, function in self.methods:
+            owner = function.__qualname__.rpartition(".")[0]
+            if not owner or "<locals>" in owner:
+                raise TypeError(f"cannot pickle a method of {owner or function.__qualname__}")
+            named.append((attr, function.__module__, owner))
+        return (_unpickled, (self.class_name, self.scalars, self.refs, self.others, tuple(named)))
 
     def method_dispatcher(self, attr: str) -> Any:
         """The Numba dispatcher compiled code calls method ``attr`` through, or ``None``
@@ -185,6 +203,18 @@ def _setattr(context: Any, builder: Any, sig: Any, args: Any, attr: str) -> None
     field_type, pointer = scalar
     value = context.cast(builder, args[1], value_type, field_type)
     context.pack_value(builder, field_type, value, pointer, align=1)
+
+
+def _unpickled(name: str, scalars: tuple, refs: tuple, others: tuple, named: tuple) -> PyInstance:
+    """A :class:`PyInstance` pickled by :meth:`PyInstance.__reduce__`, its methods found
+    again on their classes (``AttributeError``: gone)."""
+    methods = []
+    for attr, module, owner in named:
+        found: Any = importlib.import_module(module)
+        for part in owner.split("."):
+            found = getattr(found, part)
+        methods.append((attr, inspect.getattr_static(found, attr)))
+    return PyInstance(name, scalars, refs, others, tuple(methods))
 
 
 @functools.cache
