@@ -101,5 +101,5 @@ def test_a_type_with_methods_pickles_them_by_class_and_name():
     obj = local()
     obj.x = 1.0
     (native,) = convert((obj,), (frozenset({"x", "m"}),))
-    with pytest.raises(TypeError, match="cannot pickle a method of f.<locals>.Local"):
+    with pytest.raises(TypeError, match=r"cannot pickle a method of f\.<locals>\.Local"):
         serialize.dumps(type(native)._numba_type_)
