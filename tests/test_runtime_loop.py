@@ -652,6 +652,15 @@ class Orbit:
         for i in range(self.n):
             self.x = self.x + math.sqrt(dt) + len(Orbit.__name__)
         return self.x
+
+    def run_calling_static(self, dt):
+        for i in range(self.n):
+            self.x = self.shifted(self.x, dt)
+        return self.x
+
+    @staticmethod
+    def shifted(x, dt):
+        return x + dt
 """
 
 
@@ -663,13 +672,21 @@ def test_a_loop_over_an_objects_attributes_is_promoted_and_writes_them_back(pair
     assert "Orbit.run.<loop@12>" in promoted(fast)
 
 
-def test_a_loop_calling_a_method_of_its_object_is_refused_before_converting(pair):
+def test_a_loop_calling_a_method_of_its_object_compiles_with_it(pair):
     fast, plain = pair(OBJECT_LOOPS)
     a, b = fast.Orbit(20000), plain.Orbit(20000)
     assert a.run_calling(0.001) == b.run_calling(0.001)
-    loop = loops_of(fast)["Orbit.run_calling.<loop@19>"]
+    assert (a.x, a.v) == (b.x, b.v)
+    assert "Orbit.run_calling.<loop@19>" in promoted(fast)
+
+
+def test_a_loop_calling_a_static_method_through_its_object_is_refused_before_converting(pair):
+    fast, plain = pair(OBJECT_LOOPS)
+    a, b = fast.Orbit(20000), plain.Orbit(20000)
+    assert a.run_calling_static(0.001) == b.run_calling_static(0.001)
+    loop = loops_of(fast)["Orbit.run_calling_static.<loop@32>"]
     (failure,) = loop.failures.values()
-    assert failure.reason == "calls Orbit.step(), a method of a converted object (not compiled)"
+    assert failure.reason == "calls Orbit.shifted(), which is not a function of its class"
     assert loop.trial.compile_seconds == 0.0
 
 

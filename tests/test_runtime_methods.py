@@ -188,3 +188,20 @@ def test_methods_that_cannot_compile_with_their_caller_are_refused_before_compil
         fast.Shape.double_area
     )
     assert lookup(fast.Shape.double_area).compiled is None, "refused before anything was compiled"
+
+
+def test_a_loop_calling_methods_of_its_object_compiles_with_them(accelerated):
+    # A function called once whose loop calls the object's methods: the loop is the unit.
+    from autoaccel.runtime.registry import loop_registry
+
+    def script(module):
+        b = module.Body(1.0, 0.0, 2.0)
+        return b.advance(3000, 0.001), b
+
+    loops = {"min_calls": 10**9, "min_gain": 0.0, "loop_min_seconds": 0.0}
+    fast = both(accelerated, BODY, script, **loops)
+    (loop,) = [t for t in loop_registry() if t.module == fast.__name__]
+    assert [p.signature for p in loop.promotions] == [
+        "(dt: float64, self: Body(x: float64, v: float64, m: float64, steps: int64, accel(), "
+        "kick()))"
+    ]

@@ -70,18 +70,23 @@ class LoopPlan(NamedTuple):
         return self.outputs + self.maybe
 
 
-def plan_for(spec: LoopSpec, params: tuple[str, ...], maybe: tuple[str, ...] = ()) -> LoopPlan:
-    """The plan of a variant that takes ``params``: it hands back those the loop binds."""
+def plan_for(
+    spec: LoopSpec, params: tuple[str, ...], maybe: tuple[str, ...] = (), fields: tuple = ()
+) -> LoopPlan:
+    """The plan of a variant that takes ``params``: it hands back those the loop binds.
+    ``fields``: per param, the attributes an object there converts with, where the caller
+    knows better than the loop's source (the methods called on it reach others); else
+    what the source reaches."""
     assigned = set(spec.assigned)
     outputs = tuple(name for name in params if name in assigned)
     used = set(spec.assigned) | set(spec.read) | set(params)
     prefix = "_aa_"
     while any(name.startswith(prefix) for name in used):
         prefix = "_" + prefix
-    uses = source_attribute_uses(spec.source)
-    fields = (None,) * len(leading_arguments(spec.kind)) + tuple(
-        uses[name].fields() if name in uses else None for name in params
-    )
+    if not fields:
+        uses = source_attribute_uses(spec.source)
+        fields = tuple(uses[name].fields() if name in uses else None for name in params)
+    fields = (None,) * len(leading_arguments(spec.kind)) + tuple(fields)
     return LoopPlan(tuple(params), outputs, tuple(maybe), prefix, fields)
 
 

@@ -139,11 +139,14 @@ def convert(values: Iterable[Any], fields: tuple = ()) -> tuple:
     return _Walk(checked=False, typed=True).values(values, fields)
 
 
-def objects_refusal(values: Iterable[Any], uses: Iterable[Any]) -> str | None:
+def objects_refusal(
+    values: Iterable[Any], uses: Iterable[Any], methods: bool = False
+) -> str | None:
     """Why code cannot use the objects among ``values`` as ``uses`` say it does (per value,
-    its :class:`~autoaccel.analysis.attributes.AttributeUses` or ``None``), or ``None``.
-    Only the objects are converted, with the fields ``uses`` reach only (without Numba, lists
-    unchecked): cheap enough for each look of a loop at its state."""
+    its :class:`~autoaccel.analysis.attributes.AttributeUses` or ``None``; ``methods``: as
+    for :func:`refusal`), or ``None``. Only the objects are converted, with the fields
+    ``uses`` reach only (without Numba, lists unchecked): cheap enough for each look of a
+    loop at its state."""
     walk = _Walk(checked=False)
     for value, used in zip(values, uses, strict=True):
         if used is None or not objects.is_object_class(type(value)):
@@ -152,7 +155,7 @@ def objects_refusal(values: Iterable[Any], uses: Iterable[Any]) -> str | None:
             native = walk.value(value, used.fields())
         except Unconvertible as exc:
             return str(exc)
-        reason = objects.uses_refusal(native, used)
+        reason = objects.uses_refusal(native, used, methods)
         if reason:
             return reason
     return None

@@ -35,6 +35,7 @@ from autoaccel.boundary.convert import (
 from autoaccel.boundary.kinds import Unconvertible
 from autoaccel.errors import Rejection
 from autoaccel.policy.site_types import SiteTypes
+from autoaccel.runtime import methods
 
 # A budget that never runs out: Python (or the compiled loop) finishes this run of the loop.
 NEVER = 1 << 62
@@ -68,6 +69,7 @@ class Boundary(NamedTuple):
     key: tuple
     frozen: tuple[tuple[str, Any], ...] = ()
     natives: tuple = ()  # ``arguments`` as the compiled loop takes them (lists converted)
+    methods: tuple = ()  # the methods it calls on its objects (runtime.methods.Method)
 
 
 def is_data(value: Any) -> bool:
@@ -127,12 +129,14 @@ def boundary(
     reason = argument_refusal(tuple(v for v in values if not carries((v,))))
     if reason:
         raise Rejection(f"a variable {reason}")
-    # What the loop does with an object's attributes, before Numba is imported to compile.
+    # What the loop does with an object's attributes and the methods it calls on it, before
+    # Numba is imported to compile.
     uses = source_attribute_uses(spec.source)
-    reason = objects_refusal(values, [uses.get(name) for name in params])
+    resolved = methods.fold(values, [uses.get(name) for name in params])
+    reason = resolved.reason or objects_refusal(values, resolved.uses, methods=True)
     if reason:
         raise Rejection(reason)
-    plan = plan_for(spec, tuple(params), maybe)
+    plan = plan_for(spec, tuple(params), maybe, resolved.fields())
     reason = screen(plan, tuple(frozen)) if screen is not None else None
     if reason:
         raise Rejection(reason)
@@ -141,7 +145,7 @@ def boundary(
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).
     key = (plan.params, fingerprint(natives), tuple(value for _, value in frozen))
-    return Boundary(plan, arguments, key, tuple(frozen), natives)
+    return Boundary(plan, arguments, key, tuple(frozen), natives, resolved.methods)
 
 
 def natives_of(arguments: tuple, fields: tuple = ()) -> tuple:

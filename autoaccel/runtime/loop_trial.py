@@ -34,6 +34,7 @@ from autoaccel.policy.cost import record_compile
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.policy.window import WindowRun, WindowTrial
+from autoaccel.runtime import methods
 from autoaccel.runtime.loop_boundary import (
     NEVER,
     Boundary,
@@ -260,6 +261,7 @@ class LoopTrial:
         with cpu.compiling():
             compiled = cpu.build(unit, owner.config.jit, lookup)
             compiled.snapshot = unit.live_snapshot(compiled.snapshot)
+            methods.bind(compiled, state.methods, owner.config.jit, unit)
             signature = numba_signature(state.natives)
             text = describe(signature)
             # Decisions are keyed by the Numba signature alone, as variants are.

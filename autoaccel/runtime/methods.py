@@ -64,20 +64,33 @@ class Resolved(NamedTuple):
     methods: tuple[Method, ...]
     reason: str | None
 
+    def fields(self) -> tuple[frozenset[str] | None, ...]:
+        """Per position, the attributes (methods included) an object there converts with,
+        or ``None`` (all; :meth:`AttributeUses.fields`)."""
+        return tuple(used.fields() if used is not None else None for used in self.uses)
+
 
 def resolve(code: types.CodeType, args: tuple) -> Resolved:
     """The uses of ``args``' objects by ``code`` (a function's code as written), with the
     methods it calls on them resolved on their classes (never raises)."""
-    uses = list(attribute_uses(code))
+    return fold(args, attribute_uses(code))
+
+
+def fold(values: Any, uses: Any) -> Resolved:
+    """``uses`` (per value, its :class:`AttributeUses` or ``None``: code's uses of the
+    values' attributes, from bytecode or a loop's source) with the methods called on the
+    objects among ``values`` resolved on their classes and their uses folded in (never
+    raises)."""
+    folded = list(uses)
     reached: list[Method] = []
-    for position, (value, used) in enumerate(zip(args, uses, strict=False)):
+    for position, (value, used) in enumerate(zip(values, uses, strict=False)):
         if used is None or not used.methods or not is_object_class(type(value)):
             continue
-        folded = _fold(type(value), used, reached, ())
-        if isinstance(folded, str):
-            return Resolved(tuple(uses), (), folded)
-        uses[position] = folded
-    return Resolved(tuple(uses), tuple(reached), None)
+        found = _fold(type(value), used, reached, ())
+        if isinstance(found, str):
+            return Resolved(tuple(folded), (), found)
+        folded[position] = found
+    return Resolved(tuple(folded), tuple(reached), None)
 
 
 def screen(code: types.CodeType, args: tuple, strings: bool) -> str | None:
@@ -143,27 +156,25 @@ def _unique(names: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def bind(compiled: Any, resolved: Resolved, options: JitOptions, caller: Any) -> None:
-    """Set the fields ``compiled``'s arguments convert with, build the code of each method
-    they call for compiled code to call, and make ``compiled``'s variants depend on it.
+def bind(compiled: Any, methods: tuple[Method, ...], options: JitOptions, caller: Any) -> None:
+    """Build the code of each method compiled code calls for it to call, and make
+    ``compiled``'s variants depend on it.
 
     Args:
-        compiled: the caller's :class:`~autoaccel.backends.cpu.Compiled`. Its ``fields``
-            are set from ``resolved`` (per class, as methods differ; with one class per
-            parameter, the same at every trial); its ``snapshot`` gains, per method, the
-            class still giving the function, the function still running the method's
-            code, and the globals the method froze.
-        resolved: from :func:`admitted`.
+        compiled: the caller's :class:`~autoaccel.backends.cpu.Compiled` (a function's or
+            a loop's); its ``snapshot`` gains, per method, the class still giving the
+            function, the function still running the method's code, and the globals the
+            method froze.
+        methods: :attr:`Resolved.methods`.
         options: ``numba.njit`` options (the caller's).
         caller: the caller's unit (a method reaching it back is recursion).
 
     Raises:
         Rejection: a method's global cannot be frozen, or it reaches the caller.
     """
-    compiled.fields = tuple(u.fields() if u else None for u in resolved.uses)
     entries = list(compiled.snapshot)
     seen = {_identity(entry) for entry in entries}
-    for method in resolved.methods:
+    for method in methods:
         built = cpu.build(method.unit, options, lookup, (caller,))
         STATE.methods[method.function] = built.dispatcher
         held: Snapshot = (

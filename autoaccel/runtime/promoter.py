@@ -176,7 +176,8 @@ class Promoter:
         owner.clear_fast_path()  # the entry dispatcher is about to accept a new signature
         with cpu.compiling():
             compiled = cpu.build(owner, owner.config.jit, lookup)
-            methods.bind(compiled, resolved, owner.config.jit, owner)
+            compiled.fields = resolved.fields()  # per class: methods reach other fields
+            methods.bind(compiled, resolved.methods, owner.config.jit, owner)
             natives = convert(args, compiled.fields)
             signature = numba_signature(natives)
             signature = accepting(self.declared, signature) or signature
