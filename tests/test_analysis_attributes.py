@@ -58,3 +58,27 @@ def test_a_loops_source_uses_are_complete_where_the_name_appears_before_attribut
     uses = source_attribute_uses("for i in r:\n    p.x += q.y\n    f(q)\n    p.m()\n")
     assert uses["p"] == AttributeUses(("x",), ("x",), ("m",), complete=True)
     assert uses["q"].loads == ("y",) and not uses["q"].complete
+
+
+class Math:
+    pi = 3.0
+
+    @staticmethod
+    def sq(x):
+        return x * x
+
+
+def namespaced(x):
+    return Math.sq(x) + Math.pi
+
+
+def constructs(x):
+    return Math.sq(x) + len([Math()])
+
+
+def test_a_global_read_only_through_its_attributes_is_used_as_a_namespace():
+    from autoaccel.analysis.attributes import global_attribute_uses
+
+    uses = global_attribute_uses(namespaced.__code__)["Math"]
+    assert set(uses.loads + uses.methods) == {"sq", "pi"} and uses.complete
+    assert not global_attribute_uses(constructs.__code__)["Math"].complete, "Math() is a call"

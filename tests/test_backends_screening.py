@@ -13,6 +13,7 @@ from autoaccel.backends.screening import (
     global_names,
     globals_refusal,
     helpers,
+    namespace_uses,
 )
 from autoaccel.errors import Rejection
 
@@ -251,3 +252,76 @@ def test_helpers_reach_a_wrapped_function_as_the_original():
     walked = {name: helper for name, _, helper in helpers(found["uses_wrapped"], lookup)}
     assert walked["by_jit"] is found["kernel"] and walked["by_positional"] is found["kernel"]
     assert globals_refusal(found["uses_wrapped"], lookup) is None
+
+
+NAMESPACES = """
+import math
+import os.path
+
+class Math:
+    digits = 53
+    tiny = 2.0 ** -500
+    name = "math"
+
+    @staticmethod
+    def sq(x):
+        return x * x
+
+    def cube(x):  # a plain function read through the class
+        return x * x * x
+
+    @staticmethod
+    def hypot(x, y):
+        return math.sqrt(Math.sq(x) + Math.cube(y)) + Math.tiny
+
+    @classmethod
+    def twice(cls, x):
+        return 2 * x
+
+    join = os.path.join
+
+def norm(x, y):
+    return Math.hypot(x, y) / Math.digits
+
+def doubled(x):
+    return Math.twice(x)
+
+def joined(x):
+    return len(Math.join("a", "b")) + x
+
+def made(x):
+    return Math() if x else None
+"""
+
+
+def test_a_class_read_as_a_namespace_compiles_with_its_constants_and_functions(accelerated):
+    from test_boundary_objects import both
+
+    from autoaccel.runtime.registry import lookup
+
+    def script(module):
+        results = [module.norm(3.0, 4.0) for _ in range(4)]
+        module.Math.digits = 10  # a class attribute set after promotion
+        results += [module.norm(3.0, 4.0) for _ in range(3)]
+        return results
+
+    fast = both(accelerated, NAMESPACES, script)
+    trampoline = lookup(fast.norm)
+    assert trampoline.promotions or trampoline.invalidations, "promoted, then invalidated"
+    uses = namespace_uses("Math", fast.Math, trampoline.code)
+    assert uses is not None and set(uses.loads + uses.methods) == {"hypot", "digits"}
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("doubled", "reads Math.twice, which is a classmethod on its class (not frozen)"),
+        ("joined", "calls Math.join, a Python function outside the accelerated modules"),
+        ("made", "reads global Math of type type, which Numba cannot freeze"),  # called
+    ],
+)
+def test_a_class_namespace_attribute_that_cannot_be_frozen_is_named(accelerated, name, reason):
+    from autoaccel.runtime.registry import lookup
+
+    fast = accelerated(NAMESPACES)
+    assert globals_refusal(lookup(getattr(fast, name)), lookup) == reason

@@ -91,9 +91,7 @@ def _uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
             augmented and instruction.opname == "STORE_ATTR"
         ):
             as_receiver[receiver] += 1
-        if instruction.opname == "LOAD_METHOD" or (
-            instruction.opname == "LOAD_ATTR" and _METHOD_BIT and (instruction.arg or 0) & 1
-        ):
+        if _loads_method(instruction):
             methods[name] = None
         elif instruction.opname == "LOAD_ATTR":
             loads[name] = None
@@ -107,6 +105,36 @@ def _uses(code: types.CodeType) -> tuple[AttributeUses | None, ...]:
         if name in rebound
         else _uses_of(found[name], name not in captured and as_receiver[name] == loaded[name])
         for name in params
+    )
+
+
+def global_attribute_uses(code: types.CodeType) -> dict[str, AttributeUses]:
+    """Per global name ``code`` loads, the attributes it reads (``Geodesic.nC1_``) and
+    calls (``Math.sq(x)``) on it; complete where every load of the global is followed by
+    one of these (a class used as a namespace, never called, passed on or set)."""
+    instructions = list(dis.get_instructions(code))
+    found: dict[str, tuple[dict, dict, dict]] = {}
+    complete: dict[str, bool] = {}
+    for at, instruction in enumerate(instructions):
+        if instruction.opname != "LOAD_GLOBAL":
+            continue
+        name = instruction.argval
+        loads, _, methods = found.setdefault(name, ({}, {}, {}))
+        after = instructions[at + 1] if at + 1 < len(instructions) else None
+        if after is not None and _loads_method(after):
+            methods[after.argval] = None
+        elif after is not None and after.opname == "LOAD_ATTR":
+            loads[after.argval] = None
+        else:
+            complete[name] = False
+    return {name: _uses_of(uses, complete.get(name, True)) for name, uses in found.items()}
+
+
+def _loads_method(instruction: dis.Instruction) -> bool:
+    """Whether ``instruction`` loads an attribute to call it (3.10, 3.11: ``LOAD_METHOD``;
+    3.12 and later: ``LOAD_ATTR`` with its low argument bit set)."""
+    return instruction.opname == "LOAD_METHOD" or (
+        instruction.opname == "LOAD_ATTR" and _METHOD_BIT and bool((instruction.arg or 0) & 1)
     )
 
 

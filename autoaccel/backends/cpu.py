@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoaccel.backends import budget, interrupts, recursion
-from autoaccel.backends.screening import Lookup, Unit, globals_refusal, helpers
+from autoaccel.backends.screening import (
+    Lookup,
+    Unit,
+    forwarded,
+    globals_refusal,
+    helpers,
+    namespace_uses,
+)
 from autoaccel.backends.signatures import describe, numba_signature
 from autoaccel.backends.snapshot import Flags, Snapshot, reached_through, snapshot_changed
 from autoaccel.backends.variant_code import checked_code
@@ -213,6 +220,8 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
             recursive, reached = recursive + compiled.reach[0], reached + compiled.reach[1]
         elif isinstance(value, np.ndarray):
             entries.append((Flags(value), "writeable", False))
+        elif (uses := namespace_uses(name, value, unit.code)) is not None:
+            overlay[name] = _namespace(value, uses, entries, options, lookup, (*active, unit))
     code = recursion.depth_form(unit.code, itself) if itself else unit.code
     code, stand_ins = checked_code(code, namespace)
     overlay.update(stand_ins)
@@ -231,6 +240,26 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
     unit.compiled = Compiled(function, options, tuple(entries), (recursive, reached))
     unit.compiled.max_frames = frames
     return unit.compiled
+
+
+def _namespace(
+    cls: type, uses: Any, entries: list, options: JitOptions, lookup: Lookup, active: tuple
+) -> Any:
+    """Global class ``cls`` read as a namespace (``Math.sq(x)``: ``namespace_uses``) as a
+    module of the attributes read, constants and compiled helpers; ``entries`` gains the
+    class attributes (one set later invalidates the variant)."""
+    module = types.ModuleType(f"{cls.__module__}.{cls.__qualname__}")
+    for attr in dict.fromkeys((*uses.loads, *uses.methods)):
+        value = original = getattr(cls, attr)
+        entries.append((cls, attr, value))
+        function = isinstance(value, types.FunctionType)
+        helper = lookup(forwarded(value) or value) if function else None
+        if helper is not None:
+            compiled = build(helper, options, lookup, active)
+            value = compiled.dispatcher
+            entries.extend((*reached_through(original, helper.code), *compiled.snapshot))
+        setattr(module, attr, value)
+    return module
 
 
 @contextlib.contextmanager

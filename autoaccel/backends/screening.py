@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from autoaccel.analysis.attributes import AttributeUses, global_attribute_uses
 from autoaccel.errors import Rejection, with_article
 
 _SAFE_MODULE_ROOTS = ("numpy", "math", "cmath", "numba", "operator")
@@ -223,23 +224,70 @@ def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | Non
         for name, value, helper in helpers(unit, lookup, active):
             if value is ABSENT:
                 continue  # the refused builtins were caught by the static guards
-            if helper is not None and helper.binds:
-                # Compiled code would call the bound form's all-positional signature, not
-                # CPython's binding (f(a, *rest, c=1) called f(1, 2, 3) sets c=1, not c=2).
-                reason: str | None = (
-                    f"calls {name}, which takes *args, **kwargs or keyword-only arguments: "
-                    "its bound forms serve calls from Python only"
-                )
-            elif helper is unit:
-                continue  # it calls itself: compiled with a depth budget (backends.recursion)
-            elif helper is not None and helper.refusal:
-                reason = f"calls {name}, which cannot be compiled: {helper.refusal}"
-            elif helper is not None:
-                reason = globals_refusal(helper, lookup, (*active, unit))
+            if helper is not None:
+                reason = _helper_refusal(name, helper, unit, lookup, active)
             else:
                 reason = _global_refusal(name, value)
+                uses = namespace_uses(name, value, unit.code) if reason else None
+                if uses is not None:
+                    reason = _namespace_refusal(name, value, uses, unit, lookup, active)
             if reason:
                 return reason
     except Rejection as exc:
         return str(exc)
+    return None
+
+
+def _helper_refusal(
+    name: str, helper: Any, unit: Unit, lookup: Lookup, active: tuple
+) -> str | None:
+    """Why calling ``helper`` (a function of the accelerated modules, reached as ``name``)
+    rules out ``unit``'s variant, or ``None``."""
+    if helper.binds:
+        # Compiled code would call the bound form's all-positional signature, not
+        # CPython's binding (f(a, *rest, c=1) called f(1, 2, 3) sets c=1, not c=2).
+        return (
+            f"calls {name}, which takes *args, **kwargs or keyword-only arguments: "
+            "its bound forms serve calls from Python only"
+        )
+    if helper is unit:
+        return None  # it calls itself: compiled with a depth budget (backends.recursion)
+    if helper.refusal:
+        return f"calls {name}, which cannot be compiled: {helper.refusal}"
+    return globals_refusal(helper, lookup, (*active, unit))
+
+
+def namespace_uses(name: str, value: Any, code: types.CodeType) -> AttributeUses | None:
+    """What ``code`` reads of global ``name``, a class Numba cannot freeze, where it only
+    reads attributes of it (``Math.sq(x)``, ``Geodesic.nC1_``): the class is then frozen as
+    a namespace of those attributes (:func:`autoaccel.backends.cpu.build`); else ``None``."""
+    if not isinstance(value, type) or _global_refusal(name, value) is None:
+        return None
+    uses = global_attribute_uses(code).get(name)
+    return uses if uses is not None and uses.complete else None
+
+
+def _namespace_refusal(
+    name: str, cls: type, uses: AttributeUses, unit: Unit, lookup: Lookup, active: tuple
+) -> str | None:
+    """Why an attribute of class ``cls`` that ``unit`` reads as a namespace cannot be frozen:
+    a function must be a plain or static one of the accelerated modules (compiled as a
+    helper), anything else what a global may be."""
+    for attr in (*uses.loads, *uses.methods):
+        raw = inspect.getattr_static(cls, attr, ABSENT)
+        raw = raw.__func__ if isinstance(raw, staticmethod) else raw
+        if isinstance(raw, types.FunctionType):
+            helper = lookup(forwarded(raw) or raw)
+            reason = (
+                _helper_refusal(f"{name}.{attr}", helper, unit, lookup, active)
+                if helper is not None
+                else f"calls {name}.{attr}, a Python function outside the accelerated modules"
+            )
+        elif raw is ABSENT or hasattr(type(raw), "__get__"):
+            what = "nothing" if raw is ABSENT else with_article(type(raw).__name__)
+            reason = f"reads {name}.{attr}, which is {what} on its class (not frozen)"
+        else:
+            reason = _global_refusal(f"{name}.{attr}", raw)
+        if reason:
+            return reason
     return None

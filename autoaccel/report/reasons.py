@@ -62,6 +62,11 @@ _ACTIONS = (
         "lists in the attribute",
     ),
     (r"which Numba cannot freeze", "pass the value as an argument"),
+    (
+        r"on its class \(not frozen\)",
+        "a class read as a namespace freezes numbers, strings, tuples, read-only arrays and "
+        "plain or static functions of the selected modules",
+    ),
     (r"defines a nested function or lambda", "move the inner function to module level"),
     (r"defines a closure", "move the inner function to module level"),
     (r"^prints", "print outside the function"),
