@@ -325,3 +325,29 @@ def test_a_class_namespace_attribute_that_cannot_be_frozen_is_named(accelerated,
 
     fast = accelerated(NAMESPACES)
     assert globals_refusal(lookup(getattr(fast, name)), lookup) == reason
+
+
+def test_the_math_functions_screening_refuses_are_ones_numba_cannot_type():
+    import cmath
+    import math
+
+    from numba import types
+    from numba.core.registry import cpu_target
+
+    from autoaccel.backends.screening import UNTYPED
+
+    cpu_target.target_context.refresh()  # imports the implementations, as a compile does
+    context = cpu_target.typing_context
+    for module in (math, cmath):
+        public = {name for name in dir(module) if not name.startswith("_")}
+        untyped = {n for n in public if context.resolve_getattr(types.Module(module), n) is None}
+        # Never refused where Numba compiles it (the table may miss some it does not).
+        assert UNTYPED[module.__name__] & public <= untyped, module.__name__
+
+
+def test_a_call_of_a_math_function_numba_cannot_type_is_refused_before_compiling(accelerated):
+    from autoaccel.runtime.registry import lookup
+
+    fast = accelerated("import math\n\ndef wrapped(x):\n    return math.remainder(x, 360.0)\n")
+    reason = globals_refusal(lookup(fast.wrapped), lookup)
+    assert reason == "calls math.remainder, which Numba does not compile"

@@ -22,6 +22,16 @@ from autoaccel.analysis.attributes import AttributeUses, global_attribute_uses
 from autoaccel.errors import Rejection, with_article
 
 _SAFE_MODULE_ROOTS = ("numpy", "math", "cmath", "numba", "operator")
+# Functions of math and cmath that Numba 0.68's typing does not know ("Unknown attribute";
+# fma and sumprod are 3.12's and 3.13's): a function calling one fails typing after seconds
+# of compiling. Checked against Numba's typing context by tests/test_backends_screening.py.
+_MATH = (
+    "cbrt comb dist factorial fma fmod fsum isclose isqrt lcm modf perm prod remainder sumprod ulp"
+)
+UNTYPED = {
+    "math": frozenset(_MATH.split()),
+    "cmath": frozenset(("isclose",)),
+}
 _ALLOWED_DTYPE_KINDS = "biufc"
 
 
@@ -226,6 +236,8 @@ def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | Non
                 continue  # the refused builtins were caught by the static guards
             if helper is not None:
                 reason = _helper_refusal(name, helper, unit, lookup, active)
+            elif isinstance(value, types.ModuleType) and value.__name__ in UNTYPED:
+                reason = _untyped_refusal(name, value.__name__, unit.code)
             else:
                 reason = _global_refusal(name, value)
                 uses = namespace_uses(name, value, unit.code) if reason else None
@@ -235,6 +247,16 @@ def globals_refusal(unit: Unit, lookup: Lookup, active: tuple = ()) -> str | Non
                 return reason
     except Rejection as exc:
         return str(exc)
+    return None
+
+
+def _untyped_refusal(name: str, module: str, code: types.CodeType) -> str | None:
+    """Why ``code``'s uses of module ``module`` (global ``name``) fail Numba's typing: a
+    function of :data:`UNTYPED`; else ``None``."""
+    uses = global_attribute_uses(code).get(name)
+    for attr in (*uses.loads, *uses.methods) if uses is not None else ():
+        if attr in UNTYPED[module]:
+            return f"calls {name}.{attr}, which Numba does not compile"
     return None
 
 
