@@ -357,3 +357,49 @@ def test_an_object_converts_with_only_the_fields_its_code_uses(accelerated):
 
     fast = both(accelerated, source, script)
     assert promoted(fast.Holder.norm) == ["(Holder(x: float64, y: float64))"]
+
+
+SHARED = """
+class Generator:
+    m1 = 2147483647
+    scale = 0.5
+    table = [1.0, 2.0, 3.0]
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def next(self, k):
+        for _ in range(k):
+            self.seed = (self.seed * 16807) % self.m1
+        self.table[0] = self.table[0] + self.scale
+        return self.seed * self.scale
+
+    def next_number(self, k):
+        for _ in range(k):
+            self.seed = (self.seed * 16807) % self.m1
+        return self.seed * self.scale
+
+    def rescale(self, k):
+        self.scale = self.scale * k  # sets the instance's own attribute, as CPython does
+        return self.scale
+"""
+
+
+def test_class_data_read_through_the_object_converts_as_its_fields(accelerated):
+    def script(module):
+        g = module.Generator(7)
+        first = [g.next(50) for _ in range(4)]
+        module.Generator.m1 = 1000003  # a class attribute changed after promotion
+        second = [g.next(50) for _ in range(3)] + [g.next_number(50) for _ in range(4)]
+        scaled = [g.rescale(2) for _ in range(3)]
+        return first, second, scaled, g.__dict__, module.Generator.scale, module.Generator.table
+
+    fast = both(accelerated, SHARED, script)
+    assert promoted(fast.Generator.rescale) == ["(Generator(scale: float64), int64)"]
+    assert promoted(fast.Generator.next_number) == [
+        "(Generator(seed: int64, m1: int64, scale: float64), int64)"
+    ]
+    # A list the class holds is shared by its instances: not converted (a trial's copy
+    # of the object would write the class's own list).
+    reason = "uses Generator.table, which is not an attribute of the object or data of its"
+    assert any(reason in r for r in failures(fast.Generator.next))

@@ -396,8 +396,11 @@ class _Walk:
             kept = [at for at, name in enumerate(names) if name in wanted]
             names = tuple([names[at] for at in kept])
             values = tuple([values[at] for at in kept])
-            if len(kept) < len(wanted):  # the others may be methods the code calls
-                methods = objects.class_methods(cls, wanted.difference(names))
+            if len(kept) < len(wanted):  # the others may be methods or class attributes
+                missing = wanted.difference(names)
+                methods = objects.class_methods(cls, missing)
+                shared = objects.class_data(cls, missing)
+                names, values = names + shared[0], values + shared[1]
         shape = objects.shape_of(cls, names, values)
         packed = shape.pack(values)
         fields, refs, others = [], [], shape.others

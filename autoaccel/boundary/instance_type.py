@@ -45,6 +45,7 @@ from numba.core.typing.templates import AbstractTemplate, AttributeTemplate, inf
 from numba.extending import register_model
 
 from autoaccel.backends.checked_ops import refusals
+from autoaccel.boundary.messages import attribute_refusal
 from autoaccel.state import STATE
 
 _BUFFER = types.Array(types.uint8, 1, "C")
@@ -124,16 +125,7 @@ class PyInstance(types.Type):
             if name == attr:
                 return t
         held = dict(self.others).get(attr)
-        short = self.class_name.rsplit(".", 1)[-1]
-        if held is not None:
-            refusals.append(
-                f"uses attribute {attr} of a {short} object, which holds {held} (not converted)"
-            )
-        else:
-            refusals.append(
-                f"uses {short}.{attr}, which is not an attribute of the object (methods and "
-                "class attributes of converted objects are not compiled)"
-            )
+        refusals.append(attribute_refusal(self.class_name.rsplit(".", 1)[-1], attr, held))
         return None
 
     def store_refusal(self, attr: str, value: Any) -> str | None:

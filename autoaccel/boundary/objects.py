@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autoaccel.boundary.kinds import Kind, NativeObject, Unconvertible, native_class
+from autoaccel.boundary.messages import attribute_refusal
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 _METACLASSES = (type, abc.ABCMeta)
@@ -195,6 +196,21 @@ def class_methods(cls: type, names: Any) -> tuple[tuple[str, types.FunctionType]
         if type(value) is types.FunctionType:
             found.append((name, value))
     return tuple(found)
+
+
+def class_data(cls: type, names: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """``(names, values)`` of those of ``names`` (sorted) that the class holds as numbers
+    (``float``, ``int``, ``bool``, ``complex``): read through an instance they are the
+    class's values, and set on one they become the instance's own, as compiled code's
+    write-back sets them. A list or array the class holds is shared by its instances, and
+    a trial's copy of the object would write the class's own: not converted."""
+    _, mro, _ = _STATIC.get(cls) or _static(cls)
+    found: list[tuple[str, Any]] = []
+    for name in sorted(names):
+        value = _class_attribute(mro, name)
+        if type(value) in _CODES or type(value) is complex:
+            found.append((name, value))
+    return tuple(name for name, _ in found), tuple(value for _, value in found)
 
 
 def _check_shadowing(cls: type, base: type, own: dict) -> None:
@@ -348,13 +364,8 @@ def uses_refusal(native: NativeObject, uses: Any, methods: bool = False) -> str 
         if name not in bound:
             return f"calls {short}.{name}(), which is not a function of its class"
     for name in (*uses.loads, *uses.stores):
-        if name in held:
-            return f"uses attribute {name} of a {short} object, which holds {held[name]} (not converted)"
-        if name not in fields:
-            return (
-                f"uses {short}.{name}, which is not an attribute of the object (methods and "
-                "class attributes of converted objects are not compiled)"
-            )
+        if name in held or name not in fields:
+            return attribute_refusal(short, name, held.get(name))
     for name in uses.stores:
         if name not in scalars:
             return (
