@@ -25,8 +25,9 @@ from autoaccel.policy.trial import Trial, VariantRun
 
 EXAMPLE = REPO / "examples" / "indicators" / "indicators.py"
 # Compiles 8 kernels, then runs on for many seconds: every signal lands before the end (with
-# 200000 prices the accelerated run ended within the window, where an exit is not a Ctrl-C).
-ARGS = ("--n", "1000000", "--chunk", "10000")
+# 200000 prices the accelerated run ended within the window, where an exit is not a Ctrl-C;
+# with 1000000, one of two runs sharing 2 cores ended 4.85 s in, before its signal at 5 s).
+ARGS = ("--n", "3000000", "--chunk", "10000")
 INTERRUPTS = 30
 WINDOW = 5.0  # seconds after the first line over which the signals are spread (the compiles)
 EXIT_SECONDS = 15.0  # from the signal to the exit: a compile in progress finishes first
