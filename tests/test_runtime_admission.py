@@ -6,6 +6,7 @@ import numpy as np
 
 from autoaccel.policy.cost import record_compile
 from autoaccel.report.stats import function_stats, loop_stats
+from autoaccel.runtime import admission as admission_module
 from autoaccel.runtime import registry
 from autoaccel.runtime import trampoline as trampoline_module
 from autoaccel.runtime.registry import lookup
@@ -168,3 +169,47 @@ def run(n):
         s += i * 0.5
     return s
 """
+
+
+NESTED_CALLER = """
+import numpy as np
+
+def sweep(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * 0.5
+    return s
+
+def run(a, temperatures, box):
+    total = 0.0
+    for t in temperatures:  # a few long iterations: it looks at its speed after 8
+        for k in range(40):
+            total += sweep(a) * box["scale"] * t  # a dict: this loop cannot be compiled
+    return total
+
+def few(a, n):
+    total = 0.0
+    for block in range(n):  # fewer iterations than before its first look
+        total += sweep(a)
+    return total
+"""
+
+
+def test_a_helper_waits_for_its_innermost_loop_and_is_compiled_alone_when_it_cannot(
+    accelerated,
+):
+    # Waiting for the outer loop (as before) left sweep plain for the whole run.
+    mod = accelerated(NESTED_CALLER, min_calls=5)
+    a = np.ones(5_000)
+    assert mod.run(a, [1.0, 2.0, 3.0], {"scale": 1.0}) == 6 * 40 * 2_500.0
+    sweep = lookup(mod.sweep)
+    assert sweep.compiled is not None, sweep.promoter.admission.caller_reason()
+
+
+def test_a_helper_waits_for_its_caller_at_most_a_tenth_of_a_second(accelerated, monkeypatch):
+    monkeypatch.setattr(admission_module, "_WAIT_SECONDS", 0.004)
+    mod = accelerated(NESTED_CALLER, min_calls=3, min_seconds=0.001)
+    a = np.ones(20_000)
+    assert mod.few(a, 7) == 7 * 10_000.0
+    sweep = lookup(mod.sweep)
+    assert sweep.compiled is not None, sweep.promoter.admission.caller_reason()

@@ -53,6 +53,7 @@ class _Ready:
 READY = _Ready()
 # The most calls a helper waits for its caller's decision (each costs it ~1 us armed).
 _WAIT_CALLS = 100_000
+_WAIT_SECONDS = 0.1  # ... and at most this much of its own Python time (or 2x its threshold)
 # A helper waiting for its caller counts this many calls quietly between looks at it.
 _RECHECK_CALLS = 1_000
 
@@ -168,7 +169,7 @@ class Admission:
         if count < cost.needed:
             owner.quiet_until[types_] = cost.needed  # nothing to decide until then
             return MISS
-        if self._waits_for_caller(count):
+        if self._waits_for_caller(count, cost):
             # Looked at again every _RECHECK_CALLS calls: the caller may be decided by then.
             owner.quiet_until[types_] = min(count + _RECHECK_CALLS, self._wait_until)
             return MISS
@@ -189,15 +190,24 @@ class Admission:
         name = caller.name if caller is not None else self.inlined_into
         return f"runs compiled inside its caller {name}" if name else None
 
-    def _waits_for_caller(self, count: int) -> bool:
+    def _waits_for_caller(self, count: int, cost: CallCost) -> bool:
         """Whether this function's compile waits for its caller's decision (looked up once,
-        at the first call that could compile it)."""
+        at the first call that could compile it).
+
+        It waits at most :data:`_WAIT_CALLS` calls, and at most twice its own compile
+        threshold of Python time (:data:`_WAIT_SECONDS` at least): a caller that has not
+        decided by then is not about to (a
+        loop of a few long iterations looks at its speed only after several; montecarlo's
+        Ising sweeps, 2 ms a call, waited for such a loop for the whole run).
+        """
         if self.waiting is None:
             if self._looked:
                 return False
             self._looked = True
             self.waiting = deciding_caller(self.owner)
-            self._wait_until = count + _WAIT_CALLS
+            patience = cost.calls_for(max(2 * self.threshold()[0], _WAIT_SECONDS))
+            patience = min(_WAIT_CALLS, patience)
+            self._wait_until = count + patience
             return self.waiting is not None
         caller = self.waiting
         if caller.armed and not caller.promotions and count < self._wait_until:
@@ -227,8 +237,8 @@ def deciding_caller(owner: Any) -> Any:
     """The caller of ``owner``'s function now running that will be compiled with it inlined.
 
     Found from the frames: the frame running ``owner``'s code (the prologue holds it), then
-    its caller's frame: a candidate loop of it whose lines hold the call, armed and not
-    promoted; else its function's trampoline, armed, not promoted, counted up to its
+    its caller's frame: the innermost candidate loop of it whose lines hold the call, armed
+    and not promoted; else its function's trampoline, armed, not promoted, counted up to its
     screening (so about to decide), with arguments and globals that pass the screening.
 
     Returns:
@@ -240,9 +250,16 @@ def deciding_caller(owner: Any) -> Any:
     caller = frame.f_back if frame is not None else None
     if caller is None:
         return None
-    for const in caller.f_code.co_consts:
-        if isinstance(const, LoopTrampoline) and _encloses(const, caller.f_lineno):
-            return const if const.armed and not const.promotions else None
+    # The innermost loop holding the call: an outer one of a few long iterations may
+    # never look at its speed (montecarlo's loop over 5 temperatures waited for 2.7 s).
+    loops = [
+        const
+        for const in caller.f_code.co_consts
+        if isinstance(const, LoopTrampoline) and _encloses(const, caller.f_lineno)
+    ]
+    if loops:
+        loop = max(loops, key=lambda candidate: candidate.spec.lineno)
+        return loop if loop.armed and not loop.promotions else None
     trampoline = lookup_code(caller.f_code)
     if trampoline is None or not trampoline.armed or trampoline.promotions:
         return None
