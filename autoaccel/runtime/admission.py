@@ -106,8 +106,11 @@ class Admission:
         self.costs: dict[TypeKey, CallCost] = {}
         self.screened: set[TypeKey] = set()
         self.waiting: Any = None
+        # While waiting: calls after which to look again, the most calls to wait, the calls
+        # of this function's own patience, and the caller loop's iterations when last seen.
+        self._wait_until = self._wait_limit = self._patience = 0
+        self._caller_looks: int | None = None
         self.inlined_into: str | None = None
-        self._wait_until = 0
         self._looked = False  # whether the caller was looked for
 
     def screening_from(self) -> int:
@@ -194,24 +197,31 @@ class Admission:
         """Whether this function's compile waits for its caller's decision (looked up once,
         at the first call that could compile it).
 
-        It waits at most :data:`_WAIT_CALLS` calls, and at most twice its own compile
-        threshold of Python time (:data:`_WAIT_SECONDS` at least): a caller that has not
-        decided by then is not about to (a
-        loop of a few long iterations looks at its speed only after several; montecarlo's
-        Ising sweeps, 2 ms a call, waited for such a loop for the whole run).
+        It waits at most :data:`_WAIT_CALLS` calls. A loop caller that has not looked at its
+        speed while this function spent :data:`_WAIT_SECONDS` (or twice its own compile
+        threshold) of Python time is not about to decide (a loop of a few long iterations
+        looks only after several; montecarlo's Ising sweeps, 2 ms a call, waited for such a
+        loop for the whole run): then this function is tried alone. One that looked since
+        is waited for again as long.
         """
         if self.waiting is None:
             if self._looked:
                 return False
             self._looked = True
             self.waiting = deciding_caller(self.owner)
-            patience = cost.calls_for(max(2 * self.threshold()[0], _WAIT_SECONDS))
-            patience = min(_WAIT_CALLS, patience)
-            self._wait_until = count + patience
+            self._patience = cost.calls_for(max(2 * self.threshold()[0], _WAIT_SECONDS))
+            self._wait_until = count + min(_WAIT_CALLS, self._patience)
+            self._wait_limit = count + _WAIT_CALLS
+            self._caller_looks = getattr(self.waiting, "iterations", None)
             return self.waiting is not None
         caller = self.waiting
         if caller.armed and not caller.promotions and count < self._wait_until:
             return True
+        looks = getattr(caller, "iterations", None)
+        if looks is not None and looks != self._caller_looks and count < self._wait_limit:
+            self._caller_looks = looks  # the loop looked: its decision may be near
+            self._wait_until = min(count + self._patience, self._wait_limit)
+            return caller.armed and not caller.promotions
         if caller.promotions:
             self.inlined_into = caller.name
         self.waiting = None
