@@ -399,8 +399,10 @@ class _Walk:
             if len(kept) < len(wanted):  # the others may be methods or class attributes
                 missing = wanted.difference(names)
                 methods = objects.class_methods(cls, missing)
-                shared = objects.class_data(cls, missing)
-                names, values = names + shared[0], values + shared[1]
+                if len(methods) < len(missing):  # per call: no second walk for methods alone
+                    missing = missing.difference(name for name, _ in methods)
+                    shared = objects.class_data(cls, missing)
+                    names, values = names + shared[0], values + shared[1]
         shape = objects.shape_of(cls, names, values)
         packed = shape.pack(values)
         fields, refs, others = [], [], shape.others
