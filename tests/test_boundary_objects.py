@@ -8,6 +8,8 @@ the other ``test_boundary_*`` files, the dangerous case comes after promotion.
 
 from __future__ import annotations
 
+import gc
+import sys
 import textwrap
 import types
 
@@ -123,9 +125,9 @@ def test_a_method_updating_its_object_is_promoted_and_answers_as_cpython(acceler
         return [module.run(p, 0.5) for _ in range(5)], p
 
     fast = both(accelerated, PARTICLE, script)
-    assert promoted(fast.Particle.step) == ["(Particle(x: float64, v: float64, n: int64), float64)"]
+    assert promoted(fast.Particle.step) == ["(Particle(n: int64, v: float64, x: float64), float64)"]
     # run, calling p.step(dt), compiles with step once hot: then step runs inside it.
-    assert promoted(fast.run) == ["(Particle(x: float64, v: float64, n: int64, step()), float64)"]
+    assert promoted(fast.run) == ["(Particle(n: int64, v: float64, x: float64, step()), float64)"]
     assert served(fast.Particle.step) + served(fast.run) >= 1
 
 
@@ -397,9 +399,50 @@ def test_class_data_read_through_the_object_converts_as_its_fields(accelerated):
     fast = both(accelerated, SHARED, script)
     assert promoted(fast.Generator.rescale) == ["(Generator(scale: float64), int64)"]
     assert promoted(fast.Generator.next_number) == [
-        "(Generator(seed: int64, m1: int64, scale: float64), int64)"
+        "(Generator(m1: int64, scale: float64, seed: int64), int64)"
     ]
     # A list the class holds is shared by its instances: not converted (a trial's copy
     # of the object would write the class's own list).
     reason = "uses Generator.table, which is not an attribute of the object or data of its"
     assert any(reason in r for r in failures(fast.Generator.next))
+
+
+def _inline(value) -> bool:
+    """Whether the object's attributes are still held inline (no ``__dict__`` made)."""
+    return not any(type(item) is dict for item in gc.get_referents(value))
+
+
+INLINE = sys.version_info < (3, 11)  # before 3.11 every object holds a dict anyway
+needs_inline = pytest.mark.skipif(INLINE, reason="attributes held inline from CPython 3.11")
+
+SHORT_METHOD = """
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def norm2(self):
+        return self.x * self.x + self.y * self.y
+"""
+
+
+@needs_inline
+def test_converting_the_attributes_code_names_leaves_them_inline():
+    # Reading __dict__ on 3.11-3.12 moves an object's attributes into a dict for good, and
+    # every later attribute access in plain Python costs about twice as much.
+    p = Particle(1.5, -2.0, 3)
+    assert _inline(p)
+    (native,) = convert((p,), (frozenset({"x", "n"}),))
+    assert [name for name, _ in native.kind.item.scalars] == ["n", "x"]
+    assert _inline(p)
+
+
+@needs_inline
+def test_an_object_screened_and_timed_for_a_method_too_short_to_compile_stays_inline(
+    accelerated,
+):
+    fast = accelerated(SHORT_METHOD, min_calls=5, min_gain=1.2)
+    p = fast.Point(3.0, 4.0)
+    assert [p.norm2() for _ in range(200)] == [25.0] * 200
+    assert any("too short" in reason for reason in failures(fast.Point.norm2))
+    assert _inline(p)

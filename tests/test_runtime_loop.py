@@ -598,6 +598,30 @@ def test_a_loop_whose_runs_are_too_short_to_pay_is_left_plain_without_a_compile(
     assert loop.trial.compile_seconds == 0.0
 
 
+SEARCH_RUNS = """
+def pick(weights, r):
+    total = 0
+    for i in range(len(weights)):
+        total += weights[i]
+        if r < total:
+            return i
+    return -1
+"""
+
+
+def test_a_loop_whose_runs_end_by_return_is_decided_and_disarmed(pair):
+    # Each run leaves by its return after a few iterations (a search, as chaos's
+    # get_random_trafo): the runs must still be booked, so that the loop is found too short
+    # to pay and disarmed, not left armed (calling enter on every run) for good.
+    fast, plain = pair(SEARCH_RUNS, min_gain=1.2, loop_min_seconds=0.005)
+    weights = [3, 1, 4, 1, 5]
+    answers = [fast.pick(weights, r % 14) for r in range(20000)]
+    assert answers == [plain.pick(weights, r % 14) for r in range(20000)]
+    (loop,) = loops_of(fast).values()
+    assert loop.refusal and "too short to pay" in loop.refusal and not loop.armed
+    assert fast.pick(weights, 20) == -1 and fast.pick(weights, 0) == 0
+
+
 def test_a_loop_whose_runs_take_no_iteration_is_left_plain(pair):
     # Empty runs never reach a look (nothing is spent of the carried budget), so the
     # time-based decision never comes: 1000 of them in a row leave the loop plain.

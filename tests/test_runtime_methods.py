@@ -82,7 +82,7 @@ def test_methods_called_on_the_object_compile_with_it_and_their_stores_are_writt
 ):
     fast = both(accelerated, BODY, advance_body)
     assert promoted(fast.Body.advance) == [
-        "(Body(x: float64, v: float64, m: float64, steps: int64, accel(), kick()), int64, float64)"
+        "(Body(m: float64, steps: int64, v: float64, x: float64, accel(), kick()), int64, float64)"
     ], "the fields accel and kick use are converted, and label is not"
     assert served(fast.Body.advance) >= 1
 
@@ -202,6 +202,6 @@ def test_a_loop_calling_methods_of_its_object_compiles_with_them(accelerated):
     fast = both(accelerated, BODY, script, **loops)
     (loop,) = [t for t in loop_registry() if t.module == fast.__name__]
     assert [p.signature for p in loop.promotions] == [
-        "(dt: float64, self: Body(x: float64, v: float64, m: float64, steps: int64, accel(), "
+        "(dt: float64, self: Body(m: float64, steps: int64, v: float64, x: float64, accel(), "
         "kick()))"
     ]

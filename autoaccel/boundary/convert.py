@@ -161,17 +161,18 @@ def objects_refusal(
     return None
 
 
-def conversion_seconds(values: tuple) -> float:
+def conversion_seconds(values: tuple, fields: tuple = ()) -> float:
     """What converting ``values`` costs a call on the Python side (seconds; best of three,
     without importing Numba), or 0.0 if nothing in them converts. A promoted call pays it
-    on top of the dispatch, so a function whose calls take less never pays off."""
+    on top of the dispatch, so a function whose calls take less never pays off. ``fields``:
+    as for :func:`convert`."""
     if not carries(values):
         return 0.0
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
         try:
-            _Walk(checked=False).values(values)
+            _Walk(checked=False).values(values, fields)
         except Unconvertible:
             return 0.0  # refused elsewhere, with the reason
         best = min(best, time.perf_counter() - start)
@@ -390,19 +391,11 @@ class _Walk:
         reason = objects.class_refusal(cls)
         if reason:
             raise Unconvertible(reason)
-        names, values = objects.attributes(value)
-        methods: tuple = ()
-        if wanted is not None:
-            kept = [at for at, name in enumerate(names) if name in wanted]
-            names = tuple([names[at] for at in kept])
-            values = tuple([values[at] for at in kept])
-            if len(kept) < len(wanted):  # the others may be methods or class attributes
-                missing = wanted.difference(names)
-                methods = objects.class_methods(cls, missing)
-                if len(methods) < len(missing):  # per call: no second walk for methods alone
-                    missing = missing.difference(name for name, _ in methods)
-                    shared = objects.class_data(cls, missing)
-                    names, values = names + shared[0], values + shared[1]
+        if wanted is None:
+            names, values = objects.attributes(value)
+            methods: tuple = ()
+        else:
+            names, values, methods = objects.wanted_attributes(value, wanted)
         shape = objects.shape_of(cls, names, values)
         packed = shape.pack(values)
         fields, refs, others = [], [], shape.others

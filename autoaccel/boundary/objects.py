@@ -62,6 +62,7 @@ _REFERENCES = frozenset(
 _MEMBER = types.MemberDescriptorType
 _PYTHON_MADE = (types.FunctionType, staticmethod, classmethod)
 _PYTHON = staticmethod(lambda: None)  # stands for "not defined here"
+_ABSENT = object()  # no class of the MRO defines the name
 
 
 class ObjectLayout(NamedTuple):
@@ -198,19 +199,60 @@ def class_methods(cls: type, names: Any) -> tuple[tuple[str, types.FunctionType]
     return tuple(found)
 
 
-def class_data(cls: type, names: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """``(names, values)`` of those of ``names`` (sorted) that the class holds as numbers
-    (``float``, ``int``, ``bool``, ``complex``): read through an instance they are the
-    class's values, and set on one they become the instance's own, as compiled code's
-    write-back sets them. A list or array the class holds is shared by its instances, and
-    a trial's copy of the object would write the class's own: not converted."""
-    _, mro, _ = _STATIC.get(cls) or _static(cls)
-    found: list[tuple[str, Any]] = []
-    for name in sorted(names):
-        value = _class_attribute(mro, name)
-        if type(value) in _CODES or type(value) is complex:
-            found.append((name, value))
-    return tuple(name for name, _ in found), tuple(value for _, value in found)
+def wanted_attributes(
+    value: Any, wanted: frozenset[str]
+) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[tuple[str, types.FunctionType], ...]]:
+    """``(names, values, methods)`` of those of ``wanted`` (sorted) the object has: its own
+    attributes and set slots, the numbers its class holds (``float``, ``int``, ``bool``,
+    ``complex``: read through an instance they are the class's values, and set on one they
+    become the instance's own, as compiled code's write-back sets them), and in
+    ``methods`` the plain functions its class gives (:func:`class_methods`).
+
+    Read one name at a time, as CPython's attribute lookup finds it, never through the
+    instance's ``__dict__``: on CPython 3.11 and 3.12 reading ``__dict__`` moves an object's
+    attributes out of its inline values into a dictionary for good, and every later
+    attribute access on it in plain Python takes about twice as long (measured: 18% of
+    pyperformance's chaos, whose objects were only screened). A list or array the class
+    holds is shared by its instances, and a trial's copy of the object would write the
+    class's own: not converted. A name a descriptor of the class gives (a ``property``, a
+    ``staticmethod``) is not read, even where the instance's own attribute shadows it.
+
+    Raises:
+        Unconvertible: a slot's descriptor was replaced.
+    """
+    cls = type(value)
+    _, mro, slots = _STATIC.get(cls) or _static(cls)
+    names: list[str] = []
+    values: list[Any] = []
+    methods: list[tuple[str, types.FunctionType]] = []
+    for name in _sorted(wanted):
+        found = _class_attribute(mro, name, _ABSENT)
+        kind = type(found)
+        if name in slots and kind is not _MEMBER:
+            raise Unconvertible(f"takes {_name(cls)} object whose slot {name} was replaced")
+        if kind is not _MEMBER and kind is not types.FunctionType and hasattr(kind, "__get__"):
+            continue  # a property, staticmethod...: its __get__ is not run here
+        try:
+            item = getattr(value, name)
+        except AttributeError:  # no such attribute, or an unset slot: no field
+            continue
+        if isinstance(found, types.FunctionType) and getattr(item, "__func__", None) is found:
+            methods.append((name, item.__func__))
+        elif item is not found or kind in _CODES or kind is complex:
+            names.append(name)  # the instance's own (or its slot's), or a number of the class
+            values.append(item)
+    return tuple(names), tuple(values), tuple(methods)
+
+
+_ORDERS: dict[frozenset[str], tuple[str, ...]] = {}
+
+
+def _sorted(names: frozenset[str]) -> tuple[str, ...]:
+    """``sorted(names)``, kept: the same sets come back on every call."""
+    found = _ORDERS.get(names)
+    if found is None:
+        found = _ORDERS[names] = tuple(sorted(names))
+    return found
 
 
 def _check_shadowing(cls: type, base: type, own: dict) -> None:
@@ -222,11 +264,11 @@ def _check_shadowing(cls: type, base: type, own: dict) -> None:
             )
 
 
-def _class_attribute(mro: tuple[type, ...], name: str) -> Any:
+def _class_attribute(mro: tuple[type, ...], name: str, absent: Any = None) -> Any:
     for base in mro:
         if name in base.__dict__:
             return base.__dict__[name]
-    return None
+    return absent
 
 
 def _is_data_descriptor(value: Any) -> bool:

@@ -161,7 +161,8 @@ class Admission:
                 return cost.call(owner.original, args)
             if count < owner.min_calls:
                 return MISS
-            floor = owner.dispatch_seconds(len(args)) + conversion_seconds(args)
+            fields = methods.resolve(owner.code, args).fields()
+            floor = owner.dispatch_seconds(len(args)) + conversion_seconds(args, fields)
             reason = cost.judge(floor, owner.required_gain(), self.threshold()[0])
             if reason:  # kept by source like a slow trial's, so later runs time nothing
                 self.saved.save(self.saved.by_source(types_, args), False, reason)
