@@ -446,3 +446,19 @@ def test_an_object_screened_and_timed_for_a_method_too_short_to_compile_stays_in
     assert [p.norm2() for _ in range(200)] == [25.0] * 200
     assert any("too short" in reason for reason in failures(fast.Point.norm2))
     assert _inline(p)
+
+
+@needs_inline
+def test_an_object_a_promoted_method_and_loop_run_on_stays_inline(accelerated):
+    # Screened, keyed, trialled on copies, compared and converted, all by name: the
+    # object's own attributes stay inline, so plain Python code using it is not slowed.
+    fast = accelerated(PARTICLE, min_calls=2, loop_min_seconds=0.0)
+    p = fast.Particle(0.0, 1.0, 400)
+    results = [fast.run(p, 0.5) for _ in range(8)]
+    assert promoted(fast.Particle.step) or promoted(fast.run)
+    plain = types.ModuleType("plain")
+    exec(compile(textwrap.dedent(PARTICLE), "<plain>", "exec"), plain.__dict__)
+    q = plain.Particle(0.0, 1.0, 400)
+    assert results == [plain.run(q, 0.5) for _ in range(8)]
+    assert _inline(p)
+    assert [p.x, p.v, p.n, p.name] == [q.x, q.v, q.n, q.name]

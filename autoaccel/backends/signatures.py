@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -118,28 +118,36 @@ def _dtype_name(dtype: np.dtype) -> str:
     return "bool" if dtype.kind == "b" else str(dtype)
 
 
-def fingerprint(args: tuple) -> tuple:
+def fingerprint(args: tuple, record: Callable[[Any, int], Any] | None = None) -> tuple:
     """Per-argument type fingerprints as Numba's C dispatcher computes them.
 
     Arrays differ by dtype, ndim, layout and writability. Values Numba cannot fingerprint
-    (e.g. str) fall back to their Numba type. Called only for hot signatures, so
-    Numba is imported at the first call.
+    (e.g. str) fall back to their Numba type. ``record(value, position)``: the key of an
+    object converted as a record, or ``None`` for a value that is none (given by the
+    runtime, which knows the fields the code reaches); without it an object is keyed by
+    the classes of its ``__dict__`` values. Called only for hot signatures, so Numba is
+    imported at the first call.
     """
     if _compute_fingerprint is None:
         load_numba()
     try:
         return tuple(map(_compute_fingerprint, args))
     except (NotImplementedError, ValueError, OverflowError):
-        return tuple(_fallback_fingerprint(value) for value in args)
+        return tuple(_fallback_fingerprint(value, at, record) for at, value in enumerate(args))
 
 
-def _fallback_fingerprint(value: Any) -> Any:
+def _fallback_fingerprint(
+    value: Any, position: int, record: Callable[[Any, int], Any] | None
+) -> Any:
     import numba
 
     try:
         return numba.typeof(value)
     except Exception:  # no Numba type: the key just has to be stable and hashable
         pass
+    found = record(value, position) if record is not None else None
+    if found is not None:
+        return found
     attributes = getattr(value, "__dict__", None)
     if type(attributes) is dict:  # an object converted as a record: its fields' classes
         return (type(value), tuple([(k, type(v)) for k, v in attributes.items()]))

@@ -78,7 +78,11 @@ _STR_REFUSAL = (
 
 
 def refusal(
-    values: Iterable[Any], strings: bool = False, uses: tuple = (), methods: bool = False
+    values: Iterable[Any],
+    strings: bool = False,
+    uses: tuple = (),
+    methods: bool = False,
+    fields: tuple = (),
 ) -> str | None:
     """Why these argument values cannot be passed to a variant, or ``None``.
 
@@ -88,12 +92,13 @@ def refusal(
     slowly). ``uses``: per position, what the code does with an object's attributes
     (:func:`autoaccel.analysis.attributes.attribute_uses`; ``None`` or absent: not known),
     checked against the object's fields (:func:`.objects.uses_refusal`; ``methods``: the
-    methods called are compiled with the code, their uses folded into ``uses``). Numba is
-    not imported.
+    methods called are compiled with the code, their uses folded into ``uses``). ``fields``:
+    where ``uses`` are not given, the attributes objects convert with (as for
+    :func:`convert`). Numba is not imported.
     """
     walk = _Walk(checked=True, strings=strings)
     try:
-        natives = walk.values(values, tuple(u.fields() if u else None for u in uses))
+        natives = walk.values(values, fields or tuple(u.fields() if u else None for u in uses))
     except Unconvertible as exc:
         return str(exc)
     for native, used in zip(natives, uses, strict=False):  # uses may be absent

@@ -20,14 +20,16 @@ import numpy as np
 
 from autoaccel.boundary import objects
 from autoaccel.boundary.convert import restore, save
-from autoaccel.boundary.kinds import Native
+from autoaccel.boundary.kinds import Native, Unconvertible
 
 Adapter = Callable[[Any], Any]
 _PY_SCALARS = (bool, int, float, complex)
 _MUTABLE = frozenset((list, bytearray, array.array, memoryview))
 
 
-def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
+def copy_value(
+    value: Any, memo: dict[int, Any] | None = None, wanted: frozenset[str] | None = None
+) -> Any:
     """A copy deep enough that writes to it cannot reach ``value``.
 
     Arrays, lists, ``bytearray``, ``array.array`` and ``memoryview`` are copied, tuples
@@ -35,7 +37,9 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
     arguments of a call, :func:`copy_arguments`) an object reached twice is copied once, so
     the copies alias as the originals do. A converted value
     (:class:`~autoaccel.boundary.kinds.Native`) gives what restores the caller's memory it
-    views (:func:`autoaccel.boundary.convert.save`).
+    views (:func:`autoaccel.boundary.convert.save`). ``wanted``: the only attributes an
+    object ``value`` is copied with (those compiled code reaches: ``fields``), or ``None``
+    for all (:func:`_instance_items`).
     """
     kind = type(value)
     if isinstance(value, Native):
@@ -49,18 +53,31 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
     copy = memo.get(id(value))
     if copy is None:
         if instance:
-            return _copy_instance(value, memo)
+            return _copy_instance(value, memo, wanted)
         copy = memo[id(value)] = _copy_mutable(value, memo)
     return copy
 
 
-def _copy_instance(value: Any, memo: dict[int, Any]) -> Any:
+def _copy_instance(value: Any, memo: dict[int, Any], wanted: frozenset[str] | None) -> Any:
     """A new instance of ``value``'s class whose fields are copies (what compiled code can
     write: :mod:`autoaccel.boundary.objects`); other attributes are shared."""
     copy = memo[id(value)] = object.__new__(type(value))
-    for name, item in zip(*objects.attributes(value, checked=False), strict=True):
+    for name, item in zip(*_instance_items(value, wanted), strict=True):
         object.__setattr__(copy, name, copy_value(item, memo) if _field_like(item) else item)
     return copy
+
+
+def _instance_items(value: Any, wanted: frozenset[str] | None) -> tuple[tuple, tuple]:
+    """``(names, values)`` of an object's attributes: those of ``wanted`` read by name, as
+    the conversion reads them (:func:`autoaccel.boundary.objects.wanted_attributes`: on
+    CPython 3.11-3.12 reading ``__dict__`` slows the object's attributes for good), or all
+    of them where ``wanted`` is ``None`` (code that passes the object on can reach any)."""
+    if wanted is not None:
+        try:
+            return objects.wanted_attributes(value, wanted)[:2]
+        except Unconvertible:
+            pass  # a replaced slot: the conversion refuses the call; compare what is there
+    return objects.attributes(value, checked=False)
 
 
 def _field_like(item: Any) -> bool:
@@ -68,10 +85,20 @@ def _field_like(item: Any) -> bool:
     return kind is np.ndarray or kind in _MUTABLE or kind is tuple
 
 
-def copy_arguments(args: tuple) -> tuple:
-    """Copies of a call's arguments that alias one another as the arguments do."""
+def copy_arguments(args: tuple, fields: tuple = ()) -> tuple:
+    """Copies of a call's arguments that alias one another as the arguments do.
+
+    ``fields``: per position, the attributes an object there is copied with (a frozenset),
+    or ``None`` (all; also for positions beyond it), as for
+    :func:`autoaccel.boundary.convert.convert`."""
     memo: dict[int, Any] = {}
-    return tuple([copy_value(value, memo) for value in args])
+    return tuple([copy_value(value, memo, field_at(fields, i)) for i, value in enumerate(args)])
+
+
+def field_at(fields: tuple, position: int) -> frozenset[str] | None:
+    """The attributes an object at ``position`` converts with, per ``fields`` (``None``:
+    all)."""
+    return fields[position] if position < len(fields) else None
 
 
 def _copy_mutable(value: Any, memo: dict[int, Any]) -> Any:
@@ -137,7 +164,7 @@ def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b))
 
 
-def same(a: Any, b: Any, depth: int = 0) -> bool:
+def same(a: Any, b: Any, depth: int = 0, wanted: frozenset[str] | None = None) -> bool:
     """Whether ``a`` and ``b`` are indistinguishable to the user's program.
 
     Args:
@@ -148,6 +175,8 @@ def same(a: Any, b: Any, depth: int = 0) -> bool:
             element, classes included (``1`` is not ``1.0``).
         depth: how deep in containers this comparison is; past 50 the answer is ``False``
             (a cycle through lists and objects), which at worst rejects a variant.
+        wanted: the only attributes compared where ``a`` is an object (those compiled code
+            reaches, as :func:`copy_value` copies them), or ``None`` for all.
     """
     if type(a) is not type(b) or depth > _MAX_DEPTH:
         return False
@@ -163,7 +192,7 @@ def same(a: Any, b: Any, depth: int = 0) -> bool:
             return numbers
         return all(same(x, y, depth + 1) for x, y in zip(a, b, strict=True))
     if a is not b and objects.is_object_class(type(a)):
-        return _same_instance(a, b, depth)
+        return _same_instance(a, b, depth, wanted)
     if isinstance(a, (float, complex, np.floating, np.complexfloating)):
         return _same_float(a, b)
     try:
@@ -191,9 +220,9 @@ def _same_numbers(a: Any, b: Any) -> bool | None:
     return None
 
 
-def _same_instance(a: Any, b: Any, depth: int) -> bool:
-    names, first = objects.attributes(a, checked=False)
-    other_names, second = objects.attributes(b, checked=False)
+def _same_instance(a: Any, b: Any, depth: int, wanted: frozenset[str] | None) -> bool:
+    names, first = _instance_items(a, wanted)
+    other_names, second = _instance_items(b, wanted)
     if names != other_names:
         return False
     for x, y in zip(first, second, strict=True):
@@ -202,7 +231,9 @@ def _same_instance(a: Any, b: Any, depth: int) -> bool:
     return True
 
 
-def close(original: Any, variant: Any, rtol: float, atol: float) -> bool:
+def close(
+    original: Any, variant: Any, rtol: float, atol: float, wanted: frozenset[str] | None = None
+) -> bool:
     """:func:`same`, except that floating-point values may differ within a tolerance.
 
     Used to validate ``parallel`` and ``cuda`` variants (docs/targets.md). Types, dtypes,
@@ -215,6 +246,7 @@ def close(original: Any, variant: Any, rtol: float, atol: float) -> bool:
         variant: the variant's.
         rtol: relative tolerance (a ratio, >= 0).
         atol: absolute tolerance (in the values' units, >= 0).
+        wanted: as for :func:`same`.
     """
     if type(original) is not type(variant):
         return False
@@ -228,7 +260,7 @@ def close(original: Any, variant: Any, rtol: float, atol: float) -> bool:
         if original.dtype.kind not in "fc":
             return _same_array(original, variant)
     elif not isinstance(original, (float, complex, np.floating, np.complexfloating)):
-        return same(original, variant)
+        return same(original, variant, wanted=wanted)
     return bool(np.all(np.isclose(variant, original, rtol=rtol, atol=atol, equal_nan=True)))
 
 

@@ -281,4 +281,5 @@ def _warm_up(trial: Trial, args: tuple) -> None:
     # Outcome ignored: the timed run that follows records the same one.
     with contextlib.suppress(Exception):
         compiled = trial.compiled
-        compiled.entry(*convert(copy_arguments(args), getattr(compiled, "fields", ())))
+        fields = getattr(compiled, "fields", ())
+        compiled.entry(*convert(copy_arguments(args, fields), fields))

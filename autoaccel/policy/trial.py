@@ -31,6 +31,7 @@ from autoaccel.policy.compare import (
     close,
     copy_arguments,
     copy_value,
+    field_at,
     learn_adapter,
     same,
 )
@@ -172,9 +173,9 @@ class Trial:
         written get their new values, within the timing: a promoted call pays both.
         """
         self.calls += 1
-        copies = copy_arguments(args)
-        converting = carries(copies)
         compiled = self.compiled
+        copies = copy_arguments(args, getattr(compiled, "fields", ()))
+        converting = carries(copies)
         written = compiled.guards.written
         error: Exception | None
         start = time.perf_counter()
@@ -246,13 +247,18 @@ class Trial:
         adapted = variant_result if self.adapter is None else self.adapter(variant_result)
         if type(variant_result) is not self.raw_type or not self._same(result, adapted):
             self.failure = "answered differently from the original on a real call"
-        elif not all(map(self._same, args, copies)):
+        elif not self._same_arguments(args, copies):
             self.failure = "wrote its arguments differently from the original"
 
-    def _same(self, original: Any, variant: Any) -> bool:
+    def _same_arguments(self, args: tuple, copies: tuple) -> bool:
+        fields = getattr(self.compiled, "fields", ())
+        pairs = enumerate(zip(args, copies, strict=True))
+        return all(self._same(a, c, field_at(fields, i)) for i, (a, c) in pairs)
+
+    def _same(self, original: Any, variant: Any, wanted: frozenset[str] | None = None) -> bool:
         if self.tolerance is None:
-            return same(original, variant)
-        return close(original, variant, *self.tolerance)
+            return same(original, variant, wanted=wanted)
+        return close(original, variant, *self.tolerance, wanted=wanted)
 
     def verdict(self, needed: int, min_gain: float) -> tuple[bool, str] | None:
         """``(promote, reason)`` once decidable, else ``None`` (keep trialling)."""

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from autoaccel.boundary.convert import carries, convert, write_back
 from autoaccel.errors import Deoptimize
-from autoaccel.policy.compare import copy_arguments, same
+from autoaccel.policy.compare import copy_arguments, field_at, same
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import speed_verdict
 
@@ -41,13 +41,14 @@ class WindowRun(NamedTuple):
     before: dict
 
 
-def copy_state(values: Sequence[Any]) -> tuple:
-    """Copies of ``values`` deep enough that writes cannot reach the originals.
+def copy_state(values: Sequence[Any], fields: tuple = ()) -> tuple:
+    """Copies of ``values`` deep enough that writes cannot reach the originals (objects
+    with ``fields``, as :func:`~autoaccel.policy.compare.copy_arguments` copies them).
 
     Values that were the same object stay one object among the copies (two names for one
     array), so the compiled window sees the aliasing Python sees.
     """
-    return copy_arguments(tuple(values))
+    return copy_arguments(tuple(values), fields)
 
 
 def _run(
@@ -128,8 +129,8 @@ class WindowTrial:
         back), which sizes the windows.
         """
         with contextlib.suppress(Exception):  # what it does is seen in the windows
-            _run(self.entry, copy_state(arguments), self.arrays, self.fields)
-            copies = copy_state(arguments)
+            _run(self.entry, copy_state(arguments, self.fields), self.arrays, self.fields)
+            copies = copy_state(arguments, self.fields)
             start = time.perf_counter()
             _run(self.entry, copies, self.arrays, self.fields)
             self.fixed_seconds = time.perf_counter() - start
@@ -141,7 +142,7 @@ class WindowTrial:
         ``overhead`` is what a promoted run pays before the compiled code (seconds), added
         to the window's compiled time, as reading the variables back is in :meth:`compare`.
         """
-        copies = copy_state(arguments)
+        copies = copy_state(arguments, self.fields)
         start = time.perf_counter()
         try:
             result, error = _run(self.entry, copies, self.arrays, self.fields), None
@@ -206,9 +207,13 @@ class WindowTrial:
         read_seconds = self._read_seconds(run)
         if converted is None or not same(outputs, converted):
             self.failure = "left its variables with other values than Python"
-        elif not all(same(arguments[i], run.copies[i]) for i in self.arrays):
+        elif not all(self._same_at(i, arguments, run.copies) for i in self.arrays):
             self.failure = "wrote its arrays differently from Python"
         return read_seconds
+
+    def _same_at(self, position: int, arguments: Sequence[Any], copies: tuple) -> bool:
+        wanted = field_at(self.fields, position)
+        return same(arguments[position], copies[position], wanted=wanted)
 
     def _read_seconds(self, run: WindowRun) -> float:
         """What a promoted run pays to read its variables back (seconds): the best of three

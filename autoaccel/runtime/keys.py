@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from autoaccel.backends.signatures import fingerprint
+from autoaccel.boundary import objects
+from autoaccel.boundary.kinds import Unconvertible
 
 # The Python classes of a call's arguments, position by position.
 TypeKey = tuple[type, ...]
@@ -27,9 +29,36 @@ class ExactKey(NamedTuple):
     fingerprints: tuple
 
 
-def exact_key(args: tuple) -> ExactKey:
-    """The exact key of a call with ``args`` (imports Numba the first time)."""
-    return ExactKey(tuple(map(type, args)), fingerprint(args))
+def exact_key(args: tuple, fields: tuple = ()) -> ExactKey:
+    """The exact key of a call with ``args`` (imports Numba the first time); ``fields`` as
+    for :func:`fingerprints`."""
+    return ExactKey(tuple(map(type, args)), fingerprints(args, fields))
+
+
+def fingerprints(args: tuple, fields: tuple = ()) -> tuple:
+    """Numba's fingerprints of ``args`` (:func:`~autoaccel.backends.signatures.
+    fingerprint`). An object among them is keyed by its class and the classes of the
+    attributes of ``fields`` (per position, the names it converts with, as for
+    :func:`autoaccel.boundary.convert.convert`; ``None`` or absent: all of its
+    ``__dict__``), read by name: on CPython 3.11-3.12 reading ``__dict__`` slows every
+    later attribute access on the object (:func:`~autoaccel.boundary.objects.
+    wanted_attributes`).
+    """
+    if not fields:
+        return fingerprint(args)
+    return fingerprint(args, functools.partial(_record, fields))
+
+
+def _record(fields: tuple, value: Any, position: int) -> Any:
+    """The key of an object at ``position`` converted with ``fields``, else ``None``."""
+    wanted = fields[position] if position < len(fields) else None
+    if wanted is None or not objects.is_object_class(type(value)):
+        return None
+    try:
+        names, values, _ = objects.wanted_attributes(value, wanted)
+    except Unconvertible:
+        return type(value)  # refused when converted
+    return (type(value), tuple(zip(names, map(type, values), strict=True)))
 
 
 class Failure(NamedTuple):

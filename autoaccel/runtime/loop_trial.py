@@ -254,7 +254,7 @@ class LoopTrial:
         """``(compiled, Numba signature, from_cache, saved_as)``; see :meth:`_compile`."""
         owner = self.owner
         # Every element of every list, checked once before the first compile.
-        reason = refusal(state.arguments)
+        reason = refusal(state.arguments, fields=unit.plan.fields)
         if reason:
             raise Rejection(f"a variable {reason}")
         unit.refresh()
@@ -269,7 +269,8 @@ class LoopTrial:
             with budget.limit(owner.config.compile_budget):
                 _, from_cache = cpu.compile_signature(compiled, signature, store)
         if owner.config.isolate_first_run:
-            copies = copy_arguments(with_budget(owner.spec.kind, state.arguments, 1))
+            state_values = with_budget(owner.spec.kind, state.arguments, 1)
+            copies = copy_arguments(state_values, unit.plan.fields)
             copies = natives_of(copies, unit.plan.fields)
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:

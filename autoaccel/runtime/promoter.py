@@ -198,7 +198,7 @@ class Promoter:
                 self.promote(key, compiled, decision.raw_type, decision.adapter, record, reason)
                 return None
         if owner.config.isolate_first_run:
-            copies = convert(copy_arguments(args), compiled.fields)
+            copies = convert(copy_arguments(args, compiled.fields), compiled.fields)
             crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
             if crash:
                 self.saved.save(saved_as, False, crash)
@@ -224,7 +224,8 @@ class Promoter:
         """Queue the compile; calls run the original until its trial (or variant) is ready."""
         job = (id(self), key)
         if not background.is_pending(job):
-            copies = copy_arguments(args)  # the caller may change its arrays meanwhile
+            # The caller may change its arrays meanwhile.
+            copies = copy_arguments(args, methods.resolve(self.owner.code, args).fields())
             self.queued.add(key)
             background.submit(job, functools.partial(self._start_trial, key, copies))
 

@@ -30,19 +30,15 @@ from autoaccel.analysis.bound import Shape, bound_form, needs_binding, routed
 from autoaccel.analysis.values import Refused, ValueKey, describe_values, specialized_code
 from autoaccel.backends import background
 from autoaccel.backends.cpu import Compiled, Guards
-from autoaccel.backends.signatures import (
-    describe_arguments,
-    fingerprint,
-    load_numba,
-    numba_loaded,
-)
+from autoaccel.backends.signatures import describe_arguments, load_numba, numba_loaded
 from autoaccel.backends.snapshot import snapshot_changed
+from autoaccel.boundary.objects import is_object_class
 from autoaccel.config import Config
-from autoaccel.runtime import fastpath
+from autoaccel.runtime import fastpath, methods
 from autoaccel.runtime.admission import READY
 from autoaccel.runtime.bound_forms import BoundForms
 from autoaccel.runtime.disarm import swap_out_prologue
-from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, type_key_function
+from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, fingerprints, type_key_function
 from autoaccel.runtime.promoter import Promoter
 from autoaccel.runtime.registry import register
 from autoaccel.runtime.specializer import Specializer
@@ -195,7 +191,7 @@ class Trampoline(fastpath.Dispatch):
                 return result
         if types_ not in self._hot:
             return self._count(types_, args)
-        key = ExactKey(types_, fingerprint(args))
+        key = _exact_key(types_, self.code, args)
         variant = self._exact.get(key)
         if variant is None:
             return self._answer(self.promoter.try_promotion(key, args))
@@ -247,7 +243,7 @@ class Trampoline(fastpath.Dispatch):
             background.submit("import numba", load_numba)
             return MISS
         self._hot.add(types_)
-        return self._answer(promoter.try_promotion(ExactKey(types_, fingerprint(args)), args))
+        return self._answer(promoter.try_promotion(_exact_key(types_, self.code, args), args))
 
     def _invalidate(self) -> None:
         """A frozen global changed: drop every variant; recompile once, then give up."""
@@ -426,3 +422,12 @@ def _best_of_5(function: Callable, args: tuple) -> float:
             function(*args)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def _exact_key(types_: TypeKey, code: types.CodeType, args: tuple) -> ExactKey:
+    """The exact key of a hot call of ``code`` counted as ``types_``; an object among
+    ``args`` is keyed by the fields the code reaches, those its variant converts (read by
+    name: :func:`~autoaccel.runtime.keys.fingerprints`)."""
+    if not any(map(is_object_class, map(type, args))):
+        return ExactKey(types_, fingerprints(args))
+    return ExactKey(types_, fingerprints(args, methods.resolve(code, args).fields()))

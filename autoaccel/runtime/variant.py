@@ -215,12 +215,13 @@ class ConvertingVariant(Variant):
 
     def run(self, args: tuple, call: Any = None) -> Any:
         """The result for ``args``, or a :class:`Signal` (never raises)."""
+        fields = getattr(self.compiled, "fields", ())
         try:
-            natives = convert(args, getattr(self.compiled, "fields", ()))
+            natives = convert(args, fields)
         except Exception:  # Unconvertible this time; a bug of ours must not reach the program
             return NO_MATCH
         call = self.direct.get(tuple(map(type, natives)))
-        if call is None and self.keys is not None and exact_key(args) not in self.keys:
+        if call is None and self.keys is not None and exact_key(args, fields) not in self.keys:
             return NO_MATCH
         result = Variant.run(self, natives, call)
         if result.__class__ is not Signal:
