@@ -44,6 +44,9 @@ class ProcessState:
             it, :mod:`autoaccel.boundary.instance_type` calls it).
         compile_seconds: the wall time (seconds) of each compile or cache load of a variant
             this process made, functions and loops alike (:mod:`autoaccel.policy.cost`).
+        gc_freeze: whether long-lived objects are frozen out of the garbage collector's
+            full collections (the installed configuration's ``gc_freeze``;
+            :mod:`autoaccel.backends.collector`).
     """
 
     def __init__(self) -> None:
@@ -61,6 +64,7 @@ class ProcessState:
         self.worker_installation: Any = None
         self.methods: dict[Any, Any] = {}
         self.compile_seconds: list[float] = []
+        self.gc_freeze: bool | None = None  # None: no hook installed (nothing frozen)
 
     def reset(self) -> None:
         """Forget everything (tests): as in a new process, except modules already imported."""

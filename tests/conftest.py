@@ -85,6 +85,9 @@ def accelerated(tmp_path, isolated_imports):
         # Compiled on the calling thread, so a test sees each decision at the call that
         # makes it (tests/test_backends_background.py tests the worker).
         settings.setdefault("background_compile", False)
+        # Freezing (tests/test_backends_collector.py) would keep every earlier test's
+        # objects alive in this process; a collection per import would slow the suite.
+        settings.setdefault("gc_freeze", False)
         with install(Config(modules=(name,), **settings)):
             return importlib.import_module(name)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from autoaccel.backends import interrupts
+from autoaccel.backends import collector, interrupts
 from autoaccel.errors import Rejection
 
 _compute_fingerprint: Any = None
@@ -26,6 +26,7 @@ def load_numba() -> None:
     with interrupts.deferred():
         from numba._dispatcher import compute_fingerprint
 
+    collector.freeze_long_lived()  # Numba's ~45,000 objects, walked by every full collection
     _compute_fingerprint = compute_fingerprint
 
 

@@ -194,6 +194,9 @@ class Config:
             original, instead of compiling on the calling thread.
         children: accelerate Python child processes (multiprocessing, ``subprocess`` with
             ``sys.executable``) of ``python -m autoaccel`` with the same settings.
+        gc_freeze: freeze the objects alive when the hook is installed and when Numba is
+            imported out of the cyclic garbage collector's full collections (``gc.freeze``,
+            :mod:`autoaccel.backends.collector`).
         strings: compile functions that take ``str`` arguments. Off by default: Numba
             compiles its unicode operations slowly, 1 to 10 s a function on the development
             machine (docs/boundary.md), which small string functions never pay back.
@@ -252,6 +255,9 @@ class Config:
         False, "compile in a worker thread; calls run the original meanwhile"
     )
     children: bool = option(True, "accelerate Python child processes with the same settings")
+    gc_freeze: bool = option(
+        True, "keep autoaccel's and Numba's objects out of the garbage collector's full passes"
+    )
     strings: bool = option(False, "compile functions that take str arguments (slow to compile)")
     targets: tuple[str, ...] = option(
         ("cpu",), "compilation targets that compete: cpu, parallel, cuda", check="targets"

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from types import CodeType, ModuleType
 from typing import Any
 
+from autoaccel.backends.collector import freeze_long_lived
 from autoaccel.backends.cpu import is_compiling
 from autoaccel.backends.loop_code import UNBOUND
 from autoaccel.cache.code import CodeCache, NoCodeCache, SourceCode, code_cache
@@ -43,6 +44,7 @@ from autoaccel.runtime.registry import compile_declared, register, register_loop
 from autoaccel.runtime.table import variant_table
 from autoaccel.runtime.trampoline import Trampoline
 from autoaccel.runtime.variant import MISS
+from autoaccel.state import STATE
 
 _LOCK = threading.Lock()
 logger = logging.getLogger("autoaccel")
@@ -262,6 +264,8 @@ def install_hook(config: Config) -> Installation:
     if config.enabled:
         variant_table().configure(config.specialization)
         installation._insert()
+        STATE.gc_freeze = config.gc_freeze
+        freeze_long_lived()
         if config.report or config.report_json or config.report_html:
             from autoaccel.report.text import emit_at_exit
 
