@@ -622,6 +622,21 @@ def test_a_loop_whose_runs_end_by_return_is_decided_and_disarmed(pair):
     assert fast.pick(weights, 20) == -1 and fast.pick(weights, 0) == 0
 
 
+def test_a_loop_of_many_tiny_runs_is_left_plain_after_a_thousand_runs(pair):
+    # Runs of a microsecond never add up to loop_min_seconds before the instrumentation
+    # (enter and leave on every run) has cost several times the loop's own time: a
+    # thousand runs averaging under 5 us decide it, with no compile.
+    fast, plain = pair(SEARCH_RUNS, min_gain=1.2, loop_min_seconds=10.0)
+    weights = [3, 1, 4, 1, 5]
+    answers = [fast.pick(weights, r % 14) for r in range(999)]
+    (loop,) = loops_of(fast).values()
+    assert loop.armed and loop.seconds < 0.01
+    answers += [fast.pick(weights, r % 14) for r in range(999, 1001)]
+    assert answers == [plain.pick(weights, r % 14) for r in range(1001)]
+    assert loop.refusal and "too short to pay" in loop.refusal and not loop.armed
+    assert loop.trial.compile_seconds == 0.0
+
+
 def test_a_loop_whose_runs_take_no_iteration_is_left_plain(pair):
     # Empty runs never reach a look (nothing is spent of the carried budget), so the
     # time-based decision never comes: 1000 of them in a row leave the loop plain.

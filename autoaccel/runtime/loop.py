@@ -53,6 +53,12 @@ _SHORT_RUN = 20e-6
 # Runs in a row that ran no iteration after which an unpromoted loop is left plain: such
 # runs never reach a look (the carried budget does not shrink), and each pays enter/leave.
 _EMPTY_RUNS = 1000
+# Every this many runs, a loop whose runs average under a quarter of _SHORT_RUN (the last
+# one not empty: those are _EMPTY_RUNS's) is left plain at once: its instrumentation (enter
+# and leave, about 2 us a run) would otherwise cost several times the loop's own time until
+# loop_min_seconds of it is seen (pyperformance's richards: 187,871 runs of 0.3 us, 0.4 s of
+# a 1.7 s run).
+_QUICK_RUNS = 1000
 
 
 class LoopTrampoline:
@@ -119,12 +125,11 @@ class LoopTrampoline:
         self._looked = False
         if self.variants or self._promoted_before():
             return self._hand(1)  # promoted: to the compiled loop at the first boundary
-        if self._empty_runs >= _EMPTY_RUNS and self.trial.pending is None:
-            self._refuse(
-                f"its last {_EMPTY_RUNS} runs ran no iteration, so there is nothing to compile "
-                "that could pay for entering it"
-            )
-            return NEVER
+        if self.trial.pending is None:
+            reason = runs_refusal(self.runs, self._empty_runs, self.seconds, self.min_gain)
+            if reason:
+                self._refuse(reason)
+                return NEVER
         return self._hand(self._carried or self._budget)
 
     def leave(self, budget: int) -> None:
@@ -365,18 +370,35 @@ class _Named:
         return self.min_gain
 
 
-def too_short(seconds: float, runs: int, min_gain: float) -> str | None:
+def runs_refusal(runs: int, empty_runs: int, seconds: float, min_gain: float) -> str | None:
+    """Why an unpromoted loop's runs cannot pay for a compile, decided before they take
+    ``loop_min_seconds``, or ``None``: its last ``empty_runs`` runs (:data:`_EMPTY_RUNS` or
+    more) ran no iteration, or (looked at every :data:`_QUICK_RUNS` runs, the last one not
+    empty) its ``runs`` runs took ``seconds`` of Python time, on average under a quarter of
+    what entering compiled code needs (:func:`too_short`)."""
+    if empty_runs >= _EMPTY_RUNS:
+        return (
+            f"its last {_EMPTY_RUNS} runs ran no iteration, so there is nothing to compile "
+            "that could pay for entering it"
+        )
+    if runs % _QUICK_RUNS or empty_runs:
+        return None
+    return too_short(seconds, runs, min_gain, margin=4.0)
+
+
+def too_short(seconds: float, runs: int, min_gain: float, margin: float = 1.0) -> str | None:
     """Why a loop's runs are too short to pay for entering compiled code, or ``None``.
 
     Entering a promoted run costs microseconds (the frame read, converted, arrays copied,
     the variables read back; docs/how-it-works.md, "Loops"): a loop whose runs take less
-    than :data:`_SHORT_RUN` each in Python (``seconds`` over ``runs``) cannot gain, so it is
-    left plain without a compile (``min_gain = 0`` compiles it anyway).
+    than :data:`_SHORT_RUN` each in Python (``seconds`` over ``runs``; ``margin`` times
+    less, where more is required to be sure) cannot gain, so it is left plain without a
+    compile (``min_gain = 0`` compiles it anyway).
     """
     if min_gain <= 0 or runs < 2:
         return None
     per_run = seconds / runs
-    if per_run >= _SHORT_RUN:
+    if per_run * margin >= _SHORT_RUN:
         return None
     return (
         f"its runs are too short to pay for entering compiled code ({per_run * 1e6:.1f} us "
