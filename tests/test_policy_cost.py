@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from autoaccel.policy import cost
 from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold, record_compile
 
 
@@ -71,3 +72,15 @@ def test_the_calls_needed_follow_the_threshold():
     cost = _cost(0.01, 0.01, 0.01)
     assert cost.calls_for(0.4) == 40
     assert cost.calls_for(0.0) == 1
+
+
+def test_a_timed_call_is_counted_without_the_timer_and_the_floor_has_numbas_call():
+    # Timing a call of a one-line helper costs about what the helper does; Numba's entry
+    # point (unboxing, boxing) costs about a plain call of as many arguments.
+    assert 0.0 < cost.timer_seconds() < 1e-6
+    assert 0.0 < cost.entry_seconds(1) < 1e-5 and cost.entry_seconds(2) < 1e-5
+    timed = cost.CallCost()
+    for _ in range(cost.TIMED_CALLS):
+        assert timed.call(abs, (-1.5,)) == 1.5
+    assert timed.timed() and min(timed.seconds) >= 0.0
+    assert timed.per_call() < 1e-4

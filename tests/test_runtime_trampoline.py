@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import run_python
 
+from autoaccel.runtime import admission as admission_module
 from autoaccel.runtime import trampoline as trampoline_module
 from autoaccel.runtime.registry import lookup
 
@@ -233,6 +234,7 @@ def test_the_trampolines_dispatch_counts_against_the_variant(accelerated, monkey
     # A promoted call pays the trampoline's dispatch besides Numba's: with a dispatch of 1 s
     # per call, even a loop that Numba runs far faster must not be promoted.
     monkeypatch.setattr(trampoline_module, "dispatch_seconds", lambda arity: 1.0)
+    monkeypatch.setattr(admission_module, "entry_seconds", lambda arity: 0.0)
     mod = accelerated(KERNELS, min_calls=1, min_gain=1.2)
     _calls(mod.total, np.ones(10_000))
     trampoline = lookup(mod.total)
@@ -248,6 +250,7 @@ def test_a_function_cheaper_than_the_dispatch_stays_plain(accelerated, monkeypat
     # (far above what it measures), so a loaded machine cannot make eval_a's timed calls look
     # long (a fresh 3.13 venv under load timed them above 1.2 us once).
     monkeypatch.setattr(trampoline_module, "dispatch_seconds", lambda arity: 1e-4)
+    monkeypatch.setattr(admission_module, "entry_seconds", lambda arity: 0.0)
     mod = accelerated(
         "def eval_a(i, j):\n    return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)\n",
         min_calls=2,

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe_arguments
 from autoaccel.boundary.convert import conversion_seconds
-from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold
+from autoaccel.policy.cost import TIMED_CALLS, CallCost, compile_threshold, entry_seconds
 from autoaccel.runtime import methods
 from autoaccel.runtime.keys import TypeKey
 from autoaccel.runtime.loop import LoopTrampoline
@@ -162,7 +162,8 @@ class Admission:
             if count < owner.min_calls:
                 return MISS
             fields = methods.resolve(owner.code, args).fields()
-            floor = owner.dispatch_seconds(len(args)) + conversion_seconds(args, fields)
+            floor = owner.dispatch_seconds(len(args)) + entry_seconds(len(args))
+            floor += conversion_seconds(args, fields)
             reason = cost.judge(floor, owner.required_gain(), self.threshold()[0])
             if reason:  # kept by source like a slow trial's, so later runs time nothing
                 self.saved.save(self.saved.by_source(types_, args), False, reason)
