@@ -174,7 +174,8 @@ class Trial:
         """
         self.calls += 1
         compiled = self.compiled
-        copies = copy_arguments(args, getattr(compiled, "fields", ()))
+        fields = getattr(compiled, "fields", ())
+        copies = copy_arguments(args, fields)
         converting = carries(copies)
         written = compiled.guards.written
         error: Exception | None
@@ -186,7 +187,7 @@ class Trial:
         if frames is not None and too_deep(frames):  # Variant.run would hand it back
             return VariantRun(copies, None, RecursionBudget("called too deep"), 0.0)
         try:
-            natives = convert(copies, getattr(compiled, "fields", ())) if converting else copies
+            natives = convert(copies, fields) if converting else copies
             [copy_value(natives[i]) for i in compiled.guards.copied]
             call = compiled.entry
             if self.direct is not None and exact_classes(natives) == self.direct[0]:

@@ -17,6 +17,7 @@ import numpy as np
 from autoaccel.backends.signatures import fingerprint
 from autoaccel.boundary import objects
 from autoaccel.boundary.kinds import Unconvertible
+from autoaccel.policy.compare import field_at
 
 # The Python classes of a call's arguments, position by position.
 TypeKey = tuple[type, ...]
@@ -51,7 +52,7 @@ def fingerprints(args: tuple, fields: tuple = ()) -> tuple:
 
 def _record(fields: tuple, value: Any, position: int) -> Any:
     """The key of an object at ``position`` converted with ``fields``, else ``None``."""
-    wanted = fields[position] if position < len(fields) else None
+    wanted = field_at(fields, position)
     if wanted is None or not objects.is_object_class(type(value)):
         return None
     try:

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 import types
-from collections.abc import Callable
 from typing import Any
 
 from autoaccel.analysis.bound import Shape, bound_form, needs_binding, routed
@@ -34,6 +32,7 @@ from autoaccel.backends.signatures import describe_arguments, load_numba, numba_
 from autoaccel.backends.snapshot import snapshot_changed
 from autoaccel.boundary.objects import is_object_class
 from autoaccel.config import Config
+from autoaccel.policy.cost import call_seconds, stand_in
 from autoaccel.runtime import fastpath, methods
 from autoaccel.runtime.admission import READY
 from autoaccel.runtime.bound_forms import BoundForms
@@ -348,9 +347,6 @@ class Trampoline(fastpath.Dispatch):
         return counts.get(types_, 0) if types_ is not None else max(counts.values(), default=0)
 
 
-_ROUND = 200  # calls a timed round of dispatch_seconds (short: it runs before any compile)
-
-
 def _binding(code: types.CodeType) -> tuple[bool, types.CodeType]:
     """``(binds, code to compile)``: whether ``code`` takes ``*args``, ``**kwargs`` or
     keyword-only arguments (then compiled only as bound forms, which compiled callers must
@@ -394,34 +390,17 @@ class _StandIn:
 def dispatch_seconds(arity: int) -> float:
     """Seconds :meth:`Trampoline.enter` adds to a promoted call of ``arity`` arguments.
 
-    Measured once per process and arity on a stand-in trampoline whose variant does nothing:
-    best of 5 rounds of :data:`_ROUND` calls through ``enter``, minus the same for the
-    stand-in alone.
+    Measured once per process and arity on a stand-in trampoline whose variant does nothing
+    (:func:`~autoaccel.policy.cost.stand_in`): a call through ``enter``
+    (:func:`~autoaccel.policy.cost.call_seconds`), minus a call of the stand-in alone.
     A trial adds it to the variant's time, since every promoted call pays it. Guards whose
     cost depends on the function (frozen globals, written arguments) are timed by the trial.
     """
-    params = ", ".join(f"a{i}" for i in range(arity))
-    namespace: dict = {}
-    exec(f"def standin({params}):\n    return None", namespace)
-    standin = namespace["standin"]
+    standin, args = stand_in(arity)
+    namespace = standin.__globals__
     trampoline = Trampoline("autoaccel.dispatch", standin.__code__, namespace, Config(), None)
-    args = (0.0,) * arity
     trampoline._fast = {tuple(map(type, args)): Variant(_StandIn(standin))}
-    enter = trampoline.enter
-    return max(_best_of_5(enter, args) - _best_of_5(standin, args), 0.0) / _ROUND
-
-
-def _best_of_5(function: Callable, args: tuple) -> float:
-    """Seconds of the fastest of 5 rounds of :data:`_ROUND` calls ``function(*args)``. (Not
-    ``timeit``: a Ctrl-C landing in its generated ``<timeit-src>`` frame would show that
-    frame in the user's traceback, where this file's frames are hidden.)"""
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(_ROUND):
-            function(*args)
-        best = min(best, time.perf_counter() - start)
-    return best
+    return max(call_seconds(trampoline.enter, args) - call_seconds(standin, args), 0.0)
 
 
 def _exact_key(types_: TypeKey, code: types.CodeType, args: tuple) -> ExactKey:
