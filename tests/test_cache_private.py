@@ -106,6 +106,29 @@ def test_a_symlinked_root_made_by_someone_else_is_refused(tmp_path):
         open_checked(link, create=False)
 
 
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to make another user's files")
+def test_a_loosened_section_is_repaired_whole_where_this_run_never_looks(tmp_path):
+    root = tmp_path / "cache"
+    with open_checked(root, create=True) as cache:
+        assert cache.write("variants", "ab/used/outcome.json", b"1")
+        assert cache.write("variants", "cd/unused/outcome.json", b"2")
+    for path in [root / "variants", *(root / "variants").rglob("*")]:
+        if path.is_dir():  # as an older autoaccel left them under umask 000
+            path.chmod(0o777)
+    planted = [root / "variants/cd/unused/variant.nbi", root / "variants/cd/planted.lock"]
+    (root / "variants/cd/theirs").mkdir()
+    for path in [*planted, root / "variants/cd/theirs/x"]:
+        path.write_bytes(b"planted")
+        os.lchown(path, 65534, 65534)
+    os.lchown(root / "variants/cd/theirs", 65534, 65534)
+    with open_checked(root, create=False) as cache:
+        assert cache.read("variants", "ab/used/outcome.json") == b"1"
+    assert not any(p.lstat().st_uid != 0 for p in root.rglob("*")), "all planted removed"
+    assert (root / "variants/cd/unused/outcome.json").exists(), "the user's own files stay"
+    modes = _modes(root / "variants")
+    assert {m for name, m in modes.items() if (root / "variants" / name).is_dir()} == {0o700}
+
+
 def test_cache_info_and_clear_neither_hang_nor_leave_the_cache(tmp_path):
     cache, outside = tmp_path / "cache", tmp_path / "outside"
     outside.mkdir()

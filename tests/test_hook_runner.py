@@ -15,7 +15,7 @@ from conftest import write
 
 from autoaccel.config import Config
 from autoaccel.hook.finder import AccelFinder
-from autoaccel.hook.runner import run_module, run_path, user_traceback
+from autoaccel.hook.runner import run_module, run_path, user_exception, user_traceback
 from autoaccel.runtime.registry import lookup
 
 SHOW = """
@@ -125,3 +125,44 @@ def test_an_error_raised_by_autoaccel_alone_keeps_no_frame(tmp_path, main, monke
     with pytest.raises(ImportError) as info:
         run_module("aa_no_such_module", [], finder.config, finder)
     assert user_traceback(info.value.__traceback__.tb_next) is None  # past this test's frame
+
+
+def _defined(source: str, filename: str, namespace: dict) -> None:
+    exec(compile(source, filename, "exec"), namespace)
+
+
+def test_an_exception_autoaccel_handled_is_not_shown_with_a_ctrl_c(tmp_path):
+    # A Ctrl-C landing while a library function that autoaccel called handles an exception of
+    # its own (pathlib's hash on first use): plain Python shows the KeyboardInterrupt alone.
+    import sysconfig
+
+    import autoaccel
+
+    namespace: dict = {}
+    library = os.path.join(sysconfig.get_path("stdlib"), "aa_library.py")
+    _defined(
+        "def lazy():\n    try:\n        {}['hash']\n    except KeyError:\n"
+        "        raise KeyboardInterrupt\n",
+        library,
+        namespace,
+    )
+    ours = os.path.join(os.path.dirname(autoaccel.__file__), "aa_helper.py")
+    _defined("def enter():\n    lazy()\n", ours, namespace)
+    program = str(tmp_path / "app.py")
+    _defined("def main():\n    enter()\n", program, namespace)
+    _defined(
+        "def handled():\n    try:\n        {}[0]\n    except KeyError:\n        main()\n",
+        program,
+        namespace,
+    )
+    for run, context in ((namespace["main"], None), (namespace["handled"], KeyError)):
+        with pytest.raises(KeyboardInterrupt) as info:
+            run()
+        assert isinstance(info.value.__context__, KeyError)
+        shown = user_exception(info.value)
+        assert shown is info.value
+        assert type(shown.__context__) is (context or type(None)), "the program's own stays"
+        assert [name for name, _, _ in _frames(shown.__traceback__)][1:] == [
+            *(["handled"] if context else []),
+            "main",
+        ]

@@ -154,8 +154,7 @@ def open_directory(parent: int, name: str, create: bool) -> int:
         status = os.fstat(fd)
         mine = stat.S_ISDIR(status.st_mode) and _owner_reason(status) is None
         if mine and stat.S_IMODE(status.st_mode) != 0o700:
-            os.fchmod(fd, 0o700)
-            _remove_others(fd)
+            _repair(fd)
     except OSError:
         os.close(fd)
         raise
@@ -163,13 +162,28 @@ def open_directory(parent: int, name: str, create: bool) -> int:
     return fd
 
 
-def _remove_others(parent: int) -> None:
-    """Remove the entries of ``parent`` that another user made (files, links, directories)."""
-    with os.scandir(parent) as entries:
-        foreign = [e.name for e in entries if e.stat(follow_symlinks=False).st_uid != os.getuid()]
-    for name in foreign:  # what cannot be removed is refused when opened, as before
-        with contextlib.suppress(OSError):
-            remove(parent, name)
+def _repair(top: int) -> None:
+    """Make the user's directory ``top`` and every directory below it private again, and
+    remove what another user made anywhere in them (files, links, directories).
+
+    Done once, where a loosened directory is found: entries below it that this run never
+    opens (a variant no longer used) would otherwise keep what others planted for good.
+    """
+    for _, folders, files, fd in os.fwalk(dir_fd=top):  # links listed, never followed
+        os.fchmod(fd, 0o700)
+        foreign = [name for name in [*folders, *files] if not _owned(fd, name)]
+        for name in foreign:  # what cannot be removed is refused when opened, as before
+            with contextlib.suppress(OSError):
+                remove(fd, name)
+        folders[:] = [name for name in folders if name not in foreign]
+
+
+def _owned(parent: int, name: str) -> bool:
+    """Whether entry ``name`` of ``parent`` is the user's (a vanished one counts as theirs)."""
+    try:
+        return os.stat(name, dir_fd=parent, follow_symlinks=False).st_uid == os.getuid()
+    except FileNotFoundError:
+        return True
 
 
 @contextlib.contextmanager

@@ -146,5 +146,5 @@ def _configuration(options: argparse.Namespace) -> Config:
 
 
 def _print_uncaught(exc: BaseException) -> None:
-    traceback = runner.user_traceback(exc.__traceback__)
-    sys.excepthook(type(exc), exc.with_traceback(traceback), traceback)
+    shown = runner.user_exception(exc)
+    sys.excepthook(type(shown), shown, shown.__traceback__)

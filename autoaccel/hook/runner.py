@@ -107,6 +107,43 @@ def run_module(name: str, argv: list[str], config: Config, finder: AccelFinder) 
     _execute(code, module, config, finder, name)
 
 
+def user_exception(exc: BaseException) -> BaseException:
+    """``exc`` as plain Python would show it: :func:`user_traceback` on it and on the
+    exceptions chained to it; a chained one raised and handled wholly in code that ran for
+    autoaccel is dropped from the chain (the one it was raised in handling takes its place).
+
+    Why: a Ctrl-C can land while a library function that autoaccel called handles an
+    exception of its own (pathlib computing a hash on first use), and the printed
+    ``KeyboardInterrupt`` then showed "During handling of the above exception" with it.
+    """
+    seen: set[int] = set()
+
+    def clean(error: BaseException) -> BaseException | None:
+        if id(error) in seen:
+            return error
+        seen.add(id(error))
+        traceback = user_traceback(error.__traceback__)
+        if traceback is None and error is not exc:  # what it was handled in stays shown
+            return None if error.__context__ is None else clean(error.__context__)
+        error.with_traceback(traceback)
+        if error.__cause__ is not None:
+            error.__cause__ = clean(error.__cause__)
+        if error.__context__ is not None:
+            error.__context__ = clean(error.__context__)
+        return error
+
+    clean(exc)
+    return exc
+
+
+def _called_on_behalf(frame: types.FrameType, engines: tuple[str, ...]) -> bool:
+    """Whether the first non-library caller of ``frame`` is autoaccel's, Numba's, llvmlite's."""
+    caller = frame.f_back
+    while caller is not None and _is_library(caller.f_code.co_filename):
+        caller = caller.f_back
+    return caller is not None and _on_behalf(caller.f_code.co_filename, engines)
+
+
 def _on_behalf(filename: str, engines: tuple[str, ...]) -> bool:
     """Whether code in ``filename`` runs only for autoaccel: its own, Numba's, llvmlite's."""
     return os.path.abspath(filename).startswith((_PACKAGE, *engines))
@@ -141,7 +178,8 @@ def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None
     hidden: list[bool] = []
     for entry in entries:
         code = entry.tb_frame.f_code
-        called_for_autoaccel = bool(hidden and hidden[-1]) and _is_library(code.co_filename)
+        caller_hidden = hidden[-1] if hidden else _called_on_behalf(entry.tb_frame, engines)
+        called_for_autoaccel = caller_hidden and _is_library(code.co_filename)
         user = id(code) in originals
         hidden.append(not user and (_on_behalf(code.co_filename, engines) or called_for_autoaccel))
     kept = [
