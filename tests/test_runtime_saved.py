@@ -167,3 +167,46 @@ def test_a_changed_helper_changes_the_source_key(accelerated):
     two = accelerated(source.format(k="3.0"), name="aa_src_two", **FORCED)
     digests = {lookup(m.f).promoter.saved.by_source((float,), (1.0,)).digest for m in (one, two)}
     assert len(digests) == 2
+
+
+LOOP = """
+import sys
+
+def total(values, n):
+    s = 0.0
+    for i in range(n):
+        s += values[i % 3] * 0.5
+    return s
+
+print(total([1.0, {second}, 3.5], 300000))
+print("numba imported:", "numba" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "second, min_gain, reason",
+    [
+        ("2", 0.0, "takes a list holding float, int together"),  # when compiled
+        ("2.0", 1000.0, "is below min_gain 1000"),  # by its trial
+    ],
+)
+def test_a_rejected_loop_is_rejected_by_source_in_later_runs(tmp_path, second, min_gain, reason):
+    write(tmp_path / "app.py", LOOP.format(second=second))
+    write(
+        tmp_path / "python_optimizer.toml",
+        f"loop_min_seconds = 0.001\nmin_gain = {min_gain}\nbackground_compile = false\n",
+    )
+    runs = []
+    for _ in range(2):
+        result = run_python("-m", "autoaccel", "--report-json", "r.json", "app.py", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        (loop,) = json.loads((tmp_path / "r.json").read_text())["loops"]
+        runs.append((result.stdout, result.stderr, loop))
+    (out1, err1, first), (out2, err2, second_run) = runs
+    assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
+    assert reason in first["reason"], first
+    assert "numba imported: True" in err1
+    # The second run rejects it at its first look, before converting anything: no Numba.
+    assert second_run["reason"] == first["reason"] + " (saved decision)"
+    assert "numba imported: False" in err2

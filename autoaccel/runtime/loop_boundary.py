@@ -85,7 +85,7 @@ def boundary(
     iterable: Any,
     position: Any,
     frame: dict,
-    screen: Callable[[LoopPlan, tuple], str | None] | None = None,
+    screen: Callable[[LoopPlan, tuple, tuple], str | None] | None = None,
 ) -> Boundary | str:
     """The state at a boundary, or why the loop cannot go compiled from here.
 
@@ -95,8 +95,9 @@ def boundary(
         iterable: the loop's ``range`` or array (``None`` for ``while``).
         position: the ``range`` value about to run, the array index, or 0.
         frame: the frame's variables.
-        screen: ``screen(plan, frozen)`` says why the loop's code cannot be compiled for
-            this plan (a global Numba cannot freeze), checked before any value is converted
+        screen: ``screen(plan, frozen, arguments)`` says why the loop's code cannot be
+            compiled for this plan and these arguments (a global Numba cannot freeze, a
+            rejection a previous run kept), checked before any value is converted
             (converting imports Numba).
 
     Returns:
@@ -137,10 +138,10 @@ def boundary(
     if reason:
         raise Rejection(reason)
     plan = plan_for(spec, tuple(params), maybe, resolved.fields())
-    reason = screen(plan, tuple(frozen)) if screen is not None else None
+    arguments = (*leading(spec, iterable, position), *values)
+    reason = screen(plan, tuple(frozen), arguments) if screen is not None else None
     if reason:
         raise Rejection(reason)
-    arguments = (*leading(spec, iterable, position), *values)
     natives = natives_of(arguments, plan.fields)
     # Keyed by Numba's view of the values: a float and a NumPy float64 are one variant (the
     # trial learns what types Python leaves in the variables).

@@ -26,8 +26,9 @@ from autoaccel.backends.loop_code import (
     loop_code,
 )
 from autoaccel.backends.screening import globals_refusal
-from autoaccel.backends.signatures import describe, numba_signature
+from autoaccel.backends.signatures import describe, describe_arguments, numba_signature
 from autoaccel.boundary.convert import refusal, save
+from autoaccel.cache.decisions import SavedAs
 from autoaccel.errors import Rejection
 from autoaccel.policy.compare import copy_arguments
 from autoaccel.policy.cost import record_compile
@@ -150,6 +151,7 @@ class Pending(NamedTuple):
     unit: LoopUnit
     key: tuple
     saved_as: Any
+    source: Any  # where its rejection is kept by source as well
 
 
 class Window(NamedTuple):
@@ -194,15 +196,18 @@ class LoopTrial:
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
         self._units: dict[tuple, LoopUnit] = {}
+        self._sources: dict[tuple, SavedAs | None] = {}
 
     def start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
         """Compile for the state at a boundary; apply a saved decision or open the first
         validation window."""
         plan, arguments, key = state.plan, state.arguments, state.key
         unit = self._unit(plan, state.frozen)
+        source = self._source(unit, arguments)
         try:
             compiled, signature, seconds, from_cache, saved_as = self._compile(unit, state)
-        except Rejection as exc:
+        except Rejection as exc:  # kept by source, so that a later run rejects it before Numba
+            unit.saved.keep_rejection(source, str(exc))
             self.owner.fail(key, str(exc))
             return NEVER
         decision = unit.saved.decision(saved_as)
@@ -226,7 +231,7 @@ class LoopTrial:
             plan.fields,
         )
         trial.warm_up(with_budget(self.owner.spec.kind, arguments, 1))
-        self.pending = Pending(trial, compiled, unit, key, saved_as)
+        self.pending = Pending(trial, compiled, unit, key, saved_as, source)
         return self.open_window(state, iterable, frame)
 
     def _compile(self, unit: LoopUnit, state: Boundary) -> tuple:
@@ -359,7 +364,8 @@ class LoopTrial:
         speedup = trial.speedup() if trial.variant_seconds else 0.0
         if not promote:
             owner.fail(pending.key, reason, trial.signature)
-            pending.unit.saved.save(pending.saved_as, False, reason, speedup=speedup)
+            for saved_as in (pending.saved_as, pending.source):
+                pending.unit.saved.save(saved_as, False, reason, speedup=speedup)
             return
         record = PromotionRecord(
             trial.signature,
@@ -380,13 +386,27 @@ class LoopTrial:
             saved_seconds=record.saved_seconds,
         )
 
-    def screen(self, plan: LoopPlan, frozen: tuple[tuple[str, Any], ...]) -> str | None:
-        """Why the loop's code for ``plan`` cannot be compiled: a global it or a helper
-        reads that Numba cannot freeze (:func:`~autoaccel.backends.screening.globals_refusal`),
-        or ``None``. Decided without Numba."""
+    def screen(
+        self, plan: LoopPlan, frozen: tuple[tuple[str, Any], ...], arguments: tuple
+    ) -> str | None:
+        """Why the loop's code for ``plan`` cannot be compiled for ``arguments``: a global it
+        or a helper reads that Numba cannot freeze
+        (:func:`~autoaccel.backends.screening.globals_refusal`), or a rejection a previous
+        run kept by source; else ``None``. Decided without Numba."""
         if self.pending is not None:
             return None  # compiled already: the trial's own checks go on
-        return globals_refusal(self._unit(plan, frozen), lookup)
+        unit = self._unit(plan, frozen)
+        reason = globals_refusal(unit, lookup)
+        return reason or unit.saved.refused_before(self._source(unit, arguments))
+
+    def _source(self, unit: LoopUnit, arguments: tuple) -> SavedAs | None:
+        """Where a rejection of ``unit`` for arguments like these is kept by source
+        (:meth:`~autoaccel.runtime.saved.SavedDecisions.by_source`), found once per unit and
+        argument types."""
+        which = (id(unit), describe_arguments(arguments))
+        if which not in self._sources:
+            self._sources[which] = unit.saved.by_source((), arguments)
+        return self._sources[which]
 
     def _unit(self, plan: LoopPlan, frozen: tuple[tuple[str, Any], ...]) -> LoopUnit:
         which = (plan.params, frozen)
