@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autoaccel.policy.cost import record_compile
+from autoaccel.policy.cost import TIMED_CALLS, record_compile
 from autoaccel.report.stats import function_stats, loop_stats
 from autoaccel.runtime import admission as admission_module
 from autoaccel.runtime import registry
@@ -41,8 +41,8 @@ def test_a_tiny_helper_called_from_plain_python_is_never_compiled(accelerated, m
 def test_the_last_calls_before_min_calls_are_timed_and_screened(accelerated):
     mod = accelerated(SOURCE, min_calls=20, min_gain=1.2)
     admission = lookup(mod.square).promoter.admission
-    assert admission.screening_from() == 17
-    for _ in range(16):
+    assert admission.screening_from() == 20 - TIMED_CALLS
+    for _ in range(20 - TIMED_CALLS - 1):
         mod.square(2.0)
     assert admission.costs == {} and admission.screened == set()
     mod.square(2.0)
@@ -53,12 +53,12 @@ def test_the_last_calls_before_min_calls_are_timed_and_screened(accelerated):
 def test_a_signature_is_compiled_once_its_calls_took_min_seconds(accelerated):
     mod = accelerated(SOURCE, min_calls=2, min_gain=1.2, min_seconds=0.05)
     a = np.ones(5_000)
-    for _ in range(5):
+    for _ in range(TIMED_CALLS + 2):  # the first untimed, the next judges
         assert mod.total(a) == 5_000.0
     trampoline = lookup(mod.total)
     assert trampoline.compiled is None, "a few ms of Python time: not compiled yet"
     needed = trampoline.promoter.admission.costs[(np.ndarray,)].needed
-    assert needed > 5
+    assert needed > TIMED_CALLS + 2
     for _ in range(needed + 10):
         assert mod.total(a) == 5_000.0
     assert trampoline.promotions, "compiled and promoted once it had run 0.05 s"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import run_python
 
+from autoaccel.policy.cost import TIMED_CALLS
 from autoaccel.runtime import admission as admission_module
 from autoaccel.runtime import trampoline as trampoline_module
 from autoaccel.runtime.registry import lookup
@@ -236,7 +237,7 @@ def test_the_trampolines_dispatch_counts_against_the_variant(accelerated, monkey
     monkeypatch.setattr(trampoline_module, "dispatch_seconds", lambda arity: 1.0)
     monkeypatch.setattr(admission_module, "entry_seconds", lambda arity: 0.0)
     mod = accelerated(KERNELS, min_calls=1, min_gain=1.2)
-    _calls(mod.total, np.ones(10_000))
+    _calls(mod.total, np.ones(10_000), n=TIMED_CALLS + 3)
     trampoline = lookup(mod.total)
     assert not trampoline.promotions
     ((_, reason),) = trampoline.failures.values()

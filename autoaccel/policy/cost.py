@@ -15,19 +15,22 @@ real code differ a thousandfold in length:
    original take less than ``min_gain`` times that could never reach ``min_gain``, so it is
    rejected uncompiled and its function disarmed. Small helpers called from plain Python
    end here (sgp4's ``gstime``: 210 ns against a 480 ns floor); a hot caller that can be
-   compiled gets them inlined. A timed call's duration is counted without the timer's own
-   cost (:func:`timer_seconds`, about 40 ns). Not caught yet: one-line helpers whose few
-   timed calls run cold (geographiclib's ``Math.sq``, ``return x * x``: 311-471 ns each
-   when timed, about 55 ns in the program's loops), compiled and then rejected by their
-   trial at 0.25-0.45x.
+   compiled gets them inlined.
 2. *Not enough Python time yet*: the calls counted so far, times a call's time, estimate the
    Python time the signature has taken; it is compiled only once that reaches
    ``min_seconds``, as a loop waits for ``loop_min_seconds``. Functions called a few dozen
    times in a whole run (sgp4's deep-space initialisation, 22 calls of 20 us) stay plain.
 
-A call's time is the median of :data:`TIMED_CALLS` calls of the original, run and timed by
-the trampoline (as a trial runs it: :mod:`autoaccel.policy.trial`), so one call slowed by a
-garbage collection does not decide.
+A call's time is the median of the last half of :data:`TIMED_CALLS` calls of the original,
+run and timed by the trampoline (as a trial runs it: :mod:`autoaccel.policy.trial`), so one
+call slowed by a garbage collection does not decide, nor do the first runs of a code object
+the program has not run before (cold, not yet specialized by the interpreter). Each is
+timed right after a call of the stand-in, timed the same way; the difference is counted, on
+top of what a plain call costs (:func:`entry_seconds`): a timed call costs about as much
+again as a one-line helper's work. geographiclib's ``Math.sq`` (``return x * x``, ~55 ns a
+call in the program's loops) was timed at 240-1300 ns by its calls alone, compiled, and
+rejected by its trial at 0.25-0.45x; timed so, a call counts 63 ns, and it is left
+plain uncompiled (as are ``LatFix`` and ``sum``; 2.7 s -> 2.1 s of compiles in its first run).
 
 How much Python time is enough is the ski-rental problem (Karlin, Manasse, Rudolph and
 Sleator, "Competitive snoopy caching", Algorithmica 1988): a unit whose future is unknown
@@ -55,7 +58,11 @@ from typing import Any
 
 from autoaccel.state import STATE
 
-TIMED_CALLS = 3  # calls of the original timed before the cost is judged
+# Calls of the original timed before the cost is judged; the first half only warm it up.
+TIMED_CALLS = 8
+# A call at least this long (seconds) is judged alone: no floor or cold start comes near it,
+# and a timed call runs the original without the instrumentation of its loops.
+_LONG_CALL = 1e-3
 
 
 class CallCost:
@@ -74,21 +81,30 @@ class CallCost:
         self.needed = 0
 
     def timed(self) -> bool:
-        """Whether enough calls were timed to judge."""
-        return len(self.seconds) >= TIMED_CALLS
+        """Whether enough calls were timed to judge: :data:`TIMED_CALLS`, or one long one."""
+        seconds = self.seconds
+        return len(seconds) >= TIMED_CALLS or (bool(seconds) and seconds[-1] >= _LONG_CALL)
 
     def call(self, original: Callable[..., Any], args: tuple) -> Any:
         """``original(*args)``, timed; returns (or raises) what it does."""
+        if len(self.seconds) >= TIMED_CALLS:
+            return original(*args)
+        empty = stand_in(len(args))[0]
         start = time.perf_counter()
+        empty(*args)
+        middle = time.perf_counter()
         result = original(*args)
-        if len(self.seconds) < TIMED_CALLS:
-            elapsed = time.perf_counter() - start
-            self.seconds.append(max(elapsed - timer_seconds(), 0.0))
+        end = time.perf_counter()
+        # The stand-in's call, timed the same way just before, is what timing a call costs
+        # here: the difference is the original's own work, on top of a plain call's cost.
+        work = (end - middle) - (middle - start)
+        self.seconds.append(max(work, 0.0) + entry_seconds(len(args)))
         return result
 
     def per_call(self) -> float:
-        """A call's time (seconds): the median of the timed calls."""
-        return statistics.median(self.seconds)
+        """A call's time (seconds): the median of the warm half of the timed calls (the
+        first run a code object the program has not run yet, cold and unspecialized)."""
+        return statistics.median(self.seconds[len(self.seconds) // 2 :])
 
     def judge(self, floor: float, gain: float, min_seconds: float) -> str | None:
         """Why no compiled variant could reach ``gain``, or ``None`` (then :attr:`needed` is
@@ -122,17 +138,6 @@ _ROUND = 200  # calls of a timed round (short: it runs before any compile)
 
 
 @functools.cache
-def timer_seconds() -> float:
-    """What timing a call adds to its duration (seconds): the least of 200 back-to-back
-    ``time.perf_counter()`` pairs (about 40 ns here)."""
-    best = float("inf")
-    for _ in range(_ROUND):
-        start = time.perf_counter()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-@functools.cache
 def entry_seconds(arity: int) -> float:
     """What calling compiled code through Numba's entry point costs with ``arity``
     arguments (seconds), estimated without importing Numba: a call of a Python function of
@@ -140,6 +145,7 @@ def entry_seconds(arity: int) -> float:
     return call_seconds(*stand_in(arity))
 
 
+@functools.cache
 def stand_in(arity: int) -> tuple[Callable[..., Any], tuple]:
     """``(function, arguments)``: a Python function of ``arity`` parameters that returns
     its first (or ``None``), and ``arity`` floats to call it with."""

@@ -117,10 +117,12 @@ class Admission:
         """The count of calls of one signature from which they are screened and timed.
 
         The last :data:`~autoaccel.policy.cost.TIMED_CALLS` calls before ``min_calls`` are
-        timed, so that a signature worth compiling is compiled at ``min_calls`` as before.
+        timed, so that a signature worth compiling is compiled at ``min_calls`` as before;
+        never the first call: a timed call runs the original, without the instrumentation of
+        its loops, and a function called once with a hot loop would lose it.
         """
         min_calls = self.owner.min_calls
-        return max(1, min_calls - TIMED_CALLS) if self._costs_apply() else min_calls
+        return max(2, min_calls - TIMED_CALLS) if self._costs_apply() else min_calls
 
     def screen(self, types_: TypeKey, args: tuple) -> str | None:
         """Why these arguments or the function's globals rule a variant out, else ``None``.
