@@ -151,7 +151,7 @@ class Pending(NamedTuple):
     unit: LoopUnit
     key: tuple
     saved_as: Any
-    source: Any  # where its rejection is kept by source as well
+    source: SavedAs | None  # where its rejection is kept by source as well
 
 
 class Window(NamedTuple):
