@@ -223,6 +223,20 @@ def test_a_failing_guard_deoptimizes_before_the_loop_runs():
         overload.entry_point(A, 9)
 
 
+def test_a_guard_tests_the_weakest_condition_it_found():
+    # montecarlo's ising_observables: ``j + 1 if j < L - 1 else 0`` is in bounds if rows <=
+    # columns (the branch says j + 1 <= L - 1); the loop's range alone would ask rows <=
+    # columns - 1, which no square array meets: every call deoptimized.
+    overload = compiled_variant(GUARDED, "square", (np.ones((4, 4), dtype=np.int64),))
+    plain: dict = {}
+    exec(GUARDED, plain)
+    for shape in ((4, 4), (3, 5), (1, 1)):
+        spins = np.arange(np.prod(shape), dtype=np.int64).reshape(shape) % 3 - 1
+        assert overload.entry_point(spins) == plain["square"](spins)
+    with pytest.raises(Deoptimize):  # more rows than columns: CPython raises IndexError
+        overload.entry_point(np.ones((4, 3), dtype=np.int64))
+
+
 NEIGHBOURS = """
 def sweep(spins, rows, cols):
     total = 0

@@ -379,7 +379,7 @@ class _Placer:
         for conjuncts in found:
             picked = []
             for alternatives in conjuncts:
-                usable = [a for a in alternatives if self._usable(a, entry)]
+                usable = _weakest([a for a in alternatives if self._usable(a, entry)])
                 if not usable:
                     break
                 picked.append(min(usable, key=_runtime_bounds))
@@ -393,6 +393,22 @@ class _Placer:
         if atom.left == atom.right or abs(atom.offset) > 2**40:
             return False  # trivially true or false, or a type bound: not a real condition
         return self.facts.available(atom.left, entry) and self.facts.available(atom.right, entry)
+
+
+def _weakest(atoms: list[Atom]) -> list[Atom]:
+    """``atoms`` without those another one with the same terms implies: of ``x <= y + c``
+    for several ``c``, only the largest ``c`` is kept (the condition most likely to hold).
+
+    montecarlo's ``spins[i, j + 1 if j < L - 1 else 0]`` (``L`` the rows) is in bounds if
+    ``rows <= columns`` (from the branch) and also if ``rows <= columns - 1`` (from the
+    loop's range alone); the guard tested the second, which no square array meets, so every
+    call deoptimized and the function was rejected.
+    """
+    weakest: dict[tuple, int] = {}
+    for atom in atoms:
+        terms = (atom.left, atom.right)
+        weakest[terms] = max(weakest.get(terms, atom.offset), atom.offset)
+    return [atom for atom in atoms if atom.offset == weakest[atom.left, atom.right]]
 
 
 def _runtime_bounds(atom: Atom) -> int:
