@@ -210,3 +210,26 @@ def test_a_rejected_loop_is_rejected_by_source_in_later_runs(tmp_path, second, m
     # The second run rejects it at its first look, before converting anything: no Numba.
     assert second_run["reason"] == first["reason"] + " (saved decision)"
     assert "numba imported: False" in err2
+
+
+MUTUAL = """
+def even(n):
+    return True if n == 0 else odd(n - 1)
+
+def odd(n):
+    return False if n == 0 else even(n - {step})
+"""
+
+
+def test_recursive_code_keeps_its_rejections_by_source(accelerated):
+    # Helpers calling each other compile (divergences row 30), so a rejection of theirs is
+    # kept by source too: a compile given up after compile_budget is not tried every run.
+    one = accelerated(MUTUAL.format(step=1), name="aa_mutual_one", **FORCED)
+    saved = lookup(one.even).promoter.saved
+    saved_as = saved.by_source((int,), (3,))
+    assert saved_as is not None
+    saved.save(saved_as, False, "its compile took over 5 s and was given up (compile_budget)")
+    assert saved.refused_before(saved_as).endswith("(compile_budget) (saved decision)")
+    # The other function's code is part of the key.
+    two = accelerated(MUTUAL.format(step=2), name="aa_mutual_two", **FORCED)
+    assert lookup(two.even).promoter.saved.by_source((int,), (3,)).digest != saved_as.digest

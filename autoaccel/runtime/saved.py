@@ -127,16 +127,12 @@ class SavedDecisions:
     def by_source(self, types_: TypeKey, args: tuple) -> SavedAs | None:
         """Where a rejection of these arguments is kept by source, if the cache is on.
 
-        ``None`` also when the function's helpers call each other in a cycle (the compile
-        rejects that anyway). Reads no compiled variant, so Numba is not imported.
+        Reads no compiled variant, so Numba is not imported.
         """
         owner = self.owner
         if open_cache(owner.config) is None:
             return None
-        try:
-            reads = _reads(owner)
-        except Rejection:
-            return None
+        reads = _reads(owner)
         arguments = describe_arguments(args)
         digest = source_digest(owner.code, reads, owner.config.jit, arguments)
         key = DecisionKey(owner.qualname, describe_types(types_), BY_SOURCE + arguments)
@@ -275,8 +271,11 @@ class SavedDecisions:
 def _reads(unit: Any, active: tuple = ()) -> list[str]:
     """What ``unit`` and its helpers read, as texts: each global's value, each helper's code.
 
-    Raises:
-        Rejection: the helpers call each other in a cycle.
+    A helper already on the call chain (the helpers call each other in a cycle) is named by
+    its code and not read again: recursive code compiles (docs/divergences.md, row 30), and
+    its rejections are kept by source like any other's (py_lets_be_rational's
+    ``normalised_black_call``, whose compile is given up after 5 s, was compiled again in
+    every run).
     """
     texts = []
     for name, value, helper in helpers(unit, lookup, active):
@@ -284,5 +283,6 @@ def _reads(unit: Any, active: tuple = ()) -> list[str]:
             texts.append(f"{name}={value_text(value)}")
         else:
             texts.append(f"{name}=code:{code_digest(helper.code)}")
-            texts.extend(_reads(helper, (*active, unit)))
+            if helper is not unit and helper not in active:
+                texts.extend(_reads(helper, (*active, unit)))
     return texts
