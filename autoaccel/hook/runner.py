@@ -139,9 +139,14 @@ def user_exception(exc: BaseException) -> BaseException:
 def _called_on_behalf(frame: types.FrameType, engines: tuple[str, ...]) -> bool:
     """Whether the first non-library caller of ``frame`` is autoaccel's, Numba's, llvmlite's."""
     caller = frame.f_back
-    while caller is not None and _is_library(caller.f_code.co_filename):
+    while caller is not None:
+        filename = caller.f_code.co_filename
+        if _on_behalf(filename, engines):  # Numba's frames are installed packages too
+            return True
+        if not _is_library(filename):
+            return False
         caller = caller.f_back
-    return caller is not None and _on_behalf(caller.f_code.co_filename, engines)
+    return False
 
 
 def _on_behalf(filename: str, engines: tuple[str, ...]) -> bool:
