@@ -178,7 +178,7 @@ def total(values, n):
         s += values[i % 3] * 0.5
     return s
 
-print(total([1.0, {second}, 3.5], 300000))
+print(total([1.0, {second}, 3.5], 1000000))
 print("numba imported:", "numba" in sys.modules, file=sys.stderr)
 """
 
@@ -187,8 +187,9 @@ print("numba imported:", "numba" in sys.modules, file=sys.stderr)
 @pytest.mark.parametrize(
     "second, min_gain, reason",
     [
-        ("2", 0.0, "takes a list holding float, int together"),  # when compiled
-        ("2.0", 1000.0, "is below min_gain 1000"),  # by its trial
+        ("2", 0.0, ("takes a list holding float, int together",)),  # when compiled
+        # by its trial (a slow machine may end the loop before the trial's last window)
+        ("2.0", 1000.0, ("is below min_gain 1000", "ended before its validation windows")),
     ],
 )
 def test_a_rejected_loop_is_rejected_by_source_in_later_runs(tmp_path, second, min_gain, reason):
@@ -205,7 +206,7 @@ def test_a_rejected_loop_is_rejected_by_source_in_later_runs(tmp_path, second, m
         runs.append((result.stdout, result.stderr, loop))
     (out1, err1, first), (out2, err2, second_run) = runs
     assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
-    assert reason in first["reason"], first
+    assert any(part in first["reason"] for part in reason), first
     assert "numba imported: True" in err1
     # The second run rejects it at its first look, before converting anything: no Numba.
     assert second_run["reason"] == first["reason"] + " (saved decision)"
