@@ -120,24 +120,25 @@ print("numba imported:", "numba" in sys.modules, file=sys.stderr)
 """
 
 
-def _run_twice(tmp_path) -> list[tuple[str, str, dict]]:
-    write(tmp_path / "app.py", UNTYPABLE)
-    write(
-        tmp_path / "python_optimizer.toml",
-        "min_calls = 4\nmin_gain = 0.0\nbackground_compile = false\n",
-    )
+def _run_twice(tmp_path, source: str, config: str, kind: str) -> list[tuple[str, str, dict]]:
+    """Run ``source`` twice under autoaccel on one cache: ``(stdout, stderr, report entry)``
+    per run, for its one unit of ``kind`` (``"functions"`` or ``"loops"``)."""
+    write(tmp_path / "app.py", source)
+    write(tmp_path / "python_optimizer.toml", config)
     runs = []
     for _ in range(2):
         result = run_python("-m", "autoaccel", "--report-json", "r.json", "app.py", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        (function,) = json.loads((tmp_path / "r.json").read_text())["functions"]
-        runs.append((result.stdout, result.stderr, function))
+        (unit,) = json.loads((tmp_path / "r.json").read_text())[kind]
+        runs.append((result.stdout, result.stderr, unit))
     return runs
 
 
 @pytest.mark.slow
 def test_a_type_inference_failure_is_remembered_by_source(tmp_path):
-    (out1, err1, first), (out2, err2, second) = _run_twice(tmp_path)
+    config = "min_calls = 4\nmin_gain = 0.0\nbackground_compile = false\n"
+    runs = _run_twice(tmp_path, UNTYPABLE, config, "functions")
+    (out1, err1, first), (out2, err2, second) = runs
     assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
     assert "Numba cannot compile it: Unknown attribute 'no_such_attribute'" in first["reason"]
     assert "numba imported: True" in err1
@@ -193,17 +194,8 @@ print("numba imported:", "numba" in sys.modules, file=sys.stderr)
     ],
 )
 def test_a_rejected_loop_is_rejected_by_source_in_later_runs(tmp_path, second, min_gain, reason):
-    write(tmp_path / "app.py", LOOP.format(second=second))
-    write(
-        tmp_path / "python_optimizer.toml",
-        f"loop_min_seconds = 0.001\nmin_gain = {min_gain}\nbackground_compile = false\n",
-    )
-    runs = []
-    for _ in range(2):
-        result = run_python("-m", "autoaccel", "--report-json", "r.json", "app.py", cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
-        (loop,) = json.loads((tmp_path / "r.json").read_text())["loops"]
-        runs.append((result.stdout, result.stderr, loop))
+    config = f"loop_min_seconds = 0.001\nmin_gain = {min_gain}\nbackground_compile = false\n"
+    runs = _run_twice(tmp_path, LOOP.format(second=second), config, "loops")
     (out1, err1, first), (out2, err2, second_run) = runs
     assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
     assert any(part in first["reason"] for part in reason), first
