@@ -26,7 +26,7 @@ PACKAGE = REPO / "autoaccel"
 
 # Lowest first. A module's layer is its subpackage (or, for a top-level module, its name).
 LAYERS = (
-    ("_version", "errors", "state"),
+    ("_version", "errors", "state", "lazy_numpy"),
     ("config",),
     ("analysis",),
     ("rewrite",),

@@ -181,6 +181,7 @@ def total(values, n):
 
 print(total([1.0, {second}, 3.5], 1000000))
 print("numba imported:", "numba" in sys.modules, file=sys.stderr)
+print("numpy imported:", "numpy" in sys.modules, file=sys.stderr)
 """
 
 
@@ -200,9 +201,10 @@ def test_a_rejected_loop_is_rejected_by_source_in_later_runs(tmp_path, second, m
     assert out1 == out2 == run_python("app.py", cwd=tmp_path).stdout
     assert any(part in first["reason"] for part in reason), first
     assert "numba imported: True" in err1
-    # The second run rejects it at its first look, before converting anything: no Numba.
+    # The second run rejects it at its first look, before converting anything: no Numba,
+    # and no NumPy (autoaccel/lazy_numpy.py).
     assert second_run["reason"] == first["reason"] + " (saved decision)"
-    assert "numba imported: False" in err2
+    assert "numba imported: False" in err2 and "numpy imported: False" in err2
 
 
 MUTUAL = """

@@ -26,8 +26,6 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from autoaccel.backends import budget, interrupts, recursion
 from autoaccel.backends.screening import (
     Lookup,
@@ -42,6 +40,7 @@ from autoaccel.backends.snapshot import Flags, Snapshot, reached_through, snapsh
 from autoaccel.backends.variant_code import checked_code
 from autoaccel.config import JitOptions
 from autoaccel.errors import Rejection
+from autoaccel.lazy_numpy import np
 
 if TYPE_CHECKING:
     from autoaccel.cache.variants import VariantStore

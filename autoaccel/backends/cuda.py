@@ -28,13 +28,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from autoaccel.analysis.map_shape import LoopMap, ScalarMap, map_shape
 from autoaccel.backends.cpu import Compiled, summarize_error
 from autoaccel.backends.screening import Lookup, Unit, helpers
 from autoaccel.backends.signatures import fingerprint
 from autoaccel.errors import Rejection
+from autoaccel.lazy_numpy import np
 
 _THREADS = 128  # threads per block: a multiple of the warp size that fits every GPU
 _PREFIX = "_autoaccel_"  # generated names; checked not to collide with the function's

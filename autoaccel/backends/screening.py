@@ -16,10 +16,9 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-import numpy as np
-
 from autoaccel.analysis.attributes import AttributeUses, global_attribute_uses
 from autoaccel.errors import Rejection, with_article
+from autoaccel.lazy_numpy import loaded, np
 
 _SAFE_MODULE_ROOTS = ("numpy", "math", "cmath", "numba", "operator")
 # Functions of math and cmath that Numba 0.68's typing does not know ("Unknown attribute";
@@ -83,12 +82,13 @@ def argument_refusal(args: tuple) -> str | None:
 def _value_refusal(value: Any) -> str | None:
     if isinstance(value, (bool, int, float, complex)):
         return None
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind in _ALLOWED_DTYPE_KINDS and not value.dtype.fields:
+    if loaded():  # else no value is NumPy's (autoaccel/lazy_numpy.py)
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in _ALLOWED_DTYPE_KINDS and not value.dtype.fields:
+                return None
+            return f"takes an array of dtype {value.dtype}, which is not numeric"
+        if isinstance(value, (np.number, np.bool_)):
             return None
-        return f"takes an array of dtype {value.dtype}, which is not numeric"
-    if isinstance(value, (np.number, np.bool_)):
-        return None
     if isinstance(value, tuple):
         return next(filter(None, map(_value_refusal, value)), None)
     if isinstance(value, list):
@@ -185,17 +185,22 @@ def _global_refusal(name: str, value: Any) -> str | None:
         if value.__name__ in ("random", "numpy.random"):
             return f"draws random numbers through {name} (Numba has its own generator) [34]"
         return None
-    if isinstance(value, (bool, int, float, complex, str, np.number, np.bool_, type(None))):
+    if isinstance(value, (bool, int, float, complex, str, type(None))):
         return None
-    if isinstance(value, np.ndarray):
-        if value.flags.writeable:
-            return f"reads global array {name}, which Numba would freeze as a constant [27]"
-        return None
+    if loaded():  # else no value is NumPy's (autoaccel/lazy_numpy.py)
+        if isinstance(value, (np.number, np.bool_, np.ufunc)):
+            return None
+        if isinstance(value, np.ndarray):
+            if value.flags.writeable:
+                return f"reads global array {name}, which Numba would freeze as a constant [27]"
+            return None
+        if isinstance(value, type) and issubclass(value, np.generic):
+            return None
     if isinstance(value, tuple):
         return next(filter(None, (_global_refusal(name, item) for item in value)), None)
-    if isinstance(value, (types.BuiltinFunctionType, np.ufunc)):
+    if isinstance(value, types.BuiltinFunctionType):
         return None
-    if isinstance(value, type) and issubclass(value, (np.generic, bool, int, float, complex)):
+    if isinstance(value, type) and issubclass(value, (bool, int, float, complex)):
         return None
     if isinstance(value, type) and issubclass(value, BaseException):
         return _exception_refusal(name, value)

@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from autoaccel.backends import collector, interrupts
 from autoaccel.errors import Rejection
+from autoaccel.lazy_numpy import loaded, np
 
 _compute_fingerprint: Any = None
 
@@ -100,13 +99,14 @@ def _value_type(value: Any) -> str:
     """What ``str(numba.typeof(value))`` gives for the values Numba types exactly."""
     if type(value) in _SCALARS:
         return _SCALARS[type(value)]
-    if isinstance(value, (np.number, np.bool_)):
-        return _dtype_name(value.dtype)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        flags = value.flags
-        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
-        text = f"array({_dtype_name(value.dtype)}, {value.ndim}d, {layout})"
-        return text if flags.writeable else f"readonly {text}"
+    if loaded():  # else no value is NumPy's (autoaccel/lazy_numpy.py)
+        if isinstance(value, (np.number, np.bool_)):
+            return _dtype_name(value.dtype)
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+            flags = value.flags
+            layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
+            text = f"array({_dtype_name(value.dtype)}, {value.ndim}d, {layout})"
+            return text if flags.writeable else f"readonly {text}"
     if isinstance(value, tuple):
         items = [_value_type(item) for item in value]
         if items and len(set(items)) == 1:

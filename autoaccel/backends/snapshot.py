@@ -14,9 +14,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from autoaccel.backends.screening import ABSENT, forwarded
+from autoaccel.lazy_numpy import np
 
 # (owner, name, value Numba froze): the variant is valid while each entry holds.
 Snapshot = tuple[tuple[Any, str, Any], ...]

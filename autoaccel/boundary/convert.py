@@ -14,7 +14,7 @@ would answer the same way. ``str`` needs no conversion: Numba reads it in place.
   list the call may have written (``written`` positions, from the typed IR) gets its new
   values with ``lst[:] = storage.tolist()``: the same list object, the same length, elements
   of the list's own class. A call handed back never writes, so the list is as it was.
-- A buffer is a view (``np.frombuffer``): writes land in the caller's memory, so, like
+- A buffer is a view (:mod:`.buffers`): writes land in the caller's memory, so, like
   arrays, the buffers a call may write are copied first (:func:`save`) and put back
   (:func:`restore`) when the call is handed back.
 - Aliasing is kept: within one call each object is converted once, so a list passed twice,
@@ -33,17 +33,15 @@ variables): :func:`refusal`, :func:`carries`, :func:`convert`, :func:`write_back
 
 from __future__ import annotations
 
-import array
-import functools
 import operator
+import sys
 import time
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from autoaccel.backends.screening import argument_refusal
-from autoaccel.boundary import objects
+from autoaccel.boundary import buffers, objects
+from autoaccel.boundary.buffers import BUFFERS
 from autoaccel.boundary.kinds import (
     Kind,
     Native,
@@ -53,23 +51,24 @@ from autoaccel.boundary.kinds import (
     kind_of,
     native_class,
 )
+from autoaccel.lazy_numpy import loaded, np
 
-# A list converts to an array of the dtype of its elements' (exact) class.
-_LIST_DTYPES = {float: np.dtype(np.float64), int: np.dtype(np.int64), bool: np.dtype(np.bool_)}
+# A list converts to an array of the dtype of its elements' (exact) class, named as NumPy's
+# dtype.str names it for this machine's byte order (known without importing NumPy).
+_ORDER = "<" if sys.byteorder == "little" else ">"
+_LIST_DTYPES = {float: _ORDER + "f8", int: _ORDER + "i8", bool: "|b1"}
 _LIST_KINDS = {
-    (element, ndim): Kind("list", dtype.str, ndim)
+    (element, ndim): Kind("list", dtype, ndim)
     for element, dtype in _LIST_DTYPES.items()
     for ndim in (1, 2)
 }
 _NUMBERS = {element: (dtype, _LIST_KINDS[element, 1]) for element, dtype in _LIST_DTYPES.items()}
 # Typed tuple classes by the classes of their items, where those are exact.
 _TUPLE_CLASSES: dict[tuple, Any] = {}
-# array.array typecodes whose items are ints within int64, or floats ('L', 'Q': uint64).
-_ARRAY_CODES = frozenset("bBhHiIlqfd")
-_BUFFERS = frozenset((bytes, bytearray, array.array, memoryview))
-_CONVERTED = frozenset((list, *_BUFFERS))
-# Values passed as they are, told apart first (cheapest) on every call.
-_AS_THEY_ARE = frozenset((float, int, bool, str, complex, type(None), np.ndarray))
+_CONVERTED = frozenset((list, *BUFFERS))
+# Values passed as they are, told apart first (cheapest) on every call; NumPy's arrays join
+# at the first walk that converts (_Walk.__init__): screening walks do without NumPy.
+_AS_THEY_ARE = {float, int, bool, str, complex, type(None)}
 _INT64 = (-(2**63), 2**63 - 1)
 _STR_REFUSAL = (
     "takes a str argument: compiling Numba's string operations takes 1 to 10 s a function "
@@ -96,7 +95,7 @@ def refusal(
     where ``uses`` are not given, the attributes objects convert with (as for
     :func:`convert`). Numba is not imported.
     """
-    walk = _Walk(checked=True, strings=strings)
+    walk = _Walk(checked=True, strings=strings, allocate=False)
     try:
         natives = walk.values(values, fields or tuple(u.fields() if u else None for u in uses))
     except Unconvertible as exc:
@@ -152,7 +151,7 @@ def objects_refusal(
     for :func:`refusal`), or ``None``. Only the objects are converted, with the fields
     ``uses`` reach only (without Numba, lists unchecked): cheap enough for each look of a
     loop at its state."""
-    walk = _Walk(checked=False)
+    walk = _Walk(checked=False, allocate=False)
     for value, used in zip(values, uses, strict=True):
         if used is None or not objects.is_object_class(type(value)):
             continue
@@ -190,7 +189,7 @@ def kind(value: Any) -> Any:
     Raises:
         Unconvertible: as :func:`convert`.
     """
-    return kind_of(_Walk(checked=False).value(value))
+    return kind_of(_Walk(checked=False, allocate=False).value(value))
 
 
 def write_back(natives: tuple, written: Iterable[int]) -> None:
@@ -266,14 +265,22 @@ def restore(value: Any, saved: Any) -> None:
 class _Walk:
     """One conversion: the values of a call, each object converted once (aliasing)."""
 
-    __slots__ = ("checked", "lists", "memo", "numpy_scalars", "strings", "typed")
+    __slots__ = ("allocate", "checked", "lists", "memo", "numpy_scalars", "strings", "typed")
 
-    def __init__(self, checked: bool, typed: bool = False, strings: bool = True) -> None:
+    def __init__(
+        self, checked: bool, typed: bool = False, strings: bool = True, allocate: bool = True
+    ) -> None:
         self.checked = checked  # screening: check every element here, and the other values
         self.typed = typed  # give each class its Numba type (imports Numba)
         self.strings = strings  # screening: str values are accepted
+        # Make the arrays compiled code reads (lists' numbers read into fresh ones, views of
+        # bytes); a walk that looks at kinds only does without, and without NumPy
+        # (autoaccel/lazy_numpy.py).
+        self.allocate = allocate
         self.memo: dict[int, Any] = {}
         self.lists = self.numpy_scalars = False  # seen, when checked
+        if allocate and np.ndarray not in _AS_THEY_ARE:
+            _AS_THEY_ARE.add(np.ndarray)
 
     def values(self, values: Iterable[Any], fields: tuple = ()) -> tuple:
         if not fields:
@@ -288,20 +295,22 @@ class _Walk:
         kind = type(value)
         if kind in _AS_THEY_ARE and not self.checked:
             return value
-        if kind is list or kind in _BUFFERS:
+        if kind is list or kind in BUFFERS:
             known = self.memo.get(id(value))
             if known is None:
                 number = _NUMBERS.get(type(value[0])) if kind is list and value else None
                 if number is not None and not self.checked:  # the common case, inline
                     native = native_class(number[1], self.typed)
-                    known = native(np.empty(len(value), number[0]), value)
+                    known = native(self.empty(len(value), number[0]), value)
                 else:
                     known = self.of_list(value) if kind is list else self.buffer(value)
                 self.memo[id(value)] = known
             elif type(known) is tuple:  # a row of a list of lists, now reached on its own
                 storage, index, element = known
                 row = native_class(_LIST_KINDS[element, 1], self.typed)
-                known = self.memo[id(value)] = row(storage[index], value)
+                known = self.memo[id(value)] = row(
+                    None if storage is None else storage[index], value
+                )
             return known
         if kind is tuple:
             items = [self.value(item) for item in value]
@@ -319,7 +328,7 @@ class _Walk:
                 reason = objects.class_refusal(kind) or reason
             if reason:
                 raise Unconvertible(reason)
-            self.numpy_scalars |= isinstance(value, np.generic)
+            self.numpy_scalars |= loaded() and isinstance(value, np.generic)
         return value
 
     def tuple_class(self, items: list) -> Any:
@@ -353,7 +362,11 @@ class _Walk:
         if self.checked:
             _check_elements(value, element)
         dtype, number = _NUMBERS[element]
-        return native_class(number, self.typed)(np.empty(len(value), dtype), value)
+        return native_class(number, self.typed)(self.empty(len(value), dtype), value)
+
+    def empty(self, shape: int | tuple[int, int], dtype: str) -> Any:
+        """A fresh array for a list's numbers, or ``None`` if the walk does not allocate."""
+        return np.empty(shape, dtype) if self.allocate else None
 
     def rows(self, value: list) -> Native:
         try:
@@ -374,7 +387,7 @@ class _Walk:
                 raise Unconvertible("takes a list mixing lists and other values [23]")
             for row in value:
                 _check_elements(row, element)
-        storage = np.empty((len(value), width), _LIST_DTYPES[element])
+        storage = self.empty((len(value), width), _LIST_DTYPES[element])
         for index, key in enumerate(ids):
             self.memo[key] = (storage, index, element)  # a row view if reached on its own
         return native_class(_LIST_KINDS[element, 2], self.typed)(storage, value)
@@ -413,18 +426,19 @@ class _Walk:
                 fields.append(field)
                 refs.append((name, kind_of(field)))
         native = shape.native_class(tuple(refs), others, methods, self.typed)
-        return native((np.frombuffer(bytearray(packed), np.uint8), *fields), value, packed)
+        buffer = np.frombuffer(bytearray(packed), np.uint8) if self.allocate else None
+        return native((buffer, *fields), value, packed)
 
     def field(self, item: Any) -> Any:
         """A reference field's converted value, or ``None`` if ``item`` is no field."""
         kind = type(item)
         if kind is complex:
             return item
-        if kind is np.ndarray:
+        if loaded() and kind is np.ndarray:
             if item.dtype.kind in "biufc" and not item.dtype.fields and item.flags.aligned:
                 return item
             return None
-        if kind is list or kind is tuple or kind in _BUFFERS:
+        if kind is list or kind is tuple or kind in BUFFERS:
             try:
                 return self.value(item)
             except Unconvertible:
@@ -432,32 +446,8 @@ class _Walk:
         return None
 
     def buffer(self, value: Any) -> Native:
-        kind = type(value)
-        if kind is array.array:
-            if value.typecode not in _ARRAY_CODES:
-                raise Unconvertible(
-                    f"takes an array('{value.typecode}'), whose items Numba cannot hold exactly"
-                )
-            storage = np.frombuffer(value, value.typecode)
-            key: tuple = (kind, value.typecode, storage.dtype.str)
-        elif kind is memoryview:
-            storage = _memoryview_storage(value)
-            key = (kind, value.format, storage.dtype.str, value.readonly)
-        else:  # bytes, bytearray
-            storage = np.frombuffer(value, np.uint8)
-            key = (kind,)
-        return native_class(_buffer_kind(key), self.typed)(storage, value)
-
-
-@functools.cache
-def _buffer_kind(key: tuple) -> Kind:
-    """The kind of buffers of ``key``: ``(class, typecode or format, dtype, read-only)``."""
-    kind = key[0]
-    if kind is array.array:
-        return Kind("buffer", key[2], source=f"array('{key[1]}')")
-    if kind is memoryview:
-        return Kind("buffer", key[2], readonly=key[3], source=f"memoryview('{key[1]}')")
-    return Kind("buffer", "|u1", readonly=kind is bytes, source=kind.__name__)
+        storage, kind = buffers.view(value, self.allocate)
+        return native_class(kind, self.typed)(storage, value)
 
 
 def _check_elements(values: list, element: type) -> None:
@@ -470,23 +460,3 @@ def _check_elements(values: list, element: type) -> None:
         )
     if element is int and values and (min(values) < _INT64[0] or max(values) > _INT64[1]):
         raise Unconvertible("takes a list holding an int beyond int64 [2]")
-
-
-def _memoryview_storage(view: memoryview) -> np.ndarray:
-    """A NumPy view of a contiguous 1-D memoryview of ints within int64 or of floats."""
-    if view.ndim != 1 or not view.c_contiguous:
-        raise Unconvertible("takes a memoryview that is not contiguous and one-dimensional")
-    try:
-        storage = np.asarray(view)
-    except (ValueError, TypeError) as exc:
-        raise Unconvertible(f"takes a memoryview NumPy cannot view: {exc}") from None
-    dtype = storage.dtype
-    if (
-        dtype.kind == "i"
-        or (dtype.kind == "u" and dtype.itemsize < 8)
-        or (dtype.kind == "f" and dtype.itemsize in (4, 8))
-    ):
-        return storage
-    raise Unconvertible(
-        f"takes a memoryview of format '{view.format}', whose items Numba cannot hold exactly"
-    )

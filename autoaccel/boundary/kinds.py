@@ -16,9 +16,8 @@ import functools
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from autoaccel.errors import Rejection
+from autoaccel.lazy_numpy import loaded, np
 
 _SCALARS: frozenset[type] = frozenset((float, int, bool, complex, str, type(None)))
 
@@ -126,7 +125,7 @@ def exact_classes(values: Iterable[Any]) -> tuple[type, ...] | None:
     classes = tuple(map(type, values))
     for cls in classes:
         if cls not in _EXACT:
-            if not issubclass(cls, np.generic) or cls is np.object_:
+            if not (loaded() and issubclass(cls, np.generic)) or cls is np.object_:
                 return None
             _EXACT.add(cls)
     return classes
@@ -145,12 +144,13 @@ def kind_of(value: Any) -> Any:
         return tuple([kind_of(item) for item in value])
     if isinstance(value, (Native, NativeTuple)):
         return value.kind
-    if isinstance(value, np.generic):
-        return value.dtype
-    if cls is np.ndarray and value.flags.aligned:
-        flags = value.flags
-        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
-        return tuple.__new__(ArrayKind, (value.dtype.str, value.ndim, layout, flags.writeable))
+    if loaded():  # else no value is NumPy's (autoaccel/lazy_numpy.py)
+        if isinstance(value, np.generic):
+            return value.dtype
+        if cls is np.ndarray and value.flags.aligned:
+            flags = value.flags
+            layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
+            return tuple.__new__(ArrayKind, (value.dtype.str, value.ndim, layout, flags.writeable))
     raise Unconvertible(f"takes a {cls.__name__} inside a tuple or list, which is not converted")
 
 

@@ -42,10 +42,9 @@ import struct
 import types
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from autoaccel.boundary.kinds import Kind, NativeObject, Unconvertible, native_class
 from autoaccel.boundary.messages import attribute_refusal
+from autoaccel.lazy_numpy import loaded, np
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 _METACLASSES = (type, abc.ABCMeta)
@@ -55,14 +54,19 @@ _HOOKS = (
     ("__delattr__", object.__delattr__),
 )
 _CODES = {float: "d", int: "q", bool: "?"}
-# Classes whose values may be reference fields (converted as arguments are, or not).
-_REFERENCES = frozenset(
-    (np.ndarray, list, tuple, complex, bytes, bytearray, array.array, memoryview)
-)
+# Classes whose values may be reference fields (converted as arguments are, or not), with
+# NumPy's arrays (see _reference).
+_REFERENCES = frozenset((list, tuple, complex, bytes, bytearray, array.array, memoryview))
 _MEMBER = types.MemberDescriptorType
 _PYTHON_MADE = (types.FunctionType, staticmethod, classmethod)
 _PYTHON = staticmethod(lambda: None)  # stands for "not defined here"
 _ABSENT = object()  # no class of the MRO defines the name
+
+
+def _reference(kind: type) -> bool:
+    """Whether values of ``kind`` may be reference fields: NumPy is not imported for the
+    question, as no array exists before it is (:mod:`autoaccel.lazy_numpy`)."""
+    return kind in _REFERENCES or (loaded() and kind is np.ndarray)
 
 
 class ObjectLayout(NamedTuple):
@@ -304,11 +308,11 @@ class Shape:
         kinds = list(zip(range(len(names)), names, classes, strict=True))
         self.scalar_at = tuple(at for at, _, kind in kinds if kind in _CODES)
         self.scalars = tuple((name, kind) for _, name, kind in kinds if kind in _CODES)
-        self.ref_at = tuple(at for at, _, kind in kinds if kind in _REFERENCES)
+        self.ref_at = tuple(at for at, _, kind in kinds if _reference(kind))
         self.others = tuple(
             (name, kind.__name__)
             for _, name, kind in kinds
-            if kind not in _CODES and kind not in _REFERENCES
+            if kind not in _CODES and not _reference(kind)
         )
         self.packer = _packer("=" + "".join(_CODES[kind] for _, kind in self.scalars))
         self._numbers = operator.itemgetter(*self.scalar_at) if self.scalar_at else None

@@ -22,10 +22,9 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from autoaccel._version import __version__
 from autoaccel.config import JitOptions
+from autoaccel.lazy_numpy import loaded, np
 
 
 def code_digest(code: types.CodeType) -> str:
@@ -55,14 +54,17 @@ def value_text(value: Any) -> str:
     """
     if isinstance(value, types.CodeType):
         return "code:" + code_digest(value)
-    if isinstance(value, np.ndarray):
+    numpy = loaded()  # else no value is NumPy's (autoaccel/lazy_numpy.py)
+    if numpy and isinstance(value, np.ndarray):
         data = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
         return f"array:{value.dtype.str}:{value.shape}:{data}"
     if isinstance(value, tuple):
         return "(" + ",".join(map(value_text, value)) + ")"
     if isinstance(value, types.ModuleType):
         return "module:" + value.__name__
-    if isinstance(value, (bool, int, float, complex, str, bytes, np.generic, type(None))):
+    if isinstance(value, (bool, int, float, complex, str, bytes, type(None))) or (
+        numpy and isinstance(value, np.generic)
+    ):
         return f"{type(value).__qualname__}:{value!r}"
     qualname = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
     if qualname is not None:
@@ -142,7 +144,7 @@ def source_environment() -> tuple[str, ...]:
     return (
         f"autoaccel {__version__}",
         f"python {sys.version} {sys.implementation.cache_tag}",
-        f"numpy {np.__version__}",
+        f"numpy {version('numpy')}",
         f"numba {version('numba')}",
         f"llvmlite {version('llvmlite')}",
         f"machine {platform.machine()}",

@@ -19,7 +19,7 @@ import json
 import sys
 from typing import Any
 
-import numpy as np
+from autoaccel.lazy_numpy import loaded, np
 
 _NATIVE = (bool, int, float, str)
 # Types of the interpreter that ``builtins`` does not name.
@@ -42,7 +42,9 @@ def _type_named(name: str) -> type | None:
     module_name, _, qualname = name.partition(":")
     if module_name == "builtins" and qualname in _UNNAMED:
         return _UNNAMED[qualname]
-    found: Any = sys.modules.get(module_name)  # only a module already imported
+    # Only a module already imported, and NumPy, which autoaccel imports itself (on first
+    # use, autoaccel/lazy_numpy.py), as a variant's result types name it.
+    found: Any = np if module_name == "numpy" else sys.modules.get(module_name)
     for attribute in qualname.split("."):
         found = getattr(found, attribute, None)
     return found if isinstance(found, type) else None
@@ -62,7 +64,7 @@ def encode(value: Any) -> Any:
         return value
     if type(value) is complex:
         return {"complex": [value.real, value.imag]}
-    if isinstance(value, np.generic) and not isinstance(value, np.void):
+    if loaded() and isinstance(value, np.generic) and not isinstance(value, np.void):
         return {"scalar": [type_name(type(value)), encode(value.item())]}
     if type(value) is tuple:
         return [encode(item) for item in value]
@@ -91,7 +93,7 @@ def decode(data: Any) -> Any:
         if tag == "scalar" and _pair(body) and type(body[0]) is str:
             kind = _known_type(body[0])
             item = decode(body[1])
-            if issubclass(kind, np.generic) and type(item) in (*_NATIVE, complex):
+            if loaded() and issubclass(kind, np.generic) and type(item) in (*_NATIVE, complex):
                 return kind(item)
     raise ValueError(f"not a stored value: {data!r:.80}")
 

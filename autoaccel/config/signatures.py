@@ -6,7 +6,7 @@ declares signatures), so a typo fails when the configuration is read, not at the
 
 from __future__ import annotations
 
-import numpy as np
+from autoaccel.lazy_numpy import np
 
 
 def parse_signature(text: str) -> tuple:

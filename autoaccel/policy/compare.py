@@ -16,11 +16,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from autoaccel.boundary import objects
 from autoaccel.boundary.convert import restore, save
 from autoaccel.boundary.kinds import Native, Unconvertible
+from autoaccel.lazy_numpy import np
 
 Adapter = Callable[[Any], Any]
 _PY_SCALARS = (bool, int, float, complex)

@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from autoaccel.cache.decisions import is_site_types
+from autoaccel.lazy_numpy import np
 
 _EXACT_FLOAT_INT = 2**53  # ints up to this convert to and from float64 exactly
 _NOT_EXACT = object()

@@ -52,7 +52,7 @@ typedef struct {
 #define NPY_F_CONTIGUOUS 0x0002
 #define NPY_WRITEABLE 0x0400
 
-/* What configure() hands over from Python (all strong references, set once). */
+/* What configure() and configure_numpy() hand over from Python (strong references). */
 static PyTypeObject *ndarray_type;
 static PyObject *scalar_types;      /* tuple: NumPy scalar types whose Numba type is fixed */
 static PyObject *MISS, *NO_MATCH, *STALE, *ABSENT;
@@ -329,6 +329,8 @@ static int
 errors_quiet(void)
 {
     PyObject *state = NULL;
+    if (ndarray_type == NULL)
+        return 1; /* NumPy not imported (configure_numpy not called): its state is the default */
     if (errstate_var != NULL) {
         if (PyContextVar_Get(errstate_var, NULL, &state) < 0)
             return -1;
@@ -465,7 +467,7 @@ Route_call(Route *self, PyObject *const *args, Py_ssize_t nargs)
             self->adapter = adapter;
         }
     }
-    if (adapter == (PyObject *)float64_type && PyFloat_CheckExact(result)) {
+    if (adapter == (PyObject *)float64_type && adapter != NULL && PyFloat_CheckExact(result)) {
         /* np.float64(result) as NumPy's C code makes its scalars (PyArrayScalar_New, then
          * the value): a float subclass laid out as a float. 15 ns instead of 140. */
         PyObject *scalar = float64_type->tp_alloc(float64_type, 0);
@@ -1179,35 +1181,46 @@ static PyTypeObject DispatchType = {
 static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kwds)
 {
-    static char *names[] = {"ndarray", "scalar_types", "miss", "no_match", "stale",
-                            "signal_type", "absent", "errstate", "errors_ignored",
-                            "small_array_type", "float64", "timed_calls", NULL};
-    PyObject *ndarray, *scalars, *miss, *no_match, *stale, *signal, *absent, *errstate,
-        *ignored, *small, *float64;
+    static char *names[] = {"miss", "no_match", "stale", "signal_type", "absent",
+                            "errors_ignored", "small_array_type", "timed_calls", NULL};
+    PyObject *miss, *no_match, *stale, *signal, *absent, *ignored, *small;
     Py_ssize_t timed;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOOO!OOOOO!n:configure", names,
-                                     &PyType_Type, &ndarray, &PyTuple_Type, &scalars, &miss,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO!OOOn:configure", names, &miss,
                                      &no_match, &stale, &PyType_Type, &signal, &absent,
-                                     &errstate, &ignored, &small, &PyType_Type, &float64,
-                                     &timed))
+                                     &ignored, &small, &timed))
         return NULL;
-    if (!PyType_IsSubtype((PyTypeObject *)float64, &PyFloat_Type) ||
-        ((PyTypeObject *)float64)->tp_basicsize != sizeof(PyFloatObject)) {
-        PyErr_SetString(PyExc_TypeError, "configure: float64 must be laid out as a float");
-        return NULL;
-    }
-    Py_XSETREF(float64_type, (PyTypeObject *)Py_NewRef(float64));
-    Py_XSETREF(ndarray_type, (PyTypeObject *)Py_NewRef(ndarray));
-    Py_XSETREF(scalar_types, Py_NewRef(scalars));
     Py_XSETREF(MISS, Py_NewRef(miss));
     Py_XSETREF(NO_MATCH, Py_NewRef(no_match));
     Py_XSETREF(STALE, Py_NewRef(stale));
     Py_XSETREF(signal_type, (PyTypeObject *)Py_NewRef(signal));
     Py_XSETREF(ABSENT, Py_NewRef(absent));
-    Py_XSETREF(errstate_var, errstate == Py_None ? NULL : Py_NewRef(errstate));
     Py_XSETREF(errors_ignored, Py_NewRef(ignored));
     Py_XSETREF(small_array_type, Py_NewRef(small));
     timed_calls = timed;
+    Py_RETURN_NONE;
+}
+
+/* NumPy's objects, handed over once NumPy is imported (autoaccel/lazy_numpy.py says why not
+ * before). Until then no argument can be an array or a NumPy scalar: make_key's comparisons
+ * with the NULL types never match and scalar_types is empty. */
+static PyObject *
+configure_numpy(PyObject *module, PyObject *args, PyObject *kwds)
+{
+    static char *names[] = {"ndarray", "scalar_types", "float64", "errstate", NULL};
+    PyObject *ndarray, *scalars, *float64, *errstate;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!O:configure_numpy", names,
+                                     &PyType_Type, &ndarray, &PyTuple_Type, &scalars,
+                                     &PyType_Type, &float64, &errstate))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)float64, &PyFloat_Type) ||
+        ((PyTypeObject *)float64)->tp_basicsize != sizeof(PyFloatObject)) {
+        PyErr_SetString(PyExc_TypeError, "configure_numpy: float64 must be laid out as a float");
+        return NULL;
+    }
+    Py_XSETREF(float64_type, (PyTypeObject *)Py_NewRef(float64));
+    Py_XSETREF(ndarray_type, (PyTypeObject *)Py_NewRef(ndarray));
+    Py_XSETREF(scalar_types, Py_NewRef(scalars));
+    Py_XSETREF(errstate_var, errstate == Py_None ? NULL : Py_NewRef(errstate));
     Py_CLEAR(last_errstate);
     Py_RETURN_NONE;
 }
@@ -1235,6 +1248,8 @@ globals_watch(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "Hand over the Python objects the fast path compares against and calls."},
+    {"configure_numpy", (PyCFunction)(void (*)(void))configure_numpy,
+     METH_VARARGS | METH_KEYWORDS, "Hand over NumPy's types and error state, once imported."},
     {"set_values_wanted", set_values_wanted, METH_O,
      "Whether [specialization] values is on (counting then observes values in Python)."},
     {"globals_watch", globals_watch, METH_NOARGS,
@@ -1254,6 +1269,7 @@ PyInit__fastpath(void)
         PyType_Ready(&RouteType) < 0 || PyType_Ready(&DispatchType) < 0)
         return NULL;
     empty_tuple = PyTuple_New(0);
+    scalar_types = Py_XNewRef(empty_tuple); /* none known before configure_numpy */
     s_enter_slow = PyUnicode_InternFromString("_enter_slow");
     s_signalled = PyUnicode_InternFromString("_signalled");
     s_run = PyUnicode_InternFromString("run");

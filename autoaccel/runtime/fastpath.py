@@ -92,15 +92,26 @@ def enter_method(python_enter: Callable[..., Any]) -> Callable[..., Any]:
 def configure(**objects: Any) -> None:
     """Hand the C path the Python objects it compares against and calls (once, at import).
 
-    Keywords: ``ndarray``, ``scalar_types`` (NumPy scalar types whose Numba type their
-    class fixes), ``miss``, ``no_match``, ``stale``, ``signal_type``, ``absent``, ``errstate``
-    (NumPy 2's error-state ContextVar or ``None``), ``errors_ignored``, ``small_array_type``,
-    ``float64`` (``numpy.float64``, made in C when it adapts a float result), ``timed_calls``
+    Keywords: ``miss``, ``no_match``, ``stale``, ``signal_type``, ``absent``,
+    ``errors_ignored``, ``small_array_type``, ``timed_calls``
     (:data:`autoaccel.policy.cost.TIMED_CALLS`: the calls before ``min_calls`` that Python
     times, so C leaves them to it). Nothing happens on the Python path.
     """
     if NATIVE is not None:
         NATIVE.configure(**objects)
+
+
+def configure_numpy(**objects: Any) -> None:
+    """Hand the C path NumPy's objects, once NumPy is imported (:mod:`autoaccel.lazy_numpy`).
+
+    Keywords: ``ndarray``, ``scalar_types`` (NumPy scalar types whose Numba type their
+    class fixes), ``float64`` (``numpy.float64``, made in C when it adapts a float result),
+    ``errstate`` (NumPy 2's error-state ContextVar or ``None``). Until then the C path keys
+    no array or NumPy scalar and leaves such calls to Python. Nothing happens on the Python
+    path.
+    """
+    if NATIVE is not None:
+        NATIVE.configure_numpy(**objects)
 
 
 def set_values_wanted(wanted: bool) -> None:

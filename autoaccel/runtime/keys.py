@@ -12,11 +12,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from autoaccel.backends.signatures import fingerprint
 from autoaccel.boundary import objects
 from autoaccel.boundary.kinds import Unconvertible
+from autoaccel.lazy_numpy import np
 from autoaccel.policy.compare import field_at
 
 # The Python classes of a call's arguments, position by position.
@@ -82,15 +81,16 @@ def type_key_function(arity: int, min_size: int | None = None) -> Callable[[tupl
     code's ``co_argcount``. With ``min_size``, an array of fewer elements counts as the type
     :func:`small_array_type` instead, so small arrays form a signature of their own.
     """
+    namespace: dict = {}
     if min_size is None:
         items = "".join(f"type(args[{i}]), " for i in range(arity))
-    else:
+    else:  # an option about arrays: NumPy is imported for it
         items = "".join(
             f"small if args[{i}].__class__ is ndarray and args[{i}].size < {min_size} "
             f"else args[{i}].__class__, "
             for i in range(arity)
         )
-    namespace: dict = {"small": small_array_type(min_size or 0), "ndarray": np.ndarray}
+        namespace.update(small=small_array_type(min_size), ndarray=np.ndarray)
     exec(f"def type_key(args):\n    return ({items})", namespace)
     return namespace["type_key"]
 

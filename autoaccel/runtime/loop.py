@@ -27,13 +27,12 @@ import time
 import types
 from typing import Any
 
-import numpy as np
-
 from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import SUSPENDED, LoopPlan
 from autoaccel.boundary.convert import carries
 from autoaccel.config import Config
 from autoaccel.errors import Rejection
+from autoaccel.lazy_numpy import loaded, np
 from autoaccel.policy.cost import compile_threshold
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
@@ -411,7 +410,8 @@ def iterable_refusal(spec: LoopSpec, iterable: Any) -> str | None:
     kind = spec.kind
     if kind == "range" and type(iterable) is not range:
         return f"loops over range, which is a {type(iterable).__name__} here"
-    if kind == "iter" and not (isinstance(iterable, np.ndarray) or carries((iterable,))):
+    array = loaded() and isinstance(iterable, np.ndarray)  # no array before NumPy's import
+    if kind == "iter" and not (array or carries((iterable,))):
         return (
             f"iterates over a {type(iterable).__name__} at line {spec.lineno} (only "
             "range, while, arrays, lists and buffers can continue mid-run)"

@@ -16,8 +16,6 @@ import types
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from autoaccel.analysis.attributes import source_attribute_uses
 from autoaccel.analysis.loops import LoopSpec
 from autoaccel.backends.loop_code import UNBOUND, LoopPlan, decode, plan_for
@@ -34,6 +32,7 @@ from autoaccel.boundary.convert import (
 )
 from autoaccel.boundary.kinds import Unconvertible
 from autoaccel.errors import Rejection
+from autoaccel.lazy_numpy import loaded, np
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.runtime import methods
 
@@ -75,8 +74,10 @@ class Boundary(NamedTuple):
 def is_data(value: Any) -> bool:
     """Whether a variable holds data (an argument of the compiled loop) rather than code
     (a function, module, class: frozen into the compiled loop as a global)."""
-    code = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)
-    return not isinstance(value, code) and not hasattr(value, "py_func")
+    code = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
+    if isinstance(value, code) or (loaded() and isinstance(value, np.ufunc)):
+        return False
+    return not hasattr(value, "py_func")
 
 
 def boundary(

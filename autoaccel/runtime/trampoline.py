@@ -42,7 +42,7 @@ from autoaccel.runtime.promoter import Promoter
 from autoaccel.runtime.registry import register
 from autoaccel.runtime.specializer import Specializer
 from autoaccel.runtime.table import fast_routes, variant_table
-from autoaccel.runtime.variant import DEEP, MISS, NO_MATCH, STALE, Signal, Variant
+from autoaccel.runtime.variant import DEEP, MISS, NO_MATCH, STALE, Signal, Variant, use_numpy
 
 
 class Trampoline(fastpath.Dispatch):
@@ -138,8 +138,7 @@ class Trampoline(fastpath.Dispatch):
         )
 
     def reconfigure(self, config: Config, refusal: str | None = None) -> bool:
-        """Use ``config`` from now on, and ``refusal`` (if given) over the static one;
-        returns whether the new settings were taken.
+        """Use ``config`` and ``refusal`` (if given, over the static one); whether taken.
 
         ``@optimize`` applies its keywords this way to a function the hook rewrote, right
         after its ``def``. Only a trampoline that has counted no call yet changes: counts and
@@ -211,6 +210,7 @@ class Trampoline(fastpath.Dispatch):
         return MISS
 
     def _count(self, types_: TypeKey, args: tuple) -> Any:
+        use_numpy()  # the program may have imported NumPy since: arrays can be keyed in C
         promoter = self.promoter
         if promoter.eager:  # a module run as __main__ calls before its import has finished
             promoter.compile_signatures()

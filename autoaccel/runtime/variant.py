@@ -14,24 +14,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from autoaccel.backends import interrupts
 from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import ABSENT
 from autoaccel.backends.snapshot import native_checks, snapshot_guard
 from autoaccel.boundary.convert import convert, write_back
 from autoaccel.errors import RecursionBudget
+from autoaccel.lazy_numpy import loaded, np
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
 from autoaccel.policy.cost import TIMED_CALLS
 from autoaccel.runtime import fastpath
 from autoaccel.runtime.keys import exact_key, small_array_type
 
-try:  # NumPy 2 keeps the error state in a ContextVar; NumPy 1 is checked with np.geterr()
-    from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - NumPy 1.x
-    _ERRSTATE = None
+# NumPy 2's error-state ContextVar once NumPy is imported (use_numpy), else None: NumPy 1 is
+# checked with np.geterr().
+_ERRSTATE: Any = None
 _last_errstate: list[Any] = [None, True]
+_numpy_used = [False]
 
 
 class Signal:
@@ -80,6 +79,7 @@ class Variant(fastpath.VariantBase):
     __slots__ = ("adapters", "compiled", "max_frames", "stale")  # uses, last: VariantBase's
 
     def __init__(self, compiled: Any, adapters: dict[type, Adapter | None] | None = None) -> None:
+        use_numpy()  # compiled: Numba imported NumPy
         self.compiled = compiled
         self.stale = snapshot_guard(compiled.snapshot)
         self.max_frames: int | None = getattr(compiled, "max_frames", None)
@@ -264,6 +264,8 @@ def numpy_errors_ignored() -> bool:
     ContextVar read while the state is unchanged (NumPy 2 keeps it in
     ``numpy._core._ufunc_config``); otherwise it reads ``np.geterr()``.
     """
+    if not loaded():
+        return True  # NumPy not imported: its error state is its default
     state = _ERRSTATE.get() if _ERRSTATE is not None else None
     if state is not None and state is _last_errstate[0]:
         return _last_errstate[1]
@@ -273,21 +275,42 @@ def numpy_errors_ignored() -> bool:
     return quiet
 
 
+def use_numpy() -> None:
+    """Hand NumPy's types and error state to the fast path, once NumPy is imported.
+
+    Called where arrays can first reach a trampoline: a call Python keys while NumPy is
+    imported (the program imported it), and a new variant (Numba imported it). Idempotent;
+    does nothing while NumPy is not imported (:mod:`autoaccel.lazy_numpy`).
+    """
+    global _ERRSTATE
+    if _numpy_used[0] or not loaded():
+        return
+    _numpy_used[0] = True
+    try:  # NumPy 2 keeps the error state in a ContextVar
+        from numpy._core._ufunc_config import _extobj_contextvar  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - NumPy 1.x
+        _extobj_contextvar = None
+    _ERRSTATE = _extobj_contextvar
+    fastpath.configure_numpy(
+        ndarray=np.ndarray,
+        # NumPy scalar types whose Numba type their class alone fixes (not datetime64: its
+        # unit is the value's); one Numba cannot type is routed to run() by native_route.
+        scalar_types=tuple(
+            {np.dtype(c).type for c in np.typecodes["AllInteger"] + np.typecodes["AllFloat"] + "?"}
+        ),
+        float64=np.float64,
+        errstate=_extobj_contextvar,
+    )
+
+
 fastpath.configure(
-    ndarray=np.ndarray,
-    # NumPy scalar types whose Numba type their class alone fixes (not datetime64: its unit
-    # is the value's); one Numba cannot type is routed to run() by native_route.
-    scalar_types=tuple(
-        {np.dtype(c).type for c in np.typecodes["AllInteger"] + np.typecodes["AllFloat"] + "?"}
-    ),
     miss=MISS,
     no_match=NO_MATCH,
     stale=STALE,
     signal_type=Signal,
     absent=ABSENT,
-    errstate=_ERRSTATE,
     errors_ignored=numpy_errors_ignored,
     small_array_type=small_array_type,
-    float64=np.float64,
     timed_calls=TIMED_CALLS,
 )
+use_numpy()  # the program imported NumPy before autoaccel
