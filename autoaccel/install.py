@@ -27,6 +27,7 @@ from typing import Any
 import autoaccel
 from autoaccel.config import load_config, search_dirs
 from autoaccel.hook.finder import Installation, install_hook
+from autoaccel.runtime.warm_start import settle_at_exit
 
 # The package's function, taken before the import system rebinds its name to this module.
 _install_function = autoaccel.install
@@ -46,4 +47,5 @@ def _answer_calls(module: types.ModuleType) -> None:
 
 
 installation: Installation = install_hook(load_config(search_from=search_dirs()))
+settle_at_exit(installation.config)  # the script's run ledger
 _answer_calls(sys.modules[__name__])

@@ -47,6 +47,11 @@ class ProcessState:
         gc_freeze: whether long-lived objects are frozen out of the garbage collector's
             full collections (the installed configuration's ``gc_freeze``;
             :mod:`autoaccel.backends.collector`).
+        numba_start_seconds: the wall time (seconds) of importing Numba in this process, or
+            0.0 (:func:`autoaccel.backends.signatures.load_numba`).
+        warm_start: whether this run loads its saved promotions: ``None`` until first asked,
+            then a 1-tuple of the reason it does not, or of ``None``
+            (:mod:`autoaccel.runtime.warm_start`).
     """
 
     def __init__(self) -> None:
@@ -65,6 +70,8 @@ class ProcessState:
         self.methods: dict[Any, Any] = {}
         self.compile_seconds: list[float] = []
         self.gc_freeze: bool | None = None  # None: no hook installed (nothing frozen)
+        self.numba_start_seconds = 0.0
+        self.warm_start: tuple[str | None] | None = None
 
     def reset(self) -> None:
         """Forget everything (tests): as in a new process, except modules already imported."""

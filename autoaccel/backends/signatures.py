@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from autoaccel.backends import collector, interrupts
 from autoaccel.errors import Rejection
 from autoaccel.lazy_numpy import loaded, np
+from autoaccel.state import STATE
 
 _compute_fingerprint: Any = None
 
@@ -22,9 +24,11 @@ def load_numba() -> None:
     import interrupted halfway leaves Numba's registries half made.
     """
     global _compute_fingerprint
+    started = time.perf_counter()
     with interrupts.deferred():
         from numba._dispatcher import compute_fingerprint
 
+    STATE.numba_start_seconds += time.perf_counter() - started  # the run ledger weighs it
     collector.freeze_long_lived()  # Numba's ~45,000 objects, walked by every full collection
     _compute_fingerprint = compute_fingerprint
 

@@ -177,6 +177,11 @@ class Config:
             alone decide until the first compile). ``0``, the default, turns the rule off:
             with the cache on, a compile also serves later runs, and holding compiles back
             made warm runs slower (:mod:`autoaccel.policy.cost`).
+        start_payback: the warm-start rule: a script whose last run that loaded saved
+            promotions saved less than this many times what starting Numba and loading them
+            took runs its next runs without loading them (ratio; every eighth such run loads
+            them again to measure anew; ``0``: always load;
+            :mod:`autoaccel.runtime.warm_start`).
         loops: make each loop a unit of its own, promoted mid-run when it is hot
             (docs/how-it-works.md, "Loops").
         loop_min_seconds: the Python time (seconds, summed over its runs) a loop takes before
@@ -234,6 +239,12 @@ class Config:
     compile_payback: float = option(
         0.0,
         "Python time a unit takes before it is compiled, in expected compile times (0: off)",
+        minimum=0.0,
+        check="finite",
+    )
+    start_payback: float = option(
+        1.0,
+        "time saved a warm run's promotions must reach, in their Numba start costs (0: off)",
         minimum=0.0,
         check="finite",
     )

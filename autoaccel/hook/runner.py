@@ -20,6 +20,7 @@ from autoaccel.cache.code import SourceCode
 from autoaccel.config import Config
 from autoaccel.errors import engine_directories
 from autoaccel.hook.finder import AccelFinder, accelerate_code, module_code
+from autoaccel.runtime import warm_start
 from autoaccel.runtime.registry import registry
 
 # The autoaccel package directory (this file is in its hook/ subpackage).
@@ -56,6 +57,7 @@ def _execute(
     finder: AccelFinder,
     real_name: str,
 ) -> None:
+    warm_start.settle_at_exit(config)  # the script's run ledger
     if _selected(config, real_name):
         finder.matched.add("__main__")
         runnable = accelerate_code(code, "__main__", module.__dict__, config)

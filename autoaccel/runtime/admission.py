@@ -39,6 +39,7 @@ from autoaccel.runtime.loop import LoopTrampoline
 from autoaccel.runtime.registry import lookup, lookup_code
 from autoaccel.runtime.saved import SavedDecisions
 from autoaccel.runtime.variant import MISS
+from autoaccel.runtime.warm_start import load_refusal
 
 logger = logging.getLogger("autoaccel")
 
@@ -144,6 +145,8 @@ class Admission:
         reason = reason or globals_refusal(owner, lookup)
         if reason is None:
             reason = self.saved.refused_before(self.saved.by_source(types_, args))
+        if reason is None and self.saved.promoted_before(types_):
+            reason = load_refusal(owner.config)  # loading would not pay for starting Numba
         if reason is None:
             self.screened.add(types_)
         return reason

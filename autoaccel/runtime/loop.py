@@ -40,6 +40,7 @@ from autoaccel.runtime.keys import Failure
 from autoaccel.runtime.loop_boundary import NEVER, Boundary, Exit, LoopVariant, Route, boundary
 from autoaccel.runtime.loop_trial import LoopTrial, Window, window_owner
 from autoaccel.runtime.saved import SavedDecisions
+from autoaccel.runtime.warm_start import load_refusal
 
 logger = logging.getLogger("autoaccel")
 
@@ -124,6 +125,8 @@ class LoopTrampoline:
         self._looked = False
         if self.variants or self._promoted_before():
             return self._hand(1)  # promoted: to the compiled loop at the first boundary
+        if not self.armed:
+            return NEVER  # refused just now
         if self.trial.pending is None:
             reason = runs_refusal(self.runs, self._empty_runs, self.seconds, self.min_gain)
             if reason:
@@ -286,7 +289,7 @@ class LoopTrampoline:
     ) -> None:
         """Serve ``key`` with ``compiled`` from now on."""
         self.variants[key] = LoopVariant(
-            compiled.entry, compiled.guards.written, site_types, compiled.snapshot
+            compiled.entry, compiled.guards.written, site_types, compiled.snapshot, record.speedup
         )
         self.promotions.append(record)
 
@@ -353,6 +356,10 @@ class LoopTrampoline:
                 for k, d in decisions.items()
                 if k.qualname == self.qualname
             )
+            refusal = load_refusal(self.config) if self._saved_promotion else None
+            if refusal:  # loading would not pay for starting Numba: plain for this run
+                self._saved_promotion = False
+                self._refuse(refusal)
         return self._saved_promotion
 
 

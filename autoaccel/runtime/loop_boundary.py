@@ -12,6 +12,7 @@ to Python with the arrays restored (see :meth:`LoopVariant.run`).
 from __future__ import annotations
 
 import builtins
+import time
 import types
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -274,12 +275,20 @@ class LoopVariant:
     Attributes:
         handbacks: compiled runs handed back to Python in a row.
         runs: compiled runs that finished the loop.
+        seconds: the wall time of those runs (seconds).
+        speedup: the speed-up its trial measured (ratio), for :mod:`.warm_start`'s account
+            of what it saved.
         stale: ``stale()`` is true once a global it froze has changed (``None``: it froze
             none); a stale variant must not run again.
     """
 
     def __init__(
-        self, entry: Any, written: tuple[int, ...], site_types: SiteTypes, snapshot: tuple = ()
+        self,
+        entry: Any,
+        written: tuple[int, ...],
+        site_types: SiteTypes,
+        snapshot: tuple = (),
+        speedup: float = 1.0,
     ) -> None:
         self.entry = entry
         self.written = written
@@ -288,6 +297,8 @@ class LoopVariant:
         self.stale = snapshot_guard(snapshot)
         self.handbacks = 0
         self.runs = 0
+        self.seconds = 0.0
+        self.speedup = speedup
         self._read: Reader | None = None
         self._live: tuple[int, ...] = ()  # each live-out variable's place in plan.names
 
@@ -315,8 +326,10 @@ class LoopVariant:
             natives: the same converted (:func:`natives_of`).
         """
         saved = [(i, save(natives[i])) for i in self.written]
+        started = time.perf_counter()
         try:
             result = self.entry(*natives)
+            self.seconds += time.perf_counter() - started
             if self._read is None:  # one plan per variant: its key holds the params
                 self._read = reader(plan)
                 self._live = tuple(
