@@ -8,7 +8,9 @@ C fast path built: ``python setup.py build_ext --inplace`` there); the tree this
 is the new one. For each package (``benchmarks/corpus/run.py``'s drivers and configurations),
 each of ``--runs`` rounds runs, in an order that rotates each round: plain CPython; the base
 tree's autoaccel with an empty cache directory (its first run), then again with that cache
-(its warm run); the same with this tree's autoaccel. Each process starts in a new temporary
+(its warm run) and a third time (a later run: the first that the run ledger of
+autoaccel/runtime/warm_start.py, written at the warm run's exit, can change); the same with
+this tree's autoaccel. Each process starts in a new temporary
 working directory, and the tree is chosen with ``PYTHONPATH``, which Python searches before
 the editable install's finder. Output must equal plain CPython's in every run (a difference is
 printed and recorded). Results: each mode's median wall time over plain CPython's, printed as a
@@ -34,7 +36,8 @@ assert _SPEC is not None and _SPEC.loader is not None
 corpus = sys.modules["corpus_run"] = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(corpus)
 
-MODES = ("plain", "base first", "base warm", "new first", "new warm")
+PHASES = ("first", "warm", "later")
+MODES = ("plain", *(f"{tree} {phase}" for tree in ("base", "new") for phase in PHASES))
 
 
 def measure(name: str, base: Path, runs: int) -> dict:
@@ -56,7 +59,7 @@ def measure(name: str, base: Path, runs: int) -> dict:
                     seconds["plain"].append(took)
                     continue
                 environment["PYTHONPATH"] = str(tree)
-                for phase in ("first", "warm"):
+                for phase in PHASES:
                     took, _, output = corpus.suite._timed_process(
                         corpus.command(name, "default", None, False), directory, environment
                     )
