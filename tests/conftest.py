@@ -31,6 +31,10 @@ def private_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own empty cache directory (also for its subprocesses)."""
     path = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("AUTOACCEL_CACHE_DIR", str(path))
+    # The compile budget is CPU time, and under coverage (CI) Numba's own Python code is
+    # traced: a small compile can take over the 5 s default there. Subprocesses read this;
+    # tests of the budget set it themselves (tests/test_backends_budget.py).
+    monkeypatch.setenv("AUTOACCEL_COMPILE_BUDGET", "0")
     STATE.reset()
     yield path
     STATE.reset()
@@ -88,6 +92,7 @@ def accelerated(tmp_path, isolated_imports):
         # Freezing (tests/test_backends_collector.py) would keep every earlier test's
         # objects alive in this process; a collection per import would slow the suite.
         settings.setdefault("gc_freeze", False)
+        settings.setdefault("compile_budget", 0.0)  # CPU time: see private_cache
         with install(Config(modules=(name,), **settings)):
             return importlib.import_module(name)
 
@@ -304,7 +309,7 @@ def worker_kernels(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     module = importlib.import_module(name)
     expected = [module.task(seed) for seed in WORKER_SEEDS]
-    config = Config(modules=(name,), min_calls=3, min_gain=0.0)
+    config = Config(modules=(name,), min_calls=3, min_gain=0.0, compile_budget=0.0)
     yield module, expected, config
     sys.modules.pop(name, None)
 

@@ -81,6 +81,7 @@ def importer(tmp_path, isolated_imports, monkeypatch):
         importlib.invalidate_caches()
         settings.setdefault("min_calls", 1)
         settings.setdefault("min_gain", 0.0)
+        settings.setdefault("compile_budget", 0.0)  # CPU time: see conftest.private_cache
         before = len(calls)
         with install(Config(modules=("cc_mod",), **settings)):
             module = importlib.import_module("cc_mod")

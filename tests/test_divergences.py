@@ -2596,7 +2596,13 @@ def _play_isolated(case_id: str) -> dict:
         name = f"aa_divergence_{case.id.replace('-', '_')}_{os.getpid()}"
         (Path(directory) / f"{name}.py").write_text(textwrap.dedent(case.source))
         sys.path.insert(0, directory)
-        settings = {"min_calls": 1, "min_gain": 0.0, "validation_calls": VALIDATION_CALLS}
+        # No compile budget: it is CPU time, which coverage's tracing of Numba inflates.
+        settings = {
+            "min_calls": 1,
+            "min_gain": 0.0,
+            "validation_calls": VALIDATION_CALLS,
+            "compile_budget": 0.0,
+        }
         with install(Config(modules=(name,), **{**settings, **case.settings})):
             module = importlib.import_module(name)
         watch = PromotionWatch(module, case)

@@ -93,7 +93,9 @@ def test_tracebacks_lose_autoaccel_frames_and_prologue_frames(tmp_path, main):
         f(0.0)
         """,
     )
-    config = Config(modules=("__main__",), min_calls=1, min_gain=0.0, validation_calls=3)
+    config = Config(
+        modules=("__main__",), min_calls=1, min_gain=0.0, validation_calls=3, compile_budget=0.0
+    )
     finder = _finder(config)
     with pytest.raises(ZeroDivisionError) as info:
         run_path(str(script), [], config, finder)  # the second call raises in its trial

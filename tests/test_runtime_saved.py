@@ -23,7 +23,7 @@ def f(x):
     return s
 """
 
-FORCED = {"min_calls": 1, "min_gain": 0.0, "validation_calls": 2}
+FORCED = {"min_calls": 1, "min_gain": 0.0, "validation_calls": 2, "compile_budget": 0.0}
 
 
 def _import_from(directory, name: str = "kern"):
