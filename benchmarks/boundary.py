@@ -14,7 +14,9 @@ microseconds per call (best of 7 repeats of ``timeit``) of:
 Cases: spectral_norm's ``part_A_times_u`` (a tuple of an int and a list of 130 floats, the
 pyperformance call), an XOR over a 4 KiB ``bytearray`` (written in place), a function
 that reads one element of a list of 10**6 floats and multiplies it ten times (the conversion
-dwarfs the work: the trial rejects it at the default ``min_gain``), and a method advancing
+dwarfs the work: the trial rejects it at the default ``min_gain``), a sum over a 90x90 list of lists of ints that writes one element (munkres' steps
+scan such a matrix and star or prime one zero: a list of lists is written back row by row,
+only the rows written), and a method advancing
 an orbit 50 steps over six attributes of ``self`` (the object converted to a record and
 four attributes written back; the port takes and returns the numbers).
 """
@@ -59,6 +61,15 @@ def xor(buf, key):
 def head(xs):
     x = xs[0]
     return x * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5 * 1.5
+
+
+def star(marked, i, j):
+    total = 0
+    for row in range(len(marked)):
+        for column in range(len(marked[row])):
+            total += marked[row][column]
+    marked[i][j] = 1 - marked[i][j]
+    return total
 
 
 class Orbit:
@@ -120,6 +131,7 @@ def handwritten() -> types.SimpleNamespace:
         part_A_times_u=numba.njit(part),
         xor=numba.njit(namespace["xor"]),
         head=numba.njit(namespace["head"]),
+        star=numba.njit(namespace["star"]),
         advance=numba.njit(namespace["advance_port"]),
     )
 
@@ -128,14 +140,17 @@ def row(name: str, plain, fast, port, args: tuple, port_args: tuple, number: int
     for _ in range(5):  # trial, then promotion (or rejection)
         fast(*args)
     promotions = lookup(fast).promotions
-    natives = convert(args)
     variant = next(iter(lookup(fast)._exact.values()), None)
     direct = next(iter(getattr(variant, "direct", {}).values()), None)
+    # Converted as the variant converts them: an object's record holds only the fields its
+    # compiled code uses (all of them, in another layout, would be misread).
+    fields = getattr(getattr(variant, "compiled", None), "fields", ())
+    natives = convert(args, fields)
     port(*port_args)
     cells = [
         us_per_call(plain, args, number),
         us_per_call(fast, args, number) if promotions else float("nan"),
-        us_per_call(convert, (args,), number),
+        us_per_call(convert, (args, fields), number),
         us_per_call(direct, natives, number) if direct else float("nan"),
         us_per_call(port, port_args, number),
     ]
@@ -150,6 +165,7 @@ def main() -> None:
     u = [float(i) / 7 for i in range(130)]
     buffer = bytearray(range(256)) * 16
     big = [float(i) for i in range(1, 10**6 + 1)]
+    matrix = [[(row * 7 + column) % 3 for column in range(90)] for row in range(90)]
     print("| case (us per call) | plain | autoaccel | conversion | compiled call | njit port |")
     print("|---|---|---|---|---|---|")
     print(
@@ -183,6 +199,17 @@ def main() -> None:
             (big,),
             (np.array(big),),
             5,
+        )
+    )
+    print(
+        row(
+            "star(90x90 int list of lists, i, j): sum, one element written",
+            plain["star"],
+            fast.star,
+            port.star,
+            (matrix, 3, 4),
+            (np.array(matrix), 3, 4),
+            500,
         )
     )
     print(

@@ -83,10 +83,11 @@ def test_one_object_converts_once_and_its_numba_type_is_exact():
 def test_write_back_gives_each_list_its_class_and_keeps_identity():
     ints, floats, grid = [1, 2], [0.5], [[True, False], [False, False]]
     natives = boundary.convert((ints, floats, grid))
-    # As compiled code would leave them (the unboxer fills a list's storage from the list).
-    natives[0].storage[:] = [7, 8]
-    natives[1].storage[:] = [-0.0]
-    natives[2].storage[:] = [[False, False], [False, True]]
+    # As compiled code would leave them (the unboxer fills a list's storage from the list;
+    # a store sets the written mark, the last element of each row).
+    natives[0].storage[:] = [7, 8, 1]
+    natives[1].storage[:] = [-0.0, 1.0]
+    natives[2].storage[:] = [[False, False, True], [False, True, True]]
     rows = list(grid)
     boundary.write_back(natives, written=(0, 1, 2))
     assert ints == [7, 8] and all(type(x) is int for x in ints)
@@ -100,10 +101,27 @@ def test_write_back_gives_each_list_its_class_and_keeps_identity():
 def test_write_back_touches_only_written_positions():
     read, written = [1.0], [2.0]
     natives = boundary.convert((read, written))
-    natives[0].storage[0] = 9.0  # the unboxer fills storage from the list; never written back
-    natives[1].storage[0] = 3.0
+    natives[0].storage[:] = [9.0, 1.0]  # not a position the code may write: never written back
+    natives[1].storage[:] = [3.0, 1.0]
     boundary.write_back(natives, written=(1,))
     assert read == [1.0] and written == [3.0]
+
+
+def test_write_back_touches_only_the_rows_the_call_stored_into():
+    first, second = [0.5, 1.5], [2.5, 3.5]
+    grid, flat = [first, second], [4.5]
+    elements = [*first, *second]
+    natives = boundary.convert((grid, flat))
+    assert natives[0].storage.shape == (2, 3) and natives[1].storage.shape == (2,)
+    # As the unboxer leaves them: the lists' values, every written mark clear.
+    natives[0].storage[:] = [[0.5, 1.5, 0.0], [2.5, 3.5, 0.0]]
+    natives[1].storage[:] = [4.5, 0.0]
+    natives[0].storage[1, 0] = -2.5  # a store into the second row sets its mark
+    natives[0].storage[1, 2] = 1.0
+    boundary.write_back(natives, written=(0, 1))
+    assert grid == [[0.5, 1.5], [-2.5, 3.5]] and grid[0] is first and grid[1] is second
+    assert first[0] is elements[0] and first[1] is elements[1], "an unwritten row is untouched"
+    assert flat == [4.5]
 
 
 def test_buffers_are_views_saved_and_restored():

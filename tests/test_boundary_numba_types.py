@@ -158,6 +158,32 @@ def rows(m):
 """
 
 
+PICK = """
+import math
+
+def pick(xs, i):
+    return xs[i]
+
+def sign(xs, i):
+    return math.copysign(1.0, xs[i]) * (abs(xs[i]) + 1.0)
+"""
+
+
+def test_every_number_a_list_holds_is_read_exactly(accelerated):
+    # Ints up to 2**30 in magnitude are read in place (one digit), larger ones through
+    # PyLong_AsLongLong; floats in place: around each boundary, in lists and in rows.
+    ints = [0, 1, -1, 2**30 - 1, 2**30, -(2**30) + 1, -(2**30), 2**31, 2**62, -(2**63), 2**63 - 1]
+    floats = [0.0, -0.0, 1e-310, -1.5, float("inf"), float("-inf"), 1e308]
+    steps = [*warm("pick", ints, 0), *[("pick", (ints, i)) for i in range(len(ints))]]
+    steps += [("pick", ([row, row[::-1]], 1)) for row in (ints, [5, 6])]
+    steps += [*warm("sign", floats, 0), *[("sign", (floats, i)) for i in range(len(floats))]]
+    steps += [("pick", ([2**63, 1], 0)), ("pick", ([1, -(2**63) - 1], 1))]  # beyond int64
+    fast = same_play(accelerated, PICK, steps, **SETTINGS)
+    assert "(list(int64), int64)" in promoted(fast.pick)
+    assert promoted(fast.sign) == ["(list(float64), int64)"]
+    assert served(fast.pick) >= len(ints) and served(fast.sign) >= len(floats)
+
+
 def test_a_list_of_lists_is_written_back_row_by_row(accelerated):
     steps = [
         *warm("diagonal", [[1.0, 2.0], [3.0, 4.0]]),

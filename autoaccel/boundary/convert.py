@@ -10,10 +10,15 @@ would answer the same way. ``str`` needs no conversion: Numba reads it in place.
 
 - A list's numbers go into a fresh array (its *storage*); the unboxer fills it from the list
   at C speed and checks every element's class, so a list whose first element is a float
-  holds only floats (a mismatch hands the call back). After a call that answered, every
-  list the call may have written (``written`` positions, from the typed IR) gets its new
-  values with ``lst[:] = storage.tolist()``: the same list object, the same length, elements
-  of the list's own class. A call handed back never writes, so the list is as it was.
+  holds only floats (a mismatch hands the call back). The storage has one element more
+  along its last axis, the list's *written mark*: the unboxer clears it and compiled code
+  sets it at every store into the list, so a list of lists knows which rows a call wrote.
+  After a call that answered, every list the call may have written (``written`` positions,
+  from the typed IR) whose mark is set gets its new values with ``lst[:] =
+  storage.tolist()``: the same list object, the same length, elements of the list's own
+  class. Writing back only what was stored into matters where a method writes a few
+  elements of a matrix held in a list of lists (munkres' steps: the rows' ``tolist`` was
+  most of their promoted calls). A call handed back never writes, so the list is as it was.
 - A buffer is a view (:mod:`.buffers`): writes land in the caller's memory, so, like
   arrays, the buffers a call may write are copied first (:func:`save`) and put back
   (:func:`restore`) when the call is handed back.
@@ -219,10 +224,13 @@ def _write_back(value: Any, done: set[int]) -> None:
             for item in value.storage:
                 _write_back(item, done)
         elif kind.tag == "list" and kind.ndim == 1:
-            value.source[:] = value.storage.tolist()
+            storage = value.storage
+            if storage[-1]:  # its written mark
+                value.source[:] = storage[:-1].tolist()
         elif kind.tag == "list":
-            for row, numbers in zip(value.source, value.storage.tolist(), strict=True):
-                row[:] = numbers
+            storage, rows = value.storage, value.source
+            for row in storage[:, -1].nonzero()[0].tolist():
+                rows[row][:] = storage[row, :-1].tolist()
 
 
 def save(value: Any) -> Any:
@@ -301,7 +309,7 @@ class _Walk:
                 number = _NUMBERS.get(type(value[0])) if kind is list and value else None
                 if number is not None and not self.checked:  # the common case, inline
                     native = native_class(number[1], self.typed)
-                    known = native(self.empty(len(value), number[0]), value)
+                    known = native(self.empty(len(value) + 1, number[0]), value)
                 else:
                     known = self.of_list(value) if kind is list else self.buffer(value)
                 self.memo[id(value)] = known
@@ -362,10 +370,14 @@ class _Walk:
         if self.checked:
             _check_elements(value, element)
         dtype, number = _NUMBERS[element]
-        return native_class(number, self.typed)(self.empty(len(value), dtype), value)
+        return native_class(number, self.typed)(self.empty(len(value) + 1, dtype), value)
 
     def empty(self, shape: int | tuple[int, int], dtype: str) -> Any:
-        """A fresh array for a list's numbers, or ``None`` if the walk does not allocate."""
+        """A fresh array for a list's numbers, or ``None`` if the walk does not allocate.
+
+        ``shape`` counts the written mark: one element more than the list's length (a 1-D
+        list), or than its rows' (a list of lists).
+        """
         return np.empty(shape, dtype) if self.allocate else None
 
     def rows(self, value: list) -> Native:
@@ -387,7 +399,7 @@ class _Walk:
                 raise Unconvertible("takes a list mixing lists and other values [23]")
             for row in value:
                 _check_elements(row, element)
-        storage = self.empty((len(value), width), _LIST_DTYPES[element])
+        storage = self.empty((len(value), width + 1), _LIST_DTYPES[element])
         for index, key in enumerate(ids):
             self.memo[key] = (storage, index, element)  # a row view if reached on its own
         return native_class(_LIST_KINDS[element, 2], self.typed)(storage, value)

@@ -97,7 +97,8 @@ class PySequenceIterator(types.SimpleIteratorType):
 
 @register_model(PySequence)
 class _SequenceModel(models.StructModel):
-    """An array storage as its data pointer, shape and strides, without Numba's reference
+    """An array storage as its data pointer, shape and strides (a list's written mark,
+    after each row, is outside the shape: :mod:`autoaccel.boundary.unboxing`), without Numba's reference
     count: the :class:`~autoaccel.boundary.kinds.Native` keeps the data alive for the call,
     and no sequence value outlives the call (it has no boxing, so it can be neither returned
     nor stored in anything returned). Taking a record or row out of a sequence then costs no
@@ -349,6 +350,9 @@ def _setitem_impl(context: Any, builder: Any, sig: Any, args: Any) -> Any:
     proxy = cgutils.create_struct_proxy(sequence_type)(context, builder, value=sequence)
     pointer = _item_pointer(context, builder, sequence_type, proxy, index)
     context.pack_value(builder, dtype, context.cast(builder, value, value_type, dtype), pointer)
+    if sequence_type.source == "list":  # set the written mark, after the last element
+        one = context.get_constant(dtype, 1)
+        context.pack_value(builder, dtype, one, cgutils.gep(builder, proxy.data, size))
     return context.get_dummy_value()
 
 
