@@ -137,6 +137,18 @@ def test_buffers_are_views_saved_and_restored():
     assert buf == bytearray(b"abc") and numbers == array.array("d", [1.0, 2.0])
 
 
+def test_released_values_let_the_caller_resize_its_buffers():
+    data, numbers = bytearray(b"ab"), array.array("d", [1.0])
+    natives = boundary.convert((data, (numbers, 2), [1.0]))
+    with pytest.raises(BufferError):
+        data.extend(b"c")  # a view of it is alive
+    boundary.release(natives)
+    data.extend(b"c")
+    numbers.append(2.0)
+    assert data == bytearray(b"abc") and numbers == array.array("d", [1.0, 2.0])
+    assert natives[2].storage is not None, "a list's storage is its own: kept"
+
+
 def test_argument_copies_alias_as_the_arguments_do():
     shared = [1.0]
     data = bytearray(b"x")

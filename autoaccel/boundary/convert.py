@@ -233,6 +233,29 @@ def _write_back(value: Any, done: set[int]) -> None:
                 rows[row][:] = storage[row, :-1].tolist()
 
 
+def release(values: tuple) -> None:
+    """Drop the views of the caller's buffers held by the converted ``values`` (a tuple as
+    :func:`convert` gives it), once the compiled code that needed them is done.
+
+    While a view exists, its ``bytearray`` or ``array.array`` cannot be resized
+    (``BufferError``). The converted values of a loop's boundary are locals of autoaccel's
+    frames, and such a frame can outlive its call: on pypng, one kept alive by something
+    (not found) made the loop's own ``out.extend(...)`` raise in one run of four. A list's
+    storage is a private array and is left as it is.
+    """
+    for value in values:
+        if isinstance(value, tuple):
+            release(value)
+        elif isinstance(value, Native):
+            tag = value.kind.tag
+            if tag == "buffer":
+                value.storage = None
+            elif tag == "records":
+                release(tuple(value.storage))
+            elif tag == "object":
+                release(tuple(value.storage[1:]))
+
+
 def save(value: Any) -> Any:
     """What :func:`restore` needs to undo writes to the caller's memory held in ``value``.
 

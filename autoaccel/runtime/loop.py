@@ -157,11 +157,11 @@ class LoopTrampoline:
             frame: the frame's variables (``locals()``: the module's globals at top level).
         """
         route = self._route
-        if route is not None and self.window is None:
+        if route is not None and self.window is None and route.key in self.variants:
             # A promoted loop's later runs: straight to the variant when the frame allows.
             try:
                 found = route.arguments(self.spec, self.globals, iterable, position, frame)
-                if found is not None and route.key in self.variants:
+                if found is not None:  # its run releases the views it converted
                     done = self.run_promoted(route.key, route.plan, *found)
                     return self._hand(done) if isinstance(done, int) else done
             except Exception as exc:  # a bug of ours must never reach the user's loop
@@ -218,19 +218,18 @@ class LoopTrampoline:
             return NEVER
         if isinstance(state, str):
             return self._budget  # not compilable at this boundary; maybe at a later one
-        plan, key = state.plan, state.key
-        if key in self.variants:
-            self._route = Route(self.spec, state, frame)
-            return self.run_promoted(key, plan, state.arguments, state.natives)
-        if key in self.failures:
-            return NEVER
-        pending = self.trial.pending
-        if pending is not None:
-            return self.trial.open_window(state, iterable, frame) if pending.key == key else NEVER
-        waiting = None if decided_early else self._not_yet()
-        if waiting is not None:
-            return waiting
-        return self._start(state, iterable, frame)
+        with state:  # then Python may resize the buffers it converted (convert.release)
+            plan, key = state.plan, state.key
+            if key in self.variants:
+                self._route = Route(self.spec, state, frame)
+                return self.run_promoted(key, plan, state.arguments, state.natives)
+            if key in self.failures:
+                return NEVER
+            if self.trial.pending is not None:
+                opened = self.trial.pending.key == key
+                return self.trial.open_window(state, iterable, frame) if opened else NEVER
+            waiting = None if decided_early else self._not_yet()
+            return waiting if waiting is not None else self._start(state, iterable, frame)
 
     def _not_yet(self) -> int | None:
         """The budget to run on in Python, or NEVER, while a loop promoted in no run before

@@ -27,6 +27,7 @@ from autoaccel.boundary.convert import (
     carries,
     convert,
     objects_refusal,
+    release,
     restore,
     save,
     write_back,
@@ -70,6 +71,15 @@ class Boundary(NamedTuple):
     frozen: tuple[tuple[str, Any], ...] = ()
     natives: tuple = ()  # ``arguments`` as the compiled loop takes them (lists converted)
     methods: tuple = ()  # the methods it calls on its objects (runtime.methods.Method)
+
+    def __enter__(self) -> Boundary:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Decided at this boundary: the views of the caller's buffers are released
+        (:func:`~autoaccel.boundary.convert.release`)."""
+        if self.natives is not self.arguments:
+            release(self.natives)
 
 
 def is_data(value: Any) -> bool:
@@ -342,10 +352,13 @@ class LoopVariant:
         if converted is None:
             for position, copy in saved:
                 restore(natives[position], copy)
+            if natives is not arguments:
+                release(natives)
             self.handbacks += 1
             return None
         if natives is not arguments:
             write_back(natives, self.written)
+            release(natives)
         self.runs += 1
         self.handbacks = 0
         live = tuple(converted[i] if i >= 0 else UNBOUND for i in self._live)

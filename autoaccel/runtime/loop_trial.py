@@ -27,7 +27,7 @@ from autoaccel.backends.loop_code import (
 )
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe, describe_arguments, numba_signature
-from autoaccel.boundary.convert import refusal, save
+from autoaccel.boundary.convert import refusal, release, save
 from autoaccel.cache.decisions import SavedAs
 from autoaccel.errors import Rejection
 from autoaccel.policy.compare import copy_arguments
@@ -329,6 +329,8 @@ class LoopTrial:
             for index in written:
                 save(natives[index])
             best = min(best, time.perf_counter() - started)
+            if found is not None and found[1] is not found[0]:
+                release(found[1])
         return best
 
     def finish_window(self, kind: int, position: Any, frame: dict, now: float) -> None:

@@ -24,7 +24,7 @@ from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import accepting, describe, describe_arguments, numba_signature
-from autoaccel.boundary.convert import carries, convert
+from autoaccel.boundary.convert import carries, convert, release
 from autoaccel.boundary.kinds import exact_classes
 from autoaccel.config.signatures import parse_signature, python_types
 from autoaccel.errors import RecursionBudget, Rejection
@@ -178,11 +178,9 @@ class Promoter:
             compiled = cpu.build(owner, owner.config.jit, lookup)
             compiled.fields = resolved.fields()  # per class: methods reach other fields
             methods.bind(compiled, resolved.methods, owner.config.jit, owner)
-            natives = convert(args, compiled.fields)
-            signature = numba_signature(natives)
-            signature = accepting(self.declared, signature) or signature
+            signature, classes = _signature(args, compiled.fields, self.declared)
             if carries(args):
-                self.converting[key] = (exact_classes(natives), signature)
+                self.converting[key] = (classes, signature)
             saved_as, store = self.saved.where(key.types, describe(signature), compiled)
             # Long compiles are where users wait: say when one starts (-v).
             logger.info("%s%s: compiling", owner.name, describe(signature))
@@ -376,6 +374,19 @@ class Promoter:
         """The best measured speed-up of a promoted variant for ``types_``, else 1."""
         signatures = {s for k, s in self.signatures.items() if k.types == types_}
         return max((p.speedup for p in self.promotions if p.signature in signatures), default=1.0)
+
+
+def _signature(args: tuple, fields: tuple, declared: Any) -> tuple[tuple, tuple | None]:
+    """The Numba signature a compile for ``args`` takes (converted with ``fields``; the
+    first of the ``declared`` signatures that accepts them, else their own) and the
+    converted values' exact classes. The converted values are released at once
+    (:func:`~autoaccel.boundary.convert.release`): a failed compile's traceback could keep
+    them, and with them views of the caller's buffers."""
+    natives = convert(args, fields)
+    signature = numba_signature(natives)
+    classes = exact_classes(natives)
+    release(natives)
+    return accepting(declared, signature) or signature, classes
 
 
 def direct_call(conversion: tuple | None, compiled: Any) -> tuple[tuple, Any] | None:
