@@ -380,8 +380,8 @@ def _signature(args: tuple, fields: tuple, declared: Any) -> tuple[tuple, tuple 
     """The Numba signature a compile for ``args`` takes (converted with ``fields``; the
     first of the ``declared`` signatures that accepts them, else their own) and the
     converted values' exact classes. The converted values are released at once
-    (:func:`~autoaccel.boundary.convert.release`): a failed compile's traceback could keep
-    them, and with them views of the caller's buffers."""
+    (:func:`~autoaccel.boundary.convert.release`): only their types are needed here, and
+    no view of the caller's buffers is to outlive its use."""
     natives = convert(args, fields)
     signature = numba_signature(natives)
     classes = exact_classes(natives)
