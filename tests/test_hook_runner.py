@@ -170,3 +170,22 @@ def test_an_exception_autoaccel_handled_is_not_shown_with_a_ctrl_c(tmp_path):
             *(["handled"] if context else []),
             "main",
         ]
+
+
+def test_code_made_at_run_time_that_autoaccel_called_is_not_shown_with_a_ctrl_c(tmp_path):
+    # A NamedTuple's __new__ is made from a string: a Ctrl-C landing in one that autoaccel's
+    # loop boundary was building (seen on the CI) shows the program's frames only; the
+    # program's own calls of code made from a string stay.
+    import numba
+
+    namespace: dict = {}
+    _defined("def new():\n    raise KeyboardInterrupt\n", "<string>", namespace)
+    ours = os.path.join(os.path.dirname(numba.__file__), "aa_helper.py")
+    _defined("def enter():\n    new()\n", ours, namespace)
+    program = str(tmp_path / "app.py")
+    _defined("def main():\n    enter()\n\ndef mine():\n    new()\n", program, namespace)
+    for run, names in ((namespace["main"], ["main"]), (namespace["mine"], ["mine", "new"])):
+        with pytest.raises(KeyboardInterrupt) as info:
+            run()
+        shown = user_exception(info.value)
+        assert [name for name, _, _ in _frames(shown.__traceback__)][1:] == names
