@@ -240,7 +240,7 @@ def release(values: tuple) -> None:
     While a view exists, its ``bytearray`` or ``array.array`` cannot be resized
     (``BufferError``). The converted values of a loop's boundary are locals of autoaccel's
     frames, and such a frame can outlive its call: on pypng, one kept alive by something
-    (not found) made the loop's own ``out.extend(...)`` raise in one run of four. A list's
+    (not found) made the loop's own ``out.extend(...)`` raise in about one run of five. A list's
     storage is a private array and is left as it is.
     """
     for value in values:

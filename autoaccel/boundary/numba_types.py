@@ -101,9 +101,9 @@ class _SequenceModel(models.StructModel):
     after each row, is outside the shape: :mod:`autoaccel.boundary.unboxing`), without
     Numba's reference count: the :class:`~autoaccel.boundary.kinds.Native` keeps the data
     alive for the call, and no sequence value outlives the call (it has no boxing, so it can
-    be neither returned nor stored in anything returned). Taking a record or row out of a sequence then costs no
-    reference-count call: with them, n-body's pair loop ran at 360 ns a pair, 8x the
-    hand-written port. A records storage is Numba's native list, freed after the call."""
+    be neither returned nor stored in anything returned). Taking a record or row out of a
+    sequence then costs no reference-count call: with them, n-body's pair loop ran at 360 ns
+    a pair, 8x the hand-written port. A records storage is Numba's native list, freed after the call."""
 
     def __init__(self, dmm: Any, fe_type: PySequence) -> None:
         storage = fe_type.storage
