@@ -196,6 +196,39 @@ def test_a_list_whose_elements_change_class_after_promotion_runs_in_python(pair)
     assert mixed == expected and [type(x) for x in mixed] == [type(x) for x in expected]
 
 
+MATRIX = """
+def zero_twos(m, n):
+    count = 0
+    for i in range(n):
+        for j in range(len(m[i])):
+            if m[i][j] == 2:
+                m[i][j] = 0
+                count += 1
+    return count
+"""
+
+
+def test_a_ragged_or_aliased_list_of_lists_after_promotion_runs_in_python(pair):
+    fast, plain = pair(MATRIX)
+    rng = np.random.default_rng(7)
+    square = rng.integers(0, 3, (300, 300)).tolist()
+    expected = [list(row) for row in square]
+    assert fast.zero_twos(square, 300) == plain.zero_twos(expected, 300)
+    assert square == expected
+    assert "zero_twos.<loop@4>" in promoted(fast)
+    row = [2, 1, 2]
+    # Ragged: the unboxer sees the lengths differ. Aliased: one row, which the first pass
+    # zeroes before the others would count it.
+    ragged = [[*r] for _ in range(400) for r in ([2, 2], [1, 2, 2, 2], [2])]
+    aliased = [row] * 1200
+    for matrix in (ragged, aliased):
+        copy = [[*r] for r in matrix] if matrix is ragged else [[2, 1, 2]] * 1200
+        assert fast.zero_twos(matrix, 1200) == plain.zero_twos(copy, 1200)
+        assert matrix == copy and [type(x) for r in matrix for x in r] == [int] * sum(
+            map(len, matrix)
+        )
+
+
 def test_iteration_over_a_bytearray_reads_python_ints(pair):
     fast, plain = pair(LISTS)
     data = bytearray(np.random.default_rng(7).integers(0, 256, 400000, dtype=np.uint8))

@@ -337,11 +337,10 @@ class _Walk:
                     known = self.of_list(value) if kind is list else self.buffer(value)
                 self.memo[id(value)] = known
             elif type(known) is tuple:  # a row of a list of lists, now reached on its own
-                storage, index, element = known
+                storage, rows, element = known
                 row = native_class(_LIST_KINDS[element, 1], self.typed)
-                known = self.memo[id(value)] = row(
-                    None if storage is None else storage[index], value
-                )
+                view = None if storage is None else storage[[*map(id, rows)].index(id(value))]
+                known = self.memo[id(value)] = row(view, value)
             return known
         if kind is tuple:
             items = [self.value(item) for item in value]
@@ -404,27 +403,26 @@ class _Walk:
         return np.empty(shape, dtype) if self.allocate else None
 
     def rows(self, value: list) -> Native:
-        try:
-            widths = {*map(len, value)}
-        except TypeError:
-            raise Unconvertible("takes a list mixing lists and other values [23]") from None
-        if len(widths) > 1:
-            raise Unconvertible("takes a list of lists of different lengths (ragged) [23]")
-        ids = [*map(id, value)]
-        if len({*ids}) < len(ids) or not self.memo.keys().isdisjoint(ids):
-            raise Unconvertible("takes a list of lists in which one list is reached twice [24]")
-        width = widths.pop()
+        # Written for speed: every pass over the rows runs in C. Past the screening, the
+        # unboxer checks each row's class and length again (a mismatch hands the call back).
+        width = len(value[0])
         element = type(value[0][0]) if width else float
         if element not in _LIST_DTYPES:
             raise Unconvertible(f"takes a list of lists of {element.__name__} [23]")
         if self.checked:
             if {*map(type, value)} != {list}:
                 raise Unconvertible("takes a list mixing lists and other values [23]")
+            if {*map(len, value)} != {width}:
+                raise Unconvertible("takes a list of lists of different lengths (ragged) [23]")
             for row in value:
                 _check_elements(row, element)
         storage = self.empty((len(value), width + 1), _LIST_DTYPES[element])
-        for index, key in enumerate(ids):
-            self.memo[key] = (storage, index, element)  # a row view if reached on its own
+        # Each row is remembered (a view of its storage row if reached on its own); a row
+        # reached twice, within the list or before it, leaves the memo short.
+        known = len(self.memo)
+        self.memo.update(dict.fromkeys(map(id, value), (storage, value, element)))
+        if len(self.memo) != known + len(value):
+            raise Unconvertible("takes a list of lists in which one list is reached twice [24]")
         return native_class(_LIST_KINDS[element, 2], self.typed)(storage, value)
 
     def records(self, value: list) -> Native:
