@@ -196,7 +196,32 @@ def test_a_unit_already_on_the_call_chain_is_recursion(screened):
 
 def test_global_names_are_listed_once_in_order():
     found, _ = units("def f(x):\n    return g(x) + g(y) + h\n")
-    assert global_names(found["f"].code) == ["g", "y", "h"]
+    assert global_names(found["f"].code) == ("g", "y", "h")
+
+
+def lattice(levels: int, back: str = "") -> str:
+    """Helpers in ``levels`` levels of two, each calling both of the next level: 2**levels
+    call paths through 2 * levels functions (py_lets_be_rational's helpers are such a
+    lattice); the last level calls ``back`` if given."""
+    lines = []
+    for level in range(levels):
+        body = f"f{level + 1}a(x) + f{level + 1}b(x)" if level + 1 < levels else back or "x"
+        lines += [f"def f{level}{side}(x):\n    return {body}\n" for side in "ab"]
+    return "\n".join(lines)
+
+
+def test_a_lattice_of_helpers_is_walked_once_per_helper_and_its_cycles_still_found():
+    found, lookup = units(lattice(14))
+    looked = []
+
+    def counting(function):
+        looked.append(function)
+        return lookup(function)
+
+    assert globals_refusal(found["f0a"], counting) is None
+    assert len(looked) <= 2 * 2 * 14  # two callees a helper, each helper walked once
+    found, lookup = units(lattice(14, back="f0a(x)"))
+    assert globals_refusal(found["f0a"], lookup) == "is recursive through its helpers [30]"
 
 
 WRAPPERS = """

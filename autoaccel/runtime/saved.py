@@ -268,21 +268,25 @@ class SavedDecisions:
         return compiled, seconds + more, from_cache
 
 
-def _reads(unit: Any, active: tuple = ()) -> list[str]:
+def _reads(unit: Any, active: tuple = (), seen: set[int] | None = None) -> list[str]:
     """What ``unit`` and its helpers read, as texts: each global's value, each helper's code.
 
-    A helper already on the call chain (the helpers call each other in a cycle) is named by
-    its code and not read again: recursive code compiles (docs/divergences.md, row 30), and
-    its rejections are kept by source like any other's (py_lets_be_rational's
-    ``normalised_black_call``, whose compile is given up after 5 s, was compiled again in
-    every run).
+    A helper is read once, where it is first reached (``seen``: the ids of those read): a
+    helper called from many others is not read along every call path (on a lattice of
+    helpers, exponentially many), and one already on the call chain (the helpers call each
+    other in a cycle) is named by its code only: recursive code compiles
+    (docs/divergences.md, row 30), and its rejections are kept by source like any other's
+    (py_lets_be_rational's ``normalised_black_call``, whose compile is given up after 5 s,
+    was compiled again in every run).
     """
+    seen = {id(unit)} if seen is None else seen
     texts = []
     for name, value, helper in helpers(unit, lookup, active):
         if helper is None:
             texts.append(f"{name}={value_text(value)}")
         else:
             texts.append(f"{name}=code:{code_digest(helper.code)}")
-            if helper is not unit and helper not in active:
-                texts.extend(_reads(helper, (*active, unit)))
+            if id(helper) not in seen:  # the chain up to here is seen too
+                seen.add(id(helper))
+                texts.extend(_reads(helper, (*active, unit), seen))
     return texts
