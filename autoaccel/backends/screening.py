@@ -97,18 +97,29 @@ def _value_refusal(value: Any) -> str | None:
     return f"takes {with_article(type(value).__name__)} argument, which Numba cannot use exactly"
 
 
-@functools.lru_cache(maxsize=4096)
 def global_names(code: types.CodeType) -> tuple[str, ...]:
     """Names ``code`` loads with LOAD_GLOBAL, in first-use order, without repeats.
 
     Kept per code object (immutable): disassembling took 0.43 ms a function on average over
     py_lets_be_rational's 22 (this machine), and every screening and build of a function
-    reads the names of each helper it reaches.
+    reads the names of each helper it reaches. A code object holding a constant that cannot
+    be hashed (a generated bound form's) is read each time.
     """
+    try:
+        hash(code)
+    except TypeError:
+        return _global_names(code)
+    return _kept_global_names(code)
+
+
+def _global_names(code: types.CodeType) -> tuple[str, ...]:
     names = dict.fromkeys(
         ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"
     )
     return tuple(names)
+
+
+_kept_global_names = functools.lru_cache(maxsize=4096)(_global_names)
 
 
 # Instructions a forwarding wrapper may hold besides its call (frame set-up, NULL pushes).
