@@ -9,6 +9,7 @@ import pytest
 
 from autoaccel.backends.cpu import Guards
 from autoaccel.errors import RecursionBudget
+from autoaccel.runtime import fastpath
 from autoaccel.runtime.variant import (
     DEEP,
     MISS,
@@ -16,6 +17,7 @@ from autoaccel.runtime.variant import (
     STALE,
     Variant,
     numpy_errors_ignored,
+    promoted_guard,
 )
 
 NO_GUARDS = Guards()
@@ -108,3 +110,23 @@ def test_a_recursion_past_its_budget_or_from_too_deep_a_caller_is_handed_back_de
     assert Variant(shallow).run((1.0,)) is DEEP
     shallow.max_frames = 10_000
     assert Variant(shallow).run((1.0,)) == 1.0
+
+
+def test_a_trial_times_the_frozen_globals_check_its_promoted_call_will_run():
+    namespace = {"SCALE": 2.0, "OFFSET": 1.0}
+    helper = types.SimpleNamespace(__code__=test_a_call_is_served_adapted_and_counted.__code__)
+    snapshot = ((namespace, "SCALE", 2.0), (namespace, "OFFSET", 1.0))
+    dicts_only = _compiled(None, snapshot=snapshot)
+    with_code = _compiled(None, snapshot=(*snapshot, (helper, "__code__", helper.__code__)))
+    written = _compiled(None, Guards(written=(0,), copied=(0,)), snapshot)
+    watched = fastpath.NATIVE is not None and fastpath.NATIVE.globals_watch() != "lookups"
+    # Served in C, a dict's entries are looked up again only after a write to the dict.
+    assert (promoted_guard(dicts_only, converting=False) is None) is watched
+    for compiled in (dicts_only, with_code, written):
+        for converting in (False, True):
+            guard = promoted_guard(compiled, converting)
+            assert guard is not None or (compiled is dicts_only and not converting and watched)
+            assert guard is None or guard() is False
+    namespace["SCALE"] = 3.0  # what the check looks at, it sees change
+    assert promoted_guard(written, converting=False)() is True
+    assert promoted_guard(with_code, converting=True)() is True

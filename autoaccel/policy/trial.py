@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from autoaccel.backends import interrupts
 from autoaccel.backends.recursion import too_deep
-from autoaccel.backends.snapshot import snapshot_changed
+from autoaccel.backends.snapshot import snapshot_guard
 from autoaccel.boundary.convert import carries, convert, write_back
 from autoaccel.boundary.kinds import Unconvertible, exact_classes
 from autoaccel.errors import Deoptimize, RecursionBudget, Rejection
@@ -98,6 +98,12 @@ class Trial:
             (:func:`autoaccel.runtime.trampoline.dispatch_seconds`), added to each variant timing.
         target: the target it was compiled for (``"cpu"``, ``"parallel"``, ``"cuda"``).
         tolerance: ``(rtol, atol)`` for comparing floats, or ``None``: exact comparison.
+
+    Attributes:
+        guard: the frozen-globals check a promoted call runs, timed with each variant call
+            (``None``: none): the Python path's check of the whole snapshot, unless the
+            runtime sets the one its promoted call will run
+            (:func:`autoaccel.runtime.variant.promoted_guard`).
     """
 
     __slots__ = (
@@ -109,6 +115,7 @@ class Trial:
         "dispatch_seconds",
         "failure",
         "from_cache",
+        "guard",
         "original_seconds",
         "raw_type",
         "saved_as",
@@ -131,6 +138,7 @@ class Trial:
     ) -> None:
         self.compiled = compiled
         self.dispatch_seconds = dispatch_seconds
+        self.guard = snapshot_guard(getattr(compiled, "snapshot", ()))
         self.signature = signature
         self.compile_seconds = compile_seconds
         self.from_cache = from_cache
@@ -181,8 +189,8 @@ class Trial:
         error: Exception | None
         start = time.perf_counter()
         # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
-        if compiled.snapshot:
-            snapshot_changed(compiled.snapshot)
+        if self.guard is not None:
+            self.guard()
         frames = getattr(compiled, "max_frames", None)
         if frames is not None and too_deep(frames):  # Variant.run would hand it back
             return VariantRun(copies, None, RecursionBudget("called too deep"), 0.0)

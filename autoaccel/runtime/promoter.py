@@ -39,7 +39,7 @@ from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
 from autoaccel.runtime.table import code_size, variant_table
-from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant
+from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant, promoted_guard
 
 logger = logging.getLogger("autoaccel")
 
@@ -201,8 +201,9 @@ class Promoter:
             if crash:
                 self.saved.save(saved_as, False, crash)
                 raise Rejection(crash)
-        dispatch = owner.dispatch_seconds(len(args))
-        base = Trial(compiled, describe(signature), seconds, from_cache, saved_as, dispatch)
+        base = Trial(compiled, describe(signature), seconds, from_cache, saved_as)
+        base.dispatch_seconds = owner.dispatch_seconds(len(args))
+        base.guard = promoted_guard(compiled, carries(args))
         base.direct = direct_call(self.converting.get(key), compiled)
         trial = self._selection(build, base)
         self.trials[key] = trial
