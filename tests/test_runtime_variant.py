@@ -119,6 +119,8 @@ def test_a_trial_times_the_frozen_globals_check_its_promoted_call_will_run():
     dicts_only = _compiled(None, snapshot=snapshot)
     with_code = _compiled(None, snapshot=(*snapshot, (helper, "__code__", helper.__code__)))
     written = _compiled(None, Guards(written=(0,), copied=(0,)), snapshot)
+    for compiled in (dicts_only, with_code, written):  # CPU code: an overload's entry point
+        compiled.entry_point = lambda args: None
     watched = fastpath.NATIVE is not None and fastpath.NATIVE.globals_watch() != "lookups"
     # Served in C, a dict's entries are looked up again only after a write to the dict.
     assert (promoted_guard(dicts_only, converting=False) is None) is watched

@@ -419,9 +419,9 @@ class _Walk:
         storage = self.empty((len(value), width + 1), _LIST_DTYPES[element])
         # Each row is remembered (a view of its storage row if reached on its own); a row
         # reached twice, within the list or before it, leaves the memo short.
-        known = len(self.memo)
+        before = len(self.memo)
         self.memo.update(dict.fromkeys(map(id, value), (storage, value, element)))
-        if len(self.memo) != known + len(value):
+        if len(self.memo) != before + len(value):
             raise Unconvertible("takes a list of lists in which one list is reached twice [24]")
         return native_class(_LIST_KINDS[element, 2], self.typed)(storage, value)
 

@@ -203,7 +203,7 @@ class Promoter:
                 raise Rejection(crash)
         base = Trial(compiled, describe(signature), seconds, from_cache, saved_as)
         base.dispatch_seconds = owner.dispatch_seconds(len(args))
-        base.guard = promoted_guard(compiled, carries(args))
+        base.guard = promoted_guard(compiled, key in self.converting)
         base.direct = direct_call(self.converting.get(key), compiled)
         trial = self._selection(build, base)
         self.trials[key] = trial

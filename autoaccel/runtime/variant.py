@@ -11,7 +11,7 @@ answer is a :class:`Signal`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autoaccel.backends import interrupts
@@ -149,15 +149,9 @@ class Variant(fastpath.VariantBase):
         when ``_fast`` is rebound after it.
         """
         compiled = self.compiled
-        entry_point = getattr(compiled, "entry_point", None)
-        if (
-            type(self).run is not Variant.run
-            or entry_point is None
-            or compiled.guards.written
-            or self.max_frames is not None  # the depth check and RecursionBudget: run()'s
-        ):
+        if type(self).run is not Variant.run or not _routable(compiled):
             return None
-        target = entry_point(args)
+        target = compiled.entry_point(args)
         if target is None:
             return None
         guards = compiled.guards
@@ -227,6 +221,37 @@ class ConvertingVariant(Variant):
         if result.__class__ is not Signal:
             write_back(natives, self.compiled.guards.written)
         return result
+
+
+def _routable(compiled: Any) -> bool:
+    """Whether the C fast path may serve calls of ``compiled`` (:meth:`Variant.native_route`):
+    it has an overload's ``entry_point`` (another target's code has none), writes no
+    argument (their copies are run()'s), and may not recurse (the depth check and
+    ``RecursionBudget`` are run()'s)."""
+    return (
+        getattr(compiled, "entry_point", None) is not None
+        and not compiled.guards.written
+        and getattr(compiled, "max_frames", None) is None
+    )
+
+
+def promoted_guard(compiled: Any, converting: bool) -> Callable[[], bool] | None:
+    """The frozen-globals check a promoted call of ``compiled`` runs, for its trial to time
+    (a function of no arguments, or ``None`` for an empty snapshot).
+
+    A call the C fast path serves (:func:`_routable`, nothing converted) looks a module
+    dict's entries up again only after a write to the dict, so its check is that of the
+    other entries (attributes, array flags); any other promoted call runs
+    :func:`~autoaccel.backends.snapshot.snapshot_guard` over the whole snapshot. Timing
+    every entry for every call overstated a compiled call tree's cost: a caller freezes its
+    helpers' globals too (py_lets_be_rational's ``black``: 176 entries, ~110 ns each in the
+    loop the trial ran).
+    """
+    snapshot = compiled.snapshot
+    watched = fastpath.NATIVE is not None and fastpath.NATIVE.globals_watch() != "lookups"
+    if watched and not converting and _routable(compiled):
+        snapshot = tuple(entry for entry in snapshot if type(entry[0]) is not dict)
+    return snapshot_guard(snapshot)
 
 
 def _restored(args: tuple, written: tuple[int, ...], saved: Sequence, signal: Signal) -> Signal:
@@ -314,27 +339,3 @@ fastpath.configure(
     timed_calls=TIMED_CALLS,
 )
 use_numpy()  # the program imported NumPy before autoaccel
-
-
-def promoted_guard(compiled: Any, converting: bool) -> Any:
-    """The frozen-globals check a promoted call of ``compiled`` runs, for its trial to time
-    (a function of no arguments, or ``None`` for an empty snapshot).
-
-    A call the C fast path serves (:meth:`Variant.route`: nothing converted or written, no
-    depth check) looks a module dict's entries up again only after a write to the dict, so
-    its check is that of the other entries (attributes, array flags); any other promoted
-    call runs :func:`~autoaccel.backends.snapshot.snapshot_guard` over the whole snapshot.
-    Timing every entry for every call overstated a compiled call tree's cost: a caller
-    freezes its helpers' globals too (py_lets_be_rational's ``black``: 176 entries, ~110 ns
-    each in the loop the trial ran).
-    """
-    snapshot = compiled.snapshot
-    routed = not (
-        fastpath.NATIVE is None
-        or converting
-        or compiled.guards.written
-        or getattr(compiled, "max_frames", None) is not None
-    )
-    if routed and fastpath.NATIVE.globals_watch() != "lookups":
-        snapshot = tuple(entry for entry in snapshot if type(entry[0]) is not dict)
-    return snapshot_guard(snapshot)
