@@ -123,8 +123,11 @@ def test_the_recursion_limit_is_watched_as_the_value_the_budget_was_computed_for
 def test_the_entry_function_starts_the_recursion_with_the_whole_budget():
     found, _ = units(SOURCE)
     seen = []
-    entry = recursion.entry_function(found["depth"].code, lambda n, d: seen.append(d) or n, 7)
+    inner = lambda n, d: seen.append(d) or n  # noqa: E731
+    entry = recursion.entry_function(found["depth"].code, inner, 7, "pkg.mod")
     assert entry.__name__ == "depth" and entry.__code__.co_varnames == ("n",)
+    # Numba's cache rebuilds the variant's environment from the module named here.
+    assert entry.__module__ == "pkg.mod"
     assert entry(3) == 3 and seen == [7]
 
 

@@ -321,22 +321,28 @@ def test_a_declared_signature_is_promoted_without_min_calls_and_cached(tmp_path)
 
 RECURSIVE_HELPERS = """
 def scale(x):
-    return depth(x, 3)
+    return depth(x, 40) + halve(x, 7)
 
 def depth(x, n):
-    return x * 2.0 if n == 0 else depth(x, n - 1)
+    return x * 2.0 if n == 0 else 0.5 * depth(x + 1.0, n - 1)
+
+def halve(x, n):
+    return x if n == 0 else halve(x / 2.0 + n, n - 1) - 1.0
 """
 
 
-def test_a_variant_calling_recursive_code_is_compiled_again_not_loaded(tmp_path):
-    # Recursive code calls its depth form through a dispatcher made when it is built, which
-    # Numba's cache cannot link again: loading such a variant aborted the second run.
+def test_a_variant_calling_recursive_code_is_loaded_from_the_cache(tmp_path):
+    # Numba compiles a recursive call as a load from a global it points at the function once
+    # defined; its cache loaded the object code without that step, and the second run
+    # crashed (numba#6061). The variant, with two recursive helpers, is loaded in each later run.
     _write(tmp_path, helpers=RECURSIVE_HELPERS)
     plain = run_python("app.py", cwd=tmp_path).stdout
     out1, _, first = _run(tmp_path)
     out2, err2, second = _run(tmp_path)
-    assert out1 == out2 == plain
-    assert first["kernel"]["variants"] and not _from_cache(second, "kernel")
+    out3, _, third = _run(tmp_path)
+    assert out1 == out2 == out3 == plain
+    assert first["kernel"]["variants"] and not _from_cache(first, "kernel")
+    assert _from_cache(second, "kernel") and _from_cache(third, "kernel")
     assert "(saved decision)" in err2
 
 

@@ -235,7 +235,9 @@ def build(unit: Unit, options: JitOptions, lookup: Lookup, active: tuple = ()) -
         recursion.check_module(function)
         inner = overlay[recursion.SELF] = _njit(function, options)
         overlay[recursion.STEP] = recursion.step_function()
-        function = recursion.entry_function(unit.code, inner, recursion.budget(limit))
+        function = recursion.entry_function(
+            unit.code, inner, recursion.budget(limit), namespace["__name__"]
+        )
     unit.compiled = Compiled(function, options, tuple(entries), (recursive, reached))
     unit.compiled.max_frames = frames
     return unit.compiled
@@ -324,10 +326,9 @@ def compile_signature(
 ) -> tuple[float, bool]:
     """Compile ``compiled.entry`` for exactly ``signature`` and inspect it.
 
-    With a ``store`` (ignored for code that may recurse, see below), a variant compiled
-    before (same key) is loaded from disk with its
-    saved inspection instead of compiled, a saved refusal is raised again without
-    compiling, and a fresh compile's outcome is saved. Processes sharing the cache take
+    With a ``store``, a variant compiled before (same key) is loaded from disk with its
+    saved inspection instead of compiled (recursive code too: :mod:`autoaccel.cache.variants`
+    links its recursive calls again), a saved refusal is raised again without compiling, and a fresh compile's outcome is saved. Processes sharing the cache take
     the variant's lock first (:mod:`autoaccel.cache.locks`), so one compiles it and the
     others load it; the seconds returned include the wait.
 
@@ -340,11 +341,7 @@ def compile_signature(
             typed IR shows an operation whose result would differ (``_typed_checks``).
     """
     start = time.perf_counter()
-    if store is None or compiled.reach[0]:
-        # Code that may recurse calls its depth form through a dispatcher made at build time
-        # (backends/recursion.py), which Numba's cache cannot link again: a variant loaded
-        # from disk aborted the process ("LLVM ERROR: Symbol not found: .numba.unresolved$").
-        # It is compiled in every run; its saved decision still skips the trial.
+    if store is None:
         return _compile_signature(compiled, signature, None, start)
     from autoaccel.cache.locks import held
 

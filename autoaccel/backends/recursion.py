@@ -188,16 +188,19 @@ def check_module(function: types.FunctionType) -> None:
         )
 
 
-def entry_function(code: types.CodeType, inner: Any, levels: int) -> types.FunctionType:
+def entry_function(
+    code: types.CodeType, inner: Any, levels: int, module: str
+) -> types.FunctionType:
     """A function of ``code``'s parameters that calls ``inner`` with ``levels`` to go.
 
     It is what the variant's dispatchers compile: the trampoline calls it as it would the
-    original, and other compiled functions call it as their helper.
+    original, and other compiled functions call it as their helper. ``module`` names the
+    module it is counted in: Numba's cache rebuilds a variant's environment from it.
     """
     params = ", ".join(code.co_varnames[: code.co_argcount])
     arguments = f"{params}, {levels}" if params else str(levels)
     source = f"def {code.co_name}({params}):\n    return {SELF}({arguments})\n"
-    namespace: dict = {SELF: inner}
+    namespace: dict = {SELF: inner, "__name__": module}
     exec(compile(source, code.co_filename, "exec", dont_inherit=True), namespace)
     function = namespace[code.co_name]
     del namespace[code.co_name]

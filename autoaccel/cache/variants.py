@@ -135,6 +135,14 @@ def _numba_cache_class() -> Any:
             self._locator = Locator(py_func, path)
             self._filename_base = "variant"
 
+        def rebuild(self, target_context: Any, payload: tuple) -> Any:
+            codegen = target_context.codegen()
+            pending = _declare_unresolved(codegen, payload[0])
+            result = super().rebuild(target_context, payload)
+            if pending:
+                codegen._rtlinker.resolve(codegen._engine)
+            return result
+
     class StoreFile(IndexDataCacheFile):
         """Numba's index and data files, as its own methods make them, in the store.
 
@@ -203,3 +211,34 @@ def _numba_cache_class() -> Any:
 
     _CLASS = VariantFunctionCache
     return _CLASS
+
+
+def _declare_unresolved(codegen: Any, libdata: tuple) -> bool:
+    """Map the recursion stubs of a cached library before Numba loads its object code.
+
+    Numba compiles a call to a function still being compiled (recursion) as a load from a
+    global named ``.numba.unresolved$<symbol>``, which its JIT linker maps and then points
+    at the symbol once it is defined (``numba.core.codegen.RuntimeLinker``). A library
+    loaded from the cache skips that scan, so its object code names a global nothing
+    defines: the process crashed (numba#6061, numba#9129). The scan is run here on the
+    library's linking bitcode, which holds the same globals and definitions.
+
+    Args:
+        codegen: the target's ``JITCPUCodegen``.
+        libdata: ``(name, "object", (object code, linking bitcode))``, as Numba saved it.
+
+    Returns:
+        Whether the library has such globals (then ``resolve`` must run once it is loaded).
+    """
+    import llvmlite.binding as ll
+
+    _, kind, data = libdata
+    if kind != "object":
+        return False
+    module = ll.parse_bitcode(data[1])
+    linker = codegen._rtlinker
+    if not any(gv.name.startswith(linker.PREFIX) for gv in module.global_variables):
+        return False
+    linker.scan_unresolved_symbols(module, codegen._engine)
+    linker.scan_defined_symbols(module)
+    return True
