@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from autoaccel.backends import snapshot as snapshots
+from autoaccel.backends.recursion import RecursionLimit
 from autoaccel.backends.screening import ABSENT
 from autoaccel.backends.snapshot import (
     Cell,
     CodeOf,
     Flags,
+    attribute_entries,
+    native_checks,
     reached_through,
     snapshot_changed,
     snapshot_guard,
@@ -108,3 +112,33 @@ def test_a_helper_given_its_code_as_written_leaves_the_snapshot_valid():
     assert snapshot_changed(snapshot) is None and not snapshot_guard(snapshot)()
     helper.__code__ = other.__code__
     assert snapshot_changed(snapshot) == "code" and snapshot_guard(snapshot)()
+
+
+def test_native_checks_give_each_kind_its_c_check_and_keep_a_repeated_entry_once():
+    def helper(x):
+        return x + 1
+
+    namespace = {"helper": helper}
+    written = helper.__code__.replace()
+    limit = RecursionLimit(1000)
+    array = np.zeros(2)
+    array.flags.writeable = False
+    cell = Cell((lambda: helper).__closure__[0])
+    snapshot = (
+        (namespace, "helper", helper),
+        *reached_through(helper, written),
+        *reached_through(helper, written),  # the helper reached through a second caller
+        (limit, "limit", 1000),
+        (Flags(array), "writeable", False),
+        (cell, "contents", helper),
+    )
+    checks = native_checks(snapshot)
+    assert [check[0] for check in checks] == [
+        snapshots.DICT_ENTRY,
+        snapshots.CODE,
+        snapshots.RECURSION_LIMIT,
+        snapshots.READ_ONLY,
+        snapshots.ATTRIBUTE,
+    ]
+    assert checks[1] == (snapshots.CODE, helper, helper.__code__, written)
+    assert attribute_entries(snapshot) == ((cell, "contents", helper),)

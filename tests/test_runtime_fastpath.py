@@ -344,3 +344,51 @@ def test_calls_waiting_for_python_time_are_only_counted(accelerated, path, monke
     assert trampoline.compiled is None
     if path == "c":
         assert slow == []
+
+
+RECURSIVE = """
+def depth(n):
+    return 0 if n == 0 else depth(n - 1) + 1
+"""
+
+
+def test_recursive_code_is_served_until_a_caller_or_a_recursion_may_be_too_deep(
+    accelerated, path, monkeypatch
+):
+    # The C path reads the thread's recursion depth in O(1) and leaves a caller that may be
+    # too deep to Variant.run's exact check; a recursion past the compiled budget is DEEP.
+    mod = accelerated(RECURSIVE)
+    depth = promoted(mod, "depth", 30)
+    runs = []
+    monkeypatch.setattr(Variant, "run", _counting(Variant.run, runs))
+    assert [depth(30) for _ in range(5)] == [30] * 5
+    assert len(runs) == (0 if path == "c" else 5), "shallow calls are the route's"
+    namespace: dict = {}
+    exec("def nest(k, f):\n    return f(5) if k == 0 else nest(k - 1, f)", namespace)
+    variant = next(iter(lookup(depth)._exact.values()))
+    assert namespace["nest"](20, depth) == 5 and lookup(depth).armed
+    assert namespace["nest"](variant.max_frames, depth) == 5  # the original answers
+    assert not lookup(depth).armed and lookup(depth).promotions == []
+    deep = accelerated(RECURSIVE.replace("depth", "again"))
+    again = promoted(deep, "again", 30)
+    assert again(600) == 600 and not lookup(again).armed  # past its budget of 250 levels
+
+
+def test_a_recursion_limit_changed_after_promotion_invalidates_recursive_code(accelerated, path):
+    mod = accelerated(RECURSIVE)
+    depth = promoted(mod, "depth", 30)
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(limit + 7)  # the compiled budget was computed for the old one
+        assert depth(30) == 30
+        assert lookup(depth).promoter.invalidations == 1
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _counting(run, runs):
+    def counted(self, args, call=None):
+        runs.append(args)
+        return run(self, args, call)
+
+    return counted

@@ -14,6 +14,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from autoaccel.backends.recursion import RecursionLimit
 from autoaccel.backends.screening import ABSENT, forwarded
 from autoaccel.lazy_numpy import np
 
@@ -107,26 +108,45 @@ def snapshot_changed(snapshot: Snapshot) -> str | None:
 
 
 # The kinds of check of the C fast path (autoaccel/runtime/_fastpath.c, enum CHECK_*).
-DICT_ENTRY, ATTRIBUTE, READ_ONLY = 0, 1, 2
+DICT_ENTRY, ATTRIBUTE, READ_ONLY, CODE, RECURSION_LIMIT = 0, 1, 2, 3, 4
 
 
-def native_checks(snapshot: Snapshot) -> tuple[tuple[int, Any, str, Any], ...]:
+def native_checks(snapshot: Snapshot) -> tuple[tuple[int, Any, Any, Any], ...]:
     """``snapshot`` as the C fast path checks it: ``(kind, owner, name, value)`` each.
 
     A dict's entries (``DICT_ENTRY``) are looked up again only after a write to the dict
     (dict watchers, or version tags before CPython 3.12); a read-only global array
-    (``READ_ONLY``, the owner is the array) has its flag read; anything else is an
+    (``READ_ONLY``, the owner is the array) has its flag read; a helper's code
+    (:class:`CodeOf`: ``CODE``, the owner is the function, ``name`` its running code) and
+    the recursion limit (``RECURSION_LIMIT``) are compared in C; anything else is an
     attribute compared by identity (``ATTRIBUTE``, a helper's ``__code__`` among them).
+    Entries that check the same thing are kept once: a call tree reaches a helper through
+    every caller of it (py_lets_be_rational's ``normalised_black``: 169 entries).
     """
-    checks: list[tuple[int, Any, str, Any]] = []
+    checks: dict[tuple, tuple[int, Any, Any, Any]] = {}
     for owner, name, value in snapshot:
-        if type(owner) is dict:
-            checks.append((DICT_ENTRY, owner, name, value))
-        elif type(owner) is Flags and type(owner.array) is np.ndarray and value is False:
-            checks.append((READ_ONLY, owner.array, name, value))
-        else:
-            checks.append((ATTRIBUTE, owner, name, value))
-    return tuple(checks)
+        check = _native_check(owner, name, value)
+        checks.setdefault((check[0], id(check[1]), check[2], id(check[3])), check)
+    return tuple(checks.values())
+
+
+def _native_check(owner: Any, name: str, value: Any) -> tuple[int, Any, Any, Any]:
+    kind = type(owner)
+    if kind is dict:
+        return (DICT_ENTRY, owner, name, value)
+    if kind is Flags and type(owner.array) is np.ndarray and value is False:
+        return (READ_ONLY, owner.array, name, value)
+    if kind is CodeOf and type(owner.function) is types.FunctionType:
+        return (CODE, owner.function, owner.running, value)
+    if kind is RecursionLimit and type(value) is int:
+        return (RECURSION_LIMIT, owner, name, value)
+    return (ATTRIBUTE, owner, name, value)
+
+
+def attribute_entries(snapshot: Snapshot) -> Snapshot:
+    """The entries of ``snapshot`` the C fast path reads with a ``getattr`` on each call
+    (``ATTRIBUTE``): the others cost it a comparison, or nothing until a dict is written."""
+    return tuple(entry for entry in snapshot if _native_check(*entry)[0] == ATTRIBUTE)
 
 
 def snapshot_guard(snapshot: Snapshot) -> Callable[[], bool] | None:

@@ -187,13 +187,14 @@ class Trial:
         converting = carries(copies)
         written = compiled.guards.written
         error: Exception | None
+        # Not timed: a promoted call on the C path reads its depth in O(1).
+        frames = getattr(compiled, "max_frames", None)
+        if frames is not None and too_deep(frames):  # Variant.run would hand it back
+            return VariantRun(copies, None, RecursionBudget("called too deep"), 0.0)
         start = time.perf_counter()
         # Timed with the variant: the per-function guards a promoted call pays (Variant.run).
         if self.guard is not None:
             self.guard()
-        frames = getattr(compiled, "max_frames", None)
-        if frames is not None and too_deep(frames):  # Variant.run would hand it back
-            return VariantRun(copies, None, RecursionBudget("called too deep"), 0.0)
         try:
             natives = convert(copies, fields) if converting else copies
             [copy_value(natives[i]) for i in compiled.guards.copied]

@@ -55,7 +55,8 @@ typedef struct {
 /* What configure() and configure_numpy() hand over from Python (strong references). */
 static PyTypeObject *ndarray_type;
 static PyObject *scalar_types;      /* tuple: NumPy scalar types whose Numba type is fixed */
-static PyObject *MISS, *NO_MATCH, *STALE, *ABSENT;
+static PyObject *MISS, *NO_MATCH, *STALE, *ABSENT, *DEEP;
+static PyObject *recursion_budget;  /* autoaccel.errors.RecursionBudget */
 static PyTypeObject *signal_type;
 static PyObject *errstate_var;      /* NumPy 2's ContextVar of the error state, or NULL */
 static PyObject *errors_ignored;    /* variant.numpy_errors_ignored */
@@ -153,7 +154,7 @@ static PyTypeObject VariantBaseType = {
 
 /* ---- Route: one validated overload and the guards of its calls ------------------------ */
 
-enum { CHECK_DICT, CHECK_ATTRIBUTE, CHECK_READ_ONLY };
+enum { CHECK_DICT, CHECK_ATTRIBUTE, CHECK_READ_ONLY, CHECK_CODE, CHECK_RECURSION_LIMIT };
 
 typedef struct {
     int kind;
@@ -171,6 +172,7 @@ typedef struct {
     PyObject *constants;   /* tuple: constants the code may return as they are */
     PyObject *positions;   /* tuple of ints: arguments the code may return as they are */
     PyObject *unambiguous; /* results of this type need neither check (or None) */
+    Py_ssize_t max_frames; /* Python frames a recursive variant's caller may have; -1 */
     Py_ssize_t nchecks;
     Check *checks;
 } Route;
@@ -218,16 +220,20 @@ Route_dealloc(Route *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Route(variant, entry_point, checks, adapters, constants, positions, unambiguous); checks:
- * a tuple of (kind, owner, name, value) as snapshot.native_checks() writes them; the rest as
- * the variant's Guards has them (ambiguous_constants, ambiguous_arguments, unambiguous). */
+/* Route(variant, entry_point, checks, adapters, constants, positions, unambiguous,
+ * max_frames=-1); checks: a tuple of (kind, owner, name, value) as snapshot.native_checks()
+ * writes them; constants to unambiguous as the variant's Guards has them
+ * (ambiguous_constants, ambiguous_arguments, unambiguous); max_frames: the variant's, for
+ * code that may recurse (backends/recursion.py), else -1. */
 static PyObject *
 Route_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     PyObject *variant, *entry_point, *checks, *adapters, *constants, *positions, *unambiguous;
-    if (!PyArg_ParseTuple(args, "O!OO!O!O!O!O:Route", &VariantBaseType, &variant, &entry_point,
-                          &PyTuple_Type, &checks, &PyDict_Type, &adapters, &PyTuple_Type,
-                          &constants, &PyTuple_Type, &positions, &unambiguous))
+    Py_ssize_t max_frames = -1;
+    if (!PyArg_ParseTuple(args, "O!OO!O!O!O!O|n:Route", &VariantBaseType, &variant,
+                          &entry_point, &PyTuple_Type, &checks, &PyDict_Type, &adapters,
+                          &PyTuple_Type, &constants, &PyTuple_Type, &positions, &unambiguous,
+                          &max_frames))
         return NULL;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(positions); i++) {
         PyObject *position = PyTuple_GET_ITEM(positions, i);
@@ -247,7 +253,9 @@ Route_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             goto fail;
         if ((c->kind == CHECK_DICT && !PyDict_CheckExact(c->owner)) ||
             (c->kind == CHECK_READ_ONLY && Py_TYPE(c->owner) != ndarray_type) ||
-            c->kind < CHECK_DICT || c->kind > CHECK_READ_ONLY) {
+            (c->kind == CHECK_CODE && !PyFunction_Check(c->owner)) ||
+            (c->kind == CHECK_RECURSION_LIMIT && !PyLong_CheckExact(c->value)) ||
+            c->kind < CHECK_DICT || c->kind > CHECK_RECURSION_LIMIT) {
             PyErr_SetString(PyExc_ValueError, "Route: malformed check");
             goto fail;
         }
@@ -272,6 +280,7 @@ Route_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->constants = Py_NewRef(constants);
     self->positions = Py_NewRef(positions);
     self->unambiguous = Py_NewRef(unambiguous);
+    self->max_frames = max_frames;
     return (PyObject *)self;
 fail:
     PyMem_Free(parsed);
@@ -314,6 +323,19 @@ frozen_globals_hold(Route *self)
             Py_DECREF(current); /* only its identity is compared */
             if (current != c->value)
                 return 0;
+            break;
+        case CHECK_CODE: /* snapshot.CodeOf: the helper runs its code as written (value),
+                          * or the code with its prologue it ran when compiled (name) */
+            if (PyFunction_GET_CODE(c->owner) != c->name &&
+                PyFunction_GET_CODE(c->owner) != c->value)
+                return 0;
+            break;
+        case CHECK_RECURSION_LIMIT: /* recursion.RecursionLimit: the limit is still value */
+            if (PyLong_AsLong(c->value) != Py_GetRecursionLimit()) {
+                if (PyErr_Occurred())
+                    return -1;
+                return 0;
+            }
             break;
         case CHECK_READ_ONLY: /* a global array Numba froze as a constant stays read-only */
             if (((ArrayFields *)c->owner)->flags & NPY_WRITEABLE)
@@ -432,7 +454,24 @@ raise_hidden_interrupt(void)
     return found;
 }
 
-/* Variant.run for one exact signature: the result, MISS, STALE, or NULL with an error. */
+/* The calling thread's recursion depth as CPython counts it against its limit: at least
+ * its Python frames (3.10 and 3.11 count some C calls too). O(1), where walking the frames
+ * as sys._getframe(n) does costs n steps. */
+static inline Py_ssize_t
+recursion_depth(void)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030C0000
+    return tstate->py_recursion_limit - tstate->py_recursion_remaining;
+#elif PY_VERSION_HEX >= 0x030B0000
+    return tstate->recursion_limit - tstate->recursion_remaining;
+#else
+    return tstate->recursion_depth;
+#endif
+}
+
+/* Variant.run for one exact signature: the result, MISS, STALE, DEEP, or NULL with an
+ * error. */
 static PyObject *
 Route_call(Route *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -445,11 +484,24 @@ Route_call(Route *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *tuple = args_tuple(args, nargs);
     if (tuple == NULL)
         return NULL;
+    /* Code that may recurse from a caller that may be too deep: Variant.run decides, with
+     * its exact count of the frames (recursion.too_deep). The depth counts every Python
+     * frame, and run() and too_deep push two more. */
+    if (self->max_frames >= 0 && recursion_depth() + 2 > self->max_frames) {
+        PyObject *result = PyObject_CallMethodOneArg(self->variant, s_run, tuple);
+        Py_DECREF(tuple);
+        return result;
+    }
     PyObject *result = PyObject_Call(self->entry_point, tuple, NULL);
     if (result == NULL) {
         Py_DECREF(tuple);
-        /* As Variant.run: the original runs and raises its own error, with its own
-         * traceback. KeyboardInterrupt and SystemExit are not Exceptions: they propagate. */
+        /* As Variant.run: a recursion past its compiled budget is DEEP; otherwise the
+         * original runs and raises its own error, with its own traceback.
+         * KeyboardInterrupt and SystemExit are not Exceptions: they propagate. */
+        if (PyErr_ExceptionMatches(recursion_budget)) {
+            PyErr_Clear();
+            return Py_NewRef(DEEP);
+        }
         if (!PyErr_ExceptionMatches(PyExc_Exception) || raise_hidden_interrupt())
             return NULL;
         return Py_NewRef(MISS);
@@ -498,7 +550,8 @@ static PyTypeObject RouteType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "autoaccel.runtime._fastpath.Route",
     .tp_doc = "Route(variant, entry_point, checks, adapters, constants, positions, "
-              "unambiguous): a validated overload served from C, and its guards.",
+              "unambiguous, max_frames=-1): a validated overload served from C, and its "
+              "guards.",
     .tp_basicsize = sizeof(Route),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = Route_new,
@@ -1181,17 +1234,20 @@ static PyTypeObject DispatchType = {
 static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kwds)
 {
-    static char *names[] = {"miss", "no_match", "stale", "signal_type", "absent",
-                            "errors_ignored", "small_array_type", "timed_calls", NULL};
-    PyObject *miss, *no_match, *stale, *signal, *absent, *ignored, *small;
+    static char *names[] = {"miss", "no_match", "stale", "deep", "signal_type", "absent",
+                            "errors_ignored", "small_array_type", "timed_calls",
+                            "recursion_budget", NULL};
+    PyObject *miss, *no_match, *stale, *deep, *signal, *absent, *ignored, *small, *budget;
     Py_ssize_t timed;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO!OOOn:configure", names, &miss,
-                                     &no_match, &stale, &PyType_Type, &signal, &absent,
-                                     &ignored, &small, &timed))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!OOOnO!:configure", names, &miss,
+                                     &no_match, &stale, &deep, &PyType_Type, &signal, &absent,
+                                     &ignored, &small, &timed, &PyType_Type, &budget))
         return NULL;
     Py_XSETREF(MISS, Py_NewRef(miss));
     Py_XSETREF(NO_MATCH, Py_NewRef(no_match));
     Py_XSETREF(STALE, Py_NewRef(stale));
+    Py_XSETREF(DEEP, Py_NewRef(deep));
+    Py_XSETREF(recursion_budget, Py_NewRef(budget));
     Py_XSETREF(signal_type, (PyTypeObject *)Py_NewRef(signal));
     Py_XSETREF(ABSENT, Py_NewRef(absent));
     Py_XSETREF(errors_ignored, Py_NewRef(ignored));

@@ -92,10 +92,12 @@ def enter_method(python_enter: Callable[..., Any]) -> Callable[..., Any]:
 def configure(**objects: Any) -> None:
     """Hand the C path the Python objects it compares against and calls (once, at import).
 
-    Keywords: ``miss``, ``no_match``, ``stale``, ``signal_type``, ``absent``,
+    Keywords: ``miss``, ``no_match``, ``stale``, ``deep``, ``signal_type``, ``absent``,
     ``errors_ignored``, ``small_array_type``, ``timed_calls``
     (:data:`autoaccel.policy.cost.TIMED_CALLS`: the calls before ``min_calls`` that Python
-    times, so C leaves them to it). Nothing happens on the Python path.
+    times, so C leaves them to it), ``recursion_budget`` (the exception compiled recursion
+    raises past its budget: a route answers ``deep`` for it, as ``Variant.run`` does).
+    Nothing happens on the Python path.
     """
     if NATIVE is not None:
         NATIVE.configure(**objects)
@@ -129,6 +131,7 @@ def route(
     constants: tuple,
     positions: tuple[int, ...],
     unambiguous: Any,
+    max_frames: int = -1,
 ) -> Any:
     """A C ``Route``: ``variant``'s calls of one exact signature served in C.
 
@@ -141,13 +144,20 @@ def route(
             (``ambiguous_constants``, ``ambiguous_arguments``, ``unambiguous``): a result
             equal to one of those constants or arguments but of another type goes back to
             the original, unless its type is ``unambiguous``.
+        max_frames: for code that may recurse, the Python frames its caller may have
+            (:func:`autoaccel.backends.recursion.max_frames`), else -1. A call from a
+            thread whose recursion depth (CPython's count, O(1) in C) leaves less room is
+            left to ``variant.run``, whose exact check decides; a ``RecursionBudget``
+            raised by the compiled code answers ``DEEP``.
 
     Raises:
         RuntimeError: on the Python path, which has no routes.
     """
     if NATIVE is None:
         raise RuntimeError("the C fast path is not in use")
-    return NATIVE.Route(variant, entry_point, checks, adapters, constants, positions, unambiguous)
+    return NATIVE.Route(
+        variant, entry_point, checks, adapters, constants, positions, unambiguous, max_frames
+    )
 
 
 def describe() -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from autoaccel.backends import interrupts
 from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import ABSENT
-from autoaccel.backends.snapshot import native_checks, snapshot_guard
+from autoaccel.backends.snapshot import attribute_entries, native_checks, snapshot_guard
 from autoaccel.boundary.convert import convert, write_back
 from autoaccel.errors import RecursionBudget
 from autoaccel.lazy_numpy import loaded, np
@@ -141,10 +141,12 @@ class Variant(fastpath.VariantBase):
         it calls :meth:`run`).
 
         A route calls the validated overload of exactly ``args``' Numba types (never one
-        reached by a conversion) with the guards of :meth:`run`. Calls that need more are
-        left to :meth:`run`: arguments the variant may write (their copies), a variant that
-        may recurse (its depth check), another target's code (no ``entry_point``), a subclass that runs calls its own way, and any call while
-        the entry dispatcher compiles (``entry_point`` answers ``None``). A route never calls
+        reached by a conversion) with the guards of :meth:`run`; for a variant that may
+        recurse, it leaves to :meth:`run` the calls whose caller may be too deep (its
+        exact depth check). Calls that need more are left to :meth:`run`: arguments the
+        variant may write (their copies), another target's code (no ``entry_point``), a
+        subclass that runs calls its own way, and any call while the entry dispatcher
+        compiles (``entry_point`` answers ``None``). A route never calls
         the dispatcher, so a compile started later cannot reach it; the routes are forgotten
         when ``_fast`` is rebound after it.
         """
@@ -163,6 +165,7 @@ class Variant(fastpath.VariantBase):
             guards.ambiguous_constants,
             guards.ambiguous_arguments,
             guards.unambiguous,
+            -1 if self.max_frames is None else self.max_frames,
         )
 
 
@@ -225,14 +228,9 @@ class ConvertingVariant(Variant):
 
 def _routable(compiled: Any) -> bool:
     """Whether the C fast path may serve calls of ``compiled`` (:meth:`Variant.native_route`):
-    it has an overload's ``entry_point`` (another target's code has none), writes no
-    argument (their copies are run()'s), and may not recurse (the depth check and
-    ``RecursionBudget`` are run()'s)."""
-    return (
-        getattr(compiled, "entry_point", None) is not None
-        and not compiled.guards.written
-        and getattr(compiled, "max_frames", None) is None
-    )
+    it has an overload's ``entry_point`` (another target's code has none) and writes no
+    argument (their copies are run()'s)."""
+    return getattr(compiled, "entry_point", None) is not None and not compiled.guards.written
 
 
 def promoted_guard(compiled: Any, converting: bool) -> Callable[[], bool] | None:
@@ -240,8 +238,9 @@ def promoted_guard(compiled: Any, converting: bool) -> Callable[[], bool] | None
     (a function of no arguments, or ``None`` for an empty snapshot).
 
     A call the C fast path serves (:func:`_routable`, nothing converted) looks a module
-    dict's entries up again only after a write to the dict, so its check is that of the
-    other entries (attributes, array flags); any other promoted call runs
+    dict's entries up again only after a write to the dict and compares helpers' code and
+    array flags in C, so its check is that of the other attributes
+    (:func:`~autoaccel.backends.snapshot.attribute_entries`); any other promoted call runs
     :func:`~autoaccel.backends.snapshot.snapshot_guard` over the whole snapshot. Timing
     every entry for every call overstated a compiled call tree's cost: a caller freezes its
     helpers' globals too (py_lets_be_rational's ``black``: 176 entries, ~110 ns each in the
@@ -250,7 +249,7 @@ def promoted_guard(compiled: Any, converting: bool) -> Callable[[], bool] | None
     snapshot = compiled.snapshot
     watched = fastpath.NATIVE is not None and fastpath.NATIVE.globals_watch() != "lookups"
     if watched and not converting and _routable(compiled):
-        snapshot = tuple(entry for entry in snapshot if type(entry[0]) is not dict)
+        snapshot = attribute_entries(snapshot)
     return snapshot_guard(snapshot)
 
 
@@ -332,10 +331,12 @@ fastpath.configure(
     miss=MISS,
     no_match=NO_MATCH,
     stale=STALE,
+    deep=DEEP,
     signal_type=Signal,
     absent=ABSENT,
     errors_ignored=numpy_errors_ignored,
     small_array_type=small_array_type,
     timed_calls=TIMED_CALLS,
+    recursion_budget=RecursionBudget,
 )
 use_numpy()  # the program imported NumPy before autoaccel
