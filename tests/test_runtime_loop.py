@@ -13,12 +13,15 @@ import importlib
 import json
 import sys
 import textwrap
+import threading
+import time
 import traceback
 
 import numpy as np
 import pytest
 from conftest import run_autoaccel, run_python
 
+from autoaccel.backends import cpu
 from autoaccel.runtime import loop as loop_module
 from autoaccel.runtime.registry import loop_registry
 
@@ -107,6 +110,29 @@ def test_a_hot_range_loop_in_a_function_called_once_is_promoted_mid_run(pair):
     assert "relax.<loop@7>" in promoted(fast)
     loop = loops_of(fast)["relax.<loop@7>"]
     assert loop.runs == 1, "one run of the loop: promoted on its way (on-stack replacement)"
+
+
+def test_a_loop_compiles_on_the_background_compiler_while_python_runs_it(pair, monkeypatch):
+    # As a function's: the loop's runs go on in Python until a boundary after the compile.
+    threads = []
+    compile_signature = cpu.compile_signature
+
+    def recording(*args):
+        threads.append(threading.current_thread().name)
+        return compile_signature(*args)
+
+    monkeypatch.setattr(cpu, "compile_signature", recording)
+    fast, plain = pair(KERNELS, background_compile=True)
+    deadline = time.monotonic() + 60
+    runs = 0
+    while "relax.<loop@7>" not in promoted(fast) and time.monotonic() < deadline:
+        x1, x2 = np.linspace(0.0, 1.0, 400), np.linspace(0.0, 1.0, 400)
+        assert fast.relax(x1, 30) == plain.relax(x2, 30)
+        np.testing.assert_array_equal(x1, x2)
+        runs += 1
+        time.sleep(0.01)
+    assert "relax.<loop@7>" in promoted(fast) and runs > 1
+    assert threads and set(threads) == {"autoaccel-compiler"}
 
 
 def test_a_return_inside_a_loop_gives_cpythons_value_and_type(pair):

@@ -253,7 +253,8 @@ class LoopTrampoline:
         try:
             if self.trial.pending is not None or state.key in self.variants:
                 return self._budget  # it finished compiling just before: decide next look
-            return self.trial.start(state, iterable, frame)
+            started = self.trial.start(state, iterable, frame)
+            return self._budget if started is None else started
         finally:
             self._compiling.release()
 

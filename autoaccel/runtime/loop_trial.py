@@ -11,19 +11,19 @@ promotion, a rejection.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from typing import Any, NamedTuple, Protocol
 
 from autoaccel.analysis.loops import LoopSpec
-from autoaccel.backends import budget, cpu
+from autoaccel.backends import background, budget, cpu, signatures
 from autoaccel.backends.isolation import first_run_failure
 from autoaccel.backends.loop_code import (
     SUSPENDED,
     LoopPlan,
     leading_arguments,
-    loop_code,
 )
 from autoaccel.backends.screening import globals_refusal
 from autoaccel.backends.signatures import describe, describe_arguments, numba_signature
@@ -32,7 +32,6 @@ from autoaccel.cache.decisions import SavedAs
 from autoaccel.errors import Rejection
 from autoaccel.policy.compare import copy_arguments
 from autoaccel.policy.cost import record_compile
-from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.policy.window import WindowRun, WindowTrial
 from autoaccel.runtime import methods
@@ -46,8 +45,8 @@ from autoaccel.runtime.loop_boundary import (
     reader,
     value_of,
 )
+from autoaccel.runtime.loop_unit import LoopUnit
 from autoaccel.runtime.registry import lookup
-from autoaccel.runtime.saved import SavedDecisions
 
 logger = logging.getLogger("autoaccel")
 
@@ -83,64 +82,6 @@ class Owner(Protocol):
         self, key: tuple, plan: LoopPlan, arguments: tuple, natives: tuple
     ) -> int | Exit:
         """Run the variant of ``key`` to the loop's end (``natives``: converted arguments)."""
-
-
-class LoopUnit:
-    """One plan's compile unit: the generated function, as the back-ends and the cache see it.
-
-    Args:
-        loop: the loop.
-        plan: the variables in and out.
-        frozen: the function's variables that hold code, ``(name, value)``: the compiled
-            loop reads them as globals of these values (a boundary's ``frozen``).
-
-    Attributes:
-        code: the function :func:`~autoaccel.backends.loop_code.loop_code` generated.
-        globals: the module's globals, or a copy with ``frozen`` over them.
-        saved: where its decisions are kept.
-    """
-
-    def __init__(self, loop: Owner, plan: LoopPlan, frozen: tuple = ()) -> None:
-        self.plan = plan
-        self.name = loop.name
-        self.qualname = loop.qualname
-        self.module = loop.module
-        self.namespace = loop.globals
-        self.frozen = frozen
-        self.globals = {**loop.globals, **dict(frozen)} if frozen else loop.globals
-        self.config = loop.config
-        self.min_gain = loop.min_gain
-        self.code = loop_code(loop.spec, plan, loop.filename)
-        self.refusal: str | None = None
-        self.compiled: Any = None
-        self.saved = SavedDecisions(self, SiteTypes.plain, SiteTypes.from_plain)
-
-    def required_gain(self) -> float:
-        """The speed-up the loop's variant must reach."""
-        return self.min_gain
-
-    def refresh(self) -> None:
-        """Bring the copy under ``frozen`` up to date with the module's globals (before a
-        build: a global may have changed since the copy was made)."""
-        if self.globals is not self.namespace:
-            self.globals.clear()
-            self.globals.update(self.namespace)
-            self.globals.update(dict(self.frozen))
-
-    def live_snapshot(self, snapshot: tuple) -> tuple:
-        """``snapshot`` read from the module's own globals instead of the copy under
-        ``frozen``, except for the ``frozen`` names themselves: those stay read from the copy
-        (they hold by construction: the key carries their values) and still name the
-        variant's code, on disk as in memory."""
-        if self.globals is self.namespace:
-            return snapshot
-        names = {name for name, _ in self.frozen}
-        return tuple(
-            (self.namespace, name, value)
-            if owner is self.globals and name not in names
-            else (owner, name, value)
-            for owner, name, value in snapshot
-        )
 
 
 class Pending(NamedTuple):
@@ -183,6 +124,9 @@ def with_budget(kind: str, arguments: tuple, budget: int) -> tuple:
 class LoopTrial:
     """The trial of one loop's variants (one at a time).
 
+    With ``background_compile = true`` a variant compiles on the background compiler, as a
+    function's does: the loop runs on in Python until a boundary of its key takes it up.
+
     Attributes:
         pending: the variant in its trial, or ``None``.
         compile_seconds: wall time spent compiling (or loading) the loop's variants, rejected
@@ -197,19 +141,29 @@ class LoopTrial:
         self.trial_seconds = 0.0
         self._units: dict[tuple, LoopUnit] = {}
         self._sources: dict[tuple, SavedAs | None] = {}
+        # Keys handed to the background compiler, and their builds until a boundary of
+        # their key takes them up.
+        self._queued: set[tuple] = set()
+        self._built: dict[tuple, Any] = {}
 
-    def start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
+    def start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit | None:
         """Compile for the state at a boundary; apply a saved decision or open the first
-        validation window."""
+        validation window. ``None``: the compile is on the background compiler (or Numba
+        is being imported there), and the loop runs on in Python."""
         plan, arguments, key = state.plan, state.arguments, state.key
         unit = self._unit(plan, state.frozen)
         source = self._source(unit, arguments)
+        built = self._built.pop(key, None)
         try:
-            compiled, signature, seconds, from_cache, saved_as = self._compile(unit, state)
-        except Rejection as exc:  # kept by source, so that a later run rejects it before Numba
-            unit.saved.keep_rejection(source, str(exc))
-            self.owner.fail(key, str(exc))
+            if built is None:
+                if self.owner.config.background_compile and not background.on_worker():
+                    self._in_background(unit, state, source)
+                    return None
+                built = self._compile(unit, *self._inputs(unit, state))
+        except Rejection as exc:
+            self._reject(unit, key, source, exc)
             return NEVER
+        compiled, signature, seconds, from_cache, saved_as = built
         decision = unit.saved.decision(saved_as)
         if decision is not None and not decision.promoted:
             self.owner.fail(key, f"{decision.reason} (saved decision)", signature)
@@ -234,9 +188,68 @@ class LoopTrial:
         self.pending = Pending(trial, compiled, unit, key, saved_as, source)
         return self.open_window(state, iterable, frame)
 
-    def _compile(self, unit: LoopUnit, state: Boundary) -> tuple:
-        """``(compiled, signature text, seconds, from_cache, saved_as)`` for the state at a
-        boundary.
+    def _reject(self, unit: LoopUnit, key: tuple, source: SavedAs | None, exc: Rejection) -> None:
+        """Never try ``key`` again; kept by source: a later run rejects it before Numba."""
+        unit.saved.keep_rejection(source, str(exc))
+        self.owner.fail(key, str(exc))
+
+    def _in_background(self, unit: LoopUnit, state: Boundary, source: SavedAs | None) -> None:
+        """Hand ``state``'s compile to the background compiler, once, with what it needs of
+        the state, read on this thread (the frame's values may change meanwhile).
+
+        Raises:
+            Rejection: as :meth:`_inputs`.
+        """
+        key = state.key
+        if key in self._queued:
+            return
+        if not signatures.numba_loaded():  # Numba types its signature: imported there first
+            background.submit("import numba", signatures.load_numba)
+            return
+        job = functools.partial(self._compile_job, unit, key, source, self._inputs(unit, state))
+        self._queued.add(key)
+        background.submit((id(self), key), job)
+
+    def _compile_job(
+        self, unit: LoopUnit, key: tuple, source: SavedAs | None, inputs: tuple
+    ) -> None:
+        """The background compiler's job: a build waits in ``_built`` for the next
+        boundary of its key; a rejection is recorded at once."""
+        with background.COMPILE_LOCK:
+            try:
+                self._built[key] = self._compile(unit, *inputs)
+            except Rejection as exc:
+                self._reject(unit, key, source, exc)
+            except Exception as exc:  # a bug of ours, or Numba's: stay plain, say why
+                logger.debug("%s: internal error while compiling", self.owner.name, exc_info=True)
+                self.owner.fail(key, f"internal error: {exc!r}")
+            finally:
+                self._queued.discard(key)
+
+    def _inputs(self, unit: LoopUnit, state: Boundary) -> tuple:
+        """What a compile reads of ``state``: ``(Numba signature, methods, first-run
+        arguments or None)``.
+
+        Raises:
+            Rejection: a list or object among the variables cannot be converted.
+        """
+        # Every element of every list, checked once before the first compile.
+        reason = refusal(state.arguments, fields=unit.plan.fields)
+        if reason:
+            raise Rejection(f"a variable {reason}")
+        first = None
+        if self.owner.config.isolate_first_run:
+            copies = copy_arguments(
+                with_budget(self.owner.spec.kind, state.arguments, 1), unit.plan.fields
+            )
+            first = natives_of(copies, unit.plan.fields)
+        return numba_signature(state.natives), state.methods, first
+
+    def _compile(
+        self, unit: LoopUnit, signature: tuple, resolved: Any, first: tuple | None
+    ) -> tuple:
+        """``(compiled, signature text, seconds, from_cache, saved_as)`` for a boundary's
+        ``signature``, ``resolved`` methods and ``first``-run arguments (:meth:`_inputs`).
 
         Raises:
             Rejection: a global cannot be frozen, Numba refuses, the typed IR shows a
@@ -245,7 +258,7 @@ class LoopTrial:
         owner = self.owner
         start = time.perf_counter()
         try:
-            compiled, signature, from_cache, saved_as = self._build(unit, state)
+            compiled, from_cache, saved_as = self._build(unit, signature, resolved, first)
         finally:
             seconds = time.perf_counter() - start
             self.compile_seconds += seconds
@@ -255,33 +268,25 @@ class LoopTrial:
         logger.info("%s: %s %s in %.3f s", owner.name, verb, shown, seconds)
         return compiled, shown, seconds, from_cache, saved_as
 
-    def _build(self, unit: LoopUnit, state: Boundary) -> tuple:
-        """``(compiled, Numba signature, from_cache, saved_as)``; see :meth:`_compile`."""
+    def _build(self, unit: LoopUnit, signature: tuple, resolved: Any, first: tuple | None) -> tuple:
+        """``(compiled, from_cache, saved_as)``; see :meth:`_compile`."""
         owner = self.owner
-        # Every element of every list, checked once before the first compile.
-        reason = refusal(state.arguments, fields=unit.plan.fields)
-        if reason:
-            raise Rejection(f"a variable {reason}")
         unit.refresh()
         with cpu.compiling():
             compiled = cpu.build(unit, owner.config.jit, lookup)
             compiled.snapshot = unit.live_snapshot(compiled.snapshot)
-            methods.bind(compiled, state.methods, owner.config.jit, unit)
-            signature = numba_signature(state.natives)
+            methods.bind(compiled, resolved, owner.config.jit, unit)
             text = describe(signature)
             # Decisions are keyed by the Numba signature alone, as variants are.
             saved_as, store = unit.saved.where((), text, compiled)
             with budget.limit(owner.config.compile_budget):
                 _, from_cache = cpu.compile_signature(compiled, signature, store)
-        if owner.config.isolate_first_run:
-            state_values = with_budget(owner.spec.kind, state.arguments, 1)
-            copies = copy_arguments(state_values, unit.plan.fields)
-            copies = natives_of(copies, unit.plan.fields)
-            crash = first_run_failure(compiled.entry, copies, _ISOLATION_TIMEOUT)
+        if first is not None:
+            crash = first_run_failure(compiled.entry, first, _ISOLATION_TIMEOUT)
             if crash:
                 unit.saved.save(saved_as, False, crash)
                 raise Rejection(crash)
-        return compiled, signature, from_cache, saved_as
+        return compiled, from_cache, saved_as
 
     def open_window(self, state: Boundary, iterable: Any, frame: dict) -> int:
         """The compiled loop runs the next ``n`` iterations on copies; then Python does.
@@ -395,8 +400,8 @@ class LoopTrial:
         or a helper reads that Numba cannot freeze
         (:func:`~autoaccel.backends.screening.globals_refusal`), or a rejection a previous
         run kept by source; else ``None``. Decided without Numba."""
-        if self.pending is not None:
-            return None  # compiled already: the trial's own checks go on
+        if self.pending is not None or self._queued:
+            return None  # compiled or compiling already: the trial's own checks go on
         unit = self._unit(plan, frozen)
         reason = globals_refusal(unit, lookup)
         return reason or unit.saved.refused_before(self._source(unit, arguments))
