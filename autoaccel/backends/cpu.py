@@ -328,9 +328,10 @@ def compile_signature(
 
     With a ``store``, a variant compiled before (same key) is loaded from disk with its
     saved inspection instead of compiled (recursive code too: :mod:`autoaccel.cache.variants`
-    links its recursive calls again), a saved refusal is raised again without compiling, and a fresh compile's outcome is saved. Processes sharing the cache take
-    the variant's lock first (:mod:`autoaccel.cache.locks`), so one compiles it and the
-    others load it; the seconds returned include the wait.
+    links its recursive calls again), a saved refusal is raised again without compiling,
+    and a fresh compile's outcome is saved. Processes sharing the cache take the variant's
+    lock first (:mod:`autoaccel.cache.locks`), so one compiles it and the others load it;
+    the seconds returned include the wait.
 
     Returns:
         ``(seconds, from_cache)``: the time taken (compile or load, seconds) and whether

@@ -246,8 +246,8 @@ class LoopTrampoline:
         return None
 
     def _start(self, state: Boundary, iterable: Any, frame: dict) -> int | Exit:
-        """Compile and open a trial, unless another thread is compiling this loop: that
-        thread's run goes on in Python meanwhile, as a function's callers do."""
+        """Compile and open a trial, unless another thread (or the background compiler) is
+        compiling this loop: this run goes on in Python meanwhile, as a function's calls do."""
         if not self._compiling.acquire(blocking=False):
             return self._budget
         try:

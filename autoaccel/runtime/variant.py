@@ -146,9 +146,9 @@ class Variant(fastpath.VariantBase):
         exact depth check). Calls that need more are left to :meth:`run`: arguments the
         variant may write (their copies), another target's code (no ``entry_point``), a
         subclass that runs calls its own way, and any call while the entry dispatcher
-        compiles (``entry_point`` answers ``None``). A route never calls
-        the dispatcher, so a compile started later cannot reach it; the routes are forgotten
-        when ``_fast`` is rebound after it.
+        compiles (``entry_point`` answers ``None``). A route never calls the dispatcher, so
+        a compile started later cannot reach it; the routes are forgotten when ``_fast`` is
+        rebound after it.
         """
         compiled = self.compiled
         if type(self).run is not Variant.run or not _routable(compiled):
