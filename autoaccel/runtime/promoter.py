@@ -43,6 +43,13 @@ from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant, promoted
 
 logger = logging.getLogger("autoaccel")
 
+# Whether this thread is in a trial call (``active``). A call made inside one, by the
+# original's helpers or its recursion, runs as the original: no trial of its own and no
+# compile, which would run inside the caller's timed original half and inflate it (a
+# helper's trial call runs the helper twice and compares; a compile takes seconds). Nested
+# trials also stacked frames on every level of a recursion.
+_IN_TRIAL = threading.local()
+
 DEMOTED = (
     "recursed past the depth compiled code may reach before CPython's recursion limit; runs "
     "as Python from then on, so that the limit applies as it would [30]"
@@ -113,30 +120,29 @@ class Promoter:
         self.trial_seconds = 0.0
         self._sources: dict[ExactKey, Any] = {}  # where a rejection is kept by source
         self._lock = threading.Lock()
-        self._local = threading.local()  # trialling: this thread is in a trial call
         self.admission = Admission(owner, self.saved, self.fail)
 
     def try_promotion(self, key: ExactKey, args: tuple) -> Any:
         """Serve a hot call of ``key``: its trial, or a variant a saved decision promoted.
 
-        A call while this thread is in one of its trial calls (a recursion) runs as the
-        original: nested trials would stack their frames on every level of the recursion.
+        A call while this thread is in a trial call of any function runs as the original
+        (:data:`_IN_TRIAL`).
         """
-        if key in self.failures or getattr(self._local, "trialling", False):
+        if key in self.failures or getattr(_IN_TRIAL, "active", False):
             return MISS
         trial = self.trials.get(key) or self._start_trial(key, args)
         if trial is None:
             variant = self.owner._exact.get(key)  # promoted from a saved decision
             return MISS if variant is None else variant.run(args)
         started = time.perf_counter()
-        self._local.trialling = True
+        _IN_TRIAL.active = True
         try:
             return trial.call(self.owner.original, args)
         except RecursionBudget:
             self.owner.demote()
             return MISS
         finally:
-            self._local.trialling = False
+            _IN_TRIAL.active = False
             self.trial_seconds += time.perf_counter() - started
             self._conclude(key, trial)
 
