@@ -213,3 +213,21 @@ def test_a_helper_waits_for_its_caller_at_most_a_tenth_of_a_second(accelerated, 
     assert mod.few(a, 7) == 7 * 10_000.0
     sweep = lookup(mod.sweep)
     assert sweep.compiled is not None, sweep.promoter.admission.caller_reason()
+
+
+def test_a_run_the_ledger_keeps_plain_compiles_nothing_new(accelerated, monkeypatch):
+    # Where starting Numba did not pay (runtime/warm_start.py), a function or loop hot with
+    # no decision yet is not compiled either: a promoted caller's helpers, hot in Python once
+    # the caller is not loaded, compiled for seconds in such a run.
+    refusal = "not loaded or compiled: the promotions ... (saved decision)"
+    monkeypatch.setattr(STATE, "warm_start", (refusal,))
+    mod = accelerated(SOURCE, min_calls=2, min_gain=0.0, loop_min_seconds=0.0)
+    a = np.linspace(0.0, 1.0, 20000)
+    assert [mod.square(3.0) for _ in range(10)] == [9.0] * 10
+    assert mod.total(a) == mod.total(a)
+    trampoline = lookup(mod.square)
+    assert [f.reason for f in trampoline.failures.values()] == [refusal]
+    assert trampoline.promoter.compile_seconds == 0.0
+    (loop,) = [lp for lp in registry.loop_registry() if lp.module == mod.__name__]
+    assert [f.reason for f in loop.failures.values()] == [refusal]
+    assert loop.trial.compile_seconds == 0.0

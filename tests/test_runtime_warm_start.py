@@ -113,5 +113,5 @@ def test_a_script_whose_promotions_do_not_pay_runs_plain_from_its_third_run(
     # The second run loaded the variant and found that it saved less than the start took.
     assert "numba imported: True" in err2
     assert third["state"] == "rejected", third
-    assert "not loaded: the promotions of this script's last run" in third["reason"]
+    assert "not loaded or compiled: the promotions of this script's last run" in third["reason"]
     assert "numba imported: False" in err3

@@ -145,8 +145,8 @@ class Admission:
         reason = reason or globals_refusal(owner, lookup)
         if reason is None:
             reason = self.saved.refused_before(self.saved.by_source(types_, args))
-        if reason is None and self.saved.promoted_before(types_):
-            reason = load_refusal(owner.config)  # loading would not pay for starting Numba
+        if reason is None:  # starting Numba would not pay: a plain run (warm_start.py)
+            reason = load_refusal(owner.config)
         if reason is None:
             self.screened.add(types_)
         return reason

@@ -47,6 +47,7 @@ from autoaccel.runtime.loop_boundary import (
 )
 from autoaccel.runtime.loop_unit import LoopUnit
 from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.warm_start import load_refusal
 
 logger = logging.getLogger("autoaccel")
 
@@ -195,11 +196,8 @@ class LoopTrial:
 
     def _in_background(self, unit: LoopUnit, state: Boundary, source: SavedAs | None) -> None:
         """Hand ``state``'s compile to the background compiler, once, with what it needs of
-        the state, read on this thread (the frame's values may change meanwhile).
-
-        Raises:
-            Rejection: as :meth:`_inputs`.
-        """
+        the state read on this thread (the frame's values may change meanwhile); raises
+        :class:`~autoaccel.errors.Rejection` as :meth:`_inputs` does."""
         key = state.key
         if key in self._queued:
             return
@@ -404,7 +402,8 @@ class LoopTrial:
             return None  # compiled or compiling already: the trial's own checks go on
         unit = self._unit(plan, frozen)
         reason = globals_refusal(unit, lookup)
-        return reason or unit.saved.refused_before(self._source(unit, arguments))
+        reason = reason or unit.saved.refused_before(self._source(unit, arguments))
+        return reason or load_refusal(self.owner.config)  # starting Numba would not pay
 
     def _source(self, unit: LoopUnit, arguments: tuple) -> SavedAs | None:
         """Where a rejection of ``unit`` for arguments like these is kept by source

@@ -11,10 +11,12 @@ that loads measures what loading cost (Numba's import, :data:`~autoaccel.state.S
 function call's saving as its trial measured it, each compiled loop run's time times its
 trial's speed-up less one), and keeps both in the run ledger (:mod:`autoaccel.cache.ledger`)
 at exit. When the savings fall short of ``start_payback`` times the cost, the next runs of
-the script do not load: each saved promotion is refused with the figures, and the run never
-imports Numba for them. Every eighth such run loads again and measures anew, so a script
-whose work grew finds its promotions again within eight runs, at a cost of one start in
-eight where they still do not pay. Only scripts (``__main__`` with a file) keep a ledger.
+the script are plain: each saved promotion is refused with the figures, and so is every
+function or loop that gets hot with no decision yet (its helpers among them, hot in Python
+once their caller is not loaded: py_lets_be_rational compiled 12.5 s of them in such a
+run), so the run never imports Numba. Every eighth such run loads again and measures
+anew, so a script whose work grew finds its promotions again within eight runs, at a cost
+of one start in eight where they still do not pay. Only scripts (``__main__`` with a file) keep a ledger.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ _settling: list[int] = []  # the process whose exit handler is registered
 
 
 def load_refusal(config: Config) -> str | None:
-    """Why this run does not load the saved promotions, or ``None`` (load them).
+    """Why this run neither loads saved promotions nor compiles, or ``None``.
 
-    Decided once per process, at the first saved promotion found hot; a run that does not
-    load counts itself in the ledger then.
+    Decided once per process, at the first function or loop found hot; a run that does
+    not load counts itself in the ledger then.
     """
     if STATE.warm_start is None:
         STATE.warm_start = (_decide(config),)
@@ -57,10 +59,10 @@ def _decide(config: Config) -> str | None:
         return None  # loads, measures, and the exit keeps what it measured
     write_record(cache, script, record._replace(plain_runs=record.plain_runs + 1))
     return (
-        f"not loaded: the promotions of this script's last run that loaded them saved "
-        f"{record.saved_seconds:.3f} s, less than the {record.start_seconds:.3f} s of starting "
-        f"Numba and loading them (start_payback {config.start_payback:g}; loaded again every "
-        f"{RETRY_AFTER}th run) (saved decision)"
+        f"not loaded or compiled: the promotions of this script's last run that loaded them "
+        f"saved {record.saved_seconds:.3f} s, less than the {record.start_seconds:.3f} s of "
+        f"starting Numba and loading them (start_payback {config.start_payback:g}; loaded "
+        f"again every {RETRY_AFTER}th run) (saved decision)"
     )
 
 
