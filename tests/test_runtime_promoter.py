@@ -10,6 +10,7 @@ import pytest
 
 from autoaccel.backends import cpu
 from autoaccel.policy.trial import PromotionRecord
+from autoaccel.report.stats import function_stats
 from autoaccel.runtime.keys import ExactKey, Failure
 from autoaccel.runtime.registry import lookup
 
@@ -189,6 +190,9 @@ def test_a_helper_called_inside_a_callers_trial_call_starts_no_trial_or_compile(
         assert mod.caller(a) == expected  # caller hot at once: its first trial call
         assert caller.promoter.trials and not helper.promoter.trials
         assert [owner for owner, _ in started] == [caller.name]
+        stats = function_stats(helper)
+        assert stats["state"] == "interpreted"
+        assert stats["reason"].startswith("hot only inside other functions' trial calls (50")
         assert mod.helper(2.0) == 2.0  # called on its own: its trial starts
         assert helper.promoter.trials or helper.promoter.promotions
     finally:

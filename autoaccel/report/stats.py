@@ -62,6 +62,11 @@ def _state_and_reason(trampoline: Trampoline) -> tuple[str, str | None]:
     inlined = admission.caller_reason()
     if inlined:
         return "interpreted", inlined
+    if promoter.calls_in_trials:  # runtime/promoter.py, _IN_TRIAL
+        return "interpreted", (
+            f"hot only inside other functions' trial calls ({promoter.calls_in_trials} "
+            "calls), which compile it with them"
+        )
     seconds = admission.python_seconds()
     if seconds is not None:
         return (

@@ -50,6 +50,16 @@ logger = logging.getLogger("autoaccel")
 # trials also stacked frames on every level of a recursion.
 _IN_TRIAL = threading.local()
 
+
+def _inside_trial(promoter: Promoter) -> bool:
+    """Whether this thread is in a trial call (:data:`_IN_TRIAL`); counts the call then in
+    ``promoter.calls_in_trials`` (the report says why such a function stayed Python)."""
+    if getattr(_IN_TRIAL, "active", False):
+        promoter.calls_in_trials += 1
+        return True
+    return False
+
+
 DEMOTED = (
     "recursed past the depth compiled code may reach before CPython's recursion limit; runs "
     "as Python from then on, so that the limit applies as it would [30]"
@@ -96,6 +106,7 @@ class Promoter:
         compile_seconds: wall time spent compiling (or loading) its variants, rejected ones
             included, and their isolated first runs (seconds).
         trial_seconds: wall time of its trial calls, the original's run included (seconds).
+        calls_in_trials: its hot calls made inside another trial call, run as the original.
         admission: whether a hot signature goes on to a compile (screening, saved
             rejections kept by source, the cost of its calls).
     """
@@ -118,6 +129,7 @@ class Promoter:
         self.invalidations = 0
         self.compile_seconds = 0.0
         self.trial_seconds = 0.0
+        self.calls_in_trials = 0
         self._sources: dict[ExactKey, Any] = {}  # where a rejection is kept by source
         self._lock = threading.Lock()
         self.admission = Admission(owner, self.saved, self.fail)
@@ -128,7 +140,7 @@ class Promoter:
         A call while this thread is in a trial call of any function runs as the original
         (:data:`_IN_TRIAL`).
         """
-        if key in self.failures or getattr(_IN_TRIAL, "active", False):
+        if key in self.failures or _inside_trial(self):
             return MISS
         trial = self.trials.get(key) or self._start_trial(key, args)
         if trial is None:
