@@ -475,22 +475,26 @@ recursion_depth(void)
 static PyObject *
 Route_call(Route *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    int hold = frozen_globals_hold(self);
-    if (hold <= 0)
-        return hold < 0 ? NULL : Py_NewRef(STALE);
-    int quiet = errors_quiet();
-    if (quiet <= 0)
-        return quiet < 0 ? NULL : Py_NewRef(MISS);
     PyObject *tuple = args_tuple(args, nargs);
     if (tuple == NULL)
         return NULL;
     /* Code that may recurse from a caller that may be too deep: Variant.run decides, with
-     * its exact count of the frames (recursion.too_deep). The depth counts every Python
-     * frame, and run() and too_deep push two more. */
+     * its exact count of the frames (recursion.too_deep), and runs every guard itself. The
+     * depth counts every Python frame, and run() and too_deep push two more. */
     if (self->max_frames >= 0 && recursion_depth() + 2 > self->max_frames) {
         PyObject *result = PyObject_CallMethodOneArg(self->variant, s_run, tuple);
         Py_DECREF(tuple);
         return result;
+    }
+    int hold = frozen_globals_hold(self);
+    if (hold <= 0) {
+        Py_DECREF(tuple);
+        return hold < 0 ? NULL : Py_NewRef(STALE);
+    }
+    int quiet = errors_quiet();
+    if (quiet <= 0) {
+        Py_DECREF(tuple);
+        return quiet < 0 ? NULL : Py_NewRef(MISS);
     }
     PyObject *result = PyObject_Call(self->entry_point, tuple, NULL);
     if (result == NULL) {
