@@ -6,7 +6,9 @@ microseconds per call (best of 7 repeats of ``timeit``) of:
 * the function as plain CPython;
 * the same function promoted by autoaccel (``min_calls = 1``, ``min_gain = 0``: the trial's
   verdict is not what is measured here), called through its trampoline;
-* the conversion alone (:func:`autoaccel.boundary.convert.convert` of the arguments);
+* the conversion alone, as the promoted calls convert (:func:`autoaccel.runtime.variant.
+  conversion`: in C where a converting route serves them, else the Python walk of
+  :func:`autoaccel.boundary.convert.convert`);
 * the promoted overload called directly on converted arguments (its unboxing, which reads a
   list's elements into the storage, and the compiled code);
 * the same code as a hand-written ``numba.njit`` function given NumPy arrays (no conversion).
@@ -38,6 +40,7 @@ import autoaccel
 from autoaccel import Config
 from autoaccel.boundary.convert import convert
 from autoaccel.runtime.registry import lookup
+from autoaccel.runtime.variant import conversion
 
 SOURCE = """
 def eval_A(i, j):
@@ -145,12 +148,13 @@ def row(name: str, plain, fast, port, args: tuple, port_args: tuple, number: int
     # Converted as the variant converts them: an object's record holds only the fields its
     # compiled code uses (all of them, in another layout, would be misread).
     fields = getattr(getattr(variant, "compiled", None), "fields", ())
-    natives = convert(args, fields)
+    converting = conversion(variant.compiled) if variant is not None else convert
+    natives = converting(args, fields)
     port(*port_args)
     cells = [
         us_per_call(plain, args, number),
         us_per_call(fast, args, number) if promotions else float("nan"),
-        us_per_call(convert, (args, fields), number),
+        us_per_call(converting, (args, fields), number),
         us_per_call(direct, natives, number) if direct else float("nan"),
         us_per_call(port, port_args, number),
     ]

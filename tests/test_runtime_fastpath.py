@@ -20,11 +20,12 @@ import pytest
 from conftest import run_python
 
 from autoaccel.backends.cpu import Guards
+from autoaccel.boundary.convert import convert, native_plan
 from autoaccel.config import Config
 from autoaccel.runtime import fastpath
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.trampoline import Trampoline
-from autoaccel.runtime.variant import MISS, Variant
+from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant
 
 
 @pytest.fixture(params=["c", "python"])
@@ -384,6 +385,78 @@ def test_a_recursion_limit_changed_after_promotion_invalidates_recursive_code(ac
         assert lookup(depth).promoter.invalidations == 1
     finally:
         sys.setrecursionlimit(limit)
+
+
+LISTS = """
+SCALE = 2.0
+
+def weighted(i_u):
+    i, u = i_u
+    s = 0.0
+    for j in range(len(u)):
+        s += u[j] * (i + j) * SCALE
+    return s
+
+def dot(a, b):
+    s = 0
+    for j in range(len(a)):
+        s += a[j] * b[j]
+    return s
+"""
+
+
+def _weighted(i, u, scale=2.0):
+    s = 0.0
+    for j in range(len(u)):
+        s += u[j] * (i + j) * scale
+    return s
+
+
+def test_calls_carrying_lists_are_converted_in_c_and_every_guard_holds(
+    accelerated, path, monkeypatch
+):
+    # spectral_norm's shape: a tuple holding an int and a list of floats. The C path
+    # converts the list itself (a converting route) and never reaches ConvertingVariant.run.
+    mod = accelerated(LISTS)
+    u = [0.5, 1.5, 2.5, 3.0]
+    weighted = promoted(mod, "weighted", (1, u))
+    runs = []
+    monkeypatch.setattr(ConvertingVariant, "run", _counting(ConvertingVariant.run, runs))
+    assert [weighted((k, u)) for k in range(5)] == [_weighted(k, u) for k in range(5)]
+    assert len(runs) == (0 if path == "c" else 5)
+    assert u == [0.5, 1.5, 2.5, 3.0] and all(type(x) is float for x in u)
+    # After promotion: an element of another class (the unboxer hands the call back), a
+    # list of ints (no promoted signature), a list of lists (the walk's): CPython's answers.
+    mixed, ints = [0.5, 2, 2.5], [1, 2, 3]
+    assert weighted((2, mixed)) == _weighted(2, mixed)
+    assert weighted((2, ints)) == _weighted(2, ints)
+    with pytest.raises(TypeError):
+        weighted((2, [[1.0]]))
+    assert lookup(weighted).armed
+    mod.SCALE = 3.0  # a frozen global reassigned: the route answers STALE, Python recompiles
+    assert weighted((1, u)) == _weighted(1, u, 3.0)
+    # One list passed twice is converted once; ints stay exact.
+    dot = promoted(mod, "dot", [1, 2, 3], [1, 2, 3])
+    same, runs[:] = [4, 5, 6], []
+    assert [dot(same, same) for _ in range(3)] == [77] * 3 and type(dot(same, same)) is int
+    assert len(runs) == (0 if path == "c" else 4)
+
+
+def test_the_c_conversion_makes_the_walks_objects_and_declines_the_rest():
+    if fastpath.NATIVE is None:
+        pytest.skip("the C fast path is not built (or AUTOACCEL_PURE_PYTHON=1)")
+    numbers, tuples = native_plan()
+    u = [1.0, 2.0]
+    (walked,) = convert(((1, u),))
+    natives = fastpath.native_convert((u, (1, u), u, 7, "s"), numbers, tuples, np.empty)
+    assert natives[0] is natives[1][1] is natives[2] and natives[0].source is u  # aliasing
+    assert type(natives[1]) is type(walked) and type(natives[0]) is type(walked[1])
+    assert natives[3:] == (7, "s") and natives[0].storage.shape == (3,)  # + the written mark
+    deep: tuple = (u,)
+    for _ in range(100_000):  # the C recursion is bounded
+        deep = (deep,)
+    for declined in ([], [[1.0]], [np.float64(1.0)], bytearray(b"x"), object(), deep):
+        assert fastpath.native_convert((declined,), numbers, tuples, np.empty) is None
 
 
 def _counting(run, runs):

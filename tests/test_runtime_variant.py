@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from autoaccel.backends.cpu import Guards
+from autoaccel.boundary.convert import convert
 from autoaccel.errors import RecursionBudget
 from autoaccel.runtime import fastpath
 from autoaccel.runtime.variant import (
@@ -16,8 +17,10 @@ from autoaccel.runtime.variant import (
     NO_MATCH,
     STALE,
     Variant,
+    conversion,
     numpy_errors_ignored,
     promoted_guard,
+    time_as_promoted,
 )
 
 NO_GUARDS = Guards()
@@ -132,3 +135,22 @@ def test_a_trial_times_the_frozen_globals_check_its_promoted_call_will_run():
     namespace["SCALE"] = 3.0  # what the check looks at, it sees change
     assert promoted_guard(written, converting=False)() is True
     assert promoted_guard(with_code, converting=True)() is True
+
+
+def test_a_trial_times_the_conversion_its_promoted_calls_will_run():
+    # Promoted calls that write no argument and cannot recurse convert their lists in C
+    # (a converting route); the trial's variant half converts the same way, so it times that.
+    reading = _compiled(None)
+    writing = _compiled(None, Guards(written=(0,), copied=(0,)))
+    recursive = _compiled(None)
+    recursive.max_frames = 100
+    for compiled in (reading, writing, recursive):
+        compiled.entry_point = lambda args: None
+    trial = types.SimpleNamespace()
+    time_as_promoted(trial, reading, converting=True)
+    assert (trial.convert is not convert) is (fastpath.NATIVE is not None)
+    u = [1.0, 2.0]
+    convert(((3, u),))  # the walk makes the tuple's class first, as a trial's first call does
+    (converted,) = trial.convert(((3, u),), ())
+    assert converted[0] == 3 and converted[1].source is u and converted[1].kind.dtype[1:] == "f8"
+    assert conversion(writing) is convert and conversion(recursive) is convert

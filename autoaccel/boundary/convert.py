@@ -1,12 +1,11 @@
 """Converting a hot call's arguments, and giving the caller exactly the changes it would see.
 
-Why this design: most refusals on real code were about the arguments (issue 18). A list of
-floats, ints or bools, a list of equal-length such lists, a list of tuples of those (the
+Why this design: most refusals on real code were about the arguments (issue 18). Lists of
+floats, ints or bools, lists of equal-length such lists, lists of tuples of those (the
 pyperformance n-body layout), ``bytes``, ``bytearray``, ``array.array`` and ``memoryview``
-are converted per call into :class:`~autoaccel.boundary.kinds.Native` values that compiled
-code sees as
-:class:`~autoaccel.boundary.numba_types.PySequence` types, which allow only what CPython
-would answer the same way. ``str`` needs no conversion: Numba reads it in place.
+are converted per call into :class:`~autoaccel.boundary.kinds.Native` values, compiled as
+:class:`~autoaccel.boundary.numba_types.PySequence` types that allow only what CPython
+answers the same way. ``str`` needs no conversion: Numba reads it in place.
 
 - A list's numbers go into a fresh array (its *storage*); the unboxer fills it from the list
   at C speed and checks every element's class, so a list whose first element is a float
@@ -32,8 +31,7 @@ already tells a list of floats from a list of ints; :func:`refusal` checks every
 once, before the first compile.
 
 The functions here serve any unit of compiled code (a function's call, a loop's live
-variables): :func:`refusal`, :func:`carries`, :func:`convert`, :func:`write_back`,
-:func:`save`, :func:`restore` and :func:`kind`.
+variables); the C fast path converts the common case itself (:func:`native_plan`).
 """
 
 from __future__ import annotations
@@ -186,6 +184,13 @@ def conversion_seconds(values: tuple, fields: tuple = ()) -> float:
             return 0.0  # refused elsewhere, with the reason
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def native_plan() -> tuple[dict, dict]:
+    """What the C fast path converts calls with (:func:`autoaccel.runtime.fastpath.route`):
+    ``{float, int, bool: (class of lists of it, dtype)}``, the tuple classes by items' classes."""
+    plan = {e: (native_class(k, True), np.dtype(d)) for e, (d, k) in _NUMBERS.items()}
+    return plan, _TUPLE_CLASSES
 
 
 def kind(value: Any) -> Any:

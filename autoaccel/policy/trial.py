@@ -104,6 +104,10 @@ class Trial:
             (``None``: none): the Python path's check of the whole snapshot, unless the
             runtime sets the one its promoted call will run
             (:func:`autoaccel.runtime.variant.promoted_guard`).
+        convert: how the variant's half converts its arguments, ``convert(values,
+            fields)``: :func:`~autoaccel.boundary.convert.convert`, unless the runtime sets
+            what its promoted calls will run (:func:`autoaccel.runtime.variant.conversion`:
+            in C where the fast path converts them), so that the trial times that.
     """
 
     __slots__ = (
@@ -111,6 +115,7 @@ class Trial:
         "calls",
         "compile_seconds",
         "compiled",
+        "convert",
         "direct",
         "dispatch_seconds",
         "failure",
@@ -154,6 +159,7 @@ class Trial:
         # (exact classes of the converted arguments, the overload's entry point) when the
         # promoted variant will call it directly (ConvertingVariant), so the trial does too.
         self.direct: tuple[tuple, Any] | None = None
+        self.convert: Callable[[tuple, tuple], tuple] = convert
 
     def call(self, original: Callable[..., Any], args: tuple) -> Any:
         """Run both versions on one real call; return (or raise) what the original gives.
@@ -196,7 +202,7 @@ class Trial:
         if self.guard is not None:
             self.guard()
         try:
-            natives = convert(copies, fields) if converting else copies
+            natives = self.convert(copies, fields) if converting else copies
             [copy_value(natives[i]) for i in compiled.guards.copied]
             call = compiled.entry
             if self.direct is not None and exact_classes(natives) == self.direct[0]:

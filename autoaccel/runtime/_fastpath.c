@@ -69,7 +69,7 @@ static Py_ssize_t timed_calls;        /* autoaccel/policy/cost.py's TIMED_CALLS 
 static int values_wanted;           /* [specialization] values, for count_quietly */
 
 static PyObject *s_enter_slow, *s_signalled, *s_run, *s_native_route, *s_routers,
-    *s_code;
+    *s_code, *s_converting_route;
 
 #if PY_VERSION_HEX >= 0x030C0000
 static int watcher_id = -1;
@@ -175,6 +175,11 @@ typedef struct {
     Py_ssize_t max_frames; /* Python frames a recursive variant's caller may have; -1 */
     Py_ssize_t nchecks;
     Check *checks;
+    /* A converting route (see "Conversion" below), else all NULL: */
+    PyObject *direct;  /* dict: converted arguments' classes -> entry point (shared) */
+    PyObject *numbers; /* dict: list element class -> (Native class, NumPy dtype) */
+    PyObject *tuples;  /* dict: items' classes -> NativeTuple class (shared, grows) */
+    PyObject *empty;   /* numpy.empty */
 } Route;
 
 static int
@@ -186,6 +191,10 @@ Route_traverse(Route *self, visitproc visit, void *arg)
     Py_VISIT(self->constants);
     Py_VISIT(self->positions);
     Py_VISIT(self->unambiguous);
+    Py_VISIT(self->direct);
+    Py_VISIT(self->numbers);
+    Py_VISIT(self->tuples);
+    Py_VISIT(self->empty);
     for (Py_ssize_t i = 0; i < self->nchecks; i++) {
         Py_VISIT(self->checks[i].owner);
         Py_VISIT(self->checks[i].name);
@@ -203,6 +212,10 @@ Route_clear(Route *self)
     Py_CLEAR(self->constants);
     Py_CLEAR(self->positions);
     Py_CLEAR(self->unambiguous);
+    Py_CLEAR(self->direct);
+    Py_CLEAR(self->numbers);
+    Py_CLEAR(self->tuples);
+    Py_CLEAR(self->empty);
     for (Py_ssize_t i = 0; i < self->nchecks; i++) {
         Py_CLEAR(self->checks[i].owner);
         Py_CLEAR(self->checks[i].name);
@@ -221,20 +234,31 @@ Route_dealloc(Route *self)
 }
 
 /* Route(variant, entry_point, checks, adapters, constants, positions, unambiguous,
- * max_frames=-1); checks: a tuple of (kind, owner, name, value) as snapshot.native_checks()
- * writes them; constants to unambiguous as the variant's Guards has them
- * (ambiguous_constants, ambiguous_arguments, unambiguous); max_frames: the variant's, for
- * code that may recurse (backends/recursion.py), else -1. */
+ * max_frames=-1, conversion=None); checks: a tuple of (kind, owner, name, value) as
+ * snapshot.native_checks() writes them; constants to unambiguous as the variant's Guards has
+ * them (ambiguous_constants, ambiguous_arguments, unambiguous); max_frames: the variant's, for
+ * code that may recurse (backends/recursion.py), else -1; conversion: for a converting route,
+ * (direct, numbers, tuples, empty) as the Route struct describes them (entry_point unused). */
 static PyObject *
 Route_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     PyObject *variant, *entry_point, *checks, *adapters, *constants, *positions, *unambiguous;
+    PyObject *conversion = Py_None, *direct = NULL, *numbers = NULL, *tuples = NULL;
+    PyObject *empty = NULL;
     Py_ssize_t max_frames = -1;
-    if (!PyArg_ParseTuple(args, "O!OO!O!O!O!O|n:Route", &VariantBaseType, &variant,
+    if (!PyArg_ParseTuple(args, "O!OO!O!O!O!O|nO:Route", &VariantBaseType, &variant,
                           &entry_point, &PyTuple_Type, &checks, &PyDict_Type, &adapters,
                           &PyTuple_Type, &constants, &PyTuple_Type, &positions, &unambiguous,
-                          &max_frames))
+                          &max_frames, &conversion))
         return NULL;
+    if (conversion != Py_None &&
+        (!PyArg_ParseTuple(conversion, "O!O!O!O:Route conversion", &PyDict_Type, &direct,
+                           &PyDict_Type, &numbers, &PyDict_Type, &tuples, &empty) ||
+         max_frames >= 0)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "Route: a converting route cannot recurse");
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(positions); i++) {
         PyObject *position = PyTuple_GET_ITEM(positions, i);
         if (!PyLong_CheckExact(position) || PyLong_AsSsize_t(position) < 0) {
@@ -281,6 +305,10 @@ Route_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->positions = Py_NewRef(positions);
     self->unambiguous = Py_NewRef(unambiguous);
     self->max_frames = max_frames;
+    self->direct = Py_XNewRef(direct);
+    self->numbers = Py_XNewRef(numbers);
+    self->tuples = Py_XNewRef(tuples);
+    self->empty = Py_XNewRef(empty);
     return (PyObject *)self;
 fail:
     PyMem_Free(parsed);
@@ -470,6 +498,168 @@ recursion_depth(void)
 #endif
 }
 
+
+/* ---- Conversion: a converting route's lists, as boundary/convert.py's walk makes them ----
+ *
+ * Why: a call carrying a list of numbers (spectral_norm's `(i, u)`) spent ~9 us of its
+ * ~11 us in the Python walk that wraps each list for the unboxer (boundary/convert.py), the
+ * compiled code itself under 1 us. Here the common case is done in C with the same
+ * objects: a list whose first element is exactly a float, int or bool becomes
+ * `Native(numpy.empty(len + 1, dtype), list)` (the unboxer fills the storage and checks
+ * every element's class, handing the call back on a mismatch, as for the walk's); a tuple
+ * holding one becomes its NativeTuple class; each list is converted once (aliasing); values
+ * the walk passes as they are stay. Anything else (an empty list, a list of lists or of
+ * tuples, a buffer, an object, a tuple class not made yet) is declined: the call goes to
+ * Variant.run, whose walk converts it. Only routes of variants that write no list convert
+ * here, so nothing is written back. */
+
+#define MAX_LISTS 16 /* lists one call may carry to be converted here */
+#define MAX_DEPTH 8  /* tuples within tuples converted here (bounds the C recursion) */
+
+typedef struct {
+    PyObject *numbers, *tuples, *empty; /* as in Route (borrowed) */
+    int depth;
+    int nlists;
+    PyObject *sources[MAX_LISTS]; /* borrowed: the call's arguments hold them */
+    PyObject *natives[MAX_LISTS]; /* borrowed: the converted values being built hold them */
+} Conversion;
+
+static PyObject *convert_value(Conversion *c, PyObject *value);
+
+/* A list of numbers as its Native; NULL with an error, or NULL without one: declined. */
+static PyObject *
+convert_list(Conversion *c, PyObject *list)
+{
+    for (int i = 0; i < c->nlists; i++)
+        if (c->sources[i] == list)
+            return Py_NewRef(c->natives[i]);
+    if (PyList_GET_SIZE(list) == 0 || c->nlists == MAX_LISTS)
+        return NULL;
+    PyObject *first = (PyObject *)Py_TYPE(PyList_GET_ITEM(list, 0));
+    PyObject *entry = PyDict_GetItemWithError(c->numbers, first);
+    if (entry == NULL || !PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2)
+        return NULL;
+    Py_INCREF(entry); /* borrowed from a dict: held across the calls below */
+    PyObject *size = PyLong_FromSsize_t(PyList_GET_SIZE(list) + 1); /* + the written mark */
+    PyObject *storage = NULL, *native = NULL;
+    if (size != NULL) {
+        PyObject *shape_dtype[2] = {size, PyTuple_GET_ITEM(entry, 1)};
+        storage = PyObject_Vectorcall(c->empty, shape_dtype, 2, NULL);
+    }
+    if (storage != NULL) {
+        PyObject *storage_source[2] = {storage, list};
+        native = PyObject_Vectorcall(PyTuple_GET_ITEM(entry, 0), storage_source, 2, NULL);
+    }
+    Py_XDECREF(size);
+    Py_XDECREF(storage);
+    Py_DECREF(entry);
+    if (native != NULL) {
+        c->sources[c->nlists] = list;
+        c->natives[c->nlists++] = native;
+    }
+    return native;
+}
+
+/* The items of `tuple` as compiled code receives them (a new tuple), and in *converted
+ * whether any differs; NULL with an error, or NULL without one: declined. */
+static PyObject *
+convert_items(Conversion *c, PyObject *tuple, int *converted)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    PyObject *items = PyTuple_New(n);
+    if (items == NULL)
+        return NULL;
+    *converted = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = convert_value(c, PyTuple_GET_ITEM(tuple, i));
+        if (item == NULL) {
+            Py_DECREF(items);
+            return NULL;
+        }
+        *converted |= item != PyTuple_GET_ITEM(tuple, i);
+        PyTuple_SET_ITEM(items, i, item);
+    }
+    return items;
+}
+
+/* The classes of the items of `tuple`, as a tuple (a dict key). */
+static PyObject *
+item_classes(PyObject *tuple)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    PyObject *classes = PyTuple_New(n);
+    if (classes != NULL)
+        for (Py_ssize_t i = 0; i < n; i++)
+            PyTuple_SET_ITEM(classes, i, Py_NewRef(Py_TYPE(PyTuple_GET_ITEM(tuple, i))));
+    return classes;
+}
+
+/* A tuple holding converted values as its NativeTuple class (the walk's tuple_class, for
+ * classes it has made); the tuple itself if none converts. */
+static PyObject *
+convert_tuple(Conversion *c, PyObject *tuple)
+{
+    int converted;
+    PyObject *items = convert_items(c, tuple, &converted);
+    if (items == NULL || !converted) {
+        Py_XDECREF(items);
+        return items == NULL ? NULL : Py_NewRef(tuple);
+    }
+    PyObject *classes = item_classes(items);
+    PyObject *cls = classes == NULL ? NULL : PyDict_GetItemWithError(c->tuples, classes);
+    Py_XDECREF(classes);
+    PyObject *result = cls == NULL ? NULL : PyObject_CallOneArg(cls, items);
+    Py_DECREF(items);
+    return result;
+}
+
+/* `value` as compiled code receives it (a new reference); NULL with an error, or NULL
+ * without one: declined. */
+static PyObject *
+convert_value(Conversion *c, PyObject *value)
+{
+    PyTypeObject *type = Py_TYPE(value);
+    if (type == &PyFloat_Type || type == &PyLong_Type || type == &PyBool_Type ||
+        type == &PyUnicode_Type || type == &PyComplex_Type || value == Py_None ||
+        type == ndarray_type)
+        return Py_NewRef(value);
+    if (type == &PyList_Type)
+        return convert_list(c, value);
+    if (type == &PyTuple_Type) {
+        if (c->depth == MAX_DEPTH)
+            return NULL;
+        c->depth++;
+        PyObject *result = convert_tuple(c, value);
+        c->depth--;
+        return result;
+    }
+    for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
+        if ((PyObject *)type == PyTuple_GET_ITEM(scalar_types, t))
+            return Py_NewRef(value);
+    return NULL;
+}
+
+/* The converted arguments (a tuple) and, in *entry, the entry point that takes exactly their
+ * classes (a new reference); NULL with an error, or NULL without one: declined (also where
+ * no promoted signature has those classes). */
+static PyObject *
+convert_arguments(Route *self, PyObject *args, PyObject **entry)
+{
+    Conversion c = {self->numbers, self->tuples, self->empty, 0, 0};
+    int converted;
+    PyObject *natives = convert_items(&c, args, &converted);
+    PyObject *classes = natives == NULL ? NULL : item_classes(natives);
+    if (classes == NULL) {
+        Py_XDECREF(natives);
+        return NULL;
+    }
+    *entry = Py_XNewRef(PyDict_GetItemWithError(self->direct, classes));
+    Py_DECREF(classes);
+    if (*entry == NULL)
+        Py_CLEAR(natives);
+    return natives;
+}
+
 /* Variant.run for one exact signature: the result, MISS, STALE, DEEP, or NULL with an
  * error. */
 static PyObject *
@@ -496,7 +686,25 @@ Route_call(Route *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(tuple);
         return quiet < 0 ? NULL : Py_NewRef(MISS);
     }
-    PyObject *result = PyObject_Call(self->entry_point, tuple, NULL);
+    PyObject *entry;
+    if (self->direct != NULL) {
+        PyObject *natives = convert_arguments(self, tuple, &entry);
+        if (natives == NULL) {
+            if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_Exception)) {
+                Py_DECREF(tuple);
+                return NULL; /* a KeyboardInterrupt propagates */
+            }
+            PyErr_Clear(); /* declined, or failed: the walk of Variant.run converts them */
+            PyObject *result = PyObject_CallMethodOneArg(self->variant, s_run, tuple);
+            Py_DECREF(tuple);
+            return result;
+        }
+        Py_SETREF(tuple, natives); /* from here on, the arguments are the converted ones */
+    }
+    else
+        entry = Py_NewRef(self->entry_point);
+    PyObject *result = PyObject_Call(entry, tuple, NULL);
+    Py_DECREF(entry);
     if (result == NULL) {
         Py_DECREF(tuple);
         /* As Variant.run: a recursion past its compiled budget is DEEP; otherwise the
@@ -537,7 +745,7 @@ Route_call(Route *self, PyObject *const *args, Py_ssize_t nargs)
         if (result == NULL)
             goto error;
     }
-    int unsure = is_ambiguous(self, result, args, nargs);
+    int unsure = is_ambiguous(self, result, &PyTuple_GET_ITEM(tuple, 0), PyTuple_GET_SIZE(tuple));
     if (unsure < 0)
         goto error;
     if (unsure)
@@ -720,13 +928,18 @@ Dispatch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
-/* The key of a call; 0 when some argument's Numba type is not fixed by what the key holds
- * (an int beyond int64, a str, a tuple, an ndarray subclass...): Python routes those. */
+/* The key of a call: 1 when it fixes every argument's Numba type; 2 (a loose key) when
+ * besides such arguments it holds exact lists or tuples, whose Numba types their items
+ * decide: only a converting route, which checks the classes of the converted arguments on
+ * every call, or the variant that Python's `_fast` gives for the type key (the same for every
+ * call of the key) may serve it; 0 when some argument's Numba type is not fixed by what the
+ * key holds (an int beyond int64, a str, an ndarray subclass...): Python routes those. */
 static int
 make_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs, Key *key)
 {
     if (nargs > MAX_ARGS)
         return 0;
+    int keyed = 1;
     key->nargs = nargs;
     for (Py_ssize_t i = 0; i < nargs; i++) {
         PyObject *arg = args[i];
@@ -759,6 +972,8 @@ make_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs, Key *key)
             if (overflow || value == LLONG_MIN)
                 return 0;
         }
+        else if (type == &PyList_Type || type == &PyTuple_Type)
+            keyed = 2;
         else if (type != &PyFloat_Type && type != &PyBool_Type && type != &PyComplex_Type) {
             int known = 0;
             for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
@@ -767,7 +982,7 @@ make_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs, Key *key)
                 return 0;
         }
     }
-    return 1;
+    return keyed;
 }
 
 static CacheEntry *
@@ -978,6 +1193,19 @@ resolve(PyObject *target, PyObject *const *args, Py_ssize_t nargs)
     return route;
 }
 
+/* How to serve calls of a loose key through `target`: the converting route of a variant
+ * that has one (ConvertingVariant.converting_route), else `target` itself. */
+static PyObject *
+resolve_loose(PyObject *target)
+{
+    if (!PyObject_TypeCheck(target, &VariantBaseType))
+        return Py_NewRef(target);
+    PyObject *route = PyObject_CallMethodNoArgs(target, s_converting_route);
+    if (route == Py_None)
+        Py_SETREF(route, Py_NewRef(target));
+    return route;
+}
+
 /* METH_FASTCALL (positional arguments, as the prologue passes them): CPython 3.11+ then
  * calls it straight from the bytecode (CALL_NO_KW_METHOD_DESCRIPTOR_FAST). */
 static PyObject *
@@ -1029,7 +1257,9 @@ Dispatch_enter(Dispatch *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *fast = Py_NewRef(self->fast);
     Py_INCREF(target); /* borrowed from `fast`: held while Python resolves it */
-    Py_SETREF(target, keyed ? resolve(target, args, nargs) : Py_NewRef(target));
+    Py_SETREF(target, keyed == 2   ? resolve_loose(target)
+                      : keyed == 1 ? resolve(target, args, nargs)
+                                   : Py_NewRef(target));
     if (target != NULL) {
         /* Stored unless Python changed the routes while it resolved this one. */
         if (!keyed || self->fast != fast || cache_store(self, &key, target, NULL, 0, 0) == 0)
@@ -1285,6 +1515,25 @@ configure_numpy(PyObject *module, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
+/* convert(args, numbers, tuples, empty): the converted arguments as a converting route
+ * makes them (a tuple), or None where it declines; for a trial to time what promoted calls
+ * will pay. */
+static PyObject *
+convert(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyTuple_Check(args[0]) || !PyDict_Check(args[1]) ||
+        !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "convert(args: tuple, numbers: dict, tuples: dict, empty)");
+        return NULL;
+    }
+    Conversion c = {args[1], args[2], args[3], 0, 0};
+    int converted;
+    PyObject *natives = convert_items(&c, args[0], &converted);
+    if (natives == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return natives;
+}
+
 static PyObject *
 set_values_wanted(PyObject *module, PyObject *flag)
 {
@@ -1310,6 +1559,9 @@ static PyMethodDef module_methods[] = {
      "Hand over the Python objects the fast path compares against and calls."},
     {"configure_numpy", (PyCFunction)(void (*)(void))configure_numpy,
      METH_VARARGS | METH_KEYWORDS, "Hand over NumPy's types and error state, once imported."},
+    {"convert", (PyCFunction)(void (*)(void))convert, METH_FASTCALL,
+     "convert(args, numbers, tuples, empty): arguments as a converting route converts them, "
+     "or None where it leaves them to Python."},
     {"set_values_wanted", set_values_wanted, METH_O,
      "Whether [specialization] values is on (counting then observes values in Python)."},
     {"globals_watch", globals_watch, METH_NOARGS,
@@ -1336,8 +1588,9 @@ PyInit__fastpath(void)
     s_native_route = PyUnicode_InternFromString("native_route");
     s_routers = PyUnicode_InternFromString("routers");
     s_code = PyUnicode_InternFromString("__code__");
+    s_converting_route = PyUnicode_InternFromString("converting_route");
     if (!empty_tuple || !s_enter_slow || !s_signalled || !s_run || !s_native_route ||
-        !s_routers || !s_code)
+        !s_routers || !s_code || !s_converting_route)
         return NULL;
 #if PY_VERSION_HEX >= 0x030C0000
     watcher_id = PyDict_AddWatcher(on_dict_event);

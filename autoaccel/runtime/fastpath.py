@@ -132,6 +132,7 @@ def route(
     positions: tuple[int, ...],
     unambiguous: Any,
     max_frames: int = -1,
+    conversion: tuple[dict, dict, dict, Any] | None = None,
 ) -> Any:
     """A C ``Route``: ``variant``'s calls of one exact signature served in C.
 
@@ -149,6 +150,14 @@ def route(
             thread whose recursion depth (CPython's count, O(1) in C) leaves less room is
             left to ``variant.run``, whose exact check decides; a ``RecursionBudget``
             raised by the compiled code answers ``DEEP``.
+        conversion: for a converting route, ``(direct, numbers, tuples, empty)``: the
+            variant's entry points by the classes of converted arguments (shared, read on
+            each call), and :func:`~autoaccel.boundary.convert.native_plan`'s dicts and
+            ``numpy.empty``. Such a route converts each call's lists of numbers (in lists
+            and tuples) in C, as :func:`~autoaccel.boundary.convert.convert` would, calls the
+            entry point of the converted classes, and leaves to ``variant.run`` whatever it
+            does not convert; ``entry_point`` is unused, ``max_frames`` must be -1. It writes
+            nothing back: only for variants that write no argument.
 
     Raises:
         RuntimeError: on the Python path, which has no routes.
@@ -156,8 +165,29 @@ def route(
     if NATIVE is None:
         raise RuntimeError("the C fast path is not in use")
     return NATIVE.Route(
-        variant, entry_point, checks, adapters, constants, positions, unambiguous, max_frames
+        variant,
+        entry_point,
+        checks,
+        adapters,
+        constants,
+        positions,
+        unambiguous,
+        max_frames,
+        conversion,
     )
+
+
+def native_convert(values: tuple, numbers: dict, tuples: dict, empty: Any) -> tuple | None:
+    """``values`` converted as a converting route converts a call's arguments (see
+    :func:`route`'s ``conversion``), or ``None`` where it leaves them to the Python walk.
+
+    Raises:
+        RuntimeError: on the Python path.
+    """
+    if NATIVE is None:
+        raise RuntimeError("the C fast path is not in use")
+    result: tuple | None = NATIVE.convert(values, numbers, tuples, empty)
+    return result
 
 
 def describe() -> str:

@@ -39,7 +39,12 @@ from autoaccel.runtime.keys import ExactKey, Failure, TypeKey, describe_types
 from autoaccel.runtime.registry import lookup
 from autoaccel.runtime.saved import SavedDecisions
 from autoaccel.runtime.table import code_size, variant_table
-from autoaccel.runtime.variant import MISS, ConvertingVariant, Variant, promoted_guard
+from autoaccel.runtime.variant import (
+    MISS,
+    ConvertingVariant,
+    Variant,
+    time_as_promoted,
+)
 
 logger = logging.getLogger("autoaccel")
 
@@ -221,7 +226,7 @@ class Promoter:
                 raise Rejection(crash)
         base = Trial(compiled, describe(signature), seconds, from_cache, saved_as)
         base.dispatch_seconds = owner.dispatch_seconds(len(args))
-        base.guard = promoted_guard(compiled, key in self.converting)
+        time_as_promoted(base, compiled, key in self.converting)
         base.direct = direct_call(self.converting.get(key), compiled)
         trial = self._selection(build, base)
         self.trials[key] = trial

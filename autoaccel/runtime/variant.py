@@ -18,7 +18,7 @@ from autoaccel.backends import interrupts
 from autoaccel.backends.recursion import too_deep
 from autoaccel.backends.screening import ABSENT
 from autoaccel.backends.snapshot import attribute_entries, native_checks, snapshot_guard
-from autoaccel.boundary.convert import convert, write_back
+from autoaccel.boundary.convert import convert, native_plan, write_back
 from autoaccel.errors import RecursionBudget
 from autoaccel.lazy_numpy import loaded, np
 from autoaccel.policy.compare import Adapter, copy_value, restore_value
@@ -168,6 +168,12 @@ class Variant(fastpath.VariantBase):
             -1 if self.max_frames is None else self.max_frames,
         )
 
+    def converting_route(self) -> Any:
+        """How the C fast path serves calls carrying lists or tuples (keyed by their classes
+        only): a converting route, or ``None`` (then it calls :meth:`run`). Only a
+        :class:`ConvertingVariant` has one."""
+        return None
+
 
 class ConvertingVariant(Variant):
     """A variant whose calls carry lists or buffers (:mod:`autoaccel.boundary`).
@@ -210,6 +216,32 @@ class ConvertingVariant(Variant):
         if self.keys is not None:
             self.keys.discard(key)
 
+    def converting_route(self) -> Any:
+        """A route that converts each call's lists of numbers in C and calls the entry point
+        of the converted classes (:attr:`direct`) with :meth:`Variant.run`'s guards
+        (:func:`~autoaccel.runtime.fastpath.route`, ``conversion``), or ``None`` where the
+        C path cannot serve this variant (:func:`converts_in_c`). What the route does not
+        convert, and a call whose classes are not in :attr:`direct`, it leaves to
+        :meth:`run`. The route reads :attr:`direct` on every call, so it serves what
+        :meth:`serve` and :meth:`drop` leave there; the routes are forgotten when ``_fast``
+        is rebound, as every promotion, eviction and compile does."""
+        compiled = self.compiled
+        if type(self).run is not ConvertingVariant.run or not converts_in_c(compiled):
+            return None
+        guards = compiled.guards
+        numbers, tuples = native_plan()
+        return fastpath.route(
+            self,
+            None,
+            native_checks(compiled.snapshot),
+            self.adapters,
+            guards.ambiguous_constants,
+            guards.ambiguous_arguments,
+            guards.unambiguous,
+            -1,
+            (self.direct, numbers, tuples, np.empty),
+        )
+
     def run(self, args: tuple, call: Any = None) -> Any:
         """The result for ``args``, or a :class:`Signal` (never raises)."""
         fields = getattr(self.compiled, "fields", ())
@@ -224,6 +256,42 @@ class ConvertingVariant(Variant):
         if result.__class__ is not Signal:
             write_back(natives, self.compiled.guards.written)
         return result
+
+
+def converts_in_c(compiled: Any) -> bool:
+    """Whether promoted calls of ``compiled`` carrying lists go through a converting route
+    (:meth:`ConvertingVariant.converting_route`): the C fast path is in use, the code writes
+    no argument (a route writes nothing back), cannot recurse, and is not compiling."""
+    return (
+        fastpath.NATIVE is not None
+        and _routable(compiled)
+        and getattr(compiled, "max_frames", None) is None
+        and not compiled.compiling
+    )
+
+
+def conversion(compiled: Any) -> Callable[[tuple, tuple], tuple]:
+    """How promoted calls of ``compiled`` convert their arguments, as ``convert(values,
+    fields)``, for its trial to time what they will pay: in C first where a converting route
+    will serve them (:func:`converts_in_c`), else :func:`~autoaccel.boundary.convert.convert`.
+    """
+    if not converts_in_c(compiled):
+        return convert
+    numbers, tuples = native_plan()
+
+    def converted(values: tuple, fields: tuple = ()) -> tuple:
+        natives = fastpath.native_convert(values, numbers, tuples, np.empty)
+        return convert(values, fields) if natives is None else natives
+
+    return converted
+
+
+def time_as_promoted(trial: Any, compiled: Any, converting: bool) -> None:
+    """Give ``trial`` (a :class:`~autoaccel.policy.trial.Trial`) the frozen-globals check and
+    the conversion that promoted calls of ``compiled`` will run (:func:`promoted_guard`,
+    :func:`conversion`; ``converting``: its calls carry converted values), to time them."""
+    trial.guard = promoted_guard(compiled, converting)
+    trial.convert = conversion(compiled)
 
 
 def _routable(compiled: Any) -> bool:
