@@ -49,6 +49,12 @@ def same_or_half(x, k):
         return x
     return x / 2
 
+def paired(a, x):
+    short = 0.0
+    if a[0] > 1.0:
+        short += a[0]
+    return (a[1], (short, x))
+
 def helper_sums(a):
     return total(a) + 1.0
 
@@ -105,6 +111,9 @@ def test_what_can_be_returned_as_it_is_is_listed():
     assert constant.ambiguous_constants == [0] and constant.ambiguous_arguments == set()
     argument = _inspect("same_or_half", numba.int64, numba.int64)
     assert argument.ambiguous_arguments == {0}
+    # the items of a returned tuple, nested ones too
+    items = _inspect("paired", FLOATS, numba.int64)
+    assert items.ambiguous_constants == [0.0] and items.ambiguous_arguments == {1}
 
 
 def test_helpers_are_inspected_too():

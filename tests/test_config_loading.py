@@ -180,6 +180,13 @@ def test_explicit_config_file_overrides_discovery(tmp_path):
     assert config.min_calls == 13
 
 
+def test_an_explicit_config_file_may_be_given_as_a_str(tmp_path):
+    explicit = write(tmp_path / "custom.toml", "min_calls = 13\n")
+    assert load(tmp_path, config_file=str(explicit)).min_calls == 13
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load(tmp_path, config_file=str(tmp_path / "missing.toml"))
+
+
 def test_explicit_pyproject_uses_tool_autoaccel_table(tmp_path):
     explicit = write(tmp_path / "cfg" / "pyproject.toml", "[tool.autoaccel]\nmin_calls = 8\n")
     assert load(tmp_path, config_file=explicit).min_calls == 8

@@ -773,6 +773,18 @@ CASES: list[Case] = [
         [*warm("repeat", 3, 1.5), call("repeat", 0, 1.5)],
     ),
     Case(
+        "row12-constant-inside-a-tuple",
+        """
+        def shortfall(a, stock):
+            short = 0.0
+            for x in a:
+                if x > stock:
+                    short += x - stock
+            return a[0], short
+        """,
+        [*warm("shortfall", np.array([1.0, 5.0]), 2.0), call("shortfall", np.array([1.0]), 9.0)],
+    ),
+    Case(
         "row12-bool-or-int",
         """
         def flag(x):

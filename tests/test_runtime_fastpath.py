@@ -459,6 +459,31 @@ def test_the_c_conversion_makes_the_walks_objects_and_declines_the_rest():
         assert fastpath.native_convert((declined,), numbers, tuples, np.empty) is None
 
 
+SHORTFALL = """
+def shortfall(demand, stock):
+    total = 0.0
+    short = 0.0
+    for t in range(demand.shape[0]):
+        total += demand[t]
+        if demand[t] > stock:
+            short += demand[t] - stock
+    return total, short, 0
+"""
+
+
+def test_a_constant_returned_inside_a_tuple_keeps_its_type(accelerated, path):
+    # examples/mixed's simulate_policy: `short` is the float 0.0 in CPython until a NumPy
+    # value is added to it; the trial saw only calls that added one (np.float64), so the
+    # adapter makes the item a NumPy scalar, and a call that adds none must not get one.
+    mod = accelerated(SHORTFALL)
+    demand = np.array([1.0, 5.0, 2.0])
+    shortfall = promoted(mod, "shortfall", demand, 3.0)
+    assert [type(x) for x in shortfall(demand, 3.0)] == [np.float64, np.float64, int]
+    result = shortfall(demand, 10.0)
+    assert result == (8.0, 0.0, 0) and [type(x) for x in result] == [np.float64, float, int]
+    assert lookup(shortfall).armed
+
+
 def _counting(run, runs):
     def counted(self, args, call=None):
         runs.append(args)

@@ -154,3 +154,11 @@ def test_a_trial_times_the_conversion_its_promoted_calls_will_run():
     (converted,) = trial.convert(((3, u),), ())
     assert converted[0] == 3 and converted[1].source is u and converted[1].kind.dtype[1:] == "f8"
     assert conversion(writing) is convert and conversion(recursive) is convert
+
+
+def test_an_item_of_a_tuple_result_cpython_could_return_with_another_type_goes_to_the_original():
+    guards = Guards(ambiguous_constants=(0.0,))
+    variant = Variant(_compiled(lambda: (np.float64(2.0), (np.float64(0.0), 1)), guards))
+    assert variant.run(()) is MISS  # CPython returns the constant 0.0, a float, on some paths
+    variant = Variant(_compiled(lambda: (np.float64(2.0), (np.float64(0.5), 1)), guards))
+    assert variant.run(()) == (2.0, (0.5, 1))

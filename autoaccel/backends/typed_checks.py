@@ -1,23 +1,21 @@
 """Typed-IR checks: what a compiled variant does, read from Numba's typed IR before it runs.
 
 Why this design: some differences between Numba and CPython depend on which operations the
-code performs on which types, and cannot be seen from bytecode or from the first calls:
-float reductions that NumPy sums pairwise (docs/divergences.md, row 16), sorts of floats
-with NaN or signed zeros and argsort ties (docs/divergences.md, row 20), ``str`` predicates
-(docs/divergences.md, row 14), in-place array updates from an overlapping slice of the same
-array (docs/divergences.md, row 17), dicts and sets returned (docs/divergences.md, row 25),
-locals read before any assignment on some path (docs/divergences.md, row 26), lists whose
-elements Numba converts (docs/divergences.md, row 23), and stores into a list converted at
-the boundary of values that may be NumPy scalars in CPython (docs/divergences.md, row 11). After
+code performs on which types, and cannot be seen from bytecode or from the first calls (rows
+of docs/divergences.md): float reductions that NumPy sums pairwise (16), sorts of floats with
+NaN or signed zeros and argsort ties (20), ``str`` predicates (14), in-place array updates
+from an overlapping slice of the same array (17), dicts and sets returned (25), locals read
+before any assignment on some path (26), lists whose elements Numba converts (23), and
+stores into a list converted at the boundary of values that may be NumPy scalars (11). After
 ``Dispatcher.compile`` and before the first run, :func:`inspect_variant` walks the typed IR
 that Numba keeps for each overload (``CompileResult.type_annotation``: blocks, typemap,
 calltypes), and the IR of every helper overload it calls.
 
 The same walk reports two things the variant needs at run time: which arguments the code
 may write (so a call that raises can be handed to the original on restored arguments), and
-the constants and arguments that can be returned as they are, whose CPython type can differ
-from the type Numba unifies the return to (docs/divergences.md, rows 11 and 12: ``s = 0``
-then ``s += x`` over an empty loop returns the int ``0`` in CPython, ``0.0`` in Numba).
+the constants and arguments that can be returned as they are (also as items of a returned
+tuple), whose CPython type can differ from the type Numba unifies the return to (rows 11 and
+12: ``s = 0`` then ``s += x`` over an empty loop returns the int ``0``, in Numba ``0.0``).
 """
 
 from __future__ import annotations
@@ -189,13 +187,12 @@ class _Function:
     def returned_as_is(
         self, memo: dict[int, _Function], followed: set[int]
     ) -> tuple[list[Any], set[int]]:
-        """Constants and argument positions that reach a ``return`` through copies only.
-
-        A helper's result returned as is counts with what the helper returns as is: its
-        constants, and the arguments it was passed that are this function's (a recursive
-        function's variant entry returns its depth form's result, see
-        :mod:`autoaccel.backends.recursion`). ``followed`` holds the overloads on the way
-        (a recursion returns its own result).
+        """Constants and argument positions that reach a ``return``, or an item of a returned
+        tuple (variant._ambiguous checks items), through copies only. A helper's result
+        returned as is counts with what it returns as is: its constants, and the arguments
+        it was passed that are this function's (a recursive function's variant entry returns
+        its depth form's result, :mod:`autoaccel.backends.recursion`). ``followed`` holds the
+        overloads on the way (a recursion returns its own result).
         """
         followed = followed | {id(self)}
         constants: list[Any] = []
@@ -212,6 +209,8 @@ class _Function:
                     pending.append(value.name)
                 elif isinstance(value, ir.Expr) and value.op == "cast":
                     pending.append(value.value.name)
+                elif isinstance(value, ir.Expr) and value.op == "build_tuple":
+                    pending.extend(item.name for item in value.items)
                 elif isinstance(value, ir.Const) and _is_scalar_constant(value.value):
                     constants.append(value.value)
                 elif isinstance(value, ir.Arg):

@@ -31,7 +31,7 @@ logger = logging.getLogger("autoaccel")
 
 _SECTION = "variants"
 _OUTCOME = "outcome.json"
-_FORMAT = 2  # 1 was a pickle
+_FORMAT = 3  # 1 was a pickle; 2's inspections missed constants returned inside tuples
 
 
 class VariantStore:

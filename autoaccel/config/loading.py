@@ -110,7 +110,7 @@ def _merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
 
 def load_config(
     *,
-    config_file: Path | None = None,
+    config_file: str | os.PathLike[str] | None = None,
     search_from: list[Path] | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -119,8 +119,9 @@ def load_config(
     """Build the configuration in force, in precedence order.
 
     Args:
-        config_file: an explicit file (``--config``); else ``AUTOACCEL_CONFIG``; else the
-            nearest file found above ``search_from`` (directories, searched in order).
+        config_file: an explicit file (``--config``; a path or a str); else
+            ``AUTOACCEL_CONFIG``; else the nearest file found above ``search_from``
+            (directories, searched in order).
         search_from: directories to start discovery from; defaults to the working directory.
         environ: the environment to read (defaults to ``os.environ``).
         overrides: already-parsed field values from command-line arguments (highest).
@@ -136,9 +137,9 @@ def load_config(
     environ = os.environ if environ is None else environ
     if disabled_by_environment(environ):
         return Config(enabled=False)
-    path = config_file or (
-        Path(environ["AUTOACCEL_CONFIG"]) if environ.get("AUTOACCEL_CONFIG") else None
-    )
+    path = Path(config_file) if config_file else None
+    if path is None and environ.get("AUTOACCEL_CONFIG"):
+        path = Path(environ["AUTOACCEL_CONFIG"])
     if path is not None and not path.exists():
         raise ConfigError(f"{path}: configuration file not found")
     if path is None:

@@ -430,13 +430,24 @@ equal_across_types(PyObject *value, PyObject *result)
     return PyObject_RichCompareBool(value, result, Py_EQ);
 }
 
-/* variant._ambiguous: whether CPython could return this value with another type (a constant
- * or argument returned as is, equal to the result, of another type). 1, 0 or -1. */
+/* variant._ambiguous: whether CPython could return this value, or an item of this tuple,
+ * with another type (a constant or argument returned as is, equal to it, of another type).
+ * 1, 0 or -1. */
 static int
 is_ambiguous(Route *self, PyObject *result, PyObject *const *args, Py_ssize_t nargs)
 {
     if ((PyObject *)Py_TYPE(result) == self->unambiguous)
         return 0;
+    if (PyTuple_CheckExact(result)) {
+        if (Py_EnterRecursiveCall(" checking a tuple result"))
+            return -1;
+        int found = 0;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(result) && !found; i++)
+            found = is_ambiguous(self, PyTuple_GET_ITEM(result, i), args, nargs);
+        Py_LeaveRecursiveCall();
+        if (found != 0)
+            return found;
+    }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->constants); i++) {
         int equal = equal_across_types(PyTuple_GET_ITEM(self->constants, i), result);
         if (equal != 0)

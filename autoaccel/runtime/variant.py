@@ -332,11 +332,15 @@ def _ambiguous(result: Any, args: tuple, guards: Any) -> bool:
 
     docs/divergences.md, rows 11 and 12.
 
-    True when ``result`` equals a constant or argument that the function can return
-    unchanged and whose type differs from ``result``'s: which path CPython took decides
-    the type, so the original has to answer.
+    True when ``result``, or an item of a tuple ``result`` (at any depth), equals a constant
+    or argument that the function can return unchanged and whose type differs from its
+    own: which path CPython took decides the type, so the original has to answer
+    (examples/mixed's ``simulate_policy`` returns ``short``, the float ``0.0`` until a
+    NumPy value is added to it).
     """
     kind = type(result)
+    if kind is tuple and any(_ambiguous(item, args, guards) for item in result):
+        return True
     for constant in guards.ambiguous_constants:
         if type(constant) is not kind and constant == result:
             return True
