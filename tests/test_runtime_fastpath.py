@@ -468,6 +468,12 @@ def shortfall(demand, stock):
         if demand[t] > stock:
             short += demand[t] - stock
     return total, short, 0
+
+def scaled_sum(a, k, x):
+    s = 0.0
+    for i in range(k):
+        s += a[i]
+    return a * 2.0, (s, x, a)
 """
 
 
@@ -482,6 +488,14 @@ def test_a_constant_returned_inside_a_tuple_keeps_its_type(accelerated, path):
     result = shortfall(demand, 10.0)
     assert result == (8.0, 0.0, 0) and [type(x) for x in result] == [np.float64, float, int]
     assert lookup(shortfall).armed
+    # Arrays among the items (and an array argument returned as is) are not compared with
+    # the constants: an array's == gives no truth value (this raised ValueError in the
+    # user's program once).
+    a = np.arange(1.0, 4.0)
+    scaled_sum = promoted(mod, "scaled_sum", a, 2, 1.5)
+    doubled, (s, x, same) = scaled_sum(a, 0, 1.5)
+    assert (doubled == a * 2.0).all() and (s, x) == (0.0, 1.5) and type(s) is float
+    assert same is a or (same == a).all()
 
 
 def _counting(run, runs):

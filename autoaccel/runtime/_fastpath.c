@@ -430,6 +430,18 @@ equal_across_types(PyObject *value, PyObject *result)
     return PyObject_RichCompareBool(value, result, Py_EQ);
 }
 
+/* variant._is_number: a Python or NumPy number (or bool), which alone may be ambiguous. */
+static int
+is_number(PyObject *value)
+{
+    if (PyLong_Check(value) || PyFloat_Check(value) || PyComplex_Check(value))
+        return 1;
+    for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
+        if ((PyObject *)Py_TYPE(value) == PyTuple_GET_ITEM(scalar_types, t))
+            return 1;
+    return 0;
+}
+
 /* variant._ambiguous: whether CPython could return this value, or an item of this tuple,
  * with another type (a constant or argument returned as is, equal to it, of another type).
  * 1, 0 or -1. */
@@ -445,9 +457,10 @@ is_ambiguous(Route *self, PyObject *result, PyObject *const *args, Py_ssize_t na
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(result) && !found; i++)
             found = is_ambiguous(self, PyTuple_GET_ITEM(result, i), args, nargs);
         Py_LeaveRecursiveCall();
-        if (found != 0)
-            return found;
+        return found;
     }
+    if (!is_number(result))
+        return 0; /* constants are numbers; an array's == gives no bool */
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->constants); i++) {
         int equal = equal_across_types(PyTuple_GET_ITEM(self->constants, i), result);
         if (equal != 0)
@@ -455,7 +468,7 @@ is_ambiguous(Route *self, PyObject *result, PyObject *const *args, Py_ssize_t na
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->positions); i++) {
         Py_ssize_t position = PyLong_AsSsize_t(PyTuple_GET_ITEM(self->positions, i));
-        if (position >= nargs)
+        if (position >= nargs || !is_number(args[position]))
             continue;
         int equal = equal_across_types(args[position], result);
         if (equal != 0)

@@ -339,16 +339,25 @@ def _ambiguous(result: Any, args: tuple, guards: Any) -> bool:
     NumPy value is added to it).
     """
     kind = type(result)
-    if kind is tuple and any(_ambiguous(item, args, guards) for item in result):
-        return True
+    if kind is tuple:
+        return any(_ambiguous(item, args, guards) for item in result)
+    if not _is_number(result):  # constants are numbers; an array's == gives no bool
+        return False
     for constant in guards.ambiguous_constants:
         if type(constant) is not kind and constant == result:
             return True
     for position in guards.ambiguous_arguments:
         value = args[position]
-        if type(value) is not kind and value == result:
+        if type(value) is not kind and _is_number(value) and value == result:
             return True
     return False
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` is a Python or NumPy number (or bool): what may be ambiguous."""
+    return isinstance(value, (int, float, complex)) or (
+        loaded() and isinstance(value, (np.number, np.bool_))
+    )
 
 
 def numpy_errors_ignored() -> bool:
