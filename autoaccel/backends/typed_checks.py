@@ -14,8 +14,8 @@ calltypes), and the IR of every helper overload it calls.
 The same walk reports two things the variant needs at run time: which arguments the code
 may write (so a call that raises can be handed to the original on restored arguments), and
 the constants and arguments that can be returned as they are (also as items of a returned
-tuple), whose CPython type can differ from the type Numba unifies the return to (rows 11 and
-12: ``s = 0`` then ``s += x`` over an empty loop returns the int ``0``, in Numba ``0.0``).
+tuple), whose CPython type can differ from the type Numba unifies the return to
+(docs/divergences.md, rows 11 and 12: ``s = 0``, ``s += x`` over no items: ``0`` or ``0.0``).
 """
 
 from __future__ import annotations
