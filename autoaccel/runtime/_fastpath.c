@@ -430,16 +430,22 @@ equal_across_types(PyObject *value, PyObject *result)
     return PyObject_RichCompareBool(value, result, Py_EQ);
 }
 
+/* Whether `type` is one of the NumPy scalar types whose Numba type the class fixes. */
+static int
+is_numpy_scalar_type(PyTypeObject *type)
+{
+    for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
+        if ((PyObject *)type == PyTuple_GET_ITEM(scalar_types, t))
+            return 1;
+    return 0;
+}
+
 /* variant._is_number: a Python or NumPy number (or bool), which alone may be ambiguous. */
 static int
 is_number(PyObject *value)
 {
-    if (PyLong_Check(value) || PyFloat_Check(value) || PyComplex_Check(value))
-        return 1;
-    for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
-        if ((PyObject *)Py_TYPE(value) == PyTuple_GET_ITEM(scalar_types, t))
-            return 1;
-    return 0;
+    return PyLong_Check(value) || PyFloat_Check(value) || PyComplex_Check(value) ||
+           is_numpy_scalar_type(Py_TYPE(value));
 }
 
 /* variant._ambiguous: whether CPython could return this value, or an item of this tuple,
@@ -657,10 +663,7 @@ convert_value(Conversion *c, PyObject *value)
         c->depth--;
         return result;
     }
-    for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
-        if ((PyObject *)type == PyTuple_GET_ITEM(scalar_types, t))
-            return Py_NewRef(value);
-    return NULL;
+    return is_numpy_scalar_type(type) ? Py_NewRef(value) : NULL;
 }
 
 /* The converted arguments (a tuple) and, in *entry, the entry point that takes exactly their
@@ -998,13 +1001,9 @@ make_key(Dispatch *self, PyObject *const *args, Py_ssize_t nargs, Key *key)
         }
         else if (type == &PyList_Type || type == &PyTuple_Type)
             keyed = 2;
-        else if (type != &PyFloat_Type && type != &PyBool_Type && type != &PyComplex_Type) {
-            int known = 0;
-            for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
-                known |= (PyObject *)type == PyTuple_GET_ITEM(scalar_types, t);
-            if (!known)
-                return 0;
-        }
+        else if (type != &PyFloat_Type && type != &PyBool_Type && type != &PyComplex_Type &&
+                 !is_numpy_scalar_type(type))
+            return 0;
     }
     return keyed;
 }
