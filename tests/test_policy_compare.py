@@ -58,6 +58,13 @@ def test_adapter_restores_numpy_scalar_types():
 def test_adapter_refuses_unrelated_types():
     with pytest.raises(ValueError, match="returns float where the original returns int"):
         learn_adapter(1, 1.0)
+    # Never a narrowing adapter: a float made np.int64 would lose its fraction (and the
+    # ambiguous-result check relies on adapters keeping a value's kind or widening it).
+    with pytest.raises(ValueError, match="returns float where the original returns int64"):
+        learn_adapter(np.int64(1), 1.0)
+    with pytest.raises(ValueError, match="returns int where the original returns bool"):
+        learn_adapter(np.bool_(True), 1)
+    assert learn_adapter(np.float64(1.0), 1) is np.float64
 
 
 @pytest.mark.parametrize(

@@ -498,6 +498,31 @@ def test_a_constant_returned_inside_a_tuple_keeps_its_type(accelerated, path):
     assert same is a or (same == a).all()
 
 
+@pytest.mark.parametrize("first", [3.0, 10.0])
+def test_a_trial_seeing_the_constant_returned_promotes_and_such_calls_get_its_type(
+    accelerated, path, first
+):
+    # The same function when the trial itself sees calls that return the constant (in
+    # examples/mixed's run, one of them made the trial reject simulate_policy as answering
+    # differently): a promoted call would hand such a call back, so the trial neither
+    # compares nor times it. Where the first call returns the constant, it teaches the
+    # adapter the constant's type for `short`, and the next call without it is a mismatch.
+    # The count (the int 0 beside the float constants) is never ambiguous: a float
+    # constant cannot come back as an int (it made every call run twice before).
+    mod = accelerated(SHORTFALL, validation_calls=4)
+    demand = np.array([1.0, 5.0, 2.0])
+    shortfall = mod.shortfall
+    for stock in [first, 13.0 - first] * 8:  # 3.0: some shortfall; 10.0: none (the 0.0)
+        result = shortfall(demand, stock)
+        short = np.float64 if stock == 3.0 else float
+        assert [type(x) for x in result] == [np.float64, short, int], stock
+        assert result == ((8.0, 2.0, 0) if stock == 3.0 else (8.0, 0.0, 0))
+    if first == 3.0:
+        assert lookup(shortfall).promotions, lookup(shortfall).failures
+    else:
+        assert "answered differently" in str(lookup(shortfall).failures)
+
+
 def _counting(run, runs):
     def counted(self, args, call=None):
         runs.append(args)

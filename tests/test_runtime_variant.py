@@ -162,3 +162,10 @@ def test_an_item_of_a_tuple_result_cpython_could_return_with_another_type_goes_t
     assert variant.run(()) is MISS  # CPython returns the constant 0.0, a float, on some paths
     variant = Variant(_compiled(lambda: (np.float64(2.0), (np.float64(0.5), 1)), guards))
     assert variant.run(()) == (2.0, (0.5, 1))
+    # A value of a narrower kind than the constant cannot be it: Numba gives a variable the
+    # float 0.0 may reach a float type, so a count of 0 beside it is not ambiguous...
+    variant = Variant(_compiled(lambda: (np.float64(2.0), 0, False), guards))
+    assert variant.run(()) == (2.0, 0, False)
+    # ...while an int constant can reach a float variable (`s = 0`, then `s += x`).
+    widened = Guards(ambiguous_constants=(0,))
+    assert Variant(_compiled(lambda: (np.float64(0.0), 1), widened)).run(()) is MISS

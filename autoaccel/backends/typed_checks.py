@@ -188,7 +188,7 @@ class _Function:
         self, memo: dict[int, _Function], followed: set[int]
     ) -> tuple[list[Any], set[int]]:
         """Constants and argument positions that reach a ``return``, or an item of a returned
-        tuple (variant._ambiguous checks items), through copies only. A helper's result
+        tuple (compare.ambiguous_result checks items), through copies only. A helper's result
         returned as is counts with what it returns as is: its constants, and the arguments
         it was passed that are this function's (a recursive function's variant entry returns
         its depth form's result, :mod:`autoaccel.backends.recursion`). ``followed`` holds the

@@ -19,7 +19,7 @@ from typing import Any
 from autoaccel.boundary import objects
 from autoaccel.boundary.convert import restore, save
 from autoaccel.boundary.kinds import Native, Unconvertible
-from autoaccel.lazy_numpy import np
+from autoaccel.lazy_numpy import loaded, np
 
 Adapter = Callable[[Any], Any]
 _PY_SCALARS = (bool, int, float, complex)
@@ -281,6 +281,55 @@ class TupleAdapter:
         return hash(self.adapters)
 
 
+def ambiguous_result(result: Any, args: tuple, guards: Any) -> bool:
+    """Whether CPython could return this value with another type.
+
+    docs/divergences.md, rows 11 and 12.
+
+    True when ``result``, or an item of a tuple ``result`` (at any depth), equals a constant
+    or argument that the function can return unchanged and whose type differs from its
+    own: which path CPython took decides the type, so the original has to answer
+    (examples/mixed's ``simulate_policy`` returns ``short``, the float ``0.0`` until a
+    NumPy value is added to it). A value of a narrower kind than the constant (an ``int``
+    equal to the float ``0.0``; kinds: bool < int < float < complex) cannot be it: Numba
+    gives a variable that may hold the constant at least the constant's kind, and the
+    adapters never narrow (:func:`learn_adapter`). So ``(total, 0)`` beside a ``0.0`` that
+    the function may return is not ambiguous for its count.
+
+    Args:
+        result: the compiled call's result, after the adapter.
+        args: the call's arguments.
+        guards: the variant's ``ambiguous_constants`` (values) and ``ambiguous_arguments``
+            (positions in ``args``), as :class:`autoaccel.backends.cpu.Guards` gives them.
+    """
+    kind = type(result)
+    if kind is tuple:
+        return any(ambiguous_result(item, args, guards) for item in result)
+    rank = number_kind(result)
+    if rank is None:  # constants are numbers; an array's == gives no bool
+        return False
+    values = [*guards.ambiguous_constants, *(args[i] for i in guards.ambiguous_arguments)]
+    for value in values:
+        other = number_kind(value)
+        if type(value) is not kind and other is not None and other <= rank and value == result:
+            return True
+    return False
+
+
+def number_kind(value: Any) -> int | None:
+    """The kind of a Python or NumPy number, ordered as Numba widens them: 0 bool, 1 integer,
+    2 float, 3 complex; ``None`` for anything else (only numbers may be ambiguous)."""
+    for rank, kind in enumerate((bool, int, float, complex)):  # bool before its base int
+        if isinstance(value, kind):
+            return rank
+    if loaded():
+        kinds = (np.bool_, np.integer, np.floating, np.complexfloating)
+        for rank, kind in enumerate(kinds):
+            if isinstance(value, kind):
+                return rank
+    return None
+
+
 def learn_adapter(original: Any, variant: Any) -> Adapter | None:
     """The conversion that turns ``variant``'s result type into ``original``'s, if needed.
 
@@ -297,7 +346,9 @@ def learn_adapter(original: Any, variant: Any) -> Adapter | None:
             return None if all(f is None for f in inner) else TupleAdapter(inner)
         return None
     if isinstance(original, np.generic) and isinstance(variant, _PY_SCALARS):
-        return type(original)
+        kind = number_kind(original)
+        if kind is None or kind >= (number_kind(variant) or 0):  # never narrowing: float to int
+            return type(original)
     raise ValueError(
         f"returns {type(variant).__name__} where the original returns {type(original).__name__}"
     )

@@ -28,6 +28,7 @@ from autoaccel.boundary.kinds import Unconvertible, exact_classes
 from autoaccel.errors import Deoptimize, RecursionBudget, Rejection
 from autoaccel.policy.compare import (
     Adapter,
+    ambiguous_result,
     close,
     copy_arguments,
     copy_value,
@@ -238,11 +239,28 @@ class Trial:
             self.failure = f"raised {type(run.error).__name__} where the original returned"
             return
         try:
+            if self._handed_back(run.result, args):
+                return  # a promoted call would run the original: not a mismatch, not timed
             self._check_result(result, run.result, args, run.copies)
         except Exception as exc:  # a comparison that fails is a mismatch, never the user's error
             self.failure = f"its result could not be compared: {exc!r}"
         self.variant_seconds.append(run.seconds)
         self.original_seconds.append(original_seconds)
+
+    def _handed_back(self, result: Any, args: tuple) -> bool:
+        """Whether a promoted call giving ``result`` would hand the call back to the
+        original, its result's type being ambiguous (as :meth:`Variant.run` checks it;
+        docs/divergences.md, row 12). The first timed call teaches the adapter that check
+        needs; where that call returned the constant, a later call that does not answers
+        with another type, and the trial rejects (never a wrong answer)."""
+        guards = self.compiled.guards
+        if not self.variant_seconds or not (
+            guards.ambiguous_constants or guards.ambiguous_arguments
+        ):
+            return False
+        adapted = result if self.adapter is None else self.adapter(result)
+        unambiguous = adapted.__class__ is guards.unambiguous
+        return not unambiguous and ambiguous_result(adapted, args, guards)
 
     def _check_raised(self, original_error: BaseException, variant_error: Exception | None) -> None:
         # Raising variants are fine only when the original raises the same type: in service

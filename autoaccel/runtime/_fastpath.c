@@ -55,6 +55,7 @@ typedef struct {
 /* What configure() and configure_numpy() hand over from Python (strong references). */
 static PyTypeObject *ndarray_type;
 static PyObject *scalar_types;      /* tuple: NumPy scalar types whose Numba type is fixed */
+static PyObject *scalar_kinds;      /* tuple: their compare.number_kind, in the same order */
 static PyObject *MISS, *NO_MATCH, *STALE, *ABSENT, *DEEP;
 static PyObject *recursion_budget;  /* autoaccel.errors.RecursionBudget */
 static PyTypeObject *signal_type;
@@ -440,15 +441,38 @@ is_numpy_scalar_type(PyTypeObject *type)
     return 0;
 }
 
-/* variant._is_number: a Python or NumPy number (or bool), which alone may be ambiguous. */
+/* compare.number_kind: 0 bool, 1 integer, 2 float, 3 complex (as Numba widens them), -1 for
+ * anything else (only numbers may be ambiguous). */
 static int
-is_number(PyObject *value)
+number_kind(PyObject *value)
 {
-    return PyLong_Check(value) || PyFloat_Check(value) || PyComplex_Check(value) ||
-           is_numpy_scalar_type(Py_TYPE(value));
+    if (PyBool_Check(value))
+        return 0;
+    if (PyLong_Check(value))
+        return 1;
+    if (PyFloat_Check(value)) /* np.float64 too */
+        return 2;
+    if (PyComplex_Check(value)) /* np.complex128 too */
+        return 3;
+    for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(scalar_types); t++)
+        if ((PyObject *)Py_TYPE(value) == PyTuple_GET_ITEM(scalar_types, t))
+            return (int)PyLong_AsLong(PyTuple_GET_ITEM(scalar_kinds, t));
+    return -1;
 }
 
-/* variant._ambiguous: whether CPython could return this value, or an item of this tuple,
+/* Whether `value` (a constant or argument the function may return as is) equals `result`, a
+ * number of kind `kind`, with another type; a value of a wider kind cannot be it (see
+ * compare.ambiguous_result). 1, 0 or -1. */
+static int
+may_be(PyObject *value, PyObject *result, int kind)
+{
+    int other = number_kind(value);
+    if (other < 0 || other > kind)
+        return 0;
+    return equal_across_types(value, result);
+}
+
+/* compare.ambiguous_result: whether CPython could return this value, or an item of this tuple,
  * with another type (a constant or argument returned as is, equal to it, of another type).
  * 1, 0 or -1. */
 static int
@@ -465,18 +489,17 @@ is_ambiguous(Route *self, PyObject *result, PyObject *const *args, Py_ssize_t na
         Py_LeaveRecursiveCall();
         return found;
     }
-    if (!is_number(result))
+    int kind = number_kind(result);
+    if (kind < 0)
         return 0; /* constants are numbers; an array's == gives no bool */
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->constants); i++) {
-        int equal = equal_across_types(PyTuple_GET_ITEM(self->constants, i), result);
+        int equal = may_be(PyTuple_GET_ITEM(self->constants, i), result, kind);
         if (equal != 0)
             return equal;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->positions); i++) {
         Py_ssize_t position = PyLong_AsSsize_t(PyTuple_GET_ITEM(self->positions, i));
-        if (position >= nargs || !is_number(args[position]))
-            continue;
-        int equal = equal_across_types(args[position], result);
+        int equal = position < nargs ? may_be(args[position], result, kind) : 0;
         if (equal != 0)
             return equal;
     }
@@ -1519,12 +1542,21 @@ configure(PyObject *module, PyObject *args, PyObject *kwds)
 static PyObject *
 configure_numpy(PyObject *module, PyObject *args, PyObject *kwds)
 {
-    static char *names[] = {"ndarray", "scalar_types", "float64", "errstate", NULL};
-    PyObject *ndarray, *scalars, *float64, *errstate;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!O:configure_numpy", names,
+    static char *names[] = {"ndarray", "scalar_types", "scalar_kinds", "float64", "errstate", NULL};
+    PyObject *ndarray, *scalars, *kinds, *float64, *errstate;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!O!O:configure_numpy", names,
                                      &PyType_Type, &ndarray, &PyTuple_Type, &scalars,
-                                     &PyType_Type, &float64, &errstate))
+                                     &PyTuple_Type, &kinds, &PyType_Type, &float64, &errstate))
         return NULL;
+    if (PyTuple_GET_SIZE(kinds) != PyTuple_GET_SIZE(scalars)) {
+        PyErr_SetString(PyExc_TypeError, "configure_numpy: one kind per scalar type");
+        return NULL;
+    }
+    for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(kinds); t++)
+        if (!PyLong_CheckExact(PyTuple_GET_ITEM(kinds, t))) {
+            PyErr_SetString(PyExc_TypeError, "configure_numpy: the kinds must be ints");
+            return NULL;
+        }
     if (!PyType_IsSubtype((PyTypeObject *)float64, &PyFloat_Type) ||
         ((PyTypeObject *)float64)->tp_basicsize != sizeof(PyFloatObject)) {
         PyErr_SetString(PyExc_TypeError, "configure_numpy: float64 must be laid out as a float");
@@ -1533,6 +1565,7 @@ configure_numpy(PyObject *module, PyObject *args, PyObject *kwds)
     Py_XSETREF(float64_type, (PyTypeObject *)Py_NewRef(float64));
     Py_XSETREF(ndarray_type, (PyTypeObject *)Py_NewRef(ndarray));
     Py_XSETREF(scalar_types, Py_NewRef(scalars));
+    Py_XSETREF(scalar_kinds, Py_NewRef(kinds));
     Py_XSETREF(errstate_var, errstate == Py_None ? NULL : Py_NewRef(errstate));
     Py_CLEAR(last_errstate);
     Py_RETURN_NONE;
@@ -1605,6 +1638,7 @@ PyInit__fastpath(void)
         return NULL;
     empty_tuple = PyTuple_New(0);
     scalar_types = Py_XNewRef(empty_tuple); /* none known before configure_numpy */
+    scalar_kinds = Py_XNewRef(empty_tuple);
     s_enter_slow = PyUnicode_InternFromString("_enter_slow");
     s_signalled = PyUnicode_InternFromString("_signalled");
     s_run = PyUnicode_InternFromString("run");

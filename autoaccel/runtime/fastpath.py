@@ -107,7 +107,8 @@ def configure_numpy(**objects: Any) -> None:
     """Hand the C path NumPy's objects, once NumPy is imported (:mod:`autoaccel.lazy_numpy`).
 
     Keywords: ``ndarray``, ``scalar_types`` (NumPy scalar types whose Numba type their
-    class fixes), ``float64`` (``numpy.float64``, made in C when it adapts a float result),
+    class fixes), ``scalar_kinds`` (the :func:`~autoaccel.policy.compare.number_kind` of
+    each, in the same order), ``float64`` (``numpy.float64``, made in C when it adapts a float result),
     ``errstate`` (NumPy 2's error-state ContextVar or ``None``). Until then the C path keys
     no array or NumPy scalar and leaves such calls to Python. Nothing happens on the Python
     path.

@@ -21,7 +21,13 @@ from autoaccel.backends.snapshot import attribute_entries, native_checks, snapsh
 from autoaccel.boundary.convert import convert, native_plan, write_back
 from autoaccel.errors import RecursionBudget
 from autoaccel.lazy_numpy import loaded, np
-from autoaccel.policy.compare import Adapter, copy_value, restore_value
+from autoaccel.policy.compare import (
+    Adapter,
+    ambiguous_result,
+    copy_value,
+    number_kind,
+    restore_value,
+)
 from autoaccel.policy.cost import TIMED_CALLS
 from autoaccel.runtime import fastpath
 from autoaccel.runtime.keys import exact_key, small_array_type
@@ -131,7 +137,7 @@ class Variant(fastpath.VariantBase):
         if (
             (guards.ambiguous_constants or guards.ambiguous_arguments)
             and result.__class__ is not guards.unambiguous
-            and _ambiguous(result, args, guards)
+            and ambiguous_result(result, args, guards)
         ):
             return _restored(args, written, saved, MISS)
         return result
@@ -327,39 +333,6 @@ def _restored(args: tuple, written: tuple[int, ...], saved: Sequence, signal: Si
     return signal
 
 
-def _ambiguous(result: Any, args: tuple, guards: Any) -> bool:
-    """Whether CPython could return this value with another type.
-
-    docs/divergences.md, rows 11 and 12.
-
-    True when ``result``, or an item of a tuple ``result`` (at any depth), equals a constant
-    or argument that the function can return unchanged and whose type differs from its
-    own: which path CPython took decides the type, so the original has to answer
-    (examples/mixed's ``simulate_policy`` returns ``short``, the float ``0.0`` until a
-    NumPy value is added to it).
-    """
-    kind = type(result)
-    if kind is tuple:
-        return any(_ambiguous(item, args, guards) for item in result)
-    if not _is_number(result):  # constants are numbers; an array's == gives no bool
-        return False
-    for constant in guards.ambiguous_constants:
-        if type(constant) is not kind and constant == result:
-            return True
-    for position in guards.ambiguous_arguments:
-        value = args[position]
-        if type(value) is not kind and _is_number(value) and value == result:
-            return True
-    return False
-
-
-def _is_number(value: Any) -> bool:
-    """Whether ``value`` is a Python or NumPy number (or bool): what may be ambiguous."""
-    return isinstance(value, (int, float, complex)) or (
-        loaded() and isinstance(value, (np.number, np.bool_))
-    )
-
-
 def numpy_errors_ignored() -> bool:
     """Whether NumPy's floating-point error handling is in a state Numba matches.
 
@@ -396,13 +369,14 @@ def use_numpy() -> None:
     except ImportError:  # pragma: no cover - NumPy 1.x
         _extobj_contextvar = None
     _ERRSTATE = _extobj_contextvar
+    # NumPy scalar types whose Numba type their class alone fixes (not datetime64: its
+    # unit is the value's); one Numba cannot type is routed to run() by native_route.
+    codes = np.typecodes["AllInteger"] + np.typecodes["AllFloat"] + "?"
+    scalars = tuple({np.dtype(code).type for code in codes})
     fastpath.configure_numpy(
         ndarray=np.ndarray,
-        # NumPy scalar types whose Numba type their class alone fixes (not datetime64: its
-        # unit is the value's); one Numba cannot type is routed to run() by native_route.
-        scalar_types=tuple(
-            {np.dtype(c).type for c in np.typecodes["AllInteger"] + np.typecodes["AllFloat"] + "?"}
-        ),
+        scalar_types=scalars,
+        scalar_kinds=tuple(map(number_kind, (kind(0) for kind in scalars))),
         float64=np.float64,
         errstate=_extobj_contextvar,
     )
