@@ -61,20 +61,22 @@ def kernels():
     return units(SOURCE)
 
 
-def _inspection(written=(), constants=(), arguments=()):
+def _inspection(written=(), constants=(), arguments=(), shared=()):
     return types.SimpleNamespace(
         written=set(written),
         copied=None,
         ambiguous_constants=list(constants),
         ambiguous_arguments=set(arguments),
+        shared_constants=list(shared),
+        shared_arguments=set(),
     )
 
 
 def test_guards_widen_with_each_signature_compiled():
     guards = cpu.Guards().widened(_inspection(written=[1], constants=[0.0]))
     assert guards == cpu.Guards((1,), (1,), (0.0,), (), float)  # only float constants pass
-    guards = guards.widened(_inspection(written=[0, 1], constants=[0], arguments=[2]))
-    assert guards.written == (0, 1)
+    guards = guards.widened(_inspection([0, 1], constants=[0], arguments=[2], shared=[0]))
+    assert guards.written == (0, 1) and guards.shared_constants == (0,)
     assert guards.ambiguous_constants == (0.0, 0)
     assert guards.ambiguous_arguments == (2,)
     assert guards.unambiguous is None  # an int and a float constant, and an argument

@@ -469,6 +469,13 @@ def shortfall(demand, stock):
             short += demand[t] - stock
     return total, short, 0
 
+def shortfall_of(demand, stock):
+    short = 0.0
+    for t in range(demand.shape[0]):
+        if demand[t] > stock:
+            short += demand[t] - stock
+    return short, demand.shape[0]
+
 def scaled_sum(a, k, x):
     s = 0.0
     for i in range(k):
@@ -498,29 +505,42 @@ def test_a_constant_returned_inside_a_tuple_keeps_its_type(accelerated, path):
     assert same is a or (same == a).all()
 
 
-@pytest.mark.parametrize("first", [3.0, 10.0])
+@pytest.mark.parametrize(
+    "stocks", [[3.0, 10.0] * 8, [10.0, 3.0] * 8, [10.0] * 30 + [3.0, 10.0] * 4]
+)
 def test_a_trial_seeing_the_constant_returned_promotes_and_such_calls_get_its_type(
-    accelerated, path, first
+    accelerated, path, stocks
 ):
     # The same function when the trial itself sees calls that return the constant (in
     # examples/mixed's run, one of them made the trial reject simulate_policy as answering
     # differently): a promoted call would hand such a call back, so the trial neither
-    # compares nor times it. Where the first call returns the constant, it teaches the
-    # adapter the constant's type for `short`, and the next call without it is a mismatch.
-    # The count (the int 0 beside the float constants) is never ambiguous: a float
-    # constant cannot come back as an int (it made every call run twice before).
+    # compares nor times it; and it does not learn the result's types from one (that
+    # taught `short` the constant's type, float, and then a promoted call that added to
+    # it returned 2.0 where CPython returns np.float64(2.0)). The count, always the int
+    # 0, is never ambiguous (beside the float constants, it made every call run twice).
     mod = accelerated(SHORTFALL, validation_calls=4)
     demand = np.array([1.0, 5.0, 2.0])
     shortfall = mod.shortfall
-    for stock in [first, 13.0 - first] * 8:  # 3.0: some shortfall; 10.0: none (the 0.0)
+    for stock in stocks:  # 3.0: some shortfall; 10.0: none (the constant 0.0)
         result = shortfall(demand, stock)
         short = np.float64 if stock == 3.0 else float
         assert [type(x) for x in result] == [np.float64, short, int], stock
         assert result == ((8.0, 2.0, 0) if stock == 3.0 else (8.0, 0.0, 0))
-    if first == 3.0:
-        assert lookup(shortfall).promotions, lookup(shortfall).failures
-    else:
-        assert "answered differently" in str(lookup(shortfall).failures)
+    assert lookup(shortfall).promotions, lookup(shortfall).failures
+
+
+def test_a_trial_that_saw_only_the_constant_returned_learns_no_type_from_it(accelerated, path):
+    # Every trial call returns the constant 0.0 for `short`: its type there (float) says
+    # nothing of the type a call that adds to it returns (np.float64). Learned anyway, a
+    # promoted call returned 2.0 where CPython returns np.float64(2.0).
+    mod = accelerated(SHORTFALL, validation_calls=4)
+    demand = np.array([1.0, 5.0, 2.0])
+    for _ in range(50):
+        result = mod.shortfall_of(demand, 10.0)
+        assert result == (0.0, 3) and type(result[0]) is float
+    result = mod.shortfall_of(demand, 3.0)
+    assert result == (2.0, 3) and type(result[0]) is np.float64
+    assert not lookup(mod.shortfall_of).promotions
 
 
 def _counting(run, runs):

@@ -62,6 +62,9 @@ class Guards:
             whose CPython type can differ from the unified one (see ``typed_checks``).
         unambiguous: a result of this type needs no check against them (when there are
             only constants, all of this type), or ``None``.
+        shared_constants, shared_arguments: those of them returned where something else
+            may be returned too: a trial learns no result type from a call returning one
+            (:meth:`autoaccel.policy.trial.Trial.compare`).
     """
 
     written: tuple[int, ...] = ()
@@ -69,6 +72,8 @@ class Guards:
     ambiguous_constants: tuple[Any, ...] = ()
     ambiguous_arguments: tuple[int, ...] = ()
     unambiguous: type | None = None
+    shared_constants: tuple[Any, ...] = ()
+    shared_arguments: tuple[int, ...] = ()
 
     def widened(self, inspection: Any) -> Guards:
         """These guards and what one more compiled signature (its ``Inspection``) needs."""
@@ -84,6 +89,8 @@ class Guards:
             constants,
             arguments,
             unambiguous_type(constants, arguments),
+            (*self.shared_constants, *inspection.shared_constants),
+            tuple(sorted({*self.shared_arguments, *inspection.shared_arguments})),
         )
 
 

@@ -30,6 +30,7 @@ from numba.core import ir
 
 from autoaccel.backends import converted_checks, handbacks
 from autoaccel.backends.range_compiler import SUMMARY, Summary
+from autoaccel.backends.returned import is_scalar_constant, returned_as_is
 from autoaccel.cache import plain
 from autoaccel.errors import with_article
 
@@ -67,6 +68,9 @@ class Inspection:
         written: positions of the arguments the code may write (arrays, through views).
         ambiguous_constants: values that can be returned unchanged from a constant.
         ambiguous_arguments: positions of arguments that can be returned unchanged.
+        shared_constants, shared_arguments: those of ``ambiguous_constants`` and
+            ``ambiguous_arguments`` returned where something else may be returned too
+            (:class:`autoaccel.backends.returned.Returned`).
         copied: those of ``written`` that a hand-back can follow (which a promoted call
             must copy first, :mod:`autoaccel.backends.handbacks`); ``None``: all of
             ``written``.
@@ -77,6 +81,8 @@ class Inspection:
     ambiguous_constants: list[Any] = field(default_factory=list)
     ambiguous_arguments: set[int] = field(default_factory=set)
     copied: set[int] | None = None
+    shared_constants: list[Any] = field(default_factory=list)
+    shared_arguments: set[int] = field(default_factory=set)
 
     def as_plain(self) -> dict[str, Any]:
         """The inspection as JSON-ready data, for the cache (:mod:`autoaccel.cache.plain`).
@@ -90,6 +96,8 @@ class Inspection:
             "ambiguous_constants": [plain.encode(c) for c in self.ambiguous_constants],
             "ambiguous_arguments": sorted(self.ambiguous_arguments),
             "copied": None if self.copied is None else sorted(self.copied),
+            "shared_constants": [plain.encode(c) for c in self.shared_constants],
+            "shared_arguments": sorted(self.shared_arguments),
         }
 
     @classmethod
@@ -101,23 +109,37 @@ class Inspection:
         """
         if type(data) is not dict or set(data) != set(cls.__dataclass_fields__):
             raise ValueError("not an inspection record")
-        refusal, written, constants, arguments, copied = (
+        refusal, written, arguments, copied, shared_arguments = (
             data["refusal"],
             data["written"],
-            data["ambiguous_constants"],
             data["ambiguous_arguments"],
             data["copied"],
+            data["shared_arguments"],
         )
-        positions = (written, arguments, [] if copied is None else copied)
+        positions = (written, arguments, [] if copied is None else copied, shared_arguments)
         if not (refusal is None or type(refusal) is str) or not all(
             type(p) is list and all(type(i) is int and i >= 0 for i in p) for p in positions
         ):
             raise ValueError("an inspection field has the wrong type")
-        values = [plain.decode(c) for c in constants] if type(constants) is list else None
-        if values is None or not all(map(_is_scalar_constant, values)):
-            raise ValueError("an ambiguous constant is not a number")
+        values, shared = (
+            _constants(data[key]) for key in ("ambiguous_constants", "shared_constants")
+        )
         kept = None if copied is None else set(copied)
-        return cls(refusal, set(written), values, set(arguments), kept)
+        return cls(
+            refusal, set(written), values, set(arguments), kept, shared, set(shared_arguments)
+        )
+
+
+def _constants(data: Any) -> list[Any]:
+    """The numbers :meth:`Inspection.as_plain` stored as ``data``.
+
+    Raises:
+        ValueError: ``data`` is not a list of numbers.
+    """
+    values = [plain.decode(c) for c in data] if type(data) is list else None
+    if values is None or not all(map(is_scalar_constant, values)):
+        raise ValueError("an ambiguous constant is not a number")
+    return values
 
 
 def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
@@ -132,8 +154,11 @@ def inspect_variant(dispatcher: Any, signature: tuple) -> Inspection:
     refusal = result.refusal or converted_checks.list_store_refusal(result)
     inspection = Inspection(refusal=refusal, written=result.written)
     inspection.copied = result.copied()
-    constants, arguments = result.returned_as_is(memo, set())
-    inspection.ambiguous_constants, inspection.ambiguous_arguments = constants, arguments
+    returned = returned_as_is(result, _callee, memo, set())
+    inspection.ambiguous_constants = returned.constants
+    inspection.ambiguous_arguments = returned.arguments
+    inspection.shared_constants = returned.shared_constants
+    inspection.shared_arguments = returned.shared_arguments
     return inspection
 
 
@@ -184,60 +209,6 @@ class _Function:
 
         return handbacks.copied(self.blocks, self.writes, may_raise)
 
-    def returned_as_is(
-        self, memo: dict[int, _Function], followed: set[int]
-    ) -> tuple[list[Any], set[int]]:
-        """Constants and argument positions that reach a ``return``, or an item of a returned
-        tuple (compare.ambiguous_result checks items), through copies only. A helper's result
-        returned as is counts with what it returns as is: its constants, and the arguments
-        it was passed that are this function's (a recursive function's variant entry returns
-        its depth form's result, :mod:`autoaccel.backends.recursion`). ``followed`` holds the
-        overloads on the way (a recursion returns its own result).
-        """
-        followed = followed | {id(self)}
-        constants: list[Any] = []
-        arguments: set[int] = set()
-        pending = [stmt.value.name for stmt in self.statements if isinstance(stmt, ir.Return)]
-        seen: set[str] = set()
-        while pending:
-            name = pending.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            for value in self.definitions.get(name, ()):
-                if isinstance(value, ir.Var):
-                    pending.append(value.name)
-                elif isinstance(value, ir.Expr) and value.op == "cast":
-                    pending.append(value.value.name)
-                elif isinstance(value, ir.Expr) and value.op == "build_tuple":
-                    pending.extend(item.name for item in value.items)
-                elif isinstance(value, ir.Const) and _is_scalar_constant(value.value):
-                    constants.append(value.value)
-                elif isinstance(value, ir.Arg):
-                    arguments.add(value.index)
-                elif isinstance(value, ir.Expr) and value.op == "call":
-                    inner = self._helper_returns(value, memo, followed)
-                    constants.extend(inner[0])
-                    pending.extend(inner[1])
-        return constants, arguments
-
-    def _helper_returns(
-        self, call: ir.Expr, memo: dict[int, _Function], followed: set[int]
-    ) -> tuple[list[Any], list[str]]:
-        """What the helper ``call`` calls returns as is: its constants, and the variables
-        passed for its arguments that it returns (to be followed here)."""
-        found = _callee(self, call)
-        if found is None:
-            return [], []
-        dispatcher, passed_vars, arg_types = found
-        overload = dispatcher.overloads.get(arg_types)
-        helper = memo.get(id(overload)) if overload is not None else None
-        if helper is None or id(helper) in followed:
-            return [], []
-        constants, positions = helper.returned_as_is(memo, followed)
-        passed = [passed_vars[p].name for p in sorted(positions) if p < len(passed_vars)]
-        return constants, passed
-
 
 def _is_numpy(t: Any) -> bool:
     """Whether a value of Numba type ``t`` is NumPy's: an array, a NumPy scalar class, the
@@ -248,10 +219,6 @@ def _is_numpy(t: Any) -> bool:
         return t.pymod.__name__.split(".")[0] == "numpy"
     key = getattr(t, "typing_key", None)
     return isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")
-
-
-def _is_scalar_constant(value: Any) -> bool:
-    return isinstance(value, (bool, int, float, complex))
 
 
 def _function(overload: Any, memo: dict[int, _Function]) -> _Function:

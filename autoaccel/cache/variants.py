@@ -31,7 +31,9 @@ logger = logging.getLogger("autoaccel")
 
 _SECTION = "variants"
 _OUTCOME = "outcome.json"
-_FORMAT = 3  # 1 was a pickle; 2's inspections missed constants returned inside tuples
+_FORMAT = (
+    4  # 1 was a pickle; 2's inspections missed constants returned inside tuples; 3's, shared ones
+)
 
 
 class VariantStore:

@@ -281,7 +281,9 @@ class TupleAdapter:
         return hash(self.adapters)
 
 
-def ambiguous_result(result: Any, args: tuple, guards: Any) -> bool:
+def ambiguous_result(
+    result: Any, args: tuple, constants: tuple, positions: tuple, *, adapted: bool = True
+) -> bool:
     """Whether CPython could return this value with another type.
 
     docs/divergences.md, rows 11 and 12.
@@ -293,25 +295,30 @@ def ambiguous_result(result: Any, args: tuple, guards: Any) -> bool:
     NumPy value is added to it). A value of a narrower kind than the constant (an ``int``
     equal to the float ``0.0``; kinds: bool < int < float < complex) cannot be it: Numba
     gives a variable that may hold the constant at least the constant's kind, and the
-    adapters never narrow (:func:`learn_adapter`). So ``(total, 0)`` beside a ``0.0`` that
-    the function may return is not ambiguous for its count.
+    adapters never narrow (:func:`learn_adapter`).
 
     Args:
-        result: the compiled call's result, after the adapter.
+        result: the compiled call's result.
         args: the call's arguments.
-        guards: the variant's ``ambiguous_constants`` (values) and ``ambiguous_arguments``
-            (positions in ``args``), as :class:`autoaccel.backends.cpu.Guards` gives them.
+        constants: the values the function may return as they are (``Guards``'
+            ``ambiguous_constants``, :mod:`autoaccel.backends.returned`).
+        positions: the positions in ``args`` of arguments it may return as they are.
+        adapted: whether ``result`` went through the adapter that gives each item the type
+            the original returns (:func:`learn_adapter`). Before a trial has learned it,
+            an equal value of any type counts.
     """
     kind = type(result)
     if kind is tuple:
-        return any(ambiguous_result(item, args, guards) for item in result)
+        return any(
+            ambiguous_result(item, args, constants, positions, adapted=adapted) for item in result
+        )
     rank = number_kind(result)
     if rank is None:  # constants are numbers; an array's == gives no bool
         return False
-    values = [*guards.ambiguous_constants, *(args[i] for i in guards.ambiguous_arguments)]
-    for value in values:
+    for value in [*constants, *(args[i] for i in positions)]:
         other = number_kind(value)
-        if type(value) is not kind and other is not None and other <= rank and value == result:
+        differs = type(value) is not kind or not adapted
+        if differs and other is not None and other <= rank and value == result:
             return True
     return False
 

@@ -250,17 +250,22 @@ class Trial:
     def _handed_back(self, result: Any, args: tuple) -> bool:
         """Whether a promoted call giving ``result`` would hand the call back to the
         original, its result's type being ambiguous (as :meth:`Variant.run` checks it;
-        docs/divergences.md, row 12). The first timed call teaches the adapter that check
-        needs; where that call returned the constant, a later call that does not answers
-        with another type, and the trial rejects (never a wrong answer)."""
+        docs/divergences.md, row 12). Before the first timed call has taught the adapter
+        that check needs, a call returning a constant (or argument) where something else
+        may be returned too is not used: the type it shows there is the constant's (``short``
+        returned as the float ``0.0``), not the computed value's (a ``np.float64``), and
+        learning it would give the other calls the wrong type."""
         guards = self.compiled.guards
-        if not self.variant_seconds or not (
-            guards.ambiguous_constants or guards.ambiguous_arguments
-        ):
+        if not self.variant_seconds:
+            shared = (guards.shared_constants, guards.shared_arguments)
+            return ambiguous_result(result, args, *shared, adapted=False)
+        positions = guards.ambiguous_arguments
+        if not (guards.ambiguous_constants or positions):
             return False
         adapted = result if self.adapter is None else self.adapter(result)
         unambiguous = adapted.__class__ is guards.unambiguous
-        return not unambiguous and ambiguous_result(adapted, args, guards)
+        constants = guards.ambiguous_constants
+        return not unambiguous and ambiguous_result(adapted, args, constants, positions)
 
     def _check_raised(self, original_error: BaseException, variant_error: Exception | None) -> None:
         # Raising variants are fine only when the original raises the same type: in service
@@ -301,7 +306,10 @@ class Trial:
         if len(self.variant_seconds) >= needed:
             return speed_verdict(self.speedup(), min_gain)
         if self.calls >= needed * _MAX_TRIAL_FACTOR:
-            return False, "gave up or raised on nearly every validation call, so it was never timed"
+            return False, (
+                "gave up, raised or returned a constant of ambiguous type on nearly every "
+                "validation call, so it was never timed"
+            )
         return None
 
     def speedup(self) -> float:

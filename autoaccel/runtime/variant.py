@@ -137,7 +137,9 @@ class Variant(fastpath.VariantBase):
         if (
             (guards.ambiguous_constants or guards.ambiguous_arguments)
             and result.__class__ is not guards.unambiguous
-            and ambiguous_result(result, args, guards)
+            and ambiguous_result(
+                result, args, guards.ambiguous_constants, guards.ambiguous_arguments
+            )
         ):
             return _restored(args, written, saved, MISS)
         return result
