@@ -68,3 +68,16 @@ def test_site_types_round_trip_through_their_plain_form():
     assert SiteTypes.from_plain(None).types == {}  # a rejection's decision has none
     with pytest.raises(ValueError, match="not a loop's site types"):
         SiteTypes.from_plain((np.float64,))
+
+
+def test_an_unseen_site_is_learned_from_pythons_rerun_only_where_every_value_agrees():
+    names, sites = ("on_hand", "short"), (5, 4)
+    types = SiteTypes({("short", 4): np.float64})
+    assert types.unknown(names, (0.0, 2.5), sites)  # on_hand's site 5 has no type yet
+    assert not types.unknown(names, ([1.0], 2.5), sites)  # only numbers are learned
+    # Python's rerun went another way (short differs): nothing is learned.
+    assert not types.learn_from_rerun(names, (0.0, 2.5), sites, (0.0, np.float64(3.0)))
+    assert ("on_hand", 5) not in types.types
+    assert types.learn_from_rerun(names, (0.0, 2.5), sites, (0.0, np.float64(2.5)))
+    assert types.types[("on_hand", 5)] is float
+    assert types.convert(names, (0.0, 1.0), sites, (9.0, 9.0)) == (0.0, np.float64(1.0))

@@ -554,6 +554,36 @@ def test_a_variable_keeps_the_python_type_its_last_assignment_gave(pair):
         assert [type(v) for v in got] == [type(v) for v in expected]
 
 
+RARE_SITE = """
+def stock(demand, level):
+    on_hand = level
+    short = 0.0
+    for t in range(demand.shape[0]):
+        if demand[t] <= on_hand:
+            on_hand -= demand[t]
+        else:
+            short += demand[t] - on_hand
+            on_hand = 0.0
+    return on_hand, short
+"""
+
+
+def test_a_site_the_trial_never_reached_is_learned_from_pythons_run_and_the_loop_stays(pair):
+    # examples/mixed's simulate_policy loop: the trial's windows saw no stock-out, so the
+    # sites `short += ...` (np.float64) and `on_hand = 0.0` (float) had no known type, and
+    # each later run that reached them went back to Python, ten in a row dropping the loop.
+    # Python's run of the same iterations now teaches their types once.
+    fast, plain = pair(RARE_SITE)
+    demand = np.random.default_rng(4).random(2000)
+    for level in [1e9] * 20 + [50.0] * 30:  # no stock-out, then stock-outs
+        got, expected = fast.stock(demand, level), plain.stock(demand, level)
+        assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
+    loop = loops_of(fast)["stock.<loop@5>"]
+    assert loop.variants, loop.failures  # still promoted
+    (variant,) = loop.variants.values()
+    assert variant.runs >= 25  # the stock-out runs finish compiled once the sites are known
+
+
 HELPER_GLOBAL = """
 SCALE = 2.0
 

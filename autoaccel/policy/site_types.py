@@ -20,6 +20,7 @@ from typing import Any
 
 from autoaccel.cache.decisions import is_site_types
 from autoaccel.lazy_numpy import np
+from autoaccel.policy.compare import same
 
 _EXACT_FLOAT_INT = 2**53  # ints up to this convert to and from float64 exactly
 _NOT_EXACT = object()
@@ -102,6 +103,48 @@ class SiteTypes:
             out.append(converted)
         return tuple(out)
 
+    def unknown(self, names: Sequence[str], values: Sequence[Any], sites: Sequence[int]) -> bool:
+        """Whether a compiled run left a variable from a site of no known type, every value
+        from a site being a number: what Python's run of the same iterations can teach
+        (:meth:`learn_from_rerun`)."""
+        bound = [(n, v, s) for n, v, s in zip(names, values, sites, strict=True) if s]
+        numbers = all(_is_number(v) for _, v, _ in bound)
+        return numbers and any((n, s) not in self.types for n, _, s in bound)
+
+    def learn_from_rerun(
+        self,
+        names: Sequence[str],
+        values: Sequence[Any],
+        sites: Sequence[int],
+        python: Sequence[Any],
+    ) -> bool:
+        """Learn the types of the sites not yet known from the values Python's variables
+        have after it ran the same iterations as the compiled run that gave ``values`` and
+        ``sites`` (it handed back for those sites, and Python went on from the same state).
+
+        The same iterations end at the same sites, so a site's type is the type Python's
+        value shows; it is learned only where every value the compiled run bound equals
+        Python's exactly once converted (the same check a trial window makes), so a run
+        that went another way teaches nothing.
+
+        Returns:
+            Whether a type was learned.
+        """
+        learned: dict[tuple[str, int], type] = {}
+        for name, value, site, answer in zip(names, values, sites, python, strict=True):
+            if not site:
+                continue
+            kind = self.types.get((name, site))
+            if kind is None:
+                if not _is_number(answer):
+                    return False
+                kind = learned[(name, site)] = type(answer)
+            converted = exact(value, kind)
+            if converted is _NOT_EXACT or not same(converted, answer):
+                return False
+        self.types.update(learned)
+        return bool(learned)
+
     def plain(self) -> tuple[tuple[str, int, type], ...]:
         """The learned types as plain data for the cache: ``(variable, site, type)``
         triples, sorted (:class:`~autoaccel.cache.decisions.Decision`'s ``adapter``)."""
@@ -119,6 +162,11 @@ class SiteTypes:
         if not is_site_types(data):
             raise ValueError(f"not a loop's site types: {data!r:.60}")
         return cls({(name, site): kind for name, site, kind in data})
+
+
+def _is_number(value: Any) -> bool:
+    """A Python or NumPy number (numbers alone are learned from a rerun)."""
+    return isinstance(value, (bool, int, float, np.number, np.bool_))
 
 
 def _by_site(triple: tuple[str, int, type]) -> tuple[str, int]:

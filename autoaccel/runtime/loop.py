@@ -37,7 +37,15 @@ from autoaccel.policy.cost import compile_threshold
 from autoaccel.policy.site_types import SiteTypes
 from autoaccel.policy.trial import PromotionRecord
 from autoaccel.runtime.keys import Failure
-from autoaccel.runtime.loop_boundary import NEVER, Boundary, Exit, LoopVariant, Route, boundary
+from autoaccel.runtime.loop_boundary import (
+    NEVER,
+    Boundary,
+    Exit,
+    Lesson,
+    LoopVariant,
+    Route,
+    boundary,
+)
 from autoaccel.runtime.loop_trial import LoopTrial, Window, window_owner
 from autoaccel.runtime.saved import SavedDecisions
 from autoaccel.runtime.warm_start import load_refusal
@@ -87,7 +95,7 @@ class LoopTrampoline:
             self.refusal = "disabled in the configuration"
         self.armed = self.refusal is None
         self.min_gain = config.min_gain if override.min_gain is None else override.min_gain
-        self.window: Window | None = None
+        self.window: Window | Lesson | None = None
         self._compiling = threading.Lock()
         self.reported = True
         self.runs = 0
@@ -182,9 +190,13 @@ class LoopTrampoline:
         return self._hand(decided) if isinstance(decided, int) else decided
 
     def after(self, kind: int, frame: dict) -> None:
-        """The loop ended in Python (``kind``: ENDED or BROKE) while a window was open."""
+        """The loop ended in Python (``kind``: ENDED or BROKE) while a window (or a
+        :class:`~autoaccel.runtime.loop_boundary.Lesson`) was open."""
         window = self.window
-        if window is not None and window.owner[0] == threading.get_ident():
+        if isinstance(window, Lesson) and window.owner[0] == threading.get_ident():
+            self.window = None
+            window.teach(kind, frame, self.spec, self.globals)
+        elif window is not None and window.owner[0] == threading.get_ident():
             self.trial.finish_window(kind, None, frame, time.perf_counter())
 
     def clean(self, namespace: dict) -> None:
@@ -305,6 +317,8 @@ class LoopTrampoline:
         done = variant.run(self.spec, plan, arguments, natives)
         if done is not None:
             return done
+        if variant.lesson is not None:  # Python's run of the same iterations teaches it
+            self.window = variant.lesson
         if variant.handbacks >= _GIVE_UP_AFTER:
             del self.variants[key]
             self.fail(key, f"handed back to Python on {_GIVE_UP_AFTER} runs in a row")
@@ -342,25 +356,32 @@ class LoopTrampoline:
 
     def _promoted_before(self) -> bool:
         """Whether a previous run saved a promotion for this loop under the policy of this
-        one (read once). One made under another (the gain or the trial length changed) is
-        trialled again, so the loop is looked at as a new one is: its first look at the
-        first boundary found no estimate of an iteration's time, and its first windows saw
-        the loop's start only (tests/test_examples.py, the scripts with loops forced)."""
+        one (read once, :func:`promoted_before`)."""
         if self._saved_promotion is None:
-            saved = SavedDecisions(_Named(self))
-            store = saved.store()
-            decisions = store.decisions() if store is not None else {}
-            policy = saved.policy()
-            self._saved_promotion = any(
-                d.promoted and d.policy == policy
-                for k, d in decisions.items()
-                if k.qualname == self.qualname
-            )
+            self._saved_promotion = promoted_before(self)
             refusal = load_refusal(self.config) if self._saved_promotion else None
             if refusal:  # loading would not pay for starting Numba: plain for this run
                 self._saved_promotion = False
                 self._refuse(refusal)
         return self._saved_promotion
+
+
+def promoted_before(loop: LoopTrampoline) -> bool:
+    """Whether a previous run saved a promotion for ``loop`` under the policy of this one.
+
+    One made under another (the gain or the trial length changed) is trialled again, so
+    the loop is looked at as a new one is: its first look at the first boundary found no
+    estimate of an iteration's time, and its first windows saw the loop's start only
+    (tests/test_examples.py, the scripts with loops forced)."""
+    saved = SavedDecisions(_Named(loop))
+    store = saved.store()
+    decisions = store.decisions() if store is not None else {}
+    policy = saved.policy()
+    return any(
+        d.promoted and d.policy == policy
+        for k, d in decisions.items()
+        if k.qualname == loop.qualname
+    )
 
 
 class _Named:

@@ -12,6 +12,7 @@ to Python with the arrays restored (see :meth:`LoopVariant.run`).
 from __future__ import annotations
 
 import builtins
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -273,6 +274,36 @@ def reader(plan: LoopPlan) -> Reader:
     return read
 
 
+class Lesson(NamedTuple):
+    """A compiled run that handed back for an assignment site of no known type, kept in
+    the loop's window slot until Python's run of the same iterations ends and teaches the
+    site's type (:meth:`~autoaccel.policy.site_types.SiteTypes.learn_from_rerun`): the
+    trial's windows see the first iterations of a few runs only, and a site they never
+    reached (a reset, a stock-out) made every later run that reached it go back to Python,
+    ten in a row dropping the variant.
+
+    Attributes:
+        variant: the :class:`LoopVariant` that ran.
+        kind: how the compiled run ended (the rerun must end the same way).
+        names, values, sites: the handed-back variables, their compiled values and sites.
+        owner: the thread that runs the loop, and 0 (as a window's owner is read).
+    """
+
+    variant: Any
+    kind: int
+    names: tuple
+    values: tuple
+    sites: tuple
+    owner: tuple
+
+    def teach(self, kind: int, frame: dict, spec: LoopSpec, namespace: dict) -> None:
+        """Python's run ended (``kind``) with ``frame``, its variables (``namespace``: the
+        module's globals)."""
+        if kind == self.kind:
+            python = tuple(value_of(spec, namespace, name, frame) for name in self.names)
+            self.variant.site_types.learn_from_rerun(self.names, self.values, self.sites, python)
+
+
 class LoopVariant:
     """A promoted compiled loop: its entry, the arguments it may write, its sites' types.
 
@@ -311,6 +342,7 @@ class LoopVariant:
         self.speedup = speedup
         self._read: Reader | None = None
         self._live: tuple[int, ...] = ()  # each live-out variable's place in plan.names
+        self.lesson: Lesson | None = None  # the last run's, when it handed back to learn
 
     def changed(self) -> str | None:
         """The name of a frozen global that no longer holds its value, or ``None``.
@@ -347,6 +379,10 @@ class LoopVariant:
                 )
             values, sites, entries = self._read(result, arguments, {})
             converted = self.site_types.convert(plan.names, values, sites, entries)
+            self.lesson = None
+            if converted is None and self.site_types.unknown(plan.names, values, sites):
+                owner = (threading.get_ident(), 0)
+                self.lesson = Lesson(self, result[0], plan.names, values, sites, owner)
         except Exception:  # a checked operation gave up, or the code raised: Python answers
             converted = None
         if converted is None:
