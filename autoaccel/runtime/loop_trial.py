@@ -340,7 +340,7 @@ class LoopTrial:
         """Python reached the window's end (``kind``: at a boundary, or the loop's end)."""
         window, pending = self.owner.window, self.pending
         self.owner.window = None
-        if window is None or pending is None:
+        if not isinstance(window, Window) or pending is None:  # none, or a Lesson
             return
         owner = self.owner
         outputs = tuple(
@@ -353,8 +353,8 @@ class LoopTrial:
 
     def abandon_window(self) -> None:
         """The run the window belonged to left the loop by a ``return``: not comparable."""
-        self.owner.window = None
-        if self.pending is not None:
+        window, self.owner.window = self.owner.window, None
+        if isinstance(window, Window) and self.pending is not None:  # not a Lesson
             self.pending.trial.abandon()
             self._conclude(self.pending)
 
