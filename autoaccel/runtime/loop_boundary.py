@@ -368,6 +368,7 @@ class LoopVariant:
             natives: the same converted (:func:`natives_of`).
         """
         saved = [(i, save(natives[i])) for i in self.written]
+        self.lesson = None  # a run that raises teaches nothing
         started = time.perf_counter()
         try:
             result = self.entry(*natives)
@@ -379,7 +380,6 @@ class LoopVariant:
                 )
             values, sites, entries = self._read(result, arguments, {})
             converted = self.site_types.convert(plan.names, values, sites, entries)
-            self.lesson = None
             if converted is None and self.site_types.unknown(plan.names, values, sites):
                 owner = (threading.get_ident(), 0)
                 self.lesson = Lesson(self, result[0], plan.names, values, sites, owner)
