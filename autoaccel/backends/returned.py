@@ -65,7 +65,8 @@ def returned_as_is(
     followed = followed | {id(function)}
     found = Returned([], set(), [], set())
     returned = [stmt.value.name for stmt in function.statements if isinstance(stmt, ir.Return)]
-    values: list[tuple[list[str], bool]] = [(returned, False)]  # (names, reached by more)
+    # (names, or constant items, of one value; whether more may reach it)
+    values: list[tuple[list[Any], bool]] = [(returned, False)]
     while values:
         names, computed = values.pop()
         constants, positions, items, opaque = _reaching(function, names, (callee, memo, followed))
@@ -82,31 +83,36 @@ def returned_as_is(
 
 
 def _reaching(
-    function: Any, names: list[str], helpers: tuple
-) -> tuple[list[Any], set[int], list[list[str]], bool]:
+    function: Any, names: list[Any], helpers: tuple
+) -> tuple[list[Any], set[int], list[list[Any]], bool]:
     """What reaches one value, which ``names`` hold, through copies: ``(constants, argument
     positions, per item position the names of the tuples' items, whether anything else may
     be it)``."""
     constants: list[Any] = []
     arguments: set[int] = set()
-    items: list[list[str]] = []
+    items: list[list[Any]] = []
     computed = False
-    pending = list(names)
+    pending: list[Any] = list(names)
     seen: set[str] = set()
     while pending:
         name = pending.pop()
-        if name in seen:
+        if isinstance(name, ir.Const):  # an item of a constant tuple
+            definitions: Any = (name,)
+        elif name in seen:
             continue
-        seen.add(name)
-        for value in function.definitions.get(name, ()):
+        else:
+            seen.add(name)
+            definitions = function.definitions.get(name, ())
+        for value in definitions:
             if isinstance(value, ir.Var):
                 pending.append(value.name)
             elif isinstance(value, ir.Expr) and value.op == "cast":
                 pending.append(value.value.name)
             elif isinstance(value, ir.Expr) and value.op == "build_tuple":
-                items.extend([] for _ in range(len(value.items) - len(items)))
-                for position, item in enumerate(value.items):
-                    items[position].append(item.name)
+                _add_items(items, [item.name for item in value.items])
+            elif isinstance(value, ir.Const) and type(value.value) is tuple:
+                # Python 3.12+ folds `return 0.0, 1` into one constant tuple
+                _add_items(items, [ir.Const(item, value.loc) for item in value.value])
             elif isinstance(value, ir.Const) and is_scalar_constant(value.value):
                 constants.append(value.value)
             elif isinstance(value, ir.Arg):
@@ -119,6 +125,13 @@ def _reaching(
             else:
                 computed = True
     return constants, arguments, items, computed
+
+
+def _add_items(items: list[list[Any]], found: list[Any]) -> None:
+    """Add a returned tuple's items (variable names, or constants) to each position's."""
+    items.extend([] for _ in range(len(found) - len(items)))
+    for position, item in enumerate(found):
+        items[position].append(item)
 
 
 def _helper_returns(
