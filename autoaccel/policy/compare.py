@@ -323,6 +323,17 @@ def ambiguous_result(
     return False
 
 
+def hands_back(result: Any, args: tuple, guards: Any) -> bool:
+    """Whether a promoted call must give the call to the original because CPython could
+    return ``result`` with another type (:func:`ambiguous_result` with the variant's
+    ``guards``, :class:`autoaccel.backends.cpu.Guards`; none needed for a result of the
+    ``unambiguous`` type)."""
+    constants, positions = guards.ambiguous_constants, guards.ambiguous_arguments
+    if not (constants or positions) or result.__class__ is guards.unambiguous:
+        return False
+    return ambiguous_result(result, args, constants, positions)
+
+
 def number_kind(value: Any) -> int | None:
     """The kind of a Python or NumPy number, ordered as Numba widens them: 0 bool, 1 integer,
     2 float, 3 complex; ``None`` for anything else (only numbers may be ambiguous)."""

@@ -33,6 +33,7 @@ from autoaccel.policy.compare import (
     copy_arguments,
     copy_value,
     field_at,
+    hands_back,
     learn_adapter,
     same,
 )
@@ -259,13 +260,8 @@ class Trial:
         if not self.variant_seconds:
             shared = (guards.shared_constants, guards.shared_arguments)
             return ambiguous_result(result, args, *shared, adapted=False)
-        positions = guards.ambiguous_arguments
-        if not (guards.ambiguous_constants or positions):
-            return False
         adapted = result if self.adapter is None else self.adapter(result)
-        unambiguous = adapted.__class__ is guards.unambiguous
-        constants = guards.ambiguous_constants
-        return not unambiguous and ambiguous_result(adapted, args, constants, positions)
+        return hands_back(adapted, args, guards)
 
     def _check_raised(self, original_error: BaseException, variant_error: Exception | None) -> None:
         # Raising variants are fine only when the original raises the same type: in service

@@ -23,8 +23,8 @@ from autoaccel.errors import RecursionBudget
 from autoaccel.lazy_numpy import loaded, np
 from autoaccel.policy.compare import (
     Adapter,
-    ambiguous_result,
     copy_value,
+    hands_back,
     number_kind,
     restore_value,
 )
@@ -134,13 +134,7 @@ class Variant(fastpath.VariantBase):
         adapter = self.adapters.get(type(result))
         if adapter is not None:
             result = adapter(result)
-        if (
-            (guards.ambiguous_constants or guards.ambiguous_arguments)
-            and result.__class__ is not guards.unambiguous
-            and ambiguous_result(
-                result, args, guards.ambiguous_constants, guards.ambiguous_arguments
-            )
-        ):
+        if hands_back(result, args, guards):
             return _restored(args, written, saved, MISS)
         return result
 
