@@ -72,6 +72,17 @@ def test_a_damaged_or_foreign_file_is_a_miss_and_is_removed(cache, damage):
     assert DecisionStore(cache, "m.json").get(KEY) == PROMOTED
 
 
+def test_a_file_of_the_previous_format_is_dropped_so_its_promotions_are_tried_afresh(cache):
+    # Format 2's adapters could come from a returned constant that shares its place with
+    # computed values: such a promotion gave later results the constant's type.
+    DecisionStore(cache, "m.json").put(KEY, PROMOTED)
+    data = cache.read("decisions", "m.json")
+    older = data.replace(b'"format":3', b'"format":2', 1)
+    assert older != data
+    cache.write("decisions", "m.json", older)
+    assert DecisionStore(cache, "m.json").decisions() == {}
+
+
 def test_a_decision_that_cannot_be_pickled_is_kept_for_this_process_only(cache):
     store = DecisionStore(cache, "m.json")
     unpicklable = PROMOTED._replace(adapter=lambda x: x)

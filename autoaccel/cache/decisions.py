@@ -25,7 +25,10 @@ from autoaccel.cache.directory import CacheDir
 logger = logging.getLogger("autoaccel")
 
 _SECTION = "decisions"
-_FORMAT = 2  # 1 was a pickle
+# 1 was a pickle; 2's adapters could be learned from a call that returned a constant sharing
+# its place with computed values (autoaccel/backends/returned.py), which typed later results
+# wrongly: its promotions are tried afresh.
+_FORMAT = 3
 
 
 class Decision(NamedTuple):
