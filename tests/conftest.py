@@ -25,6 +25,20 @@ from autoaccel.state import STATE
 REPO = Path(__file__).resolve().parent.parent
 _INFRASTRUCTURE = {"numba", "llvmlite", "autoaccel"}
 
+# A kernel whose result holds a float constant (``short``'s ``0.0``, returned where no demand
+# exceeds the stock) beside computed NumPy floats and an int constant: the shape of
+# examples/mixed's simulate_policy, shared by the tests of returned constants.
+SHORTFALL = """
+def shortfall(demand, stock):
+    total = 0.0
+    short = 0.0
+    for t in range(demand.shape[0]):
+        total += demand[t]
+        if demand[t] > stock:
+            short += demand[t] - stock
+    return total, short, 0
+"""
+
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):

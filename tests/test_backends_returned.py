@@ -6,20 +6,13 @@ import types
 
 import numba
 import numpy as np
-from conftest import units
+from conftest import SHORTFALL, units
 
 from autoaccel.backends.typed_checks import inspect_variant
 
-SOURCE = """
-def shortfall(demand, stock):
-    total = 0.0
-    short = 0.0
-    for t in range(demand.shape[0]):
-        total += demand[t]
-        if demand[t] > stock:
-            short += demand[t] - stock
-    return total, short, 0
-
+SOURCE = (
+    SHORTFALL
+    + """
 def either(k):
     x = 0
     if k > 0:
@@ -39,6 +32,7 @@ def constant_or_argument(k):
         return k
     return 1
 """
+)
 
 FLOATS = numba.typeof(np.zeros(3))
 

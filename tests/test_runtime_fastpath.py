@@ -17,7 +17,7 @@ import sysconfig
 
 import numpy as np
 import pytest
-from conftest import run_python
+from conftest import SHORTFALL, run_python
 
 from autoaccel.backends.cpu import Guards
 from autoaccel.boundary.convert import convert, native_plan
@@ -459,16 +459,9 @@ def test_the_c_conversion_makes_the_walks_objects_and_declines_the_rest():
         assert fastpath.native_convert((declined,), numbers, tuples, np.empty) is None
 
 
-SHORTFALL = """
-def shortfall(demand, stock):
-    total = 0.0
-    short = 0.0
-    for t in range(demand.shape[0]):
-        total += demand[t]
-        if demand[t] > stock:
-            short += demand[t] - stock
-    return total, short, 0
-
+SHORTFALL_AND_HELPERS = (
+    SHORTFALL
+    + """
 def shortfall_of(demand, stock):
     short = 0.0
     for t in range(demand.shape[0]):
@@ -482,13 +475,14 @@ def scaled_sum(a, k, x):
         s += a[i]
     return a * 2.0, (s, x, a)
 """
+)
 
 
 def test_a_constant_returned_inside_a_tuple_keeps_its_type(accelerated, path):
     # examples/mixed's simulate_policy: `short` is the float 0.0 in CPython until a NumPy
     # value is added to it; the trial saw only calls that added one (np.float64), so the
     # adapter makes the item a NumPy scalar, and a call that adds none must not get one.
-    mod = accelerated(SHORTFALL)
+    mod = accelerated(SHORTFALL_AND_HELPERS)
     demand = np.array([1.0, 5.0, 2.0])
     shortfall = promoted(mod, "shortfall", demand, 3.0)
     assert [type(x) for x in shortfall(demand, 3.0)] == [np.float64, np.float64, int]
@@ -518,7 +512,7 @@ def test_a_trial_seeing_the_constant_returned_promotes_and_such_calls_get_its_ty
     # taught `short` the constant's type, float, and then a promoted call that added to
     # it returned 2.0 where CPython returns np.float64(2.0)). The count, always the int
     # 0, is never ambiguous (beside the float constants, it made every call run twice).
-    mod = accelerated(SHORTFALL, validation_calls=4)
+    mod = accelerated(SHORTFALL_AND_HELPERS, validation_calls=4)
     demand = np.array([1.0, 5.0, 2.0])
     shortfall = mod.shortfall
     for stock in stocks:  # 3.0: some shortfall; 10.0: none (the constant 0.0)
@@ -533,7 +527,7 @@ def test_a_trial_that_saw_only_the_constant_returned_learns_no_type_from_it(acce
     # Every trial call returns the constant 0.0 for `short`: its type there (float) says
     # nothing of the type a call that adds to it returns (np.float64). Learned anyway, a
     # promoted call returned 2.0 where CPython returns np.float64(2.0).
-    mod = accelerated(SHORTFALL, validation_calls=4)
+    mod = accelerated(SHORTFALL_AND_HELPERS, validation_calls=4)
     demand = np.array([1.0, 5.0, 2.0])
     for _ in range(50):
         result = mod.shortfall_of(demand, 10.0)
