@@ -44,5 +44,5 @@ def test_decisions_are_stored_as_json_and_read_back_equal(tmp_path):
     with open_checked(tmp_path, create=True) as cache:
         DecisionStore(cache, "m-1.json").put(key, decision)
         assert DecisionStore(cache, "m-1.json").get(key) == decision
-        assert cache.read("decisions", "m-1.json").startswith(b'{"format":2')
+        assert cache.read("decisions", "m-1.json").startswith(b'{"format":3')
     assert adapter_from_plain(decision.adapter) == adapter

@@ -9,8 +9,9 @@ are conservative: a false refusal costs speed, a missed one could change an answ
 from __future__ import annotations
 
 import dis
+import functools
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import CodeType
 
 from autoaccel.analysis.bound import keywords_refusal
@@ -55,8 +56,18 @@ _REFUSED_OPCODES = {
 }
 
 
-def _instructions(code: CodeType) -> list[dis.Instruction]:
-    return list(dis.get_instructions(code))
+def _instructions(code: CodeType) -> tuple[dis.Instruction, ...]:
+    try:
+        return _read_instructions(code)
+    except TypeError:  # code holding the rewriting's placeholders (lists) has no hash
+        return tuple(dis.get_instructions(code))
+
+
+@functools.lru_cache(maxsize=128)
+def _read_instructions(code: CodeType) -> tuple[dis.Instruction, ...]:
+    # A rewrite reads each function's instructions up to three times (the module's
+    # reassigned globals, the exception table, the opcodes); dis took a sixth of it.
+    return tuple(dis.get_instructions(code))
 
 
 def _nested_codes(code: CodeType) -> Iterator[CodeType]:
@@ -110,7 +121,7 @@ _NO_FALL_THROUGH = frozenset(
 _JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
 
 
-def _loops(instructions: list[dis.Instruction]) -> Iterator[set[int]]:
+def _loops(instructions: Sequence[dis.Instruction]) -> Iterator[set[int]]:
     """The offsets of each loop: the instructions between a backward jump's target and the
     jump that the target reaches by normal flow (exception handlers left out).
 
@@ -127,7 +138,7 @@ def _loops(instructions: list[dis.Instruction]) -> Iterator[set[int]]:
 
 
 def _reachable(
-    instructions: list[dis.Instruction], by_offset: dict[int, int], start: int, end: int
+    instructions: Sequence[dis.Instruction], by_offset: dict[int, int], start: int, end: int
 ) -> set[int]:
     """Offsets in ``[start, end]`` reached from ``start`` by normal control flow."""
     seen: set[int] = set()
@@ -190,7 +201,7 @@ def _exception_table_refusal(code: CodeType) -> str | None:
     return _COMPREHENSION
 
 
-def _restores_comprehension(handler: list[dis.Instruction]) -> bool:
+def _restores_comprehension(handler: Sequence[dis.Instruction]) -> bool:
     """Whether ``handler`` is an inlined comprehension's: ``SWAP 2; POP_TOP`` (the partial
     result), ``SWAP n`` and ``n - 1`` stores (the saved variables), ``RERAISE 0``."""
     ops = [(ins.opname, ins.arg) for ins in handler[:3]]
@@ -208,7 +219,7 @@ def _restores_comprehension(handler: list[dis.Instruction]) -> bool:
     return False
 
 
-def _call_arity(instructions: list[dis.Instruction], start: int) -> int | None:
+def _call_arity(instructions: Sequence[dis.Instruction], start: int) -> int | None:
     """Positional argument count of the call consuming the callable loaded at ``start``."""
     depth = 0
     for ins in instructions[start + 1 :]:
@@ -221,7 +232,7 @@ def _call_arity(instructions: list[dis.Instruction], start: int) -> int | None:
     return None
 
 
-def _global_refusal(instructions: list[dis.Instruction], reassigned: frozenset[str]) -> str | None:
+def _global_refusal(instructions: Sequence[dis.Instruction], reassigned: frozenset[str]) -> str | None:
     for index, ins in enumerate(instructions):
         if ins.opname != "LOAD_GLOBAL":
             continue

@@ -149,47 +149,62 @@ class _Rewriting:
                 raise ValueError(
                     f"{code.co_name} holds a list constant, which compile() never makes"
                 )
-        code = _placeholders(code)
         consts = tuple(
             self.code(const) if isinstance(const, CodeType) else const for const in code.co_consts
         )
         if any(new is not old for new, old in zip(consts, code.co_consts, strict=True)):
             code = code.replace(co_consts=consts)
         if not _is_function(code):
-            return code
+            return _placeholders(code)
         written = self.originals.get(_position(code), code)
         if (code.co_name, code.co_firstlineno) in self.jitted:
             refusal: str | None = _JITTED
         else:
             refusal = static_refusal(written, self.reassigned)
         index = len(self.functions)
-        self.functions.append((code if refusal else written, refusal))
         if refusal is not None:
+            code = _placeholders(code)
+            self.functions.append((code, refusal))
             return code
-        return insert_prologue(code, [TRAMPOLINE_MARK, index], [MISS_MARK])
+        self.functions.append((written, refusal))
+        # One pass of the bytecode library for both edits: its round trip is most of a
+        # rewrite, and a function with an instrumented loop needs both.
+        edit = _substitute_placeholders if _has_placeholders(code) else None
+        return insert_prologue(code, [TRAMPOLINE_MARK, index], [MISS_MARK], edit)
+
+
+def _has_placeholders(code: CodeType) -> bool:
+    """Whether ``code`` loads a name the instrumentation added (they start with ``@``)."""
+    return any(name.startswith("@") for name in code.co_names)
 
 
 def _placeholders(code: CodeType) -> CodeType:
     """``code`` loading a placeholder constant for each name the instrumentation loads."""
-    if not any(name.startswith("@") for name in code.co_names):
+    if not _has_placeholders(code):
         return code
     # A constant load in place of a global load needs no other stack (3.11+'s NULL is
     # pushed either way), so the stack size and the exception table's depths are kept.
     bytecode = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
-    changed = False
+    if not _substitute_placeholders(bytecode):
+        return code
+    return bytecode.to_code(stacksize=code.co_stacksize, compute_exception_stack_depths=False)
+
+
+def _substitute_placeholders(bytecode: Bytecode) -> bool:
+    """Load a placeholder constant in ``bytecode`` (in place) for each name the
+    instrumentation loads; whether there was one."""
     out: list[Any] = []
     for ins in bytecode:
         name = loaded_name(ins) if isinstance(ins, Instr) else None
         if name is not None and isinstance(ins, Instr) and is_constant_name(name):
             out.extend(constant_load(ins, [NAME_MARK, name]))
-            changed = True
         else:
             out.append(ins)
-    if not changed:
-        return code
+    if len(out) == len(bytecode) and all(a is b for a, b in zip(out, bytecode, strict=True)):
+        return False
     bytecode.clear()
     bytecode.extend(out)
-    return bytecode.to_code(stacksize=code.co_stacksize, compute_exception_stack_depths=False)
+    return True
 
 
 _MAKE_FUNCTION = ("LOAD_CONST", "LOAD_CONST", "MAKE_FUNCTION")  # 3.10: code, qualname, make

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from types import CodeType
 from typing import Any
 
@@ -139,7 +140,12 @@ def prologue(params: tuple[str, ...], trampoline: object, miss: object, lineno: 
     return out
 
 
-def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeType:
+def insert_prologue(
+    code: CodeType,
+    trampoline: object,
+    miss: object,
+    edit: Callable[[Bytecode], object] | None = None,
+) -> CodeType:
     """``code`` starting with the trampoline prologue (see the module docstring).
 
     Args:
@@ -147,12 +153,16 @@ def insert_prologue(code: CodeType, trampoline: object, miss: object) -> CodeTyp
         trampoline: the object whose ``armed`` and ``enter`` the prologue reads (a
             placeholder when a module is rewritten, a live trampoline for ``@optimize``).
         miss: the sentinel ``enter`` returns to mean "run the original body".
+        edit: another change made to the body's instructions in place, in the same pass
+            (the loop instrumentation's placeholders); it must keep the stack depths.
     """
     # The exception table's stack depths are kept as they are: the prologue runs on an
     # empty stack and leaves it empty, so no depth changes, and neither does the stack
     # size beyond what the prologue's call needs (the trampoline, its method, the
     # arguments). Computing both from the control-flow graph took half of the rewrite.
     bytecode = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
+    if edit is not None:
+        edit(bytecode)
     params = bound_names(code)  # *args and **kwargs as CPython bound them, too
     # Keep RESUME / MAKE_CELL / COPY_FREE_VARS (3.11+) ahead of the prologue.
     position = 0
