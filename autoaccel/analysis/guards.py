@@ -232,7 +232,9 @@ def _call_arity(instructions: Sequence[dis.Instruction], start: int) -> int | No
     return None
 
 
-def _global_refusal(instructions: Sequence[dis.Instruction], reassigned: frozenset[str]) -> str | None:
+def _global_refusal(
+    instructions: Sequence[dis.Instruction], reassigned: frozenset[str]
+) -> str | None:
     for index, ins in enumerate(instructions):
         if ins.opname != "LOAD_GLOBAL":
             continue
