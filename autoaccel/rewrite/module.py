@@ -193,18 +193,19 @@ def _placeholders(code: CodeType) -> CodeType:
 def _substitute_placeholders(bytecode: Bytecode) -> bool:
     """Load a placeholder constant in ``bytecode`` (in place) for each name the
     instrumentation loads; whether there was one."""
+    changed = False
     out: list[Any] = []
     for ins in bytecode:
         name = loaded_name(ins) if isinstance(ins, Instr) else None
         if name is not None and isinstance(ins, Instr) and is_constant_name(name):
             out.extend(constant_load(ins, [NAME_MARK, name]))
+            changed = True
         else:
             out.append(ins)
-    if len(out) == len(bytecode) and all(a is b for a, b in zip(out, bytecode, strict=True)):
-        return False
-    bytecode.clear()
-    bytecode.extend(out)
-    return True
+    if changed:
+        bytecode.clear()
+        bytecode.extend(out)
+    return changed
 
 
 _MAKE_FUNCTION = ("LOAD_CONST", "LOAD_CONST", "MAKE_FUNCTION")  # 3.10: code, qualname, make
